@@ -1,0 +1,25 @@
+/* Allocation wrappers. All libhsdo allocations go through these so tests can
+ * make the Nth allocation fail (curl torture style) and prove that every
+ * error path frees what it took. hsdo_free(NULL) is a no-op. */
+#ifndef HSDO_ALLOC_H
+#define HSDO_ALLOC_H
+
+#include <stddef.h>
+
+void *hsdo_malloc(size_t n);
+void *hsdo_calloc(size_t nmemb, size_t size);
+void *hsdo_realloc(void *p, size_t n);
+/* realloc of nmemb*size with overflow check (OpenBSD reallocarray). */
+void *hsdo_reallocarray(void *p, size_t nmemb, size_t size);
+char *hsdo_strdup(const char *s);
+char *hsdo_strndup(const char *s, size_t n);
+void hsdo_free(void *p);
+/* Wipe n bytes of p (explicit_bzero), then free it. For secrets. */
+void hsdo_freezero(void *p, size_t n);
+
+/* Test hook: fail the allocation numbered `n` from now (1 = next one) and
+ * every one after it if `sticky`; n = 0 disables. Returns how many
+ * allocations were made since the last call. Not thread-safe. */
+unsigned long hsdo_alloc_fail_at(unsigned long n, int sticky);
+
+#endif

@@ -1,0 +1,82 @@
+/* The slot model: what one row of the slot table means, independent of any
+ * store. A table has N slots numbered 1..N (DynamoDB BackendServerID); slot
+ * i maps to HAProxy server "<baseName><i>" of a server-template, so slot i
+ * has the same server id on every HAProxy node.
+ *
+ * Strings are fixed-size, NUL-terminated arrays: a table is one flat
+ * allocation, copyable with memcpy, with no per-field ownership. A free slot
+ * has empty ip/name/group (the stores write them as "none"). */
+#ifndef HSDO_SLOT_H
+#define HSDO_SLOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HSDO_IP_LEN    46   /* INET6_ADDRSTRLEN */
+#define HSDO_NAME_LEN  256  /* instance id / Consul service id */
+#define HSDO_GROUP_LEN 256  /* ASG names are up to 255 characters */
+#define HSDO_AZ_LEN    32
+#define HSDO_WEIGHT_MAX 256 /* HAProxy's absolute weight bound */
+#define HSDO_SLOTS_MAX  100000
+
+enum hsdo_slot_state {
+	HSDO_SLOT_FREE = 0,  /* no server: HAProxy keeps it in maint */
+	HSDO_SLOT_ACTIVE,    /* serving; weight ramps to MAX_WEIGHT */
+	HSDO_SLOT_DRAINING,  /* leaving: weight 0, address kept, then freed */
+	HSDO_SLOT_STATE_COUNT
+};
+
+struct hsdo_slot {
+	uint32_t id;                   /* 1..N */
+	enum hsdo_slot_state state;
+	char ip[HSDO_IP_LEN];          /* IPv4/IPv6 literal; "" when free */
+	char name[HSDO_NAME_LEN];      /* instance id; "" when free */
+	char group[HSDO_GROUP_LEN];    /* ASG (or Consul service); "" if none */
+	char az[HSDO_AZ_LEN];          /* availability zone; "" if unknown */
+	uint16_t port;                 /* per-instance port; 0 = backend's port */
+	uint32_t weight;               /* 0..256 */
+	/* Microseconds since the Unix epoch (UTC). For an active slot, the last
+	 * weight change (ramp clock); for a draining slot, when the drain
+	 * started; 0 for a free slot ("0-0-0 00:00:00.000000"). */
+	int64_t last_weight_update_us;
+};
+
+struct hsdo_table {
+	struct hsdo_slot *slots;       /* slots[i].id == i + 1 */
+	size_t n;
+	uint64_t generation;           /* bumped by the writer on each change */
+};
+
+/* A backend instance as a discovery source reports it. */
+struct hsdo_instance {
+	char id[HSDO_NAME_LEN];        /* instance id: the slot's identity */
+	char ip[HSDO_IP_LEN];
+	char group[HSDO_GROUP_LEN];
+	char az[HSDO_AZ_LEN];
+	uint16_t port;                 /* 0 = backend's port */
+	bool leaving;                  /* Terminating, Standby, ...: drain it */
+};
+
+const char *hsdo_slot_state_str(enum hsdo_slot_state s);
+
+/* Allocate n free slots numbered 1..n (n <= HSDO_SLOTS_MAX). 0 or -HSDO_ENOMEM
+ * / -HSDO_EINVAL. hsdo_table_free releases t->slots and zeroes t. */
+int hsdo_table_init(struct hsdo_table *t, size_t n);
+void hsdo_table_free(struct hsdo_table *t);
+/* Deep copy src into dst (dst is overwritten, not freed first). */
+int hsdo_table_copy(struct hsdo_table *dst, const struct hsdo_table *src);
+/* Reset one slot to free, keeping its id. */
+void hsdo_slot_clear(struct hsdo_slot *s);
+/* True when two slots carry the same stored content. */
+bool hsdo_slot_equal(const struct hsdo_slot *a, const struct hsdo_slot *b);
+
+/* Bounded copy of a string into a fixed field; -HSDO_ETOOBIG if it does not
+ * fit (dst is then left unchanged). */
+int hsdo_strlcpy_field(char *dst, size_t dstlen, const char *src);
+
+/* True if s is a literal IPv4 or IPv6 address (what HAProxy's
+ * `set server addr` accepts). */
+bool hsdo_ip_valid(const char *s);
+
+#endif

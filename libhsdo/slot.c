@@ -1,0 +1,88 @@
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "hsdo/alloc.h"
+#include "hsdo/err.h"
+#include "hsdo/slot.h"
+
+const char *hsdo_slot_state_str(enum hsdo_slot_state s)
+{
+	static const char *const names[HSDO_SLOT_STATE_COUNT] = {
+		"free", "active", "draining",
+	};
+
+	if ((unsigned)s >= HSDO_SLOT_STATE_COUNT)
+		return "unknown";
+	return names[s];
+}
+
+void hsdo_slot_clear(struct hsdo_slot *s)
+{
+	uint32_t id = s->id;
+
+	memset(s, 0, sizeof(*s));
+	s->id = id;
+	s->state = HSDO_SLOT_FREE;
+}
+
+int hsdo_table_init(struct hsdo_table *t, size_t n)
+{
+	size_t i;
+
+	memset(t, 0, sizeof(*t));
+	if (n > HSDO_SLOTS_MAX)
+		return -HSDO_EINVAL;
+	t->slots = hsdo_calloc(n ? n : 1, sizeof(*t->slots));
+	if (t->slots == NULL)
+		return -HSDO_ENOMEM;
+	t->n = n;
+	for (i = 0; i < n; i++)
+		t->slots[i].id = (uint32_t)(i + 1);
+	return 0;
+}
+
+void hsdo_table_free(struct hsdo_table *t)
+{
+	if (t == NULL)
+		return;
+	hsdo_free(t->slots);
+	memset(t, 0, sizeof(*t));
+}
+
+int hsdo_table_copy(struct hsdo_table *dst, const struct hsdo_table *src)
+{
+	int rc = hsdo_table_init(dst, src->n);
+
+	if (rc != 0)
+		return rc;
+	if (src->n)
+		memcpy(dst->slots, src->slots, src->n * sizeof(*src->slots));
+	dst->generation = src->generation;
+	return 0;
+}
+
+bool hsdo_slot_equal(const struct hsdo_slot *a, const struct hsdo_slot *b)
+{
+	return a->id == b->id && a->state == b->state &&
+	       strcmp(a->ip, b->ip) == 0 && strcmp(a->name, b->name) == 0 &&
+	       strcmp(a->group, b->group) == 0 && strcmp(a->az, b->az) == 0 &&
+	       a->port == b->port && a->weight == b->weight &&
+	       a->last_weight_update_us == b->last_weight_update_us;
+}
+
+int hsdo_strlcpy_field(char *dst, size_t dstlen, const char *src)
+{
+	size_t len = strlen(src);
+
+	if (len >= dstlen)
+		return -HSDO_ETOOBIG;
+	memcpy(dst, src, len + 1);
+	return 0;
+}
+
+bool hsdo_ip_valid(const char *s)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}

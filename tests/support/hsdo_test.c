@@ -1,0 +1,117 @@
+#define _XOPEN_SOURCE 700
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hsdo_test.h"
+
+char *hsdo_test_tmpdir(const char *tag)
+{
+	const char *base = getenv("TMPDIR");
+	char *path;
+	size_t len;
+
+	if (base == NULL || *base == '\0')
+		base = "/tmp";
+	len = strlen(base) + strlen(tag) + 32;
+	path = malloc(len);
+	if (path == NULL)
+		return NULL;
+	snprintf(path, len, "%s/hsdo-%s-XXXXXX", base, tag);
+	if (mkdtemp(path) == NULL) {
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void hsdo_test_rmtree(const char *path)
+{
+	if (path != NULL)
+		(void)nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int hsdo_test_write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	int rc = 0;
+
+	if (f == NULL)
+		return -1;
+	if (len && fwrite(data, 1, len, f) != len)
+		rc = -1;
+	if (fclose(f) != 0)
+		rc = -1;
+	return rc;
+}
+
+char *hsdo_test_read_file(const char *path, size_t *lenp)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0, len = 0, n;
+
+	if (f == NULL)
+		return NULL;
+	for (;;) {
+		if (cap - len < 4096) {
+			char *nb = realloc(buf, cap + 65536);
+
+			if (nb == NULL) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = nb;
+			cap += 65536;
+		}
+		n = fread(buf + len, 1, cap - len - 1, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	fclose(f);
+	buf[len] = '\0';
+	if (lenp != NULL)
+		*lenp = len;
+	return buf;
+}
+
+char *hsdo_test_data_path(const char *rel)
+{
+	const char *base = getenv("HSDO_TEST_DATA");
+	char *path;
+	size_t len;
+
+	if (base == NULL)
+		base = HSDO_TEST_SOURCE_DATA;
+	len = strlen(base) + strlen(rel) + 2;
+	path = malloc(len);
+	if (path != NULL)
+		snprintf(path, len, "%s/%s", base, rel);
+	return path;
+}
+
+int hsdo_test_run(struct Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,23 @@
+/* Helpers shared by the check runners. */
+#ifndef HSDO_TEST_H
+#define HSDO_TEST_H
+
+#include <stddef.h>
+
+/* Create a fresh temporary directory (mkdtemp under $TMPDIR or /tmp);
+ * returns a static-lifetime heap string the caller frees with free(). */
+char *hsdo_test_tmpdir(const char *tag);
+/* Remove a directory tree made by hsdo_test_tmpdir. */
+void hsdo_test_rmtree(const char *path);
+/* Write len bytes to path (truncating); 0 or -1. */
+int hsdo_test_write_file(const char *path, const void *data, size_t len);
+/* Read a whole file into a NUL-terminated heap buffer (free()); NULL on error. */
+char *hsdo_test_read_file(const char *path, size_t *len);
+/* Path of tests/data/<rel> (HSDO_TEST_DATA from ctest, else the source tree);
+ * returns a heap string (free()). */
+char *hsdo_test_data_path(const char *rel);
+/* Run a Suite, printing check's summary; returns the process exit status. */
+struct Suite;
+int hsdo_test_run(struct Suite *s);
+
+#endif

@@ -44,7 +44,7 @@ START_TEST(table_copy_is_deep)
 	struct hsdo_table a, b;
 
 	ck_assert_int_eq(hsdo_table_init(&a, 3), 0);
-	strcpy(a.slots[1].ip, "10.0.0.1");
+	ck_assert_int_eq(hsdo_strlcpy_field(a.slots[1].ip, sizeof(a.slots[1].ip), "10.0.0.1"), 0);
 	a.slots[1].state = HSDO_SLOT_ACTIVE;
 	a.generation = 7;
 	ck_assert_int_eq(hsdo_table_copy(&b, &a), 0);

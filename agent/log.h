@@ -1,0 +1,16 @@
+/* The agent's log sink: stderr (timestamped lines) or syslog. libhsdo's
+ * messages arrive through hsdo_log_set_handler(); the agent's own through
+ * the same hsdo_log_*() calls. */
+#ifndef HSDO_AGENT_LOG_H
+#define HSDO_AGENT_LOG_H
+
+#include <stdbool.h>
+
+#include "hsdo/log.h"
+
+/* Route all logging to syslog (ident "hsdo-agent") or stderr, and set the
+ * level (debug when `debug`, info otherwise). Safe to call again on reload. */
+void agent_log_setup(bool use_syslog, bool debug);
+void agent_log_close(void);
+
+#endif

@@ -1,2 +1,0 @@
-#include <stdio.h>
-int main(void) { puts("hsdo-agent: under construction"); return 0; }

@@ -1,0 +1,73 @@
+/* One slot as a DynamoDB item, in attribute-value JSON: the compatibility
+ * contract with the original Python HSDO (BedrockStreaming/hsdo), whose
+ * server writes and whose client reads the same table.
+ *
+ *   BackendServerID     N  hash key, 1..HSDO_SLOTS_MAX
+ *   IPAddress           S  address, "none" when free
+ *   ServerName          S  instance id, "none" when free
+ *   ASG                 S  group, "none" when free or unset (may be absent:
+ *                          the original tolerates items from before v3)
+ *   Weight              N  0..HSDO_WEIGHT_MAX
+ *   BackendServerStatus S  "enabled" | "disabled"
+ *   LastWeightUpdate    S  "YYYY-MM-DD HH:MM:SS.ffffff" UTC;
+ *                          free: "0-0-0 00:00:00.000000"
+ *   Port                N  1..65535, only when the slot has a port (ours)
+ *   AZ                  S  only when known (ours)
+ *   Draining            BOOL true, only when draining (ours)
+ *
+ * Mapping: disabled -> FREE (every other field cleared, whatever the item
+ * holds); enabled + Draining -> DRAINING (weight forced to 0); enabled ->
+ * ACTIVE. "none" <-> "". A DRAINING slot is written as enabled with Weight 0
+ * and its address kept, so an original client sets weight 0 and drains it.
+ * N values must be plain decimal integers ("5"; not "5.0", "5e0" or " 5"),
+ * which is how DynamoDB returns integral numbers. Unknown attributes are
+ * ignored. An enabled item's address syntax is not checked here (only its
+ * length): the client planner skips that one slot and applies the rest.
+ *
+ * The codec points cJSON's (process-wide) allocation hooks at hsdo_malloc /
+ * hsdo_free so allocation-failure tests reach them; like the alloc hook
+ * itself, that is not thread-safe. */
+#ifndef HSDO_ITEM_H
+#define HSDO_ITEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hsdo/slot.h"
+
+struct cJSON;
+
+/* "YYYY-MM-DD HH:MM:SS.ffffff" plus NUL. */
+#define HSDO_ITEM_TIME_LEN 27
+/* What the original writes as LastWeightUpdate of a free slot. */
+#define HSDO_ITEM_TIME_NONE "0-0-0 00:00:00.000000"
+
+/* 0 if s can be encoded into an item that decodes back: id in
+ * 1..HSDO_SLOTS_MAX, known state and, unless free, NUL-terminated fields,
+ * weight <= HSDO_WEIGHT_MAX and a time within years 1..9999. Else -HSDO_EINVAL. */
+int hsdo_item_check(const struct hsdo_slot *s, char *err, size_t errlen);
+
+/* Encode s as a DynamoDB item (a cJSON object the caller cJSON_Delete()s).
+ * NULL on allocation failure or if s fails hsdo_item_check(). */
+struct cJSON *hsdo_item_encode(const struct hsdo_slot *s);
+
+/* Decode one item into *out. 0, or -HSDO_EPROTO with the attribute and the
+ * reason in err; *out is written only on success. The item is borrowed. */
+int hsdo_item_decode(const struct cJSON *item, struct hsdo_slot *out, char *err, size_t errlen);
+
+/* Same, from len bytes of JSON (one object, surrounding whitespace allowed;
+ * buf need not be NUL-terminated). -HSDO_ENOMEM if parsing ran out of memory. */
+int hsdo_item_decode_json(const char *buf, size_t len, struct hsdo_slot *out,
+			  char *err, size_t errlen);
+
+/* Format microseconds since the Unix epoch (UTC) as
+ * "YYYY-MM-DD HH:MM:SS.ffffff" into buf (len >= HSDO_ITEM_TIME_LEN).
+ * -HSDO_EINVAL outside years 1..9999, -HSDO_ETOOBIG if buf is too small. */
+int hsdo_item_format_time(int64_t us, char *buf, size_t len);
+
+/* Parse "YYYY-MM-DD HH:MM:SS" with an optional 1-6 digit fraction (Python's
+ * str(datetime) omits it when it is 0), read as UTC, into *us; the free-slot
+ * value "0-0-0 00:00:00[.000000]" gives 0. -HSDO_EINVAL otherwise. */
+int hsdo_item_parse_time(const char *s, int64_t *us);
+
+#endif

@@ -1,0 +1,53 @@
+/* The embedded `file` store: the slot table as one JSON document,
+ *
+ *   {"format":"hsdo-slots","version":1,"generation":N,"slots":[
+ *   <one DynamoDB item per line, exactly as hsdo_item_encode writes it>
+ *   ]}
+ *
+ * with slots 1..n dense and sorted. Readers take no lock: writers replace
+ * the file by rename(2), so a reader sees the old or the new document, never
+ * a partial one. Writers serialize their read-check-write with an exclusive
+ * flock(2) on "<path>.lock", across processes.
+ *
+ * Operations, as the file store implements the hsdo_store contract:
+ * read_generation parses the whole document (0 if the file is missing);
+ * read_table on a missing file is -HSDO_ENOTFOUND; ensure_slots(n) creates
+ * the file (generation 0 -> 1) or appends free slots, and leaves a store
+ * with >= n slots alone; write_slots with nids == 0 still bumps the
+ * generation; a missing file with expected_gen 0 is -HSDO_ENOTFOUND. A
+ * corrupt document is -HSDO_EPROTO for every operation and is never
+ * overwritten. */
+#ifndef HSDO_STORE_FILE_H
+#define HSDO_STORE_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hsdo/slot.h"
+#include "hsdo/store.h"
+
+#define HSDO_STORE_FILE_FORMAT  "hsdo-slots"
+#define HSDO_STORE_FILE_VERSION 1
+/* Documents above this size are refused (-HSDO_ETOOBIG). */
+#define HSDO_STORE_FILE_MAX     ((size_t)64 << 20)
+/* The generation is a JSON number: keep it exact in a double. */
+#define HSDO_STORE_FILE_GEN_MAX UINT64_C(9007199254740991)
+
+/* Open the store at path (the file need not exist yet; its directory must).
+ * *out is freed with hsdo_store_free(). 0, -HSDO_EINVAL, -HSDO_ENOTFOUND or
+ * -HSDO_ENOMEM. */
+int hsdo_store_file_open(const char *path, struct hsdo_store **out, char *err, size_t errlen);
+
+/* Parse a document (len bytes, NUL not needed) into *out, a new table the
+ * caller frees; *out is untouched on error. -HSDO_EPROTO with a precise
+ * reason, -HSDO_ETOOBIG above HSDO_STORE_FILE_MAX, or -HSDO_ENOMEM. Pure. */
+int hsdo_store_file_parse(const char *buf, size_t len, struct hsdo_table *out,
+			  char *err, size_t errlen);
+
+/* Render t as a document (NUL-terminated; length in *len); the caller
+ * hsdo_free()s it. NULL on allocation failure, or if t is not dense
+ * (slots[i].id == i + 1), has a slot failing hsdo_item_check() or a
+ * generation above HSDO_STORE_FILE_GEN_MAX. Pure. */
+char *hsdo_store_file_render(const struct hsdo_table *t, size_t *len);
+
+#endif

@@ -1,0 +1,538 @@
+/* DynamoDB item codec for one slot (see hsdo/item.h for the contract). Pure:
+ * no clock, no I/O; times are converted with days-from-civil arithmetic. */
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hsdo/alloc.h"
+#include "hsdo/err.h"
+#include "hsdo/item.h"
+#include "hsdo/slot.h"
+#include "item_json.h"
+
+#define US_PER_SEC  INT64_C(1000000)
+#define SEC_PER_DAY INT64_C(86400)
+/* 0001-01-01 00:00:00 .. 9999-12-31 23:59:59.999999, Python's datetime range. */
+#define TIME_MIN_US (INT64_C(-62135596800) * US_PER_SEC)
+#define TIME_MAX_US (INT64_C(253402300799) * US_PER_SEC + 999999)
+
+#define NONE "none"
+
+/* ---- cJSON allocation hooks ------------------------------------------------ */
+
+static bool json_nomem;
+
+static void *json_malloc(size_t n)
+{
+	void *p = hsdo_malloc(n);
+
+	if (p == NULL)
+		json_nomem = true;
+	return p;
+}
+
+static void json_free(void *p)
+{
+	hsdo_free(p);
+}
+
+void hsdo_item_json_begin(void)
+{
+	static cJSON_Hooks hooks = { json_malloc, json_free };
+
+	cJSON_InitHooks(&hooks);
+	json_nomem = false;
+}
+
+bool hsdo_item_json_nomem(void)
+{
+	return json_nomem;
+}
+
+/* ---- time ------------------------------------------------------------------ */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	int64_t era;
+	unsigned doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static bool is_leap(unsigned y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static unsigned days_in_month(unsigned y, unsigned m)
+{
+	static const unsigned char mdays[12] = {
+		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+	};
+
+	return m == 2 && is_leap(y) ? 29 : mdays[m - 1];
+}
+
+/* Floor division, so times before 1970 format correctly. */
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+
+	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+int hsdo_item_format_time(int64_t us, char *buf, size_t len)
+{
+	int64_t secs, days, sod, frac, y;
+	unsigned m, d;
+	int n;
+
+	if (buf == NULL || len < HSDO_ITEM_TIME_LEN)
+		return -HSDO_ETOOBIG;
+	if (us < TIME_MIN_US || us > TIME_MAX_US)
+		return -HSDO_EINVAL;
+	secs = floor_div(us, US_PER_SEC);
+	frac = us - secs * US_PER_SEC;
+	days = floor_div(secs, SEC_PER_DAY);
+	sod = secs - days * SEC_PER_DAY;
+	civil_from_days(days, &y, &m, &d);
+	n = snprintf(buf, len, "%04" PRId64 "-%02u-%02u %02u:%02u:%02u.%06u",
+		     y, m, d, (unsigned)(sod / 3600), (unsigned)(sod / 60 % 60),
+		     (unsigned)(sod % 60), (unsigned)frac);
+	if (n < 0 || (size_t)n >= len)
+		return -HSDO_ETOOBIG;
+	return 0;
+}
+
+/* Exactly n ASCII digits at s into *v. */
+static bool take_digits(const char *s, size_t n, unsigned *v)
+{
+	size_t i;
+
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		*v = *v * 10 + (unsigned)(s[i] - '0');
+	}
+	return true;
+}
+
+/* Optional ".d{1,6}" then end of string; *frac in microseconds. */
+static bool take_fraction(const char *s, unsigned *frac, bool zero_only)
+{
+	size_t n = 0;
+
+	*frac = 0;
+	if (*s == '\0')
+		return true;
+	if (*s++ != '.')
+		return false;
+	while (n < 6 && s[n] >= '0' && s[n] <= '9') {
+		if (zero_only && s[n] != '0')
+			return false;
+		*frac = *frac * 10 + (unsigned)(s[n] - '0');
+		n++;
+	}
+	if (n == 0 || s[n] != '\0')
+		return false;
+	for (; n < 6; n++)
+		*frac *= 10;
+	return true;
+}
+
+int hsdo_item_parse_time(const char *s, int64_t *us)
+{
+	static const char sentinel[] = "0-0-0 00:00:00";
+	unsigned y, mo, d, h, mi, sec, frac;
+
+	if (s == NULL || us == NULL)
+		return -HSDO_EINVAL;
+	if (strncmp(s, sentinel, sizeof(sentinel) - 1) == 0) {
+		if (!take_fraction(s + sizeof(sentinel) - 1, &frac, true))
+			return -HSDO_EINVAL;
+		*us = 0;
+		return 0;
+	}
+	/* YYYY-MM-DD HH:MM:SS: the fixed part is 19 characters; each check
+	 * stops at a NUL, so a short string never reads past its end. */
+	if (!take_digits(s, 4, &y) || s[4] != '-' ||
+	    !take_digits(s + 5, 2, &mo) || s[7] != '-' ||
+	    !take_digits(s + 8, 2, &d) || s[10] != ' ' ||
+	    !take_digits(s + 11, 2, &h) || s[13] != ':' ||
+	    !take_digits(s + 14, 2, &mi) || s[16] != ':' ||
+	    !take_digits(s + 17, 2, &sec) ||
+	    !take_fraction(s + 19, &frac, false))
+		return -HSDO_EINVAL;
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) ||
+	    h > 23 || mi > 59 || sec > 59)
+		return -HSDO_EINVAL;
+	*us = (days_from_civil(y, mo, d) * SEC_PER_DAY +
+	       (int64_t)h * 3600 + (int64_t)mi * 60 + sec) * US_PER_SEC + frac;
+	return 0;
+}
+
+/* ---- encode ---------------------------------------------------------------- */
+
+/* True if a fixed-size field holds a NUL (is a C string). */
+static bool field_ok(const char *f, size_t len)
+{
+	return memchr(f, '\0', len) != NULL;
+}
+
+int hsdo_item_check(const struct hsdo_slot *s, char *err, size_t errlen)
+{
+	char tbuf[HSDO_ITEM_TIME_LEN];
+
+	if (s == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no slot");
+	if (s->id < 1 || s->id > HSDO_SLOTS_MAX)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "slot id %" PRIu32
+				   " out of range 1..%d", s->id, HSDO_SLOTS_MAX);
+	if ((unsigned)s->state >= HSDO_SLOT_STATE_COUNT)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "slot %" PRIu32
+				   ": unknown state %u", s->id, (unsigned)s->state);
+	if (s->state == HSDO_SLOT_FREE)
+		return 0;
+	if (!field_ok(s->ip, sizeof(s->ip)) || !field_ok(s->name, sizeof(s->name)) ||
+	    !field_ok(s->group, sizeof(s->group)) || !field_ok(s->az, sizeof(s->az)))
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "slot %" PRIu32
+				   ": unterminated string field", s->id);
+	if (s->weight > HSDO_WEIGHT_MAX)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "slot %" PRIu32
+				   ": weight %" PRIu32 " out of range 0..%d",
+				   s->id, s->weight, HSDO_WEIGHT_MAX);
+	if (hsdo_item_format_time(s->last_weight_update_us, tbuf, sizeof(tbuf)) != 0)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "slot %" PRIu32
+				   ": time %" PRId64 " us outside years 1..9999",
+				   s->id, s->last_weight_update_us);
+	return 0;
+}
+
+/* Add {name: {type: v}} to o; takes v (freed on failure). */
+static bool add_av(cJSON *o, const char *name, const char *type, cJSON *v)
+{
+	cJSON *av;
+
+	if (v == NULL)
+		return false;
+	av = cJSON_CreateObject();
+	if (av == NULL || !cJSON_AddItemToObjectCS(av, type, v)) {
+		cJSON_Delete(av);
+		cJSON_Delete(v);
+		return false;
+	}
+	if (!cJSON_AddItemToObjectCS(o, name, av)) {
+		cJSON_Delete(av);
+		return false;
+	}
+	return true;
+}
+
+static bool add_s(cJSON *o, const char *name, const char *s)
+{
+	return add_av(o, name, "S", cJSON_CreateString(s[0] ? s : NONE));
+}
+
+static bool add_n(cJSON *o, const char *name, uint64_t n)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%" PRIu64, n);
+	return add_av(o, name, "N", cJSON_CreateString(buf));
+}
+
+cJSON *hsdo_item_encode(const struct hsdo_slot *s)
+{
+	char tbuf[HSDO_ITEM_TIME_LEN];
+	bool live;
+	cJSON *o;
+
+	if (hsdo_item_check(s, NULL, 0) != 0)
+		return NULL;
+	live = s->state != HSDO_SLOT_FREE;
+	if (live && hsdo_item_format_time(s->last_weight_update_us, tbuf, sizeof(tbuf)) != 0)
+		return NULL;
+	hsdo_item_json_begin();
+	o = cJSON_CreateObject();
+	if (o == NULL)
+		return NULL;
+	if (!add_n(o, "BackendServerID", s->id) ||
+	    !add_s(o, "IPAddress", live ? s->ip : "") ||
+	    !add_s(o, "ServerName", live ? s->name : "") ||
+	    !add_s(o, "ASG", live ? s->group : "") ||
+	    !add_n(o, "Weight", s->state == HSDO_SLOT_ACTIVE ? s->weight : 0) ||
+	    !add_av(o, "BackendServerStatus", "S",
+		    cJSON_CreateString(live ? "enabled" : "disabled")) ||
+	    !add_av(o, "LastWeightUpdate", "S",
+		    cJSON_CreateString(live ? tbuf : HSDO_ITEM_TIME_NONE)) ||
+	    (live && s->port != 0 && !add_n(o, "Port", s->port)) ||
+	    (live && s->az[0] != '\0' && !add_s(o, "AZ", s->az)) ||
+	    (s->state == HSDO_SLOT_DRAINING &&
+	     !add_av(o, "Draining", "BOOL", cJSON_CreateBool(1)))) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* ---- decode ---------------------------------------------------------------- */
+
+enum attr {
+	A_ID = 0,
+	A_IP,
+	A_NAME,
+	A_ASG,
+	A_WEIGHT,
+	A_STATUS,
+	A_TIME,
+	A_PORT,
+	A_AZ,
+	A_DRAINING,
+	A_COUNT
+};
+
+static const struct attr_spec {
+	const char *name;
+	const char *type;
+	bool required;
+} attrs[A_COUNT] = {
+	[A_ID]       = { "BackendServerID",     "N",    true },
+	[A_IP]       = { "IPAddress",           "S",    true },
+	[A_NAME]     = { "ServerName",          "S",    true },
+	[A_ASG]      = { "ASG",                 "S",    false },
+	[A_WEIGHT]   = { "Weight",              "N",    true },
+	[A_STATUS]   = { "BackendServerStatus", "S",    true },
+	[A_TIME]     = { "LastWeightUpdate",    "S",    true },
+	[A_PORT]     = { "Port",                "N",    false },
+	[A_AZ]       = { "AZ",                  "S",    false },
+	[A_DRAINING] = { "Draining",            "BOOL", false },
+};
+
+/* Copy at most 32 characters of an untrusted string for an error message,
+ * non-printable bytes as '?'. */
+static const char *quote(const char *s, char *buf, size_t len)
+{
+	size_t i, max = len - 4;
+
+	for (i = 0; s[i] != '\0' && i < max && i < 32; i++)
+		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	if (s[i] != '\0') {
+		memcpy(buf + i, "...", 3);
+		i += 3;
+	}
+	buf[i] = '\0';
+	return buf;
+}
+
+/* The value inside an attribute value {type: value}, checked for type. */
+static int av_value(const cJSON *av, const struct attr_spec *a, const cJSON **val,
+		    char *err, size_t errlen)
+{
+	const cJSON *c;
+	char q[40];
+
+	if (!cJSON_IsObject(av) || av->child == NULL || av->child->next != NULL ||
+	    av->child->string == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+				   "%s: not a DynamoDB attribute value (want {\"%s\": ...})",
+				   a->name, a->type);
+	c = av->child;
+	if (strcmp(c->string, a->type) != 0)
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+				   "%s: expected type %s, got %s", a->name, a->type,
+				   quote(c->string, q, sizeof(q)));
+	if (strcmp(a->type, "BOOL") == 0 ? !cJSON_IsBool(c) : !cJSON_IsString(c))
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+				   "%s: %s value is not a JSON %s", a->name, a->type,
+				   strcmp(a->type, "BOOL") == 0 ? "boolean" : "string");
+	*val = c;
+	return 0;
+}
+
+/* A DynamoDB N holding a plain decimal integer within lo..hi. */
+static int n_value(const cJSON *v, const struct attr_spec *a, uint64_t lo, uint64_t hi,
+		   uint64_t *out, char *err, size_t errlen)
+{
+	const char *s = v->valuestring, *p = s;
+	bool neg = false, big = false;
+	uint64_t n = 0;
+	char q[40];
+
+	if (*p == '-') {
+		neg = true;
+		p++;
+	}
+	if (*p == '\0')
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+				   "%s: N \"%s\" is not a decimal integer", a->name,
+				   quote(s, q, sizeof(q)));
+	for (; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+					   "%s: N \"%s\" is not a plain decimal integer",
+					   a->name, quote(s, q, sizeof(q)));
+		if (n > (UINT64_MAX - 9) / 10)
+			big = true;
+		else
+			n = n * 10 + (uint64_t)(*p - '0');
+	}
+	if (big || (neg && n != 0) || n < lo || n > hi)
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+				   "%s: %s out of range %" PRIu64 "..%" PRIu64, a->name,
+				   quote(s, q, sizeof(q)), lo, hi);
+	*out = n;
+	return 0;
+}
+
+/* An S into a fixed field, "none" as "". */
+static int s_value(const cJSON *v, const struct attr_spec *a, char *dst, size_t dstlen,
+		   char *err, size_t errlen)
+{
+	const char *s = v->valuestring;
+	size_t len = strlen(s);
+
+	if (strcmp(s, NONE) == 0) {
+		dst[0] = '\0';
+		return 0;
+	}
+	if (len >= dstlen)
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+				   "%s: too long (%zu bytes, at most %zu)", a->name, len,
+				   dstlen - 1);
+	memcpy(dst, s, len + 1);
+	return 0;
+}
+
+int hsdo_item_decode(const cJSON *item, struct hsdo_slot *out, char *err, size_t errlen)
+{
+	const cJSON *av[A_COUNT] = { NULL }, *v[A_COUNT] = { NULL }, *c;
+	struct hsdo_slot s;
+	uint64_t n;
+	char q[40];
+	int i, rc;
+
+	if (!cJSON_IsObject(item))
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "item is not a JSON object");
+	for (c = item->child; c != NULL; c = c->next) {
+		if (c->string == NULL)
+			continue;
+		for (i = 0; i < A_COUNT; i++) {
+			if (strcmp(c->string, attrs[i].name) != 0)
+				continue;
+			if (av[i] != NULL)
+				return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+						   "duplicate attribute %s", attrs[i].name);
+			av[i] = c;
+			break;
+		}
+	}
+	for (i = 0; i < A_COUNT; i++) {
+		if (av[i] == NULL) {
+			if (attrs[i].required)
+				return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+						   "missing attribute %s", attrs[i].name);
+			continue;
+		}
+		rc = av_value(av[i], &attrs[i], &v[i], err, errlen);
+		if (rc != 0)
+			return rc;
+	}
+
+	memset(&s, 0, sizeof(s));
+	if ((rc = n_value(v[A_ID], &attrs[A_ID], 1, HSDO_SLOTS_MAX, &n, err, errlen)) != 0)
+		return rc;
+	s.id = (uint32_t)n;
+	if ((rc = s_value(v[A_IP], &attrs[A_IP], s.ip, sizeof(s.ip), err, errlen)) != 0 ||
+	    (rc = s_value(v[A_NAME], &attrs[A_NAME], s.name, sizeof(s.name), err, errlen)) != 0)
+		return rc;
+	if (v[A_ASG] != NULL &&
+	    (rc = s_value(v[A_ASG], &attrs[A_ASG], s.group, sizeof(s.group), err, errlen)) != 0)
+		return rc;
+	if ((rc = n_value(v[A_WEIGHT], &attrs[A_WEIGHT], 0, HSDO_WEIGHT_MAX, &n, err, errlen)) != 0)
+		return rc;
+	s.weight = (uint32_t)n;
+	if (strcmp(v[A_STATUS]->valuestring, "enabled") == 0)
+		s.state = HSDO_SLOT_ACTIVE;
+	else if (strcmp(v[A_STATUS]->valuestring, "disabled") == 0)
+		s.state = HSDO_SLOT_FREE;
+	else
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+				   "BackendServerStatus: unknown status \"%s\" (want enabled or disabled)",
+				   quote(v[A_STATUS]->valuestring, q, sizeof(q)));
+	if (hsdo_item_parse_time(v[A_TIME]->valuestring, &s.last_weight_update_us) != 0)
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+				   "LastWeightUpdate: bad timestamp \"%s\" (want YYYY-MM-DD HH:MM:SS[.ffffff])",
+				   quote(v[A_TIME]->valuestring, q, sizeof(q)));
+	if (v[A_PORT] != NULL) {
+		if ((rc = n_value(v[A_PORT], &attrs[A_PORT], 1, 65535, &n, err, errlen)) != 0)
+			return rc;
+		s.port = (uint16_t)n;
+	}
+	if (v[A_AZ] != NULL &&
+	    (rc = s_value(v[A_AZ], &attrs[A_AZ], s.az, sizeof(s.az), err, errlen)) != 0)
+		return rc;
+
+	if (s.state == HSDO_SLOT_FREE) {
+		hsdo_slot_clear(&s);
+	} else if (v[A_DRAINING] != NULL && cJSON_IsTrue(v[A_DRAINING])) {
+		s.state = HSDO_SLOT_DRAINING;
+		s.weight = 0;
+	}
+	*out = s;
+	return 0;
+}
+
+int hsdo_item_decode_json(const char *buf, size_t len, struct hsdo_slot *out,
+			  char *err, size_t errlen)
+{
+	const char *end = NULL;
+	cJSON *root;
+	size_t off;
+	int rc;
+
+	if (buf == NULL || len == 0)
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "empty input");
+	hsdo_item_json_begin();
+	root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+	if (root == NULL) {
+		if (hsdo_item_json_nomem())
+			return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory parsing item");
+		off = end != NULL && end >= buf ? (size_t)(end - buf) : 0;
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "invalid JSON at byte %zu", off);
+	}
+	for (off = (size_t)(end - buf); off < len; off++) {
+		if (buf[off] != ' ' && buf[off] != '\t' && buf[off] != '\n' && buf[off] != '\r') {
+			cJSON_Delete(root);
+			return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+					   "trailing data after the item at byte %zu", off);
+		}
+	}
+	rc = hsdo_item_decode(root, out, err, errlen);
+	cJSON_Delete(root);
+	return rc;
+}

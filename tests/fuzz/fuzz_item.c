@@ -1,0 +1,36 @@
+/* Fuzz the DynamoDB item decoder: any bytes either decode or are rejected
+ * with a reason; a decoded slot must encode and decode back unchanged. */
+#include <cjson/cJSON.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hsdo/err.h"
+#include "hsdo/item.h"
+#include "hsdo/slot.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct hsdo_slot s, back;
+	char err[256];
+	cJSON *j;
+	int rc;
+
+	err[0] = '\0';
+	rc = hsdo_item_decode_json((const char *)data, size, &s, err, sizeof(err));
+	if (rc != 0) {
+		/* a rejection always says why */
+		if (rc != -HSDO_EPROTO || err[0] == '\0')
+			abort();
+		return 0;
+	}
+	j = hsdo_item_encode(&s);
+	if (j == NULL)
+		abort();
+	if (hsdo_item_decode(j, &back, err, sizeof(err)) != 0 || !hsdo_slot_equal(&s, &back))
+		abort();
+	cJSON_Delete(j);
+	return 0;
+}

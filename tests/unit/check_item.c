@@ -1,0 +1,644 @@
+/* DynamoDB item codec: the compatibility contract with the original Python
+ * HSDO (exact attribute-value JSON, items it writes), rejection of malformed
+ * items with a reason, the time helpers and allocation failures. */
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hsdo/alloc.h"
+#include "hsdo/err.h"
+#include "hsdo/item.h"
+#include "hsdo/slot.h"
+#include "hsdo_test.h"
+
+#define T_2023 INT64_C(1683022272123456)   /* 2023-05-02 10:11:12.123456 */
+
+static struct hsdo_slot mk(uint32_t id, enum hsdo_slot_state st, const char *ip,
+			   const char *name, const char *group, const char *az,
+			   uint16_t port, uint32_t weight, int64_t t)
+{
+	struct hsdo_slot s;
+
+	memset(&s, 0, sizeof(s));
+	s.id = id;
+	s.state = st;
+	ck_assert_int_eq(hsdo_strlcpy_field(s.ip, sizeof(s.ip), ip), 0);
+	ck_assert_int_eq(hsdo_strlcpy_field(s.name, sizeof(s.name), name), 0);
+	ck_assert_int_eq(hsdo_strlcpy_field(s.group, sizeof(s.group), group), 0);
+	ck_assert_int_eq(hsdo_strlcpy_field(s.az, sizeof(s.az), az), 0);
+	s.port = port;
+	s.weight = weight;
+	s.last_weight_update_us = t;
+	return s;
+}
+
+static char *encode_str(const struct hsdo_slot *s)
+{
+	cJSON *j = hsdo_item_encode(s);
+	char *txt;
+
+	ck_assert_ptr_nonnull(j);
+	txt = cJSON_PrintUnformatted(j);
+	ck_assert_ptr_nonnull(txt);
+	cJSON_Delete(j);
+	return txt;
+}
+
+/* ---- round trips ----------------------------------------------------------- */
+
+static struct hsdo_slot rt_slot(int i)
+{
+	switch (i) {
+	case 0: return mk(1, HSDO_SLOT_FREE, "", "", "", "", 0, 0, 0);
+	case 1: return mk(2, HSDO_SLOT_ACTIVE, "10.0.0.7", "i-0abc", "my-asg", "", 0, 7, T_2023);
+	case 2: return mk(3, HSDO_SLOT_ACTIVE, "2001:db8::1", "i-0def", "asg-b", "eu-west-1a",
+			  8080, 256, T_2023);
+	case 3: return mk(4, HSDO_SLOT_DRAINING, "10.0.0.8", "i-1", "my-asg", "", 0, 0, T_2023);
+	case 4: return mk(HSDO_SLOTS_MAX, HSDO_SLOT_DRAINING, "10.0.0.9", "i-2", "", "eu-west-1c",
+			  65535, 0, 1);
+	case 5: return mk(6, HSDO_SLOT_ACTIVE, "", "", "", "", 0, 0, 0);  /* enabled, "none" IP */
+	case 6: return mk(7, HSDO_SLOT_ACTIVE, "10.0.0.10", "i-3", "g", "", 1, 1,
+			  INT64_C(-62135596800000000));
+	/* not a round trip: a draining slot still holding a weight */
+	default: return mk(8, HSDO_SLOT_DRAINING, "10.0.0.11", "i-4", "g", "", 0, 5, T_2023);
+	}
+}
+
+START_TEST(roundtrip)
+{
+	struct hsdo_slot s = rt_slot(_i), d, dj;
+	char err[256] = "", *txt;
+	cJSON *j;
+
+	j = hsdo_item_encode(&s);
+	ck_assert_ptr_nonnull(j);
+	memset(&d, 0x5a, sizeof(d));
+	ck_assert_msg(hsdo_item_decode(j, &d, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(hsdo_slot_equal(&s, &d), "case %d differs after decode", _i);
+	txt = cJSON_PrintUnformatted(j);
+	ck_assert_ptr_nonnull(txt);
+	ck_assert_int_eq(hsdo_item_decode_json(txt, strlen(txt), &dj, err, sizeof(err)), 0);
+	ck_assert(hsdo_slot_equal(&s, &dj));
+	cJSON_free(txt);
+	cJSON_Delete(j);
+}
+END_TEST
+
+/* A free slot is written as the original writes it, whatever it holds, and
+ * reads back cleared. */
+START_TEST(free_slot_clears_leftovers)
+{
+	struct hsdo_slot s = mk(5, HSDO_SLOT_FREE, "10.0.0.1", "i-x", "g", "az", 80, 9, T_2023), d;
+	char err[256];
+	cJSON *j = hsdo_item_encode(&s);
+
+	ck_assert_ptr_nonnull(j);
+	ck_assert_int_eq(hsdo_item_decode(j, &d, err, sizeof(err)), 0);
+	hsdo_slot_clear(&s);
+	ck_assert(hsdo_slot_equal(&s, &d));
+	cJSON_Delete(j);
+}
+END_TEST
+
+/* ---- exact JSON: the contract ---------------------------------------------- */
+
+static const struct {
+	int slot;    /* rt_slot index, or -1 for the free slot with leftovers */
+	const char *json;
+} exact[] = {
+	{ 0, "{\"BackendServerID\":{\"N\":\"1\"},\"IPAddress\":{\"S\":\"none\"},"
+	     "\"ServerName\":{\"S\":\"none\"},\"ASG\":{\"S\":\"none\"},\"Weight\":{\"N\":\"0\"},"
+	     "\"BackendServerStatus\":{\"S\":\"disabled\"},"
+	     "\"LastWeightUpdate\":{\"S\":\"0-0-0 00:00:00.000000\"}}" },
+	{ -1, "{\"BackendServerID\":{\"N\":\"5\"},\"IPAddress\":{\"S\":\"none\"},"
+	      "\"ServerName\":{\"S\":\"none\"},\"ASG\":{\"S\":\"none\"},\"Weight\":{\"N\":\"0\"},"
+	      "\"BackendServerStatus\":{\"S\":\"disabled\"},"
+	      "\"LastWeightUpdate\":{\"S\":\"0-0-0 00:00:00.000000\"}}" },
+	{ 1, "{\"BackendServerID\":{\"N\":\"2\"},\"IPAddress\":{\"S\":\"10.0.0.7\"},"
+	     "\"ServerName\":{\"S\":\"i-0abc\"},\"ASG\":{\"S\":\"my-asg\"},\"Weight\":{\"N\":\"7\"},"
+	     "\"BackendServerStatus\":{\"S\":\"enabled\"},"
+	     "\"LastWeightUpdate\":{\"S\":\"2023-05-02 10:11:12.123456\"}}" },
+	{ 2, "{\"BackendServerID\":{\"N\":\"3\"},\"IPAddress\":{\"S\":\"2001:db8::1\"},"
+	     "\"ServerName\":{\"S\":\"i-0def\"},\"ASG\":{\"S\":\"asg-b\"},\"Weight\":{\"N\":\"256\"},"
+	     "\"BackendServerStatus\":{\"S\":\"enabled\"},"
+	     "\"LastWeightUpdate\":{\"S\":\"2023-05-02 10:11:12.123456\"},"
+	     "\"Port\":{\"N\":\"8080\"},\"AZ\":{\"S\":\"eu-west-1a\"}}" },
+	/* draining: enabled, Weight 0, address kept */
+	{ 3, "{\"BackendServerID\":{\"N\":\"4\"},\"IPAddress\":{\"S\":\"10.0.0.8\"},"
+	     "\"ServerName\":{\"S\":\"i-1\"},\"ASG\":{\"S\":\"my-asg\"},\"Weight\":{\"N\":\"0\"},"
+	     "\"BackendServerStatus\":{\"S\":\"enabled\"},"
+	     "\"LastWeightUpdate\":{\"S\":\"2023-05-02 10:11:12.123456\"},"
+	     "\"Draining\":{\"BOOL\":true}}" },
+	{ 7, "{\"BackendServerID\":{\"N\":\"8\"},\"IPAddress\":{\"S\":\"10.0.0.11\"},"
+	     "\"ServerName\":{\"S\":\"i-4\"},\"ASG\":{\"S\":\"g\"},\"Weight\":{\"N\":\"0\"},"
+	     "\"BackendServerStatus\":{\"S\":\"enabled\"},"
+	     "\"LastWeightUpdate\":{\"S\":\"2023-05-02 10:11:12.123456\"},"
+	     "\"Draining\":{\"BOOL\":true}}" },
+	{ 5, "{\"BackendServerID\":{\"N\":\"6\"},\"IPAddress\":{\"S\":\"none\"},"
+	     "\"ServerName\":{\"S\":\"none\"},\"ASG\":{\"S\":\"none\"},\"Weight\":{\"N\":\"0\"},"
+	     "\"BackendServerStatus\":{\"S\":\"enabled\"},"
+	     "\"LastWeightUpdate\":{\"S\":\"1970-01-01 00:00:00.000000\"}}" },
+};
+
+START_TEST(exact_json)
+{
+	struct hsdo_slot s = exact[_i].slot >= 0 ? rt_slot(exact[_i].slot) :
+		mk(5, HSDO_SLOT_FREE, "10.0.0.1", "i-x", "g", "az", 80, 9, T_2023);
+	cJSON *got = hsdo_item_encode(&s), *want = cJSON_Parse(exact[_i].json);
+	char *txt;
+
+	ck_assert_ptr_nonnull(got);
+	ck_assert_ptr_nonnull(want);
+	txt = cJSON_PrintUnformatted(got);
+	ck_assert_msg(cJSON_Compare(got, want, 1), "case %d: got %s", _i, txt);
+	cJSON_free(txt);
+	cJSON_Delete(got);
+	cJSON_Delete(want);
+}
+END_TEST
+
+/* Attribute order is part of what an operator sees in the console. */
+START_TEST(exact_text_order)
+{
+	struct hsdo_slot s = rt_slot(1);
+	char *txt = encode_str(&s);
+
+	ck_assert_str_eq(txt, exact[2].json);
+	cJSON_free(txt);
+}
+END_TEST
+
+/* ---- items written by the original server ---------------------------------- */
+
+static const struct {
+	const char *json;
+	enum hsdo_slot_state state;
+	uint32_t id, weight;
+	const char *ip, *name, *group;
+	int64_t t;
+} original[] = {
+	{ "{\"BackendServerID\":{\"N\":\"1\"},\"IPAddress\":{\"S\":\"10.0.1.12\"},"
+	  "\"ServerName\":{\"S\":\"i-0abc\"},\"ASG\":{\"S\":\"my-asg\"},\"Weight\":{\"N\":\"1\"},"
+	  "\"BackendServerStatus\":{\"S\":\"enabled\"},"
+	  "\"LastWeightUpdate\":{\"S\":\"2023-05-02 10:11:12.123456\"}}",
+	  HSDO_SLOT_ACTIVE, 1, 1, "10.0.1.12", "i-0abc", "my-asg", T_2023 },
+	/* str(datetime.now()) at a whole second has no fraction */
+	{ "{\"BackendServerID\":{\"N\":\"2\"},\"IPAddress\":{\"S\":\"10.0.1.13\"},"
+	  "\"ServerName\":{\"S\":\"i-0abd\"},\"ASG\":{\"S\":\"my-asg\"},\"Weight\":{\"N\":\"10\"},"
+	  "\"BackendServerStatus\":{\"S\":\"enabled\"},"
+	  "\"LastWeightUpdate\":{\"S\":\"2023-05-02 10:11:12\"}}",
+	  HSDO_SLOT_ACTIVE, 2, 10, "10.0.1.13", "i-0abd", "my-asg", T_2023 - 123456 },
+	/* a slot freed by removeUnexistingServers, and a fresh ServerModel() */
+	{ "{\"BackendServerID\":{\"N\":\"3\"},\"IPAddress\":{\"S\":\"none\"},"
+	  "\"ServerName\":{\"S\":\"none\"},\"ASG\":{\"S\":\"none\"},\"Weight\":{\"N\":\"0\"},"
+	  "\"BackendServerStatus\":{\"S\":\"disabled\"},"
+	  "\"LastWeightUpdate\":{\"S\":\"0-0-0 00:00:00.000000\"}}",
+	  HSDO_SLOT_FREE, 3, 0, "", "", "", 0 },
+	/* attribute order is whatever DynamoDB returns */
+	{ "{\"Weight\":{\"N\":\"0\"},\"LastWeightUpdate\":{\"S\":\"0-0-0 00:00:00.000000\"},"
+	  "\"ASG\":{\"S\":\"none\"},\"BackendServerStatus\":{\"S\":\"disabled\"},"
+	  "\"ServerName\":{\"S\":\"none\"},\"IPAddress\":{\"S\":\"none\"},"
+	  "\"BackendServerID\":{\"N\":\"10\"}}",
+	  HSDO_SLOT_FREE, 10, 0, "", "", "", 0 },
+	/* an item from before v3 has no ASG (the original tolerates it) */
+	{ "{\"BackendServerID\":{\"N\":\"4\"},\"IPAddress\":{\"S\":\"10.0.1.14\"},"
+	  "\"ServerName\":{\"S\":\"i-0abe\"},\"Weight\":{\"N\":\"3\"},"
+	  "\"BackendServerStatus\":{\"S\":\"enabled\"},"
+	  "\"LastWeightUpdate\":{\"S\":\"2023-05-02 10:11:12.123456\"}}",
+	  HSDO_SLOT_ACTIVE, 4, 3, "10.0.1.14", "i-0abe", "", T_2023 },
+	/* unknown attributes are ignored; a disabled item's leftovers too */
+	{ "{\"BackendServerID\":{\"N\":\"5\"},\"IPAddress\":{\"S\":\"10.0.1.15\"},"
+	  "\"ServerName\":{\"S\":\"i-0abf\"},\"ASG\":{\"S\":\"g\"},\"Weight\":{\"N\":\"4\"},"
+	  "\"BackendServerStatus\":{\"S\":\"disabled\"},"
+	  "\"LastWeightUpdate\":{\"S\":\"2023-05-02 10:11:12.123456\"},"
+	  "\"Future\":{\"M\":{\"x\":{\"N\":\"1\"}}},\"Port\":{\"N\":\"81\"}}",
+	  HSDO_SLOT_FREE, 5, 0, "", "", "", 0 },
+};
+
+START_TEST(original_items_decode)
+{
+	struct hsdo_slot d;
+	char err[256] = "";
+	const char *j = original[_i].json;
+
+	ck_assert_msg(hsdo_item_decode_json(j, strlen(j), &d, err, sizeof(err)) == 0,
+		      "case %d: %s", _i, err);
+	ck_assert_int_eq(d.state, original[_i].state);
+	ck_assert_uint_eq(d.id, original[_i].id);
+	ck_assert_uint_eq(d.weight, original[_i].weight);
+	ck_assert_str_eq(d.ip, original[_i].ip);
+	ck_assert_str_eq(d.name, original[_i].name);
+	ck_assert_str_eq(d.group, original[_i].group);
+	ck_assert_str_eq(d.az, "");
+	ck_assert_uint_eq(d.port, 0);
+	ck_assert_int_eq(d.last_weight_update_us, original[_i].t);
+}
+END_TEST
+
+/* What an original client reads from an item we write: the same types and,
+ * for a draining slot, an address to keep and weight 0. */
+START_TEST(original_client_reads_ours)
+{
+	struct hsdo_slot s = rt_slot(3);
+	cJSON *j = hsdo_item_encode(&s);
+	const char *keys[] = { "BackendServerID", "IPAddress", "ServerName", "ASG", "Weight",
+			       "BackendServerStatus", "LastWeightUpdate" };
+	const char *types[] = { "N", "S", "S", "S", "N", "S", "S" };
+	cJSON *av;
+	size_t i;
+
+	ck_assert_ptr_nonnull(j);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		av = cJSON_GetObjectItemCaseSensitive(j, keys[i]);
+		ck_assert_msg(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(av, types[i])),
+			      "%s is not %s", keys[i], types[i]);
+	}
+	av = cJSON_GetObjectItemCaseSensitive(j, "Weight");
+	ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(av, "N")->valuestring, "0");
+	av = cJSON_GetObjectItemCaseSensitive(j, "IPAddress");
+	ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(av, "S")->valuestring, "10.0.0.8");
+	cJSON_Delete(j);
+}
+END_TEST
+
+/* ---- malformed items ------------------------------------------------------- */
+
+#define ITEM(id, ip, w, st, t) \
+	"{\"BackendServerID\":" id ",\"IPAddress\":{\"S\":\"" ip "\"}," \
+	"\"ServerName\":{\"S\":\"i-1\"},\"ASG\":{\"S\":\"g\"},\"Weight\":" w "," \
+	"\"BackendServerStatus\":{\"S\":\"" st "\"},\"LastWeightUpdate\":{\"S\":\"" t "\"}"
+#define OKID   "{\"N\":\"3\"}"
+#define OKW    "{\"N\":\"5\"}"
+#define OKT    "2023-05-02 10:11:12"
+#define OKITEM(extra) ITEM(OKID, "10.0.0.1", OKW, "enabled", OKT) extra "}"
+#define X40  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+#define X256 X40 X40 X40 X40 X40 X40 "xxxxxxxxxxxxxxxx"
+
+static const struct {
+	const char *json;
+	const char *reason;
+} bad[] = {
+	{ "[1,2]", "not a JSON object" },
+	{ "\"item\"", "not a JSON object" },
+	{ "{\"BackendServerID\":", "invalid JSON" },
+	{ "", "empty" },
+	{ OKITEM("") " x", "trailing data" },
+	{ "{\"IPAddress\":{\"S\":\"none\"}}", "missing attribute BackendServerID" },
+	{ "{\"BackendServerID\":{\"N\":\"3\"},\"IPAddress\":{\"S\":\"none\"},\"ServerName\":{\"S\":\"none\"},"
+	  "\"Weight\":{\"N\":\"0\"},\"BackendServerStatus\":{\"S\":\"disabled\"}}",
+	  "missing attribute LastWeightUpdate" },
+	{ "{\"BackendServerID\":{\"N\":\"3\"},\"ServerName\":{\"S\":\"none\"},\"Weight\":{\"N\":\"0\"},"
+	  "\"BackendServerStatus\":{\"S\":\"disabled\"},\"LastWeightUpdate\":{\"S\":\"" OKT "\"}}",
+	  "missing attribute IPAddress" },
+	{ ITEM("{\"S\":\"3\"}", "10.0.0.1", OKW, "enabled", OKT) "}",
+	  "BackendServerID: expected type N, got S" },
+	{ ITEM("3", "10.0.0.1", OKW, "enabled", OKT) "}",
+	  "BackendServerID: not a DynamoDB attribute value" },
+	{ ITEM("{}", "10.0.0.1", OKW, "enabled", OKT) "}",
+	  "BackendServerID: not a DynamoDB attribute value" },
+	{ ITEM("{\"N\":\"3\",\"S\":\"3\"}", "10.0.0.1", OKW, "enabled", OKT) "}",
+	  "BackendServerID: not a DynamoDB attribute value" },
+	{ ITEM("{\"N\":3}", "10.0.0.1", OKW, "enabled", OKT) "}",
+	  "BackendServerID: N value is not a JSON string" },
+	{ ITEM("{\"N\":\"3.0\"}", "10.0.0.1", OKW, "enabled", OKT) "}",
+	  "BackendServerID: N \"3.0\" is not a plain decimal integer" },
+	{ ITEM("{\"N\":\"3x\"}", "10.0.0.1", OKW, "enabled", OKT) "}",
+	  "is not a plain decimal integer" },
+	{ ITEM("{\"N\":\" 3\"}", "10.0.0.1", OKW, "enabled", OKT) "}",
+	  "is not a plain decimal integer" },
+	{ ITEM("{\"N\":\"+3\"}", "10.0.0.1", OKW, "enabled", OKT) "}",
+	  "is not a plain decimal integer" },
+	{ ITEM("{\"N\":\"3e0\"}", "10.0.0.1", OKW, "enabled", OKT) "}",
+	  "is not a plain decimal integer" },
+	{ ITEM("{\"N\":\"\"}", "10.0.0.1", OKW, "enabled", OKT) "}",
+	  "BackendServerID: N \"\" is not a decimal integer" },
+	{ ITEM("{\"N\":\"-\"}", "10.0.0.1", OKW, "enabled", OKT) "}",
+	  "is not a decimal integer" },
+	{ ITEM("{\"N\":\"99999999999999999999999\"}", "10.0.0.1", OKW, "enabled", OKT) "}",
+	  "BackendServerID: 99999999999999999999999 out of range 1..100000" },
+	{ ITEM("{\"N\":\"0\"}", "10.0.0.1", OKW, "enabled", OKT) "}",
+	  "BackendServerID: 0 out of range 1..100000" },
+	{ ITEM("{\"N\":\"-1\"}", "10.0.0.1", OKW, "enabled", OKT) "}",
+	  "BackendServerID: -1 out of range" },
+	{ ITEM("{\"N\":\"100001\"}", "10.0.0.1", OKW, "enabled", OKT) "}",
+	  "BackendServerID: 100001 out of range 1..100000" },
+	{ ITEM(OKID, "10.0.0.1", "{\"N\":\"257\"}", "enabled", OKT) "}",
+	  "Weight: 257 out of range 0..256" },
+	{ ITEM(OKID, "10.0.0.1", "{\"N\":\"-1\"}", "enabled", OKT) "}",
+	  "Weight: -1 out of range 0..256" },
+	{ ITEM(OKID, "10.0.0.1", "{\"S\":\"5\"}", "enabled", OKT) "}",
+	  "Weight: expected type N, got S" },
+	{ ITEM(OKID, "10.0.0.1", OKW, "Enabled", OKT) "}",
+	  "BackendServerStatus: unknown status \"Enabled\"" },
+	{ ITEM(OKID, "10.0.0.1", OKW, "draining", OKT) "}",
+	  "BackendServerStatus: unknown status \"draining\"" },
+	{ ITEM(OKID, "10.0.0.1", OKW, "enabled", "2023-05-02T10:11:12") "}",
+	  "LastWeightUpdate: bad timestamp \"2023-05-02T10:11:12\"" },
+	{ ITEM(OKID, "10.0.0.1", OKW, "enabled", "2023-02-29 10:11:12") "}",
+	  "LastWeightUpdate: bad timestamp" },
+	{ ITEM(OKID, "10.0.0.1", OKW, "enabled", "yesterday") "}",
+	  "LastWeightUpdate: bad timestamp \"yesterday\"" },
+	{ ITEM(OKID, "10.0.0.1", OKW, "enabled", "0-0-0 00:00:00.000001") "}",
+	  "LastWeightUpdate: bad timestamp" },
+	{ ITEM(OKID, "10.0.0.1", OKW, "enabled", "2023-05-02 10:11:12\\n") "}",
+	  "LastWeightUpdate: bad timestamp \"2023-05-02 10:11:12?\"" },
+	{ ITEM(OKID, "1234567890123456789012345678901234567890123456", OKW, "enabled", OKT) "}",
+	  "IPAddress: too long (46 bytes, at most 45)" },
+	{ "{\"BackendServerID\":{\"N\":\"3\"},\"IPAddress\":{\"S\":\"none\"},\"ServerName\":{\"S\":\""
+	  X256 "\"},\"Weight\":{\"N\":\"0\"},\"BackendServerStatus\":{\"S\":\"disabled\"},"
+	  "\"LastWeightUpdate\":{\"S\":\"" OKT "\"}}", "ServerName: too long (256 bytes, at most 255)" },
+	{ OKITEM(",\"ASG\":{\"S\":\"" X256 "\"}"), "duplicate attribute ASG" },
+	{ "{\"BackendServerID\":{\"N\":\"3\"},\"IPAddress\":{\"S\":\"none\"},\"ServerName\":{\"S\":\"x\"},"
+	  "\"ASG\":{\"S\":\"" X256 "\"},\"Weight\":{\"N\":\"0\"},\"BackendServerStatus\":{\"S\":\"enabled\"},"
+	  "\"LastWeightUpdate\":{\"S\":\"" OKT "\"}}", "ASG: too long (256 bytes, at most 255)" },
+	{ OKITEM(",\"AZ\":{\"S\":\"" X40 "\"}"), "AZ: too long (40 bytes, at most 31)" },
+	{ OKITEM(",\"AZ\":{\"N\":\"1\"}"), "AZ: expected type S, got N" },
+	{ OKITEM(",\"Port\":{\"N\":\"0\"}"), "Port: 0 out of range 1..65535" },
+	{ OKITEM(",\"Port\":{\"N\":\"65536\"}"), "Port: 65536 out of range 1..65535" },
+	{ OKITEM(",\"Port\":{\"S\":\"80\"}"), "Port: expected type N, got S" },
+	{ OKITEM(",\"Draining\":{\"S\":\"true\"}"), "Draining: expected type BOOL, got S" },
+	{ OKITEM(",\"Draining\":{\"BOOL\":\"true\"}"), "Draining: BOOL value is not a JSON boolean" },
+	{ OKITEM(",\"Draining\":{\"BOOL\":true},\"Draining\":{\"BOOL\":false}"),
+	  "duplicate attribute Draining" },
+	{ OKITEM(",\"IPAddress\":{\"S\":\"10.0.0.2\"}"), "duplicate attribute IPAddress" },
+};
+
+START_TEST(malformed_rejected)
+{
+	struct hsdo_slot out, before;
+	char err[512] = "";
+	int rc;
+
+	memset(&out, 0xa5, sizeof(out));
+	before = out;
+	rc = hsdo_item_decode_json(bad[_i].json, strlen(bad[_i].json), &out, err, sizeof(err));
+	ck_assert_msg(rc == -HSDO_EPROTO, "case %d: rc %d (%s)", _i, rc, err);
+	ck_assert_msg(strstr(err, bad[_i].reason) != NULL, "case %d: reason \"%s\", want \"%s\"",
+		      _i, err, bad[_i].reason);
+	ck_assert_msg(memcmp(&out, &before, sizeof(out)) == 0, "case %d: out was written", _i);
+}
+END_TEST
+
+/* The same item minus the defect decodes, so each bad case fails for its
+ * stated reason only. */
+START_TEST(malformed_baseline_ok)
+{
+	const char *j = OKITEM(",\"Port\":{\"N\":\"80\"},\"AZ\":{\"S\":\"a\"},\"Draining\":{\"BOOL\":false}");
+	struct hsdo_slot d;
+	char err[256] = "";
+
+	ck_assert_msg(hsdo_item_decode_json(j, strlen(j), &d, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(d.state, HSDO_SLOT_ACTIVE);
+	ck_assert_uint_eq(d.port, 80);
+	ck_assert_uint_eq(d.weight, 5);
+	ck_assert_str_eq(d.az, "a");
+}
+END_TEST
+
+/* IP syntax is the planner's business; length is ours. NULL err is fine. */
+START_TEST(bad_ip_syntax_is_decoded)
+{
+	const char *j = ITEM(OKID, "not-an-ip", OKW, "enabled", OKT) "}";
+	struct hsdo_slot d;
+
+	ck_assert_int_eq(hsdo_item_decode_json(j, strlen(j), &d, NULL, 0), 0);
+	ck_assert_str_eq(d.ip, "not-an-ip");
+	ck_assert_int_eq(hsdo_item_decode(NULL, &d, NULL, 0), -HSDO_EPROTO);
+}
+END_TEST
+
+START_TEST(draining_forces_weight_zero)
+{
+	const char *j = OKITEM(",\"Draining\":{\"BOOL\":true}");
+	struct hsdo_slot d;
+
+	ck_assert_int_eq(hsdo_item_decode_json(j, strlen(j), &d, NULL, 0), 0);
+	ck_assert_int_eq(d.state, HSDO_SLOT_DRAINING);
+	ck_assert_uint_eq(d.weight, 0);
+	ck_assert_str_eq(d.ip, "10.0.0.1");
+}
+END_TEST
+
+/* Slots that cannot be written as a decodable item are refused. */
+START_TEST(encode_refuses_invalid)
+{
+	struct hsdo_slot s = rt_slot(1);
+	char err[256] = "";
+
+	s.weight = HSDO_WEIGHT_MAX + 1;
+	ck_assert_ptr_null(hsdo_item_encode(&s));
+	ck_assert_int_eq(hsdo_item_check(&s, err, sizeof(err)), -HSDO_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "weight 257"));
+	s = rt_slot(1);
+	s.id = 0;
+	ck_assert_ptr_null(hsdo_item_encode(&s));
+	s = rt_slot(1);
+	s.state = HSDO_SLOT_STATE_COUNT;
+	ck_assert_ptr_null(hsdo_item_encode(&s));
+	s = rt_slot(1);
+	memset(s.ip, 'x', sizeof(s.ip));
+	ck_assert_ptr_null(hsdo_item_encode(&s));
+	s = rt_slot(1);
+	s.last_weight_update_us = INT64_MAX;
+	ck_assert_ptr_null(hsdo_item_encode(&s));
+	/* a free slot's leftovers do not matter */
+	s.state = HSDO_SLOT_FREE;
+	s.weight = 1000;
+	ck_assert_int_eq(hsdo_item_check(&s, err, sizeof(err)), 0);
+}
+END_TEST
+
+/* ---- time helpers ------------------------------------------------------------ */
+
+static const struct {
+	const char *text;   /* canonical form */
+	int64_t us;
+} times[] = {
+	{ "1970-01-01 00:00:00.000000", 0 },
+	{ "1969-12-31 23:59:59.999999", -1 },
+	{ "2000-02-29 12:34:56.000001", INT64_C(951827696000001) },
+	{ "2023-05-02 10:11:12.123456", T_2023 },
+	{ "2024-12-31 23:59:59.250000", INT64_C(1735689599250000) },
+	{ "2038-01-19 03:14:08.000000", INT64_C(2147483648000000) },
+	{ "1900-03-01 00:00:00.500000", INT64_C(-2203891199500000) },
+	{ "0001-01-01 00:00:00.000000", INT64_C(-62135596800000000) },
+	{ "9999-12-31 23:59:59.999999", INT64_C(253402300799999999) },
+};
+
+START_TEST(time_roundtrip)
+{
+	char buf[HSDO_ITEM_TIME_LEN];
+	int64_t us = 42;
+
+	ck_assert_int_eq(hsdo_item_format_time(times[_i].us, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, times[_i].text);
+	ck_assert_int_eq(hsdo_item_parse_time(times[_i].text, &us), 0);
+	ck_assert_int_eq(us, times[_i].us);
+}
+END_TEST
+
+static const struct {
+	const char *text;
+	int64_t us;
+} time_forms[] = {
+	{ "2023-05-02 10:11:12", T_2023 - 123456 },
+	{ "2023-05-02 10:11:12.1", T_2023 - 23456 },
+	{ "2023-05-02 10:11:12.12345", T_2023 - 6 },
+	{ "2024-12-31 23:59:59.25", INT64_C(1735689599250000) },
+	{ "0-0-0 00:00:00.000000", 0 },
+	{ "0-0-0 00:00:00", 0 },
+	{ "0-0-0 00:00:00.0", 0 },
+};
+
+START_TEST(time_accepted_forms)
+{
+	int64_t us = 42;
+
+	ck_assert_msg(hsdo_item_parse_time(time_forms[_i].text, &us) == 0, "%s", time_forms[_i].text);
+	ck_assert_int_eq(us, time_forms[_i].us);
+}
+END_TEST
+
+static const char *const bad_times[] = {
+	"", "2023", "2023-05-02", "2023-05-02 10:11", "2023-05-02T10:11:12",
+	"2023-05-02 10:11:12.", "2023-05-02 10:11:12.1234567", "2023-05-02 10:11:12.12a",
+	"2023-05-02 10:11:12 ", " 2023-05-02 10:11:12", "2023-05-02 10:11:12Z",
+	"2023-05-02 10:11:12+00:00", "2023-02-29 00:00:00", "1900-02-29 00:00:00",
+	"2023-13-01 00:00:00", "2023-00-10 00:00:00", "2023-04-31 00:00:00",
+	"2023-05-00 00:00:00", "2023-05-02 24:00:00", "2023-05-02 10:60:00",
+	"2023-05-02 10:11:60", "0000-01-01 00:00:00", "+023-05-02 10:11:12",
+	"2023-5-02 10:11:12", "10000-01-01 00:00:00", "0-0-0 00:00:00.000001",
+	"0-0-0 00:00:00.", "0-0-0", "0-0-0 00:00:01", "2023-05-02 10:11:1x",
+};
+
+START_TEST(time_bad_strings)
+{
+	int64_t us = 42;
+
+	ck_assert_msg(hsdo_item_parse_time(bad_times[_i], &us) == -HSDO_EINVAL, "%s", bad_times[_i]);
+	ck_assert_int_eq(us, 42);
+}
+END_TEST
+
+START_TEST(time_format_bounds)
+{
+	char buf[HSDO_ITEM_TIME_LEN];
+
+	ck_assert_int_eq(hsdo_item_format_time(INT64_C(253402300800000000), buf, sizeof(buf)),
+			 -HSDO_EINVAL);
+	ck_assert_int_eq(hsdo_item_format_time(INT64_C(-62135596800000001), buf, sizeof(buf)),
+			 -HSDO_EINVAL);
+	ck_assert_int_eq(hsdo_item_format_time(INT64_MIN, buf, sizeof(buf)), -HSDO_EINVAL);
+	ck_assert_int_eq(hsdo_item_format_time(0, buf, sizeof(buf) - 1), -HSDO_ETOOBIG);
+	ck_assert_int_eq(hsdo_item_parse_time(NULL, NULL), -HSDO_EINVAL);
+}
+END_TEST
+
+/* Every day of 1999-2001 (a leap year between two common ones) and one
+ * day per year across the whole range survives format -> parse. */
+START_TEST(time_sweep)
+{
+	char buf[HSDO_ITEM_TIME_LEN];
+	int64_t us, back, day = INT64_C(86400000000);
+
+	for (us = INT64_C(915148800000000); us < INT64_C(1009843200000000); us += day + 1) {
+		ck_assert_int_eq(hsdo_item_format_time(us, buf, sizeof(buf)), 0);
+		ck_assert_int_eq(hsdo_item_parse_time(buf, &back), 0);
+		ck_assert_int_eq(back, us);
+	}
+	for (us = INT64_C(-62135596800000000); us <= INT64_C(253402300799999999); us += 365 * day + 7) {
+		ck_assert_int_eq(hsdo_item_format_time(us, buf, sizeof(buf)), 0);
+		ck_assert_int_eq(hsdo_item_parse_time(buf, &back), 0);
+		ck_assert_int_eq(back, us);
+	}
+}
+END_TEST
+
+/* ---- allocation failures ----------------------------------------------------- */
+
+START_TEST(alloc_failure_encode)
+{
+	struct hsdo_slot s = rt_slot(2);
+	unsigned long i;
+	cJSON *j = NULL;
+
+	for (i = 1; i < 1000; i++) {
+		hsdo_alloc_fail_at(i, 1);
+		j = hsdo_item_encode(&s);
+		hsdo_alloc_fail_at(0, 0);
+		if (j != NULL)
+			break;
+	}
+	ck_assert_ptr_nonnull(j);
+	ck_assert_uint_gt(i, 10);
+	cJSON_Delete(j);
+}
+END_TEST
+
+START_TEST(alloc_failure_decode)
+{
+	const char *j = original[0].json;
+	struct hsdo_slot d, before;
+	char err[256];
+	unsigned long i;
+	int rc = -1;
+
+	memset(&d, 0xa5, sizeof(d));
+	before = d;
+	for (i = 1; i < 1000; i++) {
+		hsdo_alloc_fail_at(i, 1);
+		rc = hsdo_item_decode_json(j, strlen(j), &d, err, sizeof(err));
+		hsdo_alloc_fail_at(0, 0);
+		if (rc == 0)
+			break;
+		ck_assert_msg(rc == -HSDO_ENOMEM, "step %lu: %d %s", i, rc, err);
+		ck_assert(memcmp(&d, &before, sizeof(d)) == 0);
+	}
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_gt(i, 10);
+	ck_assert_str_eq(d.ip, "10.0.1.12");
+}
+END_TEST
+
+#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static Suite *item_suite(void)
+{
+	Suite *s = suite_create("item");
+	TCase *tc;
+
+	tc = tcase_create("codec");
+	tcase_add_loop_test(tc, roundtrip, 0, 7);
+	tcase_add_test(tc, free_slot_clears_leftovers);
+	tcase_add_loop_test(tc, exact_json, 0, N(exact));
+	tcase_add_test(tc, exact_text_order);
+	tcase_add_loop_test(tc, original_items_decode, 0, N(original));
+	tcase_add_test(tc, original_client_reads_ours);
+	tcase_add_loop_test(tc, malformed_rejected, 0, N(bad));
+	tcase_add_test(tc, malformed_baseline_ok);
+	tcase_add_test(tc, bad_ip_syntax_is_decoded);
+	tcase_add_test(tc, draining_forces_weight_zero);
+	tcase_add_test(tc, encode_refuses_invalid);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("time");
+	tcase_add_loop_test(tc, time_roundtrip, 0, N(times));
+	tcase_add_loop_test(tc, time_accepted_forms, 0, N(time_forms));
+	tcase_add_loop_test(tc, time_bad_strings, 0, N(bad_times));
+	tcase_add_test(tc, time_format_bounds);
+	tcase_add_test(tc, time_sweep);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("alloc");
+	tcase_add_test(tc, alloc_failure_encode);
+	tcase_add_test(tc, alloc_failure_decode);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return hsdo_test_run(item_suite());
+}

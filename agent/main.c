@@ -1,0 +1,2 @@
+#include <stdio.h>
+int main(void) { puts("hsdo-agent: under construction"); return 1; }

@@ -560,11 +560,20 @@ static void update_slots(struct work *w, struct hsdo_table *t, int64_t now,
 		if (in != NULL && in->leaving)
 			in = NULL;  /* drains as it was: same address, same name */
 		if (in != NULL) {
+			/* Matched by IP under another name: a table written by the
+			 * original, or a private IP that AWS handed to a new
+			 * instance. Either way the weight belongs to the slot's
+			 * previous server: the newcomer starts its own ramp. */
+			bool renamed = strcmp(s->name, in->id) != 0;
+
 			if (slot_take_fields(s, in)) {
 				out->updated++;
 				wrote = true;
 			}
-			if (s->state == HSDO_SLOT_DRAINING) {
+			if (renamed && s->state == HSDO_SLOT_ACTIVE) {
+				s->weight = st->min_weight;
+				s->last_weight_update_us = now;
+			} else if (s->state == HSDO_SLOT_DRAINING) {
 				s->state = HSDO_SLOT_ACTIVE;
 				s->weight = st->min_weight;
 				s->last_weight_update_us = now;

@@ -4,7 +4,9 @@
  *
  * Rules in short (the long version is in libhsdo/plan_server.c):
  * - an instance keeps its slot for life, matched by instance id (slot name),
- *   else, for tables written by the original Python server, by IP;
+ *   else, for tables written by the original Python server, by IP (a slot
+ *   taken over under another name restarts its ramp at min_weight: the
+ *   weight it had was the previous server's);
  * - new in-service instances take the lowest free slots in id order, and an
  *   existing server is never evicted to make room;
  * - active slots ramp from min_weight to max_weight, one increase_weight step

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "hsdo/err.h"
 #include "hsdo/plan_client.h"
 #include "hsdo/rtapi.h"
@@ -27,27 +28,6 @@ static const struct hsdo_plan_client_backend backends[] = {
 static const struct hsdo_plan_client_settings settings = {
 	.primary = backends, .nprimary = 2,
 };
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-static void die(const char *what, int rc)
-{
-	fprintf(stderr, "%s: %s\n", what, hsdo_strerror(rc));
-	exit(1);
-}
 
 static void ip_of(char *ip, size_t len, size_t serial)
 {
@@ -63,7 +43,7 @@ static void make_table(struct hsdo_table *t, size_t n, int ninety)
 	int rc = hsdo_table_init(t, n);
 
 	if (rc != 0)
-		die("hsdo_table_init", rc);
+		bench_die("bench_plan_client", "hsdo_table_init", rc);
 	for (i = 0; i < n; i++) {
 		if (ninety && i % 10 == 9)
 			continue;
@@ -81,7 +61,7 @@ static void make_state(struct hsdo_servers_state *h, const struct hsdo_table *t,
 	h->n = 2 * t->n;
 	h->srv = calloc(h->n, sizeof(*h->srv));
 	if (h->srv == NULL)
-		die("calloc", -HSDO_ENOMEM);
+		bench_die("bench_plan_client", "calloc", -HSDO_ENOMEM);
 	for (b = 0; b < 2; b++) {
 		for (i = 0; i < t->n; i++, k++) {
 			struct hsdo_srv_state *x = &h->srv[k];
@@ -121,7 +101,7 @@ static char *state_text(const struct hsdo_servers_state *h, size_t *len)
 	size_t i;
 
 	if (buf == NULL)
-		die("malloc", -HSDO_ENOMEM);
+		bench_die("bench_plan_client", "malloc", -HSDO_ENOMEM);
 	o = (size_t)snprintf(buf, cap, "%s", hdr);
 	for (i = 0; i < h->n; i++) {
 		const struct hsdo_srv_state *x = &h->srv[i];
@@ -139,7 +119,7 @@ static char *state_text(const struct hsdo_servers_state *h, size_t *len)
 
 static void report(size_t n, const char *scenario, const char *cmds, int64_t *ns, int reps)
 {
-	qsort(ns, (size_t)reps, sizeof(*ns), cmp_i64);
+	qsort(ns, (size_t)reps, sizeof(*ns), bench_cmp_i64);
 	printf("%6zu | %-10s | %8s | %9.1f | %9.1f\n", n, scenario, cmds,
 		(double)ns[reps / 2] / 1000.0, (double)ns[0] / 1000.0);
 }
@@ -153,14 +133,14 @@ static void bench_plan(size_t n, const char *scenario, const struct hsdo_table *
 	int i, rc;
 
 	for (i = 0; i < reps; i++) {
-		int64_t t0 = mono_ns();
+		int64_t t0 = bench_mono_ns();
 
 		rc = hsdo_plan_client(t, &settings, h, &r);
-		ns[i] = mono_ns() - t0;
+		ns[i] = bench_mono_ns() - t0;
 		if (rc != 0)
-			die("hsdo_plan_client", rc);
+			bench_die("bench_plan_client", "hsdo_plan_client", rc);
 		if (r.nskips != 0)
-			die("unexpected skips", -HSDO_EINVAL);
+			bench_die("bench_plan_client", "unexpected skips", -HSDO_EINVAL);
 		ncmds = r.ncmds;
 		hsdo_plan_client_result_free(&r);
 	}
@@ -177,10 +157,10 @@ static void bench_parse(size_t n, const struct hsdo_servers_state *h, int reps, 
 	int i, rc;
 
 	for (i = 0; i < reps; i++) {
-		int64_t t0 = mono_ns();
+		int64_t t0 = bench_mono_ns();
 
 		rc = hsdo_rtapi_parse_servers_state(text, len, &out, err, sizeof(err));
-		ns[i] = mono_ns() - t0;
+		ns[i] = bench_mono_ns() - t0;
 		if (rc != 0) {
 			fprintf(stderr, "parse: %s\n", err);
 			exit(1);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "hsdo/err.h"
 #include "hsdo/plan_server.h"
 #include "hsdo/slot.h"
@@ -61,27 +62,6 @@ static void shuffle(struct hsdo_instance *in, size_t n)
 	}
 }
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-static void die(const char *what, int rc)
-{
-	fprintf(stderr, "bench_plan_server: %s: %s\n", what, hsdo_strerror(rc));
-	exit(1);
-}
-
 /* Plan into a fresh table and keep it (as the store would). */
 static void settle(struct hsdo_table *t, const struct hsdo_instance *in, size_t n,
 		   int64_t now)
@@ -90,7 +70,7 @@ static void settle(struct hsdo_table *t, const struct hsdo_instance *in, size_t 
 	int rc = hsdo_plan_server(t, in, n, now, &st, &r);
 
 	if (rc != 0)
-		die("settle", rc);
+		bench_die("bench_plan_server", "settle", rc);
 	hsdo_table_free(t);
 	*t = r.table;
 	memset(&r.table, 0, sizeof(r.table));
@@ -107,14 +87,14 @@ static void run(size_t nslots, const char *name, const struct hsdo_table *t,
 	int i, rc;
 
 	if (ns == NULL)
-		die(name, -HSDO_ENOMEM);
+		bench_die("bench_plan_server", name, -HSDO_ENOMEM);
 	for (i = 0; i < reps; i++) {
-		int64_t a = mono_ns();
+		int64_t a = bench_mono_ns();
 
 		rc = hsdo_plan_server(t, in, n, now, &st, &r);
-		ns[i] = mono_ns() - a;
+		ns[i] = bench_mono_ns() - a;
 		if (rc != 0)
-			die(name, rc);
+			bench_die("bench_plan_server", name, rc);
 		if (r.nchanged != want_changed) {
 			fprintf(stderr, "bench_plan_server: %s/%zu: %zu changed, want %zu\n",
 				name, nslots, r.nchanged, want_changed);
@@ -122,7 +102,7 @@ static void run(size_t nslots, const char *name, const struct hsdo_table *t,
 		}
 		hsdo_plan_server_result_free(&r);
 	}
-	qsort(ns, (size_t)reps, sizeof(*ns), cmp_i64);
+	qsort(ns, (size_t)reps, sizeof(*ns), bench_cmp_i64);
 	printf("%8zu | %-11s | %10.1f | %10.1f\n", nslots, name,
 	       (double)ns[reps / 2] / 1000.0, (double)ns[0] / 1000.0);
 	free(ns);
@@ -136,14 +116,14 @@ static void bench_size(size_t n, int reps)
 	int rc;
 
 	if (in == NULL)
-		die("calloc", -HSDO_ENOMEM);
+		bench_die("bench_plan_server", "calloc", -HSDO_ENOMEM);
 	for (i = 0; i < n; i++)
 		make_inst(&in[i], i + 1);
 	shuffle(in, n);
 	if ((rc = hsdo_table_init(&empty, n)) != 0 ||
 	    (rc = hsdo_table_copy(&ramping, &empty)) != 0 ||
 	    (rc = hsdo_table_copy(&partial, &empty)) != 0)
-		die("table", rc);
+		bench_die("bench_plan_server", "table", rc);
 
 	run(n, "cold start", &empty, in, n, T0, reps, n);
 
@@ -151,7 +131,7 @@ static void bench_size(size_t n, int reps)
 	run(n, "ramp step", &ramping, in, n, T0 + st.increase_interval_us, reps, n);
 
 	if ((rc = hsdo_table_copy(&full, &ramping)) != 0)
-		die("table", rc);
+		bench_die("bench_plan_server", "table", rc);
 	settle(&full, in, n, T0 + 3600 * SEC);
 	run(n, "steady", &full, in, n, T0 + 7200 * SEC, reps, 0);
 

@@ -13,6 +13,8 @@
 #include "hsdo/rtapi.h"
 #include "hsdo/slot.h"
 
+#include "../support/haproxy_model.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const struct hsdo_plan_client_backend primary[] = {
@@ -50,62 +52,6 @@ static void fixed_table(struct hsdo_table *t)
 	}
 }
 
-static const struct hsdo_plan_client_backend *backend_of(
-	const struct hsdo_plan_client_settings *st, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < st->nprimary; i++)
-		if (strcmp(st->primary[i].name, name) == 0)
-			return &st->primary[i];
-	if (st->fallback != NULL && strcmp(st->fallback->name, name) == 0)
-		return st->fallback;
-	return NULL;
-}
-
-/* What HAProxy 2.6 does with each command (measured: `state maint` clears
- * FDRAIN, `state drain` clears FMAINT, `state ready` clears both). */
-static void apply(const struct hsdo_plan_client_settings *st, const struct hsdo_table *t,
-	struct hsdo_servers_state *h, const struct hsdo_plan_client_cmd *c)
-{
-	const struct hsdo_plan_client_backend *b = backend_of(st, c->backend);
-	const struct hsdo_srv_state *found;
-	const struct hsdo_slot *s;
-	struct hsdo_srv_state *x;
-	char name[HSDO_RTAPI_NAME_LEN];
-
-	if (b == NULL || c->slot == 0 || c->slot > t->n)
-		abort();
-	s = &t->slots[c->slot - 1];
-	snprintf(name, sizeof(name), "%s%u", b->base_name, (unsigned)c->slot);
-	found = hsdo_rtapi_find_server(h, b->name, name);
-	if (found == NULL)
-		abort(); /* a command for a server HAProxy does not have */
-	x = &h->srv[found - h->srv];
-	switch (c->op) {
-	case HSDO_CMD_ADDR:
-		snprintf(x->addr, sizeof(x->addr), "%s", s->ip);
-		x->port = s->port ? s->port : b->port;
-		break;
-	case HSDO_CMD_WEIGHT:
-		x->uweight = s->weight;
-		break;
-	case HSDO_CMD_STATE_READY:
-		x->admin_state &= ~(HSDO_RTAPI_ADMF_FMAINT | HSDO_RTAPI_ADMF_FDRAIN);
-		break;
-	case HSDO_CMD_STATE_DRAIN:
-		x->admin_state |= HSDO_RTAPI_ADMF_FDRAIN;
-		x->admin_state &= ~HSDO_RTAPI_ADMF_FMAINT;
-		break;
-	case HSDO_CMD_STATE_MAINT:
-		x->admin_state |= HSDO_RTAPI_ADMF_FMAINT;
-		x->admin_state &= ~HSDO_RTAPI_ADMF_FDRAIN;
-		break;
-	default:
-		abort();
-	}
-}
-
 static void check_plan(const struct hsdo_table *t, const struct hsdo_plan_client_settings *st,
 	const struct hsdo_servers_state *parsed)
 {
@@ -134,7 +80,8 @@ static void check_plan(const struct hsdo_table *t, const struct hsdo_plan_client
 	if (parsed->n)
 		memcpy(h.srv, parsed->srv, parsed->n * sizeof(*h.srv));
 	for (i = 0; i < r.ncmds; i++)
-		apply(st, t, &h, &r.cmds[i]);
+		if (hsdo_model_apply(st, t, &h, &r.cmds[i]) != 0)
+			abort(); /* a command for a server HAProxy does not have */
 	if (hsdo_plan_client(t, st, &h, &again) != 0 || again.ncmds != 0)
 		abort();
 	hsdo_plan_client_result_free(&again);

@@ -10,6 +10,7 @@
 #include "hsdo/err.h"
 #include "hsdo/plan_client.h"
 #include "hsdo/rtapi.h"
+#include "haproxy_model.h"
 #include "hsdo_test.h"
 
 /* ---- settings presets ------------------------------------------------------------ */
@@ -374,51 +375,6 @@ static void build_state(const struct row *rows, struct hsdo_servers_state *h)
 	}
 }
 
-/* What HAProxy 2.6 does with each command, as measured in the lab:
- * `state maint` clears FDRAIN, `state drain` clears FMAINT, `state ready`
- * clears both. */
-static void apply_model(const struct hsdo_plan_client_settings *st, const struct hsdo_table *t,
-	struct hsdo_servers_state *h, const struct hsdo_plan_client_cmd *c)
-{
-	const struct hsdo_plan_client_backend *b = NULL;
-	const struct hsdo_srv_state *found;
-	const struct hsdo_slot *s = &t->slots[c->slot - 1];
-	struct hsdo_srv_state *x;
-	char name[HSDO_RTAPI_NAME_LEN];
-	size_t i;
-
-	for (i = 0; i < st->nprimary; i++)
-		if (c->backend == st->primary[i].name)
-			b = &st->primary[i];
-	if (st->fallback != NULL && c->backend == st->fallback->name)
-		b = st->fallback;
-	ck_assert_ptr_nonnull(b);
-	snprintf(name, sizeof(name), "%s%u", b->base_name, (unsigned)c->slot);
-	found = hsdo_rtapi_find_server(h, b->name, name);
-	ck_assert_msg(found != NULL, "command for a missing server: %s", c->line);
-	x = &h->srv[found - h->srv];
-	switch (c->op) {
-	case HSDO_CMD_ADDR:
-		snprintf(x->addr, sizeof(x->addr), "%s", s->ip);
-		x->port = s->port ? s->port : b->port;
-		break;
-	case HSDO_CMD_WEIGHT:
-		x->uweight = s->weight;
-		break;
-	case HSDO_CMD_STATE_READY:
-		x->admin_state &= ~(HSDO_RTAPI_ADMF_FMAINT | HSDO_RTAPI_ADMF_FDRAIN);
-		break;
-	case HSDO_CMD_STATE_DRAIN:
-		x->admin_state = (x->admin_state | HSDO_RTAPI_ADMF_FDRAIN) & ~HSDO_RTAPI_ADMF_FMAINT;
-		break;
-	case HSDO_CMD_STATE_MAINT:
-		x->admin_state = (x->admin_state | HSDO_RTAPI_ADMF_FMAINT) & ~HSDO_RTAPI_ADMF_FDRAIN;
-		break;
-	default:
-		ck_abort_msg("bad op %d", (int)c->op);
-	}
-}
-
 START_TEST(plan_table)
 {
 	const struct pc_case *c = &cases[_i];
@@ -458,7 +414,8 @@ START_TEST(plan_table)
 			c->name, r.skips[i].reason, c->skips[i]);
 	/* applying the plan converges in one round */
 	for (i = 0; i < r.ncmds; i++)
-		apply_model(&st, &t, &h, &r.cmds[i]);
+		ck_assert_msg(hsdo_model_apply(&st, &t, &h, &r.cmds[i]) == 0,
+			      "%s: command for a missing server: %s", c->name, r.cmds[i].line);
 	hsdo_plan_client_result_free(&r);
 	ck_assert_ptr_null(r.cmds);
 	ck_assert_uint_eq(r.ncmds, 0);

@@ -1,0 +1,1943 @@
+/* Configuration parsing: one table of settings, applied from defaults, then
+ * the YAML file (libyaml document API), then the environment, then checked
+ * across keys. Every problem is reported into a struct hsdo_diag so the
+ * user sees them all at once; nothing here logs or exits. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+#include "hsdo/alloc.h"
+#include "hsdo/config.h"
+#include "hsdo/diag.h"
+#include "hsdo/err.h"
+#include "hsdo/slot.h"
+
+#define MS_PER_S       1000
+#define DAY_MS         (86400LL * MS_PER_S)
+#define LIST_ITEMS_MAX 1000     /* ASG names, Consul services */
+#define LIST_ITEM_LEN  1024
+#define BACKENDS_MAX   256
+#define PATH_LEN_MAX   4095
+#define YAML_DEPTH_MAX 32       /* the config needs 3 */
+#define YAML_ANCHORS_MAX 1000   /* libyaml resolves aliases in O(anchors) */
+#define SHOW_MAX       48       /* bytes of a bad value quoted in a message */
+#define SUGGEST_LEN_MAX 128
+
+enum cfg_type {
+	CT_BOOL = 0,
+	CT_INT,        /* int field; min/max are the bounds */
+	CT_DURATION,   /* int64_t ms field; min/max in ms; seconds in text */
+	CT_STRING,     /* char * field; max is the length bound */
+	CT_ENUM,       /* enum field; values[] are the names */
+	CT_LIST,       /* struct hsdo_config_list; max is the item bound */
+	CT_BACKENDS,   /* struct hsdo_config_backends; max is the entry bound */
+	CT_TYPE_COUNT
+};
+
+/* A string check returns NULL when s (non-empty) is acceptable, else the
+ * reason. */
+typedef const char *cfg_check_fn(const char *s);
+
+struct cfg_key {
+	const char *name;
+	enum cfg_type type;
+	size_t off;                  /* offset of the field in struct hsdo_config */
+	const char *def;             /* default, in environment syntax */
+	int64_t min, max;
+	enum hsdo_role role;         /* documentation and dump grouping only */
+	bool nonempty;               /* an empty value is an error in any role */
+	const char *const *values;   /* CT_ENUM names, indexed by enum value */
+	cfg_check_fn *check;         /* CT_STRING extra validation */
+	const char *help;
+};
+
+static const char *check_backend_name(const char *s);
+static const char *check_no_space(const char *s);
+static const char *check_url(const char *s);
+static const char *check_hostport(const char *s);
+static const char *check_dynamodb_table(const char *s);
+static const char *check_region(const char *s);
+
+static const char *const server_mode_names[HSDO_CONFIG_SERVER_MODE_COUNT + 1] = {
+	[HSDO_CONFIG_SERVER_MODE_AWS] = "aws",
+	[HSDO_CONFIG_SERVER_MODE_CONSUL] = "consul",
+	[HSDO_CONFIG_SERVER_MODE_STATIC] = "static",
+	NULL
+};
+static const char *const store_names[HSDO_CONFIG_STORE_COUNT + 1] = {
+	[HSDO_CONFIG_STORE_DYNAMODB] = "dynamodb",
+	[HSDO_CONFIG_STORE_FILE] = "file",
+	NULL
+};
+static const char *const log_target_names[HSDO_CONFIG_LOG_TARGET_COUNT + 1] = {
+	[HSDO_CONFIG_LOG_STDERR] = "stderr",
+	[HSDO_CONFIG_LOG_SYSLOG] = "syslog",
+	NULL
+};
+static const char *const role_names[HSDO_ROLE_COUNT] = {
+	[HSDO_ROLE_ANY] = "any",
+	[HSDO_ROLE_SERVER] = "server",
+	[HSDO_ROLE_CLIENT] = "client",
+};
+
+_Static_assert(sizeof(enum hsdo_config_server_mode) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum hsdo_config_store) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum hsdo_config_log_target) == sizeof(int), "enum size");
+
+#define OFF(f) offsetof(struct hsdo_config, f)
+
+/* Indexes into cfg_keys[], for the cross-key rules. */
+enum {
+	K_SERVER_MODE = 0,
+	K_SERVER_ASG_NAMES,
+	K_SERVER_CONSUL_API_URL,
+	K_SERVER_CONSUL_SERVICE_NAME,
+	K_SERVER_STATIC_FILE,
+	K_MIN_WEIGHT,
+	K_MAX_WEIGHT,
+	K_INCREASE_WEIGHT,
+	K_INCREASE_WEIGHT_INTERVAL,
+	K_SERVER_DRAIN_TIME,
+	K_CLIENT_HAPROXY_SOCKET_PATH,
+	K_CLIENT_HAPROXY_TIMEOUT,
+	K_BACKEND_NAME,
+	K_BACKEND_BASE_NAME,
+	K_BACKEND_SERVER_PORT,
+	K_BACKEND_LIST,
+	K_CLIENT_DEDICATED_ASG,
+	K_CLIENT_ASG_NAMES,
+	K_FALLBACK_NAME,
+	K_FALLBACK_BASE_NAME,
+	K_ALL_IN_FALLBACK,
+	K_INTERVAL,
+	K_LIST_SIZE,
+	K_DEBUG,
+	K_STORE,
+	K_STORE_FILE_PATH,
+	K_DYNAMODB_TABLE_NAME,
+	K_AWS_DEFAULT_REGION,
+	K_EXPORTER_ADDR,
+	K_EXPORTER_PORT,
+	K_SPOA_LISTEN,
+	K_LOG_TARGET,
+	K_COUNT
+};
+
+static const struct cfg_key cfg_keys[K_COUNT] = {
+	[K_SERVER_MODE] = { "SERVER_MODE", CT_ENUM, OFF(server_mode), "static",
+		0, 0, HSDO_ROLE_SERVER, false, server_mode_names, NULL,
+		"where the server discovers instances: aws, consul or static" },
+	[K_SERVER_ASG_NAMES] = { "SERVER_ASG_NAMES", CT_LIST, OFF(server_asg_names), "",
+		0, LIST_ITEMS_MAX, HSDO_ROLE_SERVER, false, NULL, NULL,
+		"Auto Scaling groups whose instances fill the slots (aws)" },
+	[K_SERVER_CONSUL_API_URL] = { "SERVER_CONSUL_API_URL", CT_STRING, OFF(server_consul_api_url), "",
+		0, 2048, HSDO_ROLE_SERVER, false, NULL, check_url,
+		"Consul HTTP API base URL (consul)" },
+	[K_SERVER_CONSUL_SERVICE_NAME] = { "SERVER_CONSUL_SERVICE_NAME", CT_LIST, OFF(server_consul_service_name), "",
+		0, LIST_ITEMS_MAX, HSDO_ROLE_SERVER, false, NULL, NULL,
+		"Consul services whose instances fill the slots (consul)" },
+	[K_SERVER_STATIC_FILE] = { "SERVER_STATIC_FILE", CT_STRING, OFF(server_static_file), "/etc/hsdo/instances.yaml",
+		0, PATH_LEN_MAX, HSDO_ROLE_SERVER, false, NULL, NULL,
+		"file listing the instances (static)" },
+	[K_MIN_WEIGHT] = { "SERVER_HAPROXY_BACKEND_SERVER_MIN_WEIGHT", CT_INT,
+		OFF(server_haproxy_backend_server_min_weight), "1",
+		0, HSDO_WEIGHT_MAX, HSDO_ROLE_SERVER, false, NULL, NULL,
+		"weight a new server starts at" },
+	[K_MAX_WEIGHT] = { "SERVER_HAPROXY_BACKEND_SERVER_MAX_WEIGHT", CT_INT,
+		OFF(server_haproxy_backend_server_max_weight), "10",
+		0, HSDO_WEIGHT_MAX, HSDO_ROLE_SERVER, false, NULL, NULL,
+		"weight the ramp stops at" },
+	[K_INCREASE_WEIGHT] = { "SERVER_HAPROXY_BACKEND_SERVER_INCREASE_WEIGHT", CT_INT,
+		OFF(server_haproxy_backend_server_increase_weight), "1",
+		1, HSDO_WEIGHT_MAX, HSDO_ROLE_SERVER, false, NULL, NULL,
+		"weight added at each ramp step" },
+	[K_INCREASE_WEIGHT_INTERVAL] = { "SERVER_HAPROXY_BACKEND_SERVER_INCREASE_WEIGHT_INTERVAL", CT_DURATION,
+		OFF(server_haproxy_backend_server_increase_weight_interval_ms), "30",
+		1, DAY_MS, HSDO_ROLE_SERVER, false, NULL, NULL,
+		"seconds between ramp steps" },
+	[K_SERVER_DRAIN_TIME] = { "SERVER_DRAIN_TIME", CT_DURATION, OFF(server_drain_time_ms), "30",
+		0, DAY_MS, HSDO_ROLE_SERVER, false, NULL, NULL,
+		"seconds a leaving server stays at weight 0 before its slot is freed" },
+	[K_CLIENT_HAPROXY_SOCKET_PATH] = { "CLIENT_HAPROXY_SOCKET_PATH", CT_STRING,
+		OFF(client_haproxy_socket_path), "/var/run/haproxy/admin.sock",
+		0, 107, HSDO_ROLE_CLIENT, true, NULL, NULL,
+		"HAProxy Runtime API socket (level admin)" },
+	[K_CLIENT_HAPROXY_TIMEOUT] = { "CLIENT_HAPROXY_TIMEOUT", CT_DURATION, OFF(client_haproxy_timeout_ms), "2",
+		1, 3600LL * MS_PER_S, HSDO_ROLE_CLIENT, false, NULL, NULL,
+		"seconds to wait for a Runtime API reply" },
+	[K_BACKEND_NAME] = { "CLIENT_HAPROXY_BACKEND_NAME", CT_STRING, OFF(client_haproxy_backend_name), "",
+		0, HSDO_CONFIG_BACKEND_LEN - 1, HSDO_ROLE_CLIENT, false, NULL, check_backend_name,
+		"single backend, used when CLIENT_HAPROXY_BACKEND_LIST is empty" },
+	[K_BACKEND_BASE_NAME] = { "CLIENT_HAPROXY_BACKEND_BASE_NAME", CT_STRING, OFF(client_haproxy_backend_base_name), "",
+		0, HSDO_CONFIG_BACKEND_LEN - 1, HSDO_ROLE_CLIENT, false, NULL, check_backend_name,
+		"server-template prefix of that single backend" },
+	[K_BACKEND_SERVER_PORT] = { "CLIENT_HAPROXY_BACKEND_SERVER_PORT", CT_INT,
+		OFF(client_haproxy_backend_server_port), "80",
+		1, 65535, HSDO_ROLE_CLIENT, false, NULL, NULL,
+		"server port of the single and fallback backends" },
+	[K_BACKEND_LIST] = { "CLIENT_HAPROXY_BACKEND_LIST", CT_BACKENDS, OFF(client_haproxy_backend_list), "",
+		0, BACKENDS_MAX, HSDO_ROLE_CLIENT, false, NULL, NULL,
+		"backends to fill: backend -> {baseName, serverPort}" },
+	[K_CLIENT_DEDICATED_ASG] = { "CLIENT_DEDICATED_ASG", CT_BOOL, OFF(client_dedicated_asg), "false",
+		0, 0, HSDO_ROLE_CLIENT, false, NULL, NULL,
+		"only CLIENT_ASG_NAMES go to the backends, the rest to the fallback" },
+	[K_CLIENT_ASG_NAMES] = { "CLIENT_ASG_NAMES", CT_LIST, OFF(client_asg_names), "",
+		0, LIST_ITEMS_MAX, HSDO_ROLE_CLIENT, false, NULL, NULL,
+		"ASGs that go to the backends (dedicated ASG)" },
+	[K_FALLBACK_NAME] = { "CLIENT_HAPROXY_FALLBACK_BACKEND_NAME", CT_STRING,
+		OFF(client_haproxy_fallback_backend_name), "",
+		0, HSDO_CONFIG_BACKEND_LEN - 1, HSDO_ROLE_CLIENT, false, NULL, check_backend_name,
+		"backend for servers of other ASGs (dedicated ASG)" },
+	[K_FALLBACK_BASE_NAME] = { "CLIENT_HAPROXY_FALLBACK_BACKEND_BASE_NAME", CT_STRING,
+		OFF(client_haproxy_fallback_backend_base_name), "",
+		0, HSDO_CONFIG_BACKEND_LEN - 1, HSDO_ROLE_CLIENT, false, NULL, check_backend_name,
+		"server-template prefix of the fallback backend" },
+	[K_ALL_IN_FALLBACK] = { "CLIENT_ALL_SERVERS_IN_FALLBACK_BACKEND", CT_BOOL,
+		OFF(client_all_servers_in_fallback_backend), "false",
+		0, 0, HSDO_ROLE_CLIENT, false, NULL, NULL,
+		"also put the dedicated ASGs' servers in the fallback backend" },
+	[K_INTERVAL] = { "INTERVAL", CT_DURATION, OFF(interval_ms), "1",
+		1, DAY_MS, HSDO_ROLE_ANY, false, NULL, NULL,
+		"seconds between two loops" },
+	[K_LIST_SIZE] = { "HAPROXY_BACKEND_SERVERS_LIST_SIZE", CT_INT, OFF(haproxy_backend_servers_list_size), "10",
+		1, HSDO_SLOTS_MAX, HSDO_ROLE_ANY, false, NULL, NULL,
+		"number of slots (the server-template count)" },
+	[K_DEBUG] = { "DEBUG", CT_BOOL, OFF(debug), "false",
+		0, 0, HSDO_ROLE_ANY, false, NULL, NULL,
+		"debug logging" },
+	[K_STORE] = { "STORE", CT_ENUM, OFF(store), "",
+		0, 0, HSDO_ROLE_ANY, false, store_names, NULL,
+		"slot store: dynamodb or file (default: dynamodb if DYNAMODB_TABLE_NAME is set)" },
+	[K_STORE_FILE_PATH] = { "STORE_FILE_PATH", CT_STRING, OFF(store_file_path), "/var/lib/hsdo/slots.json",
+		0, PATH_LEN_MAX, HSDO_ROLE_ANY, false, NULL, NULL,
+		"slot table file (STORE=file)" },
+	[K_DYNAMODB_TABLE_NAME] = { "DYNAMODB_TABLE_NAME", CT_STRING, OFF(dynamodb_table_name), "",
+		0, 255, HSDO_ROLE_ANY, false, NULL, check_dynamodb_table,
+		"DynamoDB table holding the slots (STORE=dynamodb)" },
+	[K_AWS_DEFAULT_REGION] = { "AWS_DEFAULT_REGION", CT_STRING, OFF(aws_default_region), "eu-west-1",
+		0, 64, HSDO_ROLE_ANY, false, NULL, check_region,
+		"AWS region for DynamoDB, EC2 and Auto Scaling" },
+	[K_EXPORTER_ADDR] = { "EXPORTER_ADDR", CT_STRING, OFF(exporter_addr), "127.0.0.1",
+		0, 255, HSDO_ROLE_ANY, true, NULL, check_no_space,
+		"address the Prometheus exporter listens on" },
+	[K_EXPORTER_PORT] = { "EXPORTER_PORT", CT_INT, OFF(exporter_port), "6789",
+		1, 65535, HSDO_ROLE_ANY, false, NULL, NULL,
+		"port the Prometheus exporter listens on" },
+	[K_SPOA_LISTEN] = { "SPOA_LISTEN", CT_STRING, OFF(spoa_listen), "127.0.0.1:12345",
+		0, 300, HSDO_ROLE_ANY, true, NULL, check_hostport,
+		"host:port the SPOE agent listens on" },
+	[K_LOG_TARGET] = { "LOG_TARGET", CT_ENUM, OFF(log_target), "stderr",
+		0, 0, HSDO_ROLE_ANY, false, log_target_names, NULL,
+		"where the agent logs: stderr or syslog" },
+};
+
+/* Unknown environment variables with these prefixes are probably typos.
+ * Not HSDO_: no setting starts with it, and the tests and wrappers use it
+ * for their own variables (HSDO_AGENT, HSDO_SOURCE_DIR...). */
+static const char *const env_prefixes[] = {
+	"SERVER_", "CLIENT_", "STORE_", "EXPORTER_",
+};
+
+static const char *const backend_fields[] = { "baseName", "serverPort" };
+
+enum origin_kind { ORIGIN_DEFAULT = 0, ORIGIN_FILE, ORIGIN_ENV };
+
+/* Where a value came from, for `FILE:LINE:` / `environment:` prefixes. */
+struct origin {
+	enum origin_kind kind;
+	size_t line;                /* 1-based, ORIGIN_FILE only */
+};
+
+struct cfg_ctx {
+	struct hsdo_config *c;
+	struct hsdo_diag *diag;
+	const char *fname;          /* label for file messages */
+	bool have_file;
+	struct origin origin[K_COUNT];
+	size_t file_line[K_COUNT];  /* line a key was first set on in the file */
+	bool bad[K_COUNT];          /* last value given for the key was rejected */
+	bool empty_enum[K_COUNT];   /* enum given as "" (STORE: automatic) */
+	size_t nerrors;
+	int oom;
+};
+
+/* ---- small helpers -------------------------------------------------------- */
+
+const char *hsdo_config_role_str(enum hsdo_role role)
+{
+	if ((unsigned)role >= HSDO_ROLE_COUNT)
+		return "unknown";
+	return role_names[role];
+}
+
+const char *hsdo_config_server_mode_str(enum hsdo_config_server_mode mode)
+{
+	if ((unsigned)mode >= HSDO_CONFIG_SERVER_MODE_COUNT)
+		return "unknown";
+	return server_mode_names[mode];
+}
+
+const char *hsdo_config_store_str(enum hsdo_config_store store)
+{
+	if ((unsigned)store >= HSDO_CONFIG_STORE_COUNT)
+		return "unknown";
+	return store_names[store];
+}
+
+const char *hsdo_config_log_target_str(enum hsdo_config_log_target target)
+{
+	if ((unsigned)target >= HSDO_CONFIG_LOG_TARGET_COUNT)
+		return "unknown";
+	return log_target_names[target];
+}
+
+static void *field(struct hsdo_config *c, size_t k)
+{
+	return (char *)c + cfg_keys[k].off;
+}
+
+static const void *cfield(const struct hsdo_config *c, size_t k)
+{
+	return (const char *)c + cfg_keys[k].off;
+}
+
+static int get_enum(const struct hsdo_config *c, size_t k)
+{
+	int v;
+
+	memcpy(&v, cfield(c, k), sizeof(v));
+	return v;
+}
+
+static bool is_space(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+static bool is_digit(char ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+/* Trim ASCII blanks from both ends of s[0..*len); returns the new start. */
+static const char *trim(const char *s, size_t *len)
+{
+	while (*len > 0 && is_space(s[0])) {
+		s++;
+		(*len)--;
+	}
+	while (*len > 0 && is_space(s[*len - 1]))
+		(*len)--;
+	return s;
+}
+
+/* Quote at most SHOW_MAX bytes of s for a message, replacing anything that
+ * is not printable ASCII: values and key names may be arbitrary bytes. */
+static const char *show(const char *s, size_t len, char *buf, size_t bufsz)
+{
+	size_t i, o = 0;
+
+	if (bufsz < SHOW_MAX + 8)
+		return "?";
+	buf[o++] = '\'';
+	for (i = 0; i < len && i < SHOW_MAX; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		buf[o++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
+	}
+	if (len > SHOW_MAX) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o++] = '\'';
+	buf[o] = '\0';
+	return buf;
+}
+
+/* Like show() but without quotes, for key names at the start of messages. */
+static const char *show_name(const char *s, size_t len, char *buf, size_t bufsz)
+{
+	size_t n;
+
+	show(s, len, buf, bufsz);
+	n = strlen(buf);
+	if (n < 2)
+		return buf;
+	memmove(buf, buf + 1, n - 2);
+	buf[n - 2] = '\0';
+	return buf;
+}
+
+/* Report one diagnostic. key may be NULL (syntax errors). */
+static void report(struct cfg_ctx *x, enum hsdo_diag_level lvl, const struct origin *o,
+		   const char *key, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void report(struct cfg_ctx *x, enum hsdo_diag_level lvl, const struct origin *o,
+		   const char *key, const char *fmt, ...)
+{
+	char msg[HSDO_DIAG_MSG_MAX / 2];
+	char where[HSDO_DIAG_MSG_MAX / 4];
+	va_list ap;
+
+	if (lvl == HSDO_DIAG_ERROR)
+		x->nerrors++;
+	if (x->diag == NULL)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (o->kind == ORIGIN_FILE)
+		(void)snprintf(where, sizeof(where), "%s:%zu", x->fname, o->line);
+	else if (o->kind == ORIGIN_ENV || !x->have_file)
+		(void)snprintf(where, sizeof(where), "environment");
+	else
+		(void)snprintf(where, sizeof(where), "%s", x->fname);
+	if (hsdo_diag_add(x->diag, lvl, "%s: %s%s%s", where, key ? key : "",
+			  key ? ": " : "", msg) == -HSDO_ENOMEM)
+		x->oom = 1;
+}
+
+/* Case-insensitive Levenshtein distance, both strings at most
+ * SUGGEST_LEN_MAX bytes. */
+static size_t edit_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+	size_t row[SUGGEST_LEN_MAX + 1];
+	size_t i, j, diag, up, cost;
+
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		diag = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			unsigned char ca = (unsigned char)a[i - 1], cb = (unsigned char)b[j - 1];
+
+			if (ca >= 'a' && ca <= 'z')
+				ca = (unsigned char)(ca - 'a' + 'A');
+			if (cb >= 'a' && cb <= 'z')
+				cb = (unsigned char)(cb - 'a' + 'A');
+			cost = ca == cb ? 0 : 1;
+			up = row[j];
+			row[j] = diag + cost;
+			if (up + 1 < row[j])
+				row[j] = up + 1;
+			if (row[j - 1] + 1 < row[j])
+				row[j] = row[j - 1] + 1;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* The closest of names[0..n) to s, or NULL when none is reasonably close
+ * (distance at most 2, or a fifth of the name for long names). */
+static const char *suggest(const char *s, size_t len, const char *const *names, size_t n)
+{
+	const char *best = NULL;
+	size_t i, d, bestd = SIZE_MAX, nl, limit;
+
+	if (len > SUGGEST_LEN_MAX)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		nl = strlen(names[i]);
+		if (nl > SUGGEST_LEN_MAX)
+			continue;
+		limit = nl / 5 < 2 ? 2 : nl / 5;
+		if ((len > nl ? len - nl : nl - len) > limit)
+			continue;   /* the distance is at least the length difference */
+		d = edit_distance(s, len, names[i], nl);
+		if (d <= limit && d < bestd) {
+			bestd = d;
+			best = names[i];
+		}
+	}
+	return best;
+}
+
+static const char *suggest_key(const char *s, size_t len)
+{
+	const char *names[K_COUNT];
+	size_t i;
+
+	for (i = 0; i < K_COUNT; i++)
+		names[i] = cfg_keys[i].name;
+	return suggest(s, len, names, K_COUNT);
+}
+
+/* Warn about an unknown key or variable. Only when the warning can still
+ * be stored: the diag list is bounded, a file of unknown keys is not, and
+ * the suggestion costs an edit distance per known key. */
+static void report_unknown(struct cfg_ctx *x, const struct origin *o,
+			   const char *s, size_t len, const char *what)
+{
+	char name[SHOW_MAX + 8];
+	const char *hint;
+
+	if (x->diag == NULL || x->diag->n >= HSDO_DIAG_MAX)
+		return;
+	hint = x->diag->n < HSDO_DIAG_MAX - 1 ? suggest_key(s, len) : NULL;
+	show_name(s, len, name, sizeof(name));
+	if (hint != NULL)
+		report(x, HSDO_DIAG_WARNING, o, NULL, "%s: unknown %s (did you mean %s?)",
+		       name, what, hint);
+	else
+		report(x, HSDO_DIAG_WARNING, o, NULL, "%s: unknown %s", name, what);
+}
+
+/* Index of the key named s[0..len), or -1. Exact, case-sensitive. */
+static int find_key(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < K_COUNT; i++)
+		if (strlen(cfg_keys[i].name) == len && memcmp(cfg_keys[i].name, s, len) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* ---- value parsers (pure) ------------------------------------------------- */
+
+static int parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int parse_int(const char *s, int64_t *out)
+{
+	const char *p = s;
+	char *end;
+	long long v;
+
+	if (*p == '-' || *p == '+')
+		p++;
+	if (!is_digit(*p))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Seconds as an integer or a decimal with at most millisecond precision:
+ * "5", "0.5", "1.250". -1 if malformed, -2 if finer than 1 ms. */
+static int parse_duration(const char *s, int64_t *ms)
+{
+	int64_t whole = 0, frac = 0;
+	int nd = 0, nf = 0, neg = 0;
+
+	if (*s == '-' || *s == '+')
+		neg = *s++ == '-';
+	for (; is_digit(*s); s++) {
+		if (++nd > 12)
+			return -1;
+		whole = whole * 10 + (*s - '0');
+	}
+	if (*s == '.') {
+		for (s++; is_digit(*s); s++) {
+			if (nf < 3)
+				frac = frac * 10 + (*s - '0');
+			else if (*s != '0')
+				return -2;
+			nf++;
+		}
+		for (; nf < 3; nf++)
+			frac *= 10;
+	}
+	if (*s != '\0' || (nd == 0 && nf == 0))
+		return -1;
+	*ms = whole * MS_PER_S + frac;
+	if (neg)
+		*ms = -*ms;
+	return 0;
+}
+
+/* Seconds text for a millisecond count: 30000 -> "30", 500 -> "0.5". */
+static const char *fmt_seconds(int64_t ms, char *buf, size_t bufsz)
+{
+	unsigned long long a = ms < 0 ? (unsigned long long)-(ms + 1) + 1 : (unsigned long long)ms;
+	unsigned long long whole = a / MS_PER_S, frac = a % MS_PER_S;
+	size_t n;
+
+	if (frac == 0) {
+		(void)snprintf(buf, bufsz, "%s%llu", ms < 0 ? "-" : "", whole);
+		return buf;
+	}
+	(void)snprintf(buf, bufsz, "%s%llu.%03llu", ms < 0 ? "-" : "", whole, frac);
+	n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '0')
+		buf[--n] = '\0';
+	return buf;
+}
+
+static const char *check_backend_name(const char *s)
+{
+	for (; *s; s++)
+		if (is_space(*s) || *s == ';' || *s == '/')
+			return "must not contain whitespace, ';' or '/'";
+	return NULL;
+}
+
+static const char *check_no_space(const char *s)
+{
+	for (; *s; s++)
+		if (is_space(*s))
+			return "must not contain whitespace";
+	return NULL;
+}
+
+static const char *check_url(const char *s)
+{
+	if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
+		return "must start with http:// or https://";
+	return check_no_space(s);
+}
+
+static const char *check_hostport(const char *s)
+{
+	char host[256];
+	uint16_t port;
+
+	if (hsdo_config_split_hostport(s, host, sizeof(host), &port) != 0)
+		return "expected host:port or [ipv6]:port with a port in 1..65535";
+	return NULL;
+}
+
+static const char *check_dynamodb_table(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 3)
+		return "must be 3 to 255 characters long";
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || is_digit(*s) ||
+		      *s == '_' || *s == '-' || *s == '.'))
+			return "may only contain letters, digits, '_', '-' and '.'";
+	return NULL;
+}
+
+static const char *check_region(const char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || is_digit(*s) || *s == '-'))
+			return "may only contain lower-case letters, digits and '-'";
+	return NULL;
+}
+
+int hsdo_config_split_hostport(const char *s, char *host, size_t hostlen, uint16_t *port)
+{
+	const char *h, *colon, *p;
+	size_t hl;
+	int64_t v;
+
+	if (s == NULL || host == NULL || port == NULL)
+		return -HSDO_EINVAL;
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (close == NULL || close[1] != ':')
+			return -HSDO_EINVAL;
+		h = s + 1;
+		hl = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL)
+			return -HSDO_EINVAL;
+		h = s;
+		hl = (size_t)(colon - s);
+		if (memchr(h, ':', hl) != NULL)
+			return -HSDO_EINVAL;   /* bare IPv6 needs brackets */
+	}
+	if (hl == 0)
+		return -HSDO_EINVAL;
+	for (p = h; p < h + hl; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '[' || *p == ']')
+			return -HSDO_EINVAL;
+	p = colon + 1;
+	if (!is_digit(p[0]) || strlen(p) > 5)
+		return -HSDO_EINVAL;
+	if (parse_int(p, &v) != 0 || v < 1 || v > 65535)
+		return -HSDO_EINVAL;
+	if (hl >= hostlen)
+		return -HSDO_ETOOBIG;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/* Why a raw value cannot be used at all, or NULL. */
+static const char *raw_problem(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '\0')
+			return "contains a NUL byte";
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+			return "contains a control character";
+	}
+	return NULL;
+}
+
+/* ---- lists and backends -------------------------------------------------- */
+
+static void list_free(struct hsdo_config_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		hsdo_free(l->v[i]);
+	hsdo_free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* Append a copy of s[0..len) (already trimmed, non-empty). */
+static int list_push(struct hsdo_config_list *l, const char *s, size_t len)
+{
+	char **nv;
+	char *dup;
+
+	if ((l->n & (l->n - 1)) == 0) {   /* 0 or a power of two: grow */
+		nv = hsdo_reallocarray(l->v, l->n ? l->n * 2 : 1, sizeof(*nv));
+		if (nv == NULL)
+			return -HSDO_ENOMEM;
+		l->v = nv;
+	}
+	dup = hsdo_strndup(s, len);
+	if (dup == NULL)
+		return -HSDO_ENOMEM;
+	l->v[l->n++] = dup;
+	return 0;
+}
+
+static int backends_push(struct hsdo_config_backends *b, const struct hsdo_config_backend *be)
+{
+	struct hsdo_config_backend *nv;
+
+	if ((b->n & (b->n - 1)) == 0) {
+		nv = hsdo_reallocarray(b->v, b->n ? b->n * 2 : 1, sizeof(*nv));
+		if (nv == NULL)
+			return -HSDO_ENOMEM;
+		b->v = nv;
+	}
+	b->v[b->n++] = *be;
+	return 0;
+}
+
+/* Check one list item; 0, or -HSDO_ECONFIG after reporting. */
+static int list_item_ok(struct cfg_ctx *x, size_t k, const struct origin *o,
+			const struct hsdo_config_list *l, const char *s, size_t len)
+{
+	char v[SHOW_MAX + 8];
+
+	if (len > LIST_ITEM_LEN) {
+		report(x, HSDO_DIAG_ERROR, o, cfg_keys[k].name, "item %s is too long (at most %d bytes)",
+		       show(s, len, v, sizeof(v)), LIST_ITEM_LEN);
+		return -HSDO_ECONFIG;
+	}
+	if (l->n >= (size_t)cfg_keys[k].max) {
+		report(x, HSDO_DIAG_ERROR, o, cfg_keys[k].name, "too many items (at most %lld)",
+		       (long long)cfg_keys[k].max);
+		return -HSDO_ECONFIG;
+	}
+	return 0;
+}
+
+/* Parse a comma-separated list into l (items trimmed, empty ones skipped). */
+static int list_from_string(struct cfg_ctx *x, size_t k, const struct origin *o,
+			    struct hsdo_config_list *l, const char *s, size_t len)
+{
+	const char *item, *end = s + len, *comma;
+	size_t ilen;
+	int rc;
+
+	for (;;) {
+		comma = memchr(s, ',', (size_t)(end - s));
+		ilen = (size_t)((comma ? comma : end) - s);
+		item = trim(s, &ilen);
+		if (ilen > 0) {
+			rc = list_item_ok(x, k, o, l, item, ilen);
+			if (rc == 0)
+				rc = list_push(l, item, ilen);
+			if (rc != 0)
+				return rc;
+		}
+		if (comma == NULL)
+			return 0;
+		s = comma + 1;
+	}
+}
+
+/* Validate and append one backend; the name/base checks are the ones of
+ * CLIENT_HAPROXY_BACKEND_NAME. port 0 means "CLIENT_HAPROXY_BACKEND_SERVER_PORT". */
+static int backend_add(struct cfg_ctx *x, size_t k, const struct origin *o,
+		       struct hsdo_config_backends *b,
+		       const char *name, size_t nlen, const char *base, size_t blen, int port)
+{
+	struct hsdo_config_backend be;
+	char v[SHOW_MAX + 8];
+	const char *why;
+	size_t i;
+	int bad = 0;
+
+	memset(&be, 0, sizeof(be));
+	show(name, nlen, v, sizeof(v));
+	if (nlen == 0) {
+		report(x, HSDO_DIAG_ERROR, o, cfg_keys[k].name, "empty backend name");
+		return -HSDO_ECONFIG;
+	}
+	if (nlen >= sizeof(be.name) || blen >= sizeof(be.base_name)) {
+		report(x, HSDO_DIAG_ERROR, o, cfg_keys[k].name,
+		       "backend %s: names must be at most %zu characters", v, sizeof(be.name) - 1);
+		return -HSDO_ECONFIG;
+	}
+	memcpy(be.name, name, nlen);
+	memcpy(be.base_name, base, blen);
+	if ((why = raw_problem(be.name, nlen)) != NULL || (why = check_backend_name(be.name)) != NULL) {
+		report(x, HSDO_DIAG_ERROR, o, cfg_keys[k].name, "backend name %s %s", v, why);
+		bad = 1;
+	}
+	if (blen == 0) {
+		report(x, HSDO_DIAG_ERROR, o, cfg_keys[k].name, "backend %s: baseName must not be empty", v);
+		bad = 1;
+	} else if ((why = raw_problem(be.base_name, blen)) != NULL ||
+		   (why = check_backend_name(be.base_name)) != NULL) {
+		report(x, HSDO_DIAG_ERROR, o, cfg_keys[k].name, "backend %s: baseName %s", v, why);
+		bad = 1;
+	}
+	for (i = 0; i < b->n; i++) {
+		if (strcmp(b->v[i].name, be.name) == 0) {
+			report(x, HSDO_DIAG_ERROR, o, cfg_keys[k].name, "backend %s listed twice", v);
+			bad = 1;
+			break;
+		}
+	}
+	if (bad)
+		return -HSDO_ECONFIG;
+	be.port = (uint16_t)port;
+	return backends_push(b, &be);
+}
+
+/* Port text for a backend entry: 1..65535; -1 (after reporting) if bad. */
+static int backend_port(struct cfg_ctx *x, size_t k, const struct origin *o,
+			const char *bname, size_t blen, const char *s, size_t len)
+{
+	char v[SHOW_MAX + 8], n[SHOW_MAX + 8], buf[16];
+	int64_t port;
+
+	s = trim(s, &len);
+	if (len == 0 || len >= sizeof(buf) || raw_problem(s, len) != NULL) {
+		port = -1;
+	} else {
+		memcpy(buf, s, len);
+		buf[len] = '\0';
+		if (parse_int(buf, &port) != 0)
+			port = -1;
+	}
+	if (port < 1 || port > 65535) {
+		report(x, HSDO_DIAG_ERROR, o, cfg_keys[k].name,
+		       "backend %s: serverPort must be a port number in 1..65535, got %s",
+		       show(bname, blen, n, sizeof(n)), show(s, len, v, sizeof(v)));
+		return -1;
+	}
+	return (int)port;
+}
+
+/* One-line form "backend:baseName[:port],backend2:base2[:port2]". */
+static int backends_from_string(struct cfg_ctx *x, size_t k, const struct origin *o,
+				struct hsdo_config_backends *b, const char *s, size_t len)
+{
+	const char *end = s + len, *comma, *item, *c1, *c2;
+	char v[SHOW_MAX + 8];
+	size_t ilen;
+	int rc, port, bad = 0;
+
+	for (; s != NULL; s = comma ? comma + 1 : NULL) {
+		comma = memchr(s, ',', (size_t)(end - s));
+		ilen = (size_t)((comma ? comma : end) - s);
+		item = trim(s, &ilen);
+		if (ilen == 0)
+			continue;
+		if (b->n >= (size_t)cfg_keys[k].max) {
+			report(x, HSDO_DIAG_ERROR, o, cfg_keys[k].name, "too many backends (at most %lld)",
+			       (long long)cfg_keys[k].max);
+			return -HSDO_ECONFIG;
+		}
+		c1 = memchr(item, ':', ilen);
+		c2 = c1 ? memchr(c1 + 1, ':', (size_t)(item + ilen - c1 - 1)) : NULL;
+		if (c1 == NULL || (c2 != NULL && memchr(c2 + 1, ':', (size_t)(item + ilen - c2 - 1)) != NULL)) {
+			report(x, HSDO_DIAG_ERROR, o, cfg_keys[k].name,
+			       "%s: expected backend:baseName:port", show(item, ilen, v, sizeof(v)));
+			bad = 1;
+			continue;
+		}
+		port = 0;
+		if (c2 != NULL) {
+			port = backend_port(x, k, o, item, (size_t)(c1 - item), c2 + 1,
+					    (size_t)(item + ilen - c2 - 1));
+			if (port < 0) {
+				bad = 1;
+				continue;
+			}
+		}
+		{
+			size_t nlen = (size_t)(c1 - item);
+			size_t blen = (size_t)((c2 ? c2 : item + ilen) - c1 - 1);
+			const char *name = trim(item, &nlen), *base = trim(c1 + 1, &blen);
+
+			rc = backend_add(x, k, o, b, name, nlen, base, blen, port);
+		}
+		if (rc == -HSDO_ENOMEM)
+			return rc;
+		if (rc != 0)
+			bad = 1;
+	}
+	return bad ? -HSDO_ECONFIG : 0;
+}
+
+/* ---- setting one key ------------------------------------------------------ */
+
+static const char *type_expect(enum cfg_type t);
+
+static int set_string(struct cfg_ctx *x, size_t k, const char *s, size_t len)
+{
+	char **f = field(x->c, k);
+	char *dup = hsdo_strndup(s, len);
+
+	if (dup == NULL)
+		return -HSDO_ENOMEM;
+	hsdo_free(*f);
+	*f = dup;
+	return 0;
+}
+
+static void set_list(struct cfg_ctx *x, size_t k, struct hsdo_config_list *nl)
+{
+	struct hsdo_config_list *l = field(x->c, k);
+
+	list_free(l);
+	*l = *nl;
+}
+
+static void set_backends(struct cfg_ctx *x, size_t k, struct hsdo_config_backends *nb)
+{
+	struct hsdo_config_backends *b = field(x->c, k);
+
+	hsdo_free(b->v);
+	*b = *nb;
+}
+
+/* Set key k from text (an environment value, a default or a YAML scalar).
+ * Returns 0, -HSDO_ECONFIG after reporting, or -HSDO_ENOMEM. */
+static int set_from_text(struct cfg_ctx *x, size_t k, const struct origin *o,
+			 const char *s, size_t len)
+{
+	const struct cfg_key *key = &cfg_keys[k];
+	char v[SHOW_MAX + 8], lo[32], hi[32], got[32];
+	char buf[64];
+	const char *t, *why;
+	size_t tlen = len;
+	int64_t n;
+	bool bv;
+	int rc, i;
+
+	if ((why = raw_problem(s, len)) != NULL) {
+		report(x, HSDO_DIAG_ERROR, o, key->name, "%s", why);
+		return -HSDO_ECONFIG;
+	}
+	t = trim(s, &tlen);
+	if (key->type != CT_STRING && key->type != CT_LIST && key->type != CT_BACKENDS) {
+		if (tlen == 0 && key->type == CT_ENUM) {
+			if (key->def[0] != '\0' && o->kind != ORIGIN_DEFAULT)
+				return set_from_text(x, k, o, key->def, strlen(key->def));
+			x->empty_enum[k] = true;
+			return 0;
+		}
+		if (tlen == 0) {
+			report(x, HSDO_DIAG_ERROR, o, key->name, "empty value, expected %s",
+			       type_expect(key->type));
+			return -HSDO_ECONFIG;
+		}
+		if (tlen >= sizeof(buf))
+			tlen = sizeof(buf) - 1;   /* too long to be valid: fails below */
+		memcpy(buf, t, tlen);
+		buf[tlen] = '\0';
+		show(t, len - (size_t)(t - s), v, sizeof(v));
+	}
+	switch (key->type) {
+	case CT_BOOL:
+		if (parse_bool(buf, &bv) != 0) {
+			report(x, HSDO_DIAG_ERROR, o, key->name,
+			       "expected a boolean (true/false, yes/no, on/off, 1/0), got %s", v);
+			return -HSDO_ECONFIG;
+		}
+		*(bool *)field(x->c, k) = bv;
+		return 0;
+	case CT_INT:
+		if (parse_int(buf, &n) != 0 || tlen == sizeof(buf) - 1) {
+			report(x, HSDO_DIAG_ERROR, o, key->name, "expected an integer, got %s", v);
+			return -HSDO_ECONFIG;
+		}
+		if (n < key->min || n > key->max) {
+			report(x, HSDO_DIAG_ERROR, o, key->name, "must be between %lld and %lld, got %lld",
+			       (long long)key->min, (long long)key->max, (long long)n);
+			return -HSDO_ECONFIG;
+		}
+		*(int *)field(x->c, k) = (int)n;
+		return 0;
+	case CT_DURATION:
+		rc = tlen == sizeof(buf) - 1 ? -1 : parse_duration(buf, &n);
+		if (rc == -2) {
+			report(x, HSDO_DIAG_ERROR, o, key->name, "%s is finer than a millisecond", v);
+			return -HSDO_ECONFIG;
+		}
+		if (rc != 0) {
+			report(x, HSDO_DIAG_ERROR, o, key->name,
+			       "expected a number of seconds (like 5 or 0.5), got %s", v);
+			return -HSDO_ECONFIG;
+		}
+		if (n < key->min || n > key->max) {
+			fmt_seconds(key->max, hi, sizeof(hi));
+			fmt_seconds(n, got, sizeof(got));
+			if (key->min == 1)
+				report(x, HSDO_DIAG_ERROR, o, key->name,
+				       "must be greater than 0 and at most %s seconds, got %s", hi, got);
+			else
+				report(x, HSDO_DIAG_ERROR, o, key->name,
+				       "must be between %s and %s seconds, got %s",
+				       fmt_seconds(key->min, lo, sizeof(lo)), hi, got);
+			return -HSDO_ECONFIG;
+		}
+		*(int64_t *)field(x->c, k) = n;
+		return 0;
+	case CT_ENUM:
+		for (i = 0; key->values[i] != NULL; i++) {
+			if (strcasecmp(buf, key->values[i]) == 0) {
+				memcpy(field(x->c, k), &i, sizeof(i));
+				x->empty_enum[k] = false;
+				return 0;
+			}
+		}
+		{
+			char names[128] = "";
+			size_t used = 0;
+			int w;
+
+			for (i = 0; key->values[i] != NULL; i++) {
+				w = snprintf(names + used, sizeof(names) - used, "%s%s",
+					     i ? ", " : "", key->values[i]);
+				if (w < 0 || (size_t)w >= sizeof(names) - used)
+					break;
+				used += (size_t)w;
+			}
+			report(x, HSDO_DIAG_ERROR, o, key->name, "expected one of %s, got %s", names, v);
+		}
+		return -HSDO_ECONFIG;
+	case CT_STRING:
+		if (len == 0 && key->nonempty) {
+			report(x, HSDO_DIAG_ERROR, o, key->name, "must not be empty");
+			return -HSDO_ECONFIG;
+		}
+		if (len > (size_t)key->max) {
+			report(x, HSDO_DIAG_ERROR, o, key->name, "too long (at most %lld bytes)",
+			       (long long)key->max);
+			return -HSDO_ECONFIG;
+		}
+		if (len > 0 && key->check != NULL) {
+			char *tmp = hsdo_strndup(s, len);
+
+			if (tmp == NULL)
+				return -HSDO_ENOMEM;
+			why = key->check(tmp);
+			hsdo_free(tmp);
+			if (why != NULL) {
+				report(x, HSDO_DIAG_ERROR, o, key->name, "%s %s",
+				       show(s, len, v, sizeof(v)), why);
+				return -HSDO_ECONFIG;
+			}
+		}
+		return set_string(x, k, s, len);
+	case CT_LIST: {
+		struct hsdo_config_list nl = { NULL, 0 };
+
+		rc = list_from_string(x, k, o, &nl, s, len);
+		if (rc != 0) {
+			list_free(&nl);
+			return rc;
+		}
+		set_list(x, k, &nl);
+		return 0;
+	}
+	case CT_BACKENDS: {
+		struct hsdo_config_backends nb = { NULL, 0 };
+
+		rc = backends_from_string(x, k, o, &nb, s, len);
+		if (rc != 0) {
+			hsdo_free(nb.v);
+			return rc;
+		}
+		set_backends(x, k, &nb);
+		return 0;
+	}
+	case CT_TYPE_COUNT:
+		break;
+	}
+	return -HSDO_EINVAL;
+}
+
+/* ---- YAML ---------------------------------------------------------------- */
+
+static const char *node_kind(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_SCALAR_NODE:
+		return "a scalar";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	default:
+		return "nothing";
+	}
+}
+
+static size_t node_line(const yaml_node_t *n)
+{
+	return n->start_mark.line + 1;
+}
+
+/* A plain empty, "~" or "null" scalar: YAML's null. */
+static bool node_is_null(const yaml_node_t *n)
+{
+	const char *s = (const char *)n->data.scalar.value;
+	size_t len = n->data.scalar.length;
+
+	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	return len == 0 || (len == 1 && s[0] == '~') ||
+	       (len == 4 && (memcmp(s, "null", 4) == 0 || memcmp(s, "Null", 4) == 0 ||
+			     memcmp(s, "NULL", 4) == 0));
+}
+
+static const char *type_expect(enum cfg_type t)
+{
+	switch (t) {
+	case CT_BOOL:
+		return "a boolean";
+	case CT_INT:
+		return "an integer";
+	case CT_DURATION:
+		return "a number of seconds";
+	case CT_STRING:
+	case CT_ENUM:
+		return "a string";
+	case CT_LIST:
+		return "a list or a comma-separated string";
+	case CT_BACKENDS:
+		return "a mapping of backend to {baseName, serverPort}";
+	default:
+		return "a value";
+	}
+}
+
+static int list_from_seq(struct cfg_ctx *x, size_t k, yaml_document_t *doc, yaml_node_t *seq)
+{
+	struct hsdo_config_list nl = { NULL, 0 };
+	yaml_node_item_t *it;
+	yaml_node_t *n;
+	struct origin o = { ORIGIN_FILE, 0 };
+	const char *s, *why;
+	size_t len;
+	int rc = 0, bad = 0;
+
+	for (it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
+		n = yaml_document_get_node(doc, *it);
+		if (n == NULL)
+			continue;
+		o.line = node_line(n);
+		if (n->type != YAML_SCALAR_NODE) {
+			report(x, HSDO_DIAG_ERROR, &o, cfg_keys[k].name,
+			       "list items must be scalars, got %s", node_kind(n));
+			bad = 1;
+			continue;
+		}
+		if (node_is_null(n))
+			continue;
+		len = n->data.scalar.length;
+		s = trim((const char *)n->data.scalar.value, &len);
+		if (len == 0)
+			continue;
+		if ((why = raw_problem(s, len)) != NULL) {
+			report(x, HSDO_DIAG_ERROR, &o, cfg_keys[k].name, "list item %s", why);
+			bad = 1;
+			continue;
+		}
+		rc = list_item_ok(x, k, &o, &nl, s, len);
+		if (rc == 0)
+			rc = list_push(&nl, s, len);
+		if (rc == -HSDO_ENOMEM)
+			break;
+		if (rc != 0) {
+			bad = 1;
+			if (nl.n >= (size_t)cfg_keys[k].max)
+				break;
+		}
+	}
+	if (rc == -HSDO_ENOMEM || bad) {
+		list_free(&nl);
+		return rc == -HSDO_ENOMEM ? rc : -HSDO_ECONFIG;
+	}
+	set_list(x, k, &nl);
+	return 0;
+}
+
+/* One backend entry: name -> {baseName: X, serverPort: N}. */
+static int backend_from_node(struct cfg_ctx *x, size_t k, yaml_document_t *doc,
+			     struct hsdo_config_backends *b, yaml_node_t *kn, yaml_node_t *vn)
+{
+	struct origin o = { ORIGIN_FILE, node_line(kn) };
+	const char *name = (const char *)kn->data.scalar.value, *base = NULL;
+	size_t nlen = kn->data.scalar.length, blen = 0;
+	size_t base_line = 0, port_line = 0;
+	char v[SHOW_MAX + 8], sub[SHOW_MAX + 8];
+	yaml_node_pair_t *p;
+	yaml_node_t *sk, *sv;
+	int port = 0, bad = 0, rc;
+
+	show(name, nlen, v, sizeof(v));
+	if (vn->type != YAML_MAPPING_NODE) {
+		report(x, HSDO_DIAG_ERROR, &o, cfg_keys[k].name,
+		       "backend %s: expected a mapping with baseName and serverPort, got %s",
+		       v, node_is_null(vn) ? "nothing" : node_kind(vn));
+		return -HSDO_ECONFIG;
+	}
+	for (p = vn->data.mapping.pairs.start; p < vn->data.mapping.pairs.top; p++) {
+		struct origin so = { ORIGIN_FILE, 0 };
+		const char *ss;
+		size_t slen;
+
+		sk = yaml_document_get_node(doc, p->key);
+		sv = yaml_document_get_node(doc, p->value);
+		if (sk == NULL || sv == NULL)
+			continue;
+		so.line = node_line(sk);
+		if (sk->type != YAML_SCALAR_NODE) {
+			report(x, HSDO_DIAG_ERROR, &so, cfg_keys[k].name,
+			       "backend %s: keys must be scalars, got %s", v, node_kind(sk));
+			bad = 1;
+			continue;
+		}
+		ss = (const char *)sk->data.scalar.value;
+		slen = sk->data.scalar.length;
+		if (slen == 8 && memcmp(ss, "baseName", 8) == 0) {
+			if (base_line != 0) {
+				report(x, HSDO_DIAG_ERROR, &so, cfg_keys[k].name,
+				       "backend %s: duplicate baseName (first on line %zu)", v, base_line);
+				bad = 1;
+			} else if (sv->type != YAML_SCALAR_NODE) {
+				report(x, HSDO_DIAG_ERROR, &so, cfg_keys[k].name,
+				       "backend %s: baseName must be a string, got %s", v, node_kind(sv));
+				bad = 1;
+			} else {
+				base = node_is_null(sv) ? "" : (const char *)sv->data.scalar.value;
+				blen = node_is_null(sv) ? 0 : sv->data.scalar.length;
+			}
+			base_line = so.line;
+		} else if (slen == 10 && memcmp(ss, "serverPort", 10) == 0) {
+			if (port_line != 0) {
+				report(x, HSDO_DIAG_ERROR, &so, cfg_keys[k].name,
+				       "backend %s: duplicate serverPort (first on line %zu)", v, port_line);
+				bad = 1;
+			} else if (sv->type != YAML_SCALAR_NODE) {
+				report(x, HSDO_DIAG_ERROR, &so, cfg_keys[k].name,
+				       "backend %s: serverPort must be a number, got %s", v, node_kind(sv));
+				bad = 1;
+			} else {
+				port = backend_port(x, k, &so, name, nlen,
+						    (const char *)sv->data.scalar.value, sv->data.scalar.length);
+				if (port < 0)
+					bad = 1;
+			}
+			port_line = so.line;
+		} else {
+			const char *hint = suggest(ss, slen, backend_fields, 2);
+
+			show_name(ss, slen, sub, sizeof(sub));
+			if (hint != NULL)
+				report(x, HSDO_DIAG_WARNING, &so, cfg_keys[k].name,
+				       "backend %s: %s: unknown key (did you mean %s?)", v, sub, hint);
+			else
+				report(x, HSDO_DIAG_WARNING, &so, cfg_keys[k].name,
+				       "backend %s: %s: unknown key", v, sub);
+		}
+	}
+	if (base_line == 0) {
+		report(x, HSDO_DIAG_ERROR, &o, cfg_keys[k].name, "backend %s: baseName is required", v);
+		return -HSDO_ECONFIG;
+	}
+	if (base == NULL) {      /* reported above; still check the name */
+		base = "-";
+		blen = 1;
+	}
+	/* Check the name even when a field was bad, to report it too; b is
+	 * thrown away by the caller in that case. */
+	rc = backend_add(x, k, &o, b, name, nlen, base, blen, port < 0 ? 0 : port);
+	return bad && rc == 0 ? -HSDO_ECONFIG : rc;
+}
+
+static int backends_from_map(struct cfg_ctx *x, size_t k, yaml_document_t *doc, yaml_node_t *map)
+{
+	struct hsdo_config_backends nb = { NULL, 0 };
+	yaml_node_pair_t *p;
+	yaml_node_t *kn, *vn;
+	int rc = 0, bad = 0;
+
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		kn = yaml_document_get_node(doc, p->key);
+		vn = yaml_document_get_node(doc, p->value);
+		if (kn == NULL || vn == NULL)
+			continue;
+		if (kn->type != YAML_SCALAR_NODE) {
+			struct origin o = { ORIGIN_FILE, node_line(kn) };
+
+			report(x, HSDO_DIAG_ERROR, &o, cfg_keys[k].name,
+			       "backend names must be scalars, got %s", node_kind(kn));
+			bad = 1;
+			continue;
+		}
+		if (nb.n >= (size_t)cfg_keys[k].max) {
+			struct origin o = { ORIGIN_FILE, node_line(kn) };
+
+			report(x, HSDO_DIAG_ERROR, &o, cfg_keys[k].name,
+			       "too many backends (at most %lld)", (long long)cfg_keys[k].max);
+			bad = 1;
+			break;
+		}
+		rc = backend_from_node(x, k, doc, &nb, kn, vn);
+		if (rc == -HSDO_ENOMEM)
+			break;
+		if (rc != 0)
+			bad = 1;
+	}
+	if (rc == -HSDO_ENOMEM || bad) {
+		hsdo_free(nb.v);
+		return rc == -HSDO_ENOMEM ? rc : -HSDO_ECONFIG;
+	}
+	set_backends(x, k, &nb);
+	return 0;
+}
+
+/* Set key k from the YAML value node vn. */
+static int set_from_node(struct cfg_ctx *x, size_t k, yaml_document_t *doc, yaml_node_t *vn)
+{
+	const struct cfg_key *key = &cfg_keys[k];
+	struct origin vo = { ORIGIN_FILE, node_line(vn) };
+
+	switch (vn->type) {
+	case YAML_SCALAR_NODE:
+		if (node_is_null(vn))
+			return set_from_text(x, k, &vo, "", 0);
+		return set_from_text(x, k, &vo, (const char *)vn->data.scalar.value,
+				     vn->data.scalar.length);
+	case YAML_SEQUENCE_NODE:
+		if (key->type == CT_LIST)
+			return list_from_seq(x, k, doc, vn);
+		break;
+	case YAML_MAPPING_NODE:
+		if (key->type == CT_BACKENDS)
+			return backends_from_map(x, k, doc, vn);
+		break;
+	default:
+		break;
+	}
+	report(x, HSDO_DIAG_ERROR, &vo, key->name, "expected %s, got %s",
+	       type_expect(key->type), node_kind(vn));
+	return -HSDO_ECONFIG;
+}
+
+/* Line of a byte offset, for reader errors that carry no mark. */
+static size_t offset_line(const char *buf, size_t len, size_t off)
+{
+	size_t i, line = 1;
+
+	for (i = 0; i < off && i < len; i++)
+		if (buf[i] == '\n')
+			line++;
+	return line;
+}
+
+static void report_yaml_error(struct cfg_ctx *x, const yaml_parser_t *p, const char *buf, size_t len)
+{
+	struct origin o = { ORIGIN_FILE, p->problem_mark.line + 1 };
+	const char *problem = p->problem ? p->problem : "malformed YAML";
+
+	if (p->error == YAML_MEMORY_ERROR) {
+		x->oom = 1;
+		return;
+	}
+	if (p->error == YAML_READER_ERROR) {
+		o.line = offset_line(buf, len, p->problem_offset);
+		report(x, HSDO_DIAG_ERROR, &o, NULL, "syntax error: %s at byte %zu",
+		       problem, p->problem_offset);
+	} else if (p->context != NULL) {
+		report(x, HSDO_DIAG_ERROR, &o, NULL, "syntax error: %s (%s on line %zu)",
+		       problem, p->context, p->context_mark.line + 1);
+	} else {
+		report(x, HSDO_DIAG_ERROR, &o, NULL, "syntax error: %s", problem);
+	}
+}
+
+/* Walk the event stream once with limits before building the document:
+ * libyaml's scanner is quadratic in flow nesting depth and its loader in
+ * the number of anchors, so bound both. Returns 0 or -HSDO_ECONFIG /
+ * -HSDO_ENOMEM (reported). */
+static int yaml_prescan(struct cfg_ctx *x, const char *buf, size_t len)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	struct origin o = { ORIGIN_FILE, 0 };
+	size_t depth = 0, docs = 0, anchors = 0, aliases = 0;
+	int rc = 0, done = 0;
+
+	if (!yaml_parser_initialize(&p))
+		return -HSDO_ENOMEM;
+	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
+	while (!done) {
+		const unsigned char *anchor = NULL;
+
+		if (!yaml_parser_parse(&p, &ev)) {
+			report_yaml_error(x, &p, buf, len);
+			rc = x->oom ? -HSDO_ENOMEM : -HSDO_ECONFIG;
+			break;
+		}
+		o.line = ev.start_mark.line + 1;
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			if (++docs > 1) {
+				report(x, HSDO_DIAG_ERROR, &o, NULL,
+				       "syntax error: only one YAML document is allowed");
+				rc = -HSDO_ECONFIG;
+			}
+			break;
+		case YAML_MAPPING_START_EVENT:
+		case YAML_SEQUENCE_START_EVENT:
+			anchor = ev.type == YAML_MAPPING_START_EVENT ? ev.data.mapping_start.anchor
+								     : ev.data.sequence_start.anchor;
+			if (++depth > YAML_DEPTH_MAX) {
+				report(x, HSDO_DIAG_ERROR, &o, NULL,
+				       "nesting deeper than %d levels", YAML_DEPTH_MAX);
+				rc = -HSDO_ECONFIG;
+			}
+			break;
+		case YAML_MAPPING_END_EVENT:
+		case YAML_SEQUENCE_END_EVENT:
+			depth--;
+			break;
+		case YAML_SCALAR_EVENT:
+			anchor = ev.data.scalar.anchor;
+			break;
+		case YAML_ALIAS_EVENT:
+			if (++aliases > YAML_ANCHORS_MAX) {
+				report(x, HSDO_DIAG_ERROR, &o, NULL, "more than %d aliases",
+				       YAML_ANCHORS_MAX);
+				rc = -HSDO_ECONFIG;
+			}
+			break;
+		default:
+			break;
+		}
+		if (anchor != NULL && ++anchors > YAML_ANCHORS_MAX) {
+			report(x, HSDO_DIAG_ERROR, &o, NULL, "more than %d anchors", YAML_ANCHORS_MAX);
+			rc = -HSDO_ECONFIG;
+		}
+		yaml_event_delete(&ev);
+		if (rc != 0)
+			break;
+	}
+	yaml_parser_delete(&p);
+	return rc;
+}
+
+static int apply_file(struct cfg_ctx *x, const char *buf, size_t len)
+{
+	yaml_parser_t p;
+	yaml_document_t doc;
+	yaml_node_t *root, *kn, *vn;
+	yaml_node_pair_t *pair;
+	struct origin o = { ORIGIN_FILE, 1 };
+	int rc = 0, k;
+
+	if (len > HSDO_CONFIG_FILE_MAX) {
+		o.kind = ORIGIN_DEFAULT;
+		report(x, HSDO_DIAG_ERROR, &o, NULL, "file too large (%zu bytes, at most %d)",
+		       len, HSDO_CONFIG_FILE_MAX);
+		return -HSDO_ECONFIG;
+	}
+	if (len == 0)
+		return 0;
+	rc = yaml_prescan(x, buf, len);
+	if (rc != 0)
+		return rc;
+	if (!yaml_parser_initialize(&p))
+		return -HSDO_ENOMEM;
+	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
+	if (!yaml_parser_load(&p, &doc)) {
+		report_yaml_error(x, &p, buf, len);
+		yaml_parser_delete(&p);
+		return x->oom ? -HSDO_ENOMEM : -HSDO_ECONFIG;
+	}
+	root = yaml_document_get_root_node(&doc);
+	if (root == NULL || node_is_null(root))
+		goto out;
+	if (root->type != YAML_MAPPING_NODE) {
+		o.line = node_line(root);
+		report(x, HSDO_DIAG_ERROR, &o, NULL,
+		       "expected a mapping of KEY: value at the top level, got %s", node_kind(root));
+		rc = -HSDO_ECONFIG;
+		goto out;
+	}
+	for (pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top; pair++) {
+		kn = yaml_document_get_node(&doc, pair->key);
+		vn = yaml_document_get_node(&doc, pair->value);
+		if (kn == NULL || vn == NULL)
+			continue;
+		o.line = node_line(kn);
+		if (kn->type != YAML_SCALAR_NODE) {
+			report(x, HSDO_DIAG_ERROR, &o, NULL, "keys must be setting names, got %s",
+			       node_kind(kn));
+			continue;
+		}
+		k = find_key((const char *)kn->data.scalar.value, kn->data.scalar.length);
+		if (k < 0) {
+			report_unknown(x, &o, (const char *)kn->data.scalar.value,
+				       kn->data.scalar.length, "key");
+		} else if (x->file_line[k] != 0) {
+			report(x, HSDO_DIAG_ERROR, &o, cfg_keys[k].name,
+			       "duplicate key (first set on line %zu)", x->file_line[k]);
+		} else {
+			x->file_line[k] = o.line;
+			x->origin[k] = o;
+			rc = set_from_node(x, k, &doc, vn);
+			x->bad[k] = rc != 0;
+			if (rc == -HSDO_ENOMEM)
+				x->oom = 1;
+			rc = 0;
+		}
+		if (x->oom)
+			break;
+	}
+out:
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&p);
+	return x->oom ? -HSDO_ENOMEM : rc;
+}
+
+/* ---- environment ------------------------------------------------------- */
+
+/* Value of the first "name=value" entry of envp, or NULL (getenv rules). */
+static const char *env_get(char *const *envp, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; *envp != NULL; envp++)
+		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
+			return *envp + n + 1;
+	return NULL;
+}
+
+static int apply_env(struct cfg_ctx *x, char *const *envp)
+{
+	struct origin o = { ORIGIN_ENV, 0 };
+	const char *v, *eq;
+	size_t k, i, nlen;
+	int rc;
+
+	if (envp == NULL)
+		return 0;
+	for (k = 0; k < K_COUNT; k++) {
+		v = env_get(envp, cfg_keys[k].name);
+		if (v == NULL)
+			continue;
+		x->origin[k] = o;
+		rc = set_from_text(x, k, &o, v, strlen(v));
+		x->bad[k] = rc != 0;
+		if (rc == -HSDO_ENOMEM)
+			x->oom = 1;
+		if (x->oom)
+			return -HSDO_ENOMEM;
+	}
+	for (; *envp != NULL; envp++) {
+		eq = strchr(*envp, '=');
+		nlen = eq ? (size_t)(eq - *envp) : strlen(*envp);
+		if (find_key(*envp, nlen) >= 0)
+			continue;
+		for (i = 0; i < sizeof(env_prefixes) / sizeof(env_prefixes[0]); i++) {
+			if (strncmp(*envp, env_prefixes[i], strlen(env_prefixes[i])) == 0) {
+				report_unknown(x, &o, *envp, nlen, "variable");
+				break;
+			}
+		}
+		if (x->oom)
+			return -HSDO_ENOMEM;
+	}
+	return 0;
+}
+
+/* ---- cross-key rules ------------------------------------------------------ */
+
+static bool str_empty(const char *s)
+{
+	return s == NULL || s[0] == '\0';
+}
+
+/* Report an error on key k where its value came from. */
+#define KEY_ERROR(x, k, ...) \
+	report((x), HSDO_DIAG_ERROR, &(x)->origin[k], cfg_keys[k].name, __VA_ARGS__)
+
+static void require(struct cfg_ctx *x, size_t k, bool missing, const char *when)
+{
+	if (missing && !x->bad[k])
+		KEY_ERROR(x, k, "required %s", when);
+}
+
+static void finalize(struct cfg_ctx *x, enum hsdo_role role)
+{
+	struct hsdo_config *c = x->c;
+	struct hsdo_config_backends *bl = &c->client_haproxy_backend_list;
+	bool has_name = !str_empty(c->client_haproxy_backend_name);
+	bool has_base = !str_empty(c->client_haproxy_backend_base_name);
+	bool one_only = has_name != has_base;
+	bool has_fname = !str_empty(c->client_haproxy_fallback_backend_name);
+	bool has_fbase = !str_empty(c->client_haproxy_fallback_backend_base_name);
+	bool dynamo, aws;
+	size_t i;
+
+	/* STORE unset or empty: keep an original (DynamoDB) config working. */
+	if (x->empty_enum[K_STORE])
+		c->store = str_empty(c->dynamodb_table_name) ? HSDO_CONFIG_STORE_FILE
+							     : HSDO_CONFIG_STORE_DYNAMODB;
+
+	/* The single-backend keys of older versions. */
+	if (bl->n > 0 && (has_name || has_base)) {
+		report(x, HSDO_DIAG_WARNING, &x->origin[has_name ? K_BACKEND_NAME : K_BACKEND_BASE_NAME],
+		       cfg_keys[has_name ? K_BACKEND_NAME : K_BACKEND_BASE_NAME].name,
+		       "ignored because CLIENT_HAPROXY_BACKEND_LIST is set");
+	} else if (bl->n == 0 && !x->bad[K_BACKEND_LIST] && (has_name || has_base)) {
+		if (!has_name && !x->bad[K_BACKEND_NAME])
+			KEY_ERROR(x, K_BACKEND_NAME, "required with CLIENT_HAPROXY_BACKEND_BASE_NAME");
+		else if (!has_base && !x->bad[K_BACKEND_BASE_NAME])
+			KEY_ERROR(x, K_BACKEND_BASE_NAME, "required with CLIENT_HAPROXY_BACKEND_NAME");
+		else if (has_name && has_base) {
+			struct hsdo_config_backend *one = hsdo_calloc(1, sizeof(*one));
+
+			if (one == NULL) {
+				x->oom = 1;
+				return;
+			}
+			/* Both fit: the table bounds them to 127 bytes. */
+			(void)hsdo_strlcpy_field(one->name, sizeof(one->name), c->client_haproxy_backend_name);
+			(void)hsdo_strlcpy_field(one->base_name, sizeof(one->base_name),
+						 c->client_haproxy_backend_base_name);
+			bl->v = one;
+			bl->n = 1;
+		}
+	}
+	for (i = 0; i < bl->n; i++)
+		if (bl->v[i].port == 0)
+			bl->v[i].port = (uint16_t)c->client_haproxy_backend_server_port;
+
+	if (has_fname && !has_fbase)
+		require(x, K_FALLBACK_BASE_NAME, true, "with CLIENT_HAPROXY_FALLBACK_BACKEND_NAME");
+	else if (has_fbase && !has_fname)
+		require(x, K_FALLBACK_NAME, true, "with CLIENT_HAPROXY_FALLBACK_BACKEND_BASE_NAME");
+	else if (has_fname && has_fbase) {
+		struct hsdo_config_backend *fb = &c->client_haproxy_fallback_backend;
+
+		(void)hsdo_strlcpy_field(fb->name, sizeof(fb->name), c->client_haproxy_fallback_backend_name);
+		(void)hsdo_strlcpy_field(fb->base_name, sizeof(fb->base_name),
+					 c->client_haproxy_fallback_backend_base_name);
+		fb->port = (uint16_t)c->client_haproxy_backend_server_port;
+	}
+
+	if (!x->bad[K_MIN_WEIGHT] && !x->bad[K_MAX_WEIGHT] &&
+	    c->server_haproxy_backend_server_min_weight > c->server_haproxy_backend_server_max_weight)
+		KEY_ERROR(x, K_MIN_WEIGHT, "must not be greater than %s (%d)", cfg_keys[K_MAX_WEIGHT].name,
+			  c->server_haproxy_backend_server_max_weight);
+
+	dynamo = c->store == HSDO_CONFIG_STORE_DYNAMODB && !x->bad[K_STORE];
+	require(x, K_DYNAMODB_TABLE_NAME, dynamo && str_empty(c->dynamodb_table_name),
+		"when STORE is dynamodb");
+	require(x, K_STORE_FILE_PATH, c->store == HSDO_CONFIG_STORE_FILE && !x->bad[K_STORE] &&
+		str_empty(c->store_file_path), "when STORE is file");
+
+	aws = role == HSDO_ROLE_SERVER && c->server_mode == HSDO_CONFIG_SERVER_MODE_AWS &&
+	      !x->bad[K_SERVER_MODE];
+	require(x, K_AWS_DEFAULT_REGION, (dynamo || aws) && str_empty(c->aws_default_region),
+		dynamo ? "when STORE is dynamodb" : "when SERVER_MODE is aws");
+
+	if (role == HSDO_ROLE_SERVER && !x->bad[K_SERVER_MODE]) {
+		switch (c->server_mode) {
+		case HSDO_CONFIG_SERVER_MODE_AWS:
+			require(x, K_SERVER_ASG_NAMES, c->server_asg_names.n == 0,
+				"when SERVER_MODE is aws");
+			break;
+		case HSDO_CONFIG_SERVER_MODE_CONSUL:
+			require(x, K_SERVER_CONSUL_API_URL, str_empty(c->server_consul_api_url),
+				"when SERVER_MODE is consul");
+			require(x, K_SERVER_CONSUL_SERVICE_NAME, c->server_consul_service_name.n == 0,
+				"when SERVER_MODE is consul");
+			break;
+		case HSDO_CONFIG_SERVER_MODE_STATIC:
+			require(x, K_SERVER_STATIC_FILE, str_empty(c->server_static_file),
+				"when SERVER_MODE is static");
+			break;
+		case HSDO_CONFIG_SERVER_MODE_COUNT:
+			break;
+		}
+	}
+	if (role == HSDO_ROLE_CLIENT) {
+		if (bl->n == 0 && !x->bad[K_BACKEND_LIST] && !x->bad[K_BACKEND_NAME] &&
+		    !x->bad[K_BACKEND_BASE_NAME] && !one_only)
+			KEY_ERROR(x, K_BACKEND_LIST, "at least one backend is required (or set "
+				  "CLIENT_HAPROXY_BACKEND_NAME and CLIENT_HAPROXY_BACKEND_BASE_NAME)");
+		if (c->client_dedicated_asg && !x->bad[K_CLIENT_DEDICATED_ASG]) {
+			const char *w = "when CLIENT_DEDICATED_ASG is true";
+
+			require(x, K_CLIENT_ASG_NAMES, c->client_asg_names.n == 0, w);
+			require(x, K_FALLBACK_NAME, !has_fname && !has_fbase, w);
+			require(x, K_FALLBACK_BASE_NAME, !has_fname && !has_fbase, w);
+		}
+	}
+}
+
+/* ---- public API ----------------------------------------------------------- */
+
+void hsdo_config_free(struct hsdo_config *c)
+{
+	size_t k;
+
+	if (c == NULL)
+		return;
+	for (k = 0; k < K_COUNT; k++) {
+		switch (cfg_keys[k].type) {
+		case CT_STRING:
+			hsdo_free(*(char **)field(c, k));
+			break;
+		case CT_LIST:
+			list_free(field(c, k));
+			break;
+		case CT_BACKENDS:
+			hsdo_free(((struct hsdo_config_backends *)field(c, k))->v);
+			break;
+		default:
+			break;
+		}
+	}
+	hsdo_free(c);
+}
+
+int hsdo_config_parse(const char *buf, size_t len, const char *filename,
+		      char *const *envp, enum hsdo_role role,
+		      struct hsdo_config **out, struct hsdo_diag *diag)
+{
+	struct cfg_ctx *x;
+	struct origin def = { ORIGIN_DEFAULT, 0 };
+	bool file_ok = true;
+	size_t k;
+	int rc = 0;
+
+	if (out == NULL || (unsigned)role >= HSDO_ROLE_COUNT || (buf == NULL && len > 0))
+		return -HSDO_EINVAL;
+	x = hsdo_calloc(1, sizeof(*x));
+	if (x == NULL)
+		return -HSDO_ENOMEM;
+	x->diag = diag;
+	x->have_file = buf != NULL;
+	x->fname = filename != NULL ? filename : "<config>";
+	x->c = hsdo_calloc(1, sizeof(*x->c));
+	if (x->c == NULL) {
+		rc = -HSDO_ENOMEM;
+		goto out;
+	}
+	for (k = 0; k < K_COUNT && !x->oom; k++)
+		if (set_from_text(x, k, &def, cfg_keys[k].def, strlen(cfg_keys[k].def)) == -HSDO_ENOMEM)
+			x->oom = 1;
+	if (x->oom)
+		rc = -HSDO_ENOMEM;
+	if (rc == 0 && buf != NULL) {
+		rc = apply_file(x, buf, len);
+		/* The file could not be read as a whole: still report the
+		 * environment's errors, but skip the cross-key rules, which
+		 * would only complain about what the file was meant to set. */
+		if (rc == -HSDO_ECONFIG) {
+			file_ok = false;
+			rc = 0;
+		}
+	}
+	if (rc == 0)
+		rc = apply_env(x, envp);
+	if (rc == 0 && file_ok)
+		finalize(x, role);
+	if (rc == 0 && x->oom)
+		rc = -HSDO_ENOMEM;
+	if (rc == 0 && x->nerrors > 0)
+		rc = -HSDO_ECONFIG;
+out:
+	if (rc == 0)
+		*out = x->c;
+	else
+		hsdo_config_free(x->c);
+	hsdo_free(x);
+	return rc;
+}
+
+int hsdo_config_load(const char *path, char *const *envp, enum hsdo_role role,
+		     struct hsdo_config **out, struct hsdo_diag *diag)
+{
+	char *buf;
+	size_t len = 0, n;
+	FILE *f;
+	int rc, err;
+
+	if (path == NULL)
+		return hsdo_config_parse(NULL, 0, NULL, envp, role, out, diag);
+	if (out == NULL)
+		return -HSDO_EINVAL;
+	f = fopen(path, "rb");
+	if (f == NULL) {
+		err = errno;
+		if (diag != NULL && hsdo_diag_add(diag, HSDO_DIAG_ERROR, "%s: cannot open: %s",
+						  path, strerror(err)) == -HSDO_ENOMEM)
+			return -HSDO_ENOMEM;
+		return -HSDO_ECONFIG;
+	}
+	/* One byte more than the limit tells "too large" from "exactly full". */
+	buf = hsdo_malloc(HSDO_CONFIG_FILE_MAX + 1);
+	if (buf == NULL) {
+		fclose(f);
+		return -HSDO_ENOMEM;
+	}
+	while (len <= HSDO_CONFIG_FILE_MAX) {
+		n = fread(buf + len, 1, HSDO_CONFIG_FILE_MAX + 1 - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(f)) {
+		err = errno;
+		fclose(f);
+		hsdo_free(buf);
+		if (diag != NULL && hsdo_diag_add(diag, HSDO_DIAG_ERROR, "%s: cannot read: %s",
+						  path, strerror(err)) == -HSDO_ENOMEM)
+			return -HSDO_ENOMEM;
+		return -HSDO_ECONFIG;
+	}
+	fclose(f);
+	if (len > HSDO_CONFIG_FILE_MAX) {
+		hsdo_free(buf);
+		if (diag != NULL && hsdo_diag_add(diag, HSDO_DIAG_ERROR,
+						  "%s: file too large (more than %d bytes)",
+						  path, HSDO_CONFIG_FILE_MAX) == -HSDO_ENOMEM)
+			return -HSDO_ENOMEM;
+		return -HSDO_ECONFIG;
+	}
+	rc = hsdo_config_parse(buf, len, path, envp, role, out, diag);
+	hsdo_free(buf);
+	return rc;
+}
+
+static int dump_list(FILE *f, const struct hsdo_config_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (fprintf(f, "%s%s", i ? "," : "", l->v[i]) < 0)
+			return -1;
+	return 0;
+}
+
+int hsdo_config_dump(const struct hsdo_config *c, FILE *f)
+{
+	const struct hsdo_config_backends *b;
+	char sec[32];
+	size_t k, i;
+	int bad = 0;
+
+	if (c == NULL || f == NULL)
+		return -HSDO_EINVAL;
+	for (k = 0; k < K_COUNT && !bad; k++) {
+		const void *p = cfield(c, k);
+		const struct cfg_key *key = &cfg_keys[k];
+
+		if (fprintf(f, "%s = ", key->name) < 0)
+			return -HSDO_EIO;
+		switch (key->type) {
+		case CT_BOOL:
+			bad = fputs(*(const bool *)p ? "true" : "false", f) < 0;
+			break;
+		case CT_INT:
+			bad = fprintf(f, "%d", *(const int *)p) < 0;
+			break;
+		case CT_DURATION:
+			bad = fputs(fmt_seconds(*(const int64_t *)p, sec, sizeof(sec)), f) < 0;
+			break;
+		case CT_STRING:
+			bad = fputs(*(char *const *)p ? *(char *const *)p : "", f) < 0;
+			break;
+		case CT_ENUM: {
+			int v = get_enum(c, k), n;
+
+			for (n = 0; key->values[n] != NULL; n++)
+				;
+			bad = fputs(v >= 0 && v < n ? key->values[v] : "unknown", f) < 0;
+			break;
+		}
+		case CT_LIST:
+			bad = dump_list(f, p) != 0;
+			break;
+		case CT_BACKENDS:
+			b = p;
+			for (i = 0; i < b->n && !bad; i++)
+				bad = fprintf(f, "%s%s:%s:%u", i ? "," : "", b->v[i].name,
+					      b->v[i].base_name, (unsigned)b->v[i].port) < 0;
+			break;
+		case CT_TYPE_COUNT:
+			break;
+		}
+		if (!bad && fputc('\n', f) == EOF)
+			bad = 1;
+	}
+	if (bad || ferror(f))
+		return -HSDO_EIO;
+	return 0;
+}

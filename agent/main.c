@@ -1,2 +1,232 @@
+/* hsdo-agent: command line, configuration, signals and the event loop.
+ * All decisions live in libhsdo; this file only wires them to libev. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
-int main(void) { puts("hsdo-agent: under construction"); return 1; }
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "hsdo/config.h"
+#include "hsdo/diag.h"
+#include "hsdo/err.h"
+#include "hsdo/log.h"
+
+#include "agent.h"
+#include "log.h"
+
+extern char **environ;
+
+#define EXIT_USAGE 2
+
+static void usage(FILE *f)
+{
+	fputs("usage: hsdo-agent --server|--client [--debug] [--config FILE]\n"
+	      "                  [--check-config] [--once] [--dry-run]\n"
+	      "       hsdo-agent --check-config [--config FILE]\n"
+	      "       hsdo-agent --version | --help\n"
+	      "\n"
+	      "  -s, --server        discover instances and write the slot table\n"
+	      "  -c, --client        make the local HAProxy follow the slot table\n"
+	      "  -d, --debug         log at debug level (same as DEBUG=true)\n"
+	      "  -f, --config FILE   configuration file (default: ./conf/env.yaml, then\n"
+	      "                      " HSDO_SYSCONFDIR "/env.yaml; environment variables\n"
+	      "                      override every key)\n"
+	      "  -n, --check-config  validate the configuration, print every error or\n"
+	      "                      'configuration OK', and exit\n"
+	      "      --once          run one cycle and exit (0 when it succeeded)\n"
+	      "      --dry-run       print the changes instead of applying them\n"
+	      "  -V, --version       print the version and exit\n"
+	      "  -h, --help          print this help and exit\n"
+	      "\n"
+	      "Signals: SIGHUP reloads the configuration (kept if the new one is\n"
+	      "invalid); SIGTERM and SIGINT stop cleanly.\n", f);
+}
+
+/* The file to read: --config, else ./conf/env.yaml (the original's place),
+ * else the installed one; NULL when none exists (defaults + environment). */
+static const char *resolve_config_path(const char *opt)
+{
+	static const char *const candidates[] = {
+		"conf/env.yaml", HSDO_SYSCONFDIR "/env.yaml",
+	};
+	size_t i;
+
+	if (opt != NULL)
+		return opt;
+	for (i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++)
+		if (access(candidates[i], R_OK) == 0)
+			return candidates[i];
+	return NULL;
+}
+
+static void print_diag(const struct hsdo_diag *d, FILE *f)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		fprintf(f, "%s: %s\n",
+			d->v[i].level == HSDO_DIAG_ERROR ? "error" : "warning", d->v[i].msg);
+}
+
+static void log_diag(const struct hsdo_diag *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		hsdo_log(d->v[i].level == HSDO_DIAG_ERROR ? HSDO_LOG_ERR : HSDO_LOG_WARN,
+			 "%s", d->v[i].msg);
+}
+
+static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)revents;
+	hsdo_log_info("received %s, stopping", strsignal(w->signum));
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/* SIGHUP: parse into a new config and swap only if it validates. */
+static void on_reload_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct agent *a = w->data;
+	struct hsdo_config *next = NULL;
+	struct hsdo_diag diag = { 0 };
+	int rc;
+
+	(void)loop;
+	(void)revents;
+	hsdo_log_info("received SIGHUP, reloading %s",
+		      a->config_path ? a->config_path : "(no file: defaults and environment)");
+	rc = hsdo_config_load(a->config_path, environ, a->role, &next, &diag);
+	log_diag(&diag);
+	hsdo_diag_free(&diag);
+	if (rc != 0) {
+		hsdo_log_err("reload failed (%s); keeping the running configuration",
+			     hsdo_strerror(rc));
+		return;
+	}
+	if (agent_apply_config(a, next) != 0) {
+		hsdo_log_err("reload failed; keeping the running configuration");
+		hsdo_config_free(next);
+		return;
+	}
+	hsdo_log_info("configuration reloaded");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "server", no_argument, NULL, 's' },
+		{ "client", no_argument, NULL, 'c' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "config", required_argument, NULL, 'f' },
+		{ "check-config", no_argument, NULL, 'n' },
+		{ "once", no_argument, NULL, 'o' },
+		{ "dry-run", no_argument, NULL, 'r' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct agent a;
+	struct hsdo_config *cfg = NULL;
+	struct hsdo_diag diag = { 0 };
+	const char *config_opt = NULL;
+	bool server = false, client = false, check = false;
+	int opt, rc;
+
+	memset(&a, 0, sizeof(a));
+	while ((opt = getopt_long(argc, argv, "scdf:nVh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 's': server = true; break;
+		case 'c': client = true; break;
+		case 'd': a.debug_flag = true; break;
+		case 'f': config_opt = optarg; break;
+		case 'n': check = true; break;
+		case 'o': a.once = true; break;
+		case 'r': a.dry_run = true; break;
+		case 'V':
+			printf("hsdo-agent %s\n", HSDO_VERSION);
+			return EXIT_SUCCESS;
+		case 'h':
+			usage(stdout);
+			return EXIT_SUCCESS;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "hsdo-agent: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (server && client) {
+		fputs("hsdo-agent: --server and --client are exclusive: run one process per role\n",
+		      stderr);
+		return EXIT_USAGE;
+	}
+	if (!server && !client && !check) {
+		fputs("hsdo-agent: choose --server or --client (or --check-config)\n", stderr);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	a.role = server ? HSDO_ROLE_SERVER : client ? HSDO_ROLE_CLIENT : HSDO_ROLE_ANY;
+	a.config_path = resolve_config_path(config_opt);
+
+	rc = hsdo_config_load(a.config_path, environ, a.role, &cfg, &diag);
+	print_diag(&diag, stderr);
+	hsdo_diag_free(&diag);
+	if (rc != 0) {
+		fprintf(stderr, "hsdo-agent: %s: %s\n",
+			a.config_path ? a.config_path : "configuration", hsdo_strerror(rc));
+		return EXIT_FAILURE;
+	}
+	if (check) {
+		if (a.debug_flag)
+			hsdo_config_dump(cfg, stdout);
+		hsdo_config_free(cfg);
+		puts("configuration OK");
+		return EXIT_SUCCESS;
+	}
+
+	a.loop = ev_default_loop(EVFLAG_AUTO);
+	if (a.loop == NULL) {
+		fputs("hsdo-agent: cannot initialise libev\n", stderr);
+		hsdo_config_free(cfg);
+		return EXIT_FAILURE;
+	}
+	if (agent_apply_config(&a, cfg) != 0) {
+		hsdo_config_free(cfg);
+		agent_log_close();
+		return EXIT_FAILURE;
+	}
+	hsdo_log_info("hsdo-agent %s starting in %s mode%s%s", HSDO_VERSION,
+		      server ? "server" : "client", a.dry_run ? " (dry run)" : "",
+		      a.once ? " (once)" : "");
+
+	signal(SIGPIPE, SIG_IGN);
+	ev_signal_init(&a.sig_term, on_stop_signal, SIGTERM);
+	ev_signal_init(&a.sig_int, on_stop_signal, SIGINT);
+	ev_signal_init(&a.sig_hup, on_reload_signal, SIGHUP);
+	a.sig_hup.data = &a;
+	ev_signal_start(a.loop, &a.sig_term);
+	ev_signal_start(a.loop, &a.sig_int);
+	ev_signal_start(a.loop, &a.sig_hup);
+
+	rc = agent_start(&a);
+	if (rc == 0 && !a.once)
+		ev_run(a.loop, 0);
+
+	agent_stop(&a);
+	ev_signal_stop(a.loop, &a.sig_term);
+	ev_signal_stop(a.loop, &a.sig_int);
+	ev_signal_stop(a.loop, &a.sig_hup);
+	ev_loop_destroy(a.loop);
+	hsdo_log_info("stopped");
+	agent_log_close();
+	return rc == 0 && a.exit_code == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,38 @@
+/* State of one hsdo-agent process. */
+#ifndef HSDO_AGENT_H
+#define HSDO_AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <ev.h>
+
+#include "hsdo/config.h"
+#include "hsdo/slot.h"
+
+struct hsdo_store;
+
+struct agent {
+	struct ev_loop *loop;
+	const char *config_path;       /* NULL: defaults + environment */
+	enum hsdo_role role;
+	bool once, dry_run, debug_flag;
+	struct hsdo_config *cfg;       /* owned; swapped on SIGHUP */
+	struct hsdo_store *store;
+	struct hsdo_table table;       /* last good slot table */
+	bool have_table;
+	char last_error[512];          /* last store error, logged once per change */
+	ev_signal sig_term, sig_int, sig_hup;
+	ev_timer cycle;
+	int exit_code;
+};
+
+/* Take ownership of cfg (freeing the previous one): logging, store and
+ * timer follow it. On failure nothing changes and cfg is not taken. */
+int agent_apply_config(struct agent *a, struct hsdo_config *cfg);
+/* Prepare the mode and run the first cycle; arm the timer unless --once. */
+int agent_start(struct agent *a);
+/* Stop timers and release everything agent_start/apply_config took. */
+void agent_stop(struct agent *a);
+
+#endif

@@ -328,8 +328,8 @@ static int read_whole(const char *path, char **out, size_t *outlen, char *err, s
 /* Read and parse the document; a missing file is -HSDO_ENOTFOUND. */
 static int load(struct file_store *fs, struct hsdo_table *t, char *err, size_t errlen)
 {
-	char *buf, perr[320];
-	size_t len;
+	char *buf = NULL, perr[320];
+	size_t len = 0;
 	int rc;
 
 	rc = read_whole(fs->path, &buf, &len, err, errlen);

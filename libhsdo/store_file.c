@@ -263,6 +263,13 @@ struct file_store {
 	char *lock_path;
 	char *dir;
 	char *tmp_template;   /* "<dir>/.<base>.tmp-XXXXXX", copied per write */
+	/* The generation of the file last parsed, keyed by its identity:
+	 * writers rename a new file over the path, so an unchanged device,
+	 * inode, size and mtime mean an unchanged document, and the poll of an
+	 * idle cycle costs one stat() instead of a parse of the whole table. */
+	bool gen_cached;
+	struct stat gen_st;
+	uint64_t gen;
 };
 
 static struct file_store *fs_of(struct hsdo_store *st)
@@ -463,12 +470,27 @@ static int store_doc(struct file_store *fs, const struct hsdo_table *t, char *er
 	return 0;
 }
 
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
 static int file_read_generation(struct hsdo_store *st, uint64_t *gen, char *err, size_t errlen)
 {
+	struct file_store *fs = fs_of(st);
 	struct hsdo_table t;
+	struct stat sb;
+	bool have_sb;
 	int rc;
 
-	rc = load(fs_of(st), &t, err, errlen);
+	have_sb = stat(fs->path, &sb) == 0;
+	if (have_sb && fs->gen_cached && same_file(&sb, &fs->gen_st)) {
+		*gen = fs->gen;
+		return 0;
+	}
+	fs->gen_cached = false;
+	rc = load(fs, &t, err, errlen);
 	if (rc == -HSDO_ENOTFOUND) {
 		*gen = 0;
 		return 0;
@@ -477,6 +499,13 @@ static int file_read_generation(struct hsdo_store *st, uint64_t *gen, char *err,
 		return rc;
 	*gen = t.generation;
 	hsdo_table_free(&t);
+	/* Stat'ed before the parse: if the file was replaced in between, the
+	 * next call sees another identity and parses again. */
+	if (have_sb) {
+		fs->gen_st = sb;
+		fs->gen = *gen;
+		fs->gen_cached = true;
+	}
 	return 0;
 }
 

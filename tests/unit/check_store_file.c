@@ -223,6 +223,44 @@ START_TEST(write_read_roundtrip)
 }
 END_TEST
 
+/* The generation poll is cached by the file's identity: a write through
+ * another handle (a new file renamed over the path), or an edit in place,
+ * must be seen by the next poll. */
+START_TEST(generation_cache_sees_changes)
+{
+	struct fixture fx;
+	struct hsdo_store *other = NULL;
+	struct hsdo_table t;
+	char err[512] = "", *doc;
+	uint32_t id = 1;
+	size_t len;
+
+	fx_open(&fx);
+	ck_assert_int_eq(hsdo_store_ensure_slots(fx.st, 2, err, sizeof(err)), 0);
+	ck_assert_uint_eq(gen_of(fx.st), 1);
+	ck_assert_uint_eq(gen_of(fx.st), 1);  /* cached */
+	ck_assert_msg(hsdo_store_file_open(fx.path, &other, err, sizeof(err)) == 0, "%s", err);
+	read_ok(other, &t);
+	set_active(&t.slots[0], "10.0.0.1", "i-1", 5);
+	ck_assert_msg(hsdo_store_write_slots(other, &t, &id, 1, 1, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(gen_of(fx.st), 2);
+	/* Same inode, rewritten in place with another generation. */
+	t.generation = 9;
+	doc = hsdo_store_file_render(&t, &len);
+	ck_assert_ptr_nonnull(doc);
+	ck_assert_int_eq(hsdo_test_write_file(fx.path, doc, len), 0);
+	hsdo_free(doc);
+	ck_assert_uint_eq(gen_of(fx.st), 9);
+	/* Corrupted in place: an error, not the cached value. */
+	ck_assert_int_eq(hsdo_test_write_file(fx.path, "{", 1), 0);
+	ck_assert_int_eq(hsdo_store_read_generation(fx.st, &(uint64_t){ 0 }, err, sizeof(err)),
+			 -HSDO_EPROTO);
+	hsdo_table_free(&t);
+	hsdo_store_free(other);
+	fx_close(&fx);
+}
+END_TEST
+
 START_TEST(conflict_writes_nothing)
 {
 	struct fixture fx;
@@ -739,6 +777,7 @@ static Suite *store_file_suite(void)
 
 	tc = tcase_create("basics");
 	tcase_add_test(tc, missing_file);
+	tcase_add_test(tc, generation_cache_sees_changes);
 	tcase_add_test(tc, open_errors);
 	tcase_add_test(tc, ensure_creates_and_keeps);
 	tcase_add_test(tc, write_read_roundtrip);

@@ -1,0 +1,138 @@
+/* HAProxy Runtime API client: one connection to a stats socket in prompt
+ * mode, batches of commands pipelined on it, one reply per command.
+ *
+ * Pure part (no I/O): parsing a socket address, splitting a prompt-mode
+ * byte stream into replies. I/O part: blocking calls on a non-blocking
+ * socket, every connect/read/write bounded by a timeout (poll).
+ *
+ * Prompt-mode framing measured on HAProxy 2.6.12 (tests/data/rtapi/
+ * prompt_*.txt, capture_prompt.py): after `prompt\n` every command's output
+ * is followed by "\n> ", including the empty output of `prompt` itself and
+ * of a silent success; so the stream is "\n> " out1 "\n> " out2 "\n> " ...
+ * An output usually ends in "\n" (so "...\n\n> ") but some do not
+ * ("Empty weight string ...\n> ", "No such server.\n> " from del server).
+ * One line with an unescaped ';' runs two commands and gets two replies.
+ *
+ * So _exec refuses (before sending anything) a command that would not get
+ * exactly one reply, as measured: a newline or CR; an unescaped ';'; a
+ * trailing unescaped '\' (it escapes the newline and joins two lines);
+ * a trailing "<<" (payload mode: later lines are swallowed); an empty line
+ * (answered with the help text); `prompt` or `quit` as first word (prompt
+ * mode ends); more than HSDO_RTAPI_CLIENT_CMD_MAX bytes. */
+#ifndef HSDO_RTAPI_CLIENT_H
+#define HSDO_RTAPI_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hsdo/rtapi.h"
+#include "hsdo/slot.h"
+
+/* sizeof(sockaddr_un.sun_path): a path must fit with its NUL. */
+#define HSDO_RTAPI_PATH_MAX 108u
+/* Longest command line accepted by _exec. HAProxy 2.6.12 resets the
+ * connection on a line of 16383 bytes or more with the default
+ * tune.bufsize (16384); this leaves room for tune.bufsize 8192. */
+#define HSDO_RTAPI_CLIENT_CMD_MAX 8190u
+/* Most commands in one _exec batch. */
+#define HSDO_RTAPI_CLIENT_BATCH_MAX 100000u
+/* Default cap on the bytes of all replies of one _exec. */
+#define HSDO_RTAPI_CLIENT_REPLY_MAX (64u << 20)
+/* Bounds on timeouts, in ms. */
+#define HSDO_RTAPI_CLIENT_TIMEOUT_MAX 3600000
+
+enum hsdo_rtapi_family {
+	HSDO_RTAPI_FAMILY_UNIX = 0,    /* path */
+	HSDO_RTAPI_FAMILY_ABNS,        /* Linux abstract namespace name */
+	HSDO_RTAPI_FAMILY_IPV4,
+	HSDO_RTAPI_FAMILY_IPV6,
+	HSDO_RTAPI_FAMILY_COUNT
+};
+
+/* Where the stats socket is. */
+struct hsdo_rtapi_target {
+	enum hsdo_rtapi_family family;
+	char path[HSDO_RTAPI_PATH_MAX]; /* UNIX path / ABNS name; "" for IP */
+	char ip[HSDO_IP_LEN];           /* canonical literal (inet_ntop); "" else */
+	uint16_t port;                  /* 1-65535 for IP; 0 else */
+};
+
+/* One reply inside a stream: borrowed from the buffer given to _split,
+ * trailing newlines trimmed (a silent success has len 0). */
+struct hsdo_rtapi_reply {
+	const char *ptr;
+	size_t len;
+};
+
+/* The replies of one _exec, owned; release with hsdo_rtapi_result_free. */
+struct hsdo_rtapi_result {
+	size_t n;
+	char **reply;                   /* n NUL-terminated replies, trimmed */
+	size_t *len;                    /* strlen(reply[i]) */
+	char *buf;                      /* backing store of reply[] */
+};
+
+/* Per-connection counters, for metrics and benchmarks. */
+struct hsdo_rtapi_client_stats {
+	uint64_t connections;           /* 1 once _open succeeded */
+	uint64_t execs;                 /* _exec calls that sent something */
+	uint64_t commands;              /* caller commands fully written */
+	uint64_t replies;               /* caller replies fully read */
+	uint64_t bytes_out;             /* all bytes written, prompt included */
+	uint64_t bytes_in;              /* all bytes read */
+};
+
+struct hsdo_rtapi_client;
+
+/* Name of a family for logs ("unix", "abns", "ipv4", "ipv6"). */
+const char *hsdo_rtapi_family_str(enum hsdo_rtapi_family f);
+
+/* Parse a stats socket address in HAProxy's forms: `unix@<path>`, `abns@<name>`,
+ * `ipv4@<ip>:<port>`, `ipv6@[<ip>]:<port>` or `ipv6@<ip>:<port>` (last ':'),
+ * unprefixed `<ip>:<port>`/`[<ip6>]:<port>`, else a Unix path (absolute or
+ * relative). IP literals only. 0 and *out, or -HSDO_EINVAL and err. */
+int hsdo_rtapi_client_parse_target(const char *s, struct hsdo_rtapi_target *out,
+	char *err, size_t errlen);
+/* Write t as parse_target reads it back ("unix@/run/h.sock",
+ * "ipv6@[::1]:9999"). Returns the length, or -HSDO_ETOOBIG/-HSDO_EINVAL. */
+int hsdo_rtapi_client_target_str(const struct hsdo_rtapi_target *t, char *buf, size_t len);
+
+/* Split a prompt-mode stream into its first nexpected replies, each ended by
+ * "\n> ", into out[] (borrowed from buf); *nfound = complete ones. 0 when all
+ * are there and nothing follows, -HSDO_EAGAIN when more bytes are needed,
+ * -HSDO_EPROTO for a NUL byte or bytes after the last reply. */
+int hsdo_rtapi_client_split(const char *buf, size_t len, size_t nexpected,
+	struct hsdo_rtapi_reply *out, size_t *nfound);
+
+/* Connect to t (connect and the prompt handshake bounded by timeout_ms in
+ * total) and enter prompt mode. timeout_ms also bounds each later _exec.
+ * 0 and *out (close with _close); -HSDO_ENOTFOUND when the socket file is
+ * missing, -HSDO_EIO when refused or timed out, -HSDO_EPROTO, -HSDO_ENOMEM. */
+int hsdo_rtapi_client_open(const struct hsdo_rtapi_target *t, int timeout_ms,
+	struct hsdo_rtapi_client **out, char *err, size_t errlen);
+/* Change the per-exec timeout (ms, > 0) and the cap on all reply bytes of
+ * one exec (> 0); a value of 0 keeps the current one. */
+void hsdo_rtapi_client_set_limits(struct hsdo_rtapi_client *c, int timeout_ms,
+	size_t max_reply);
+/* Pipeline cmds[0..n) (arguments escaped with hsdo_rtapi_escape), reading
+ * while writing, and store one reply each in *res (owned; zeroed on error).
+ * -HSDO_EINVAL, nothing sent, for a refused command (above); a timeout, EOF,
+ * -HSDO_ETOOBIG or -HSDO_EPROTO leave c unusable (-HSDO_EIO afterwards). */
+int hsdo_rtapi_client_exec(struct hsdo_rtapi_client *c, const char *const *cmds, size_t n,
+	struct hsdo_rtapi_result *res, char *err, size_t errlen);
+/* Copy the counters of c into *out. */
+void hsdo_rtapi_client_stats(const struct hsdo_rtapi_client *c,
+	struct hsdo_rtapi_client_stats *out);
+/* Send `quit` without waiting, close and free; NULL is a no-op. */
+void hsdo_rtapi_client_close(struct hsdo_rtapi_client *c);
+
+/* hsdo_rtapi_parse_servers_state on reply i of a result from _exec: the
+ * parser wants the reply untrimmed, blank line included, which is rebuilt
+ * in a temporary copy. Same results and ownership as the parser. */
+int hsdo_rtapi_client_parse_state(const struct hsdo_rtapi_result *res, size_t i,
+	struct hsdo_servers_state *out, char *err, size_t errlen);
+
+/* Release what _exec stored in r and zero it; NULL is a no-op. */
+void hsdo_rtapi_result_free(struct hsdo_rtapi_result *r);
+
+#endif

@@ -1,0 +1,881 @@
+/* HAProxy Runtime API client: stats socket addresses, prompt-mode reply
+ * splitting (pure), and a poll-bounded connection that pipelines batches
+ * of commands. See rtapi_client.h for the framing measured on 2.6.12. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hsdo/alloc.h"
+#include "hsdo/err.h"
+#include "hsdo/rtapi_client.h"
+
+#define PROMPT_SEP "\n> "
+#define PROMPT_SEP_LEN 3u
+#define RECV_MIN 16384u
+
+_Static_assert(HSDO_RTAPI_PATH_MAX == sizeof(((struct sockaddr_un *)0)->sun_path),
+	"HSDO_RTAPI_PATH_MAX must match sun_path");
+
+static const char *const family_str[HSDO_RTAPI_FAMILY_COUNT] = {
+	[HSDO_RTAPI_FAMILY_UNIX] = "unix",
+	[HSDO_RTAPI_FAMILY_ABNS] = "abns",
+	[HSDO_RTAPI_FAMILY_IPV4] = "ipv4",
+	[HSDO_RTAPI_FAMILY_IPV6] = "ipv6",
+};
+
+const char *hsdo_rtapi_family_str(enum hsdo_rtapi_family f)
+{
+	if ((unsigned)f >= HSDO_RTAPI_FAMILY_COUNT)
+		return "unknown";
+	return family_str[f];
+}
+
+/* ---- addresses ---------------------------------------------------------------- */
+
+static bool all_digits(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0)
+		return false;
+	for (i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/* inet_pton on s[0..len) for the families allowed by fam (0 = either);
+ * stores the canonical text in out->ip. Returns AF_INET/AF_INET6 or 0. */
+static int parse_ip(const char *s, size_t len, int fam, struct hsdo_rtapi_target *out)
+{
+	unsigned char bin[sizeof(struct in6_addr)];
+	char tmp[HSDO_IP_LEN + 16];
+	int af = 0;
+
+	if (len == 0 || len >= sizeof(tmp))
+		return 0;
+	memcpy(tmp, s, len);
+	tmp[len] = '\0';
+	if ((fam == 0 || fam == AF_INET) && inet_pton(AF_INET, tmp, bin) == 1)
+		af = AF_INET;
+	else if ((fam == 0 || fam == AF_INET6) && inet_pton(AF_INET6, tmp, bin) == 1)
+		af = AF_INET6;
+	if (af == 0)
+		return 0;
+	if (out != NULL && inet_ntop(af, bin, out->ip, sizeof(out->ip)) == NULL)
+		return 0;
+	return af;
+}
+
+static int parse_port(const char *s, size_t len, uint16_t *port, const char *whole,
+	char *err, size_t errlen)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (len == 0)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "missing port in '%.200s'", whole);
+	if (!all_digits(s, len))
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "invalid port '%.*s' in '%.200s'",
+			(int)(len > 20 ? 20 : len), s, whole);
+	for (i = 0; i < len && v <= 65535; i++)
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	if (v == 0 || v > 65535)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL,
+			"port out of range (1-65535) in '%.200s'", whole);
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/* `<ip>:<port>` or `[<ip6>]:<port>`; fam limits the address family (0 =
+ * either). HAProxy takes the last ':' as the port separator. */
+static int parse_inet(const char *s, int fam, const char *whole, struct hsdo_rtapi_target *out,
+	char *err, size_t errlen)
+{
+	const char *fname = fam == AF_INET ? "an IPv4" : fam == AF_INET6 ? "an IPv6" : "an IP";
+	const char *host = s, *colon, *port;
+	size_t hostlen;
+	int af;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (fam == AF_INET)
+			return hsdo_seterr(err, errlen, -HSDO_EINVAL,
+				"brackets are for IPv6 addresses in '%.200s'", whole);
+		if (close == NULL)
+			return hsdo_seterr(err, errlen, -HSDO_EINVAL, "missing ']' in '%.200s'", whole);
+		host = s + 1;
+		hostlen = (size_t)(close - host);
+		if (close[1] != ':' && close[1] != '\0')
+			return hsdo_seterr(err, errlen, -HSDO_EINVAL,
+				"expected ':<port>' after ']' in '%.200s'", whole);
+		port = close[1] == ':' ? close + 2 : close + 1;
+		fam = AF_INET6;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL) {
+			if (parse_ip(s, strlen(s), fam, NULL) != 0)
+				return hsdo_seterr(err, errlen, -HSDO_EINVAL,
+					"missing port in '%.200s'", whole);
+			return hsdo_seterr(err, errlen, -HSDO_EINVAL, "'%.200s' is not %s address "
+				"and port (host names are not resolved)", whole, fname);
+		}
+		hostlen = (size_t)(colon - s);
+		port = colon + 1;
+	}
+	fname = fam == AF_INET ? "an IPv4" : fam == AF_INET6 ? "an IPv6" : "an IP";
+	af = parse_ip(host, hostlen, fam, out);
+	if (af == 0) {
+		if (s[0] != '[' && parse_ip(s, strlen(s), fam, NULL) != 0)
+			return hsdo_seterr(err, errlen, -HSDO_EINVAL, "missing port in '%.200s' "
+				"(the last ':' separates the port: write [<ipv6>]:<port>)", whole);
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "'%.*s' is not %s address (host "
+			"names are not resolved) in '%.200s'", (int)(hostlen > 64 ? 64 : hostlen),
+			host, fname, whole);
+	}
+	out->family = af == AF_INET ? HSDO_RTAPI_FAMILY_IPV4 : HSDO_RTAPI_FAMILY_IPV6;
+	return parse_port(port, strlen(port), &out->port, whole, err, errlen);
+}
+
+static int parse_path(const char *s, enum hsdo_rtapi_family fam, const char *whole,
+	struct hsdo_rtapi_target *out, char *err, size_t errlen)
+{
+	size_t len = strlen(s);
+
+	if (len == 0)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "empty %s in '%.200s'",
+			fam == HSDO_RTAPI_FAMILY_ABNS ? "abstract socket name" : "socket path", whole);
+	/* abns: sun_path[0] is the NUL that marks the abstract namespace,
+	 * so both forms have 107 bytes for the name */
+	if (fam == HSDO_RTAPI_FAMILY_ABNS && len >= HSDO_RTAPI_PATH_MAX)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "name too long for an abstract "
+			"socket (%u bytes): %zu bytes", HSDO_RTAPI_PATH_MAX - 1, len);
+	if (len >= HSDO_RTAPI_PATH_MAX)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "path too long for a Unix socket "
+			"(%u bytes): %zu bytes", HSDO_RTAPI_PATH_MAX, len + 1);
+	out->family = fam;
+	memcpy(out->path, s, len + 1);
+	return 0;
+}
+
+int hsdo_rtapi_client_parse_target(const char *s, struct hsdo_rtapi_target *out,
+	char *err, size_t errlen)
+{
+	struct hsdo_rtapi_target t;
+	const char *at, *colon, *p;
+	size_t plen;
+	int rc;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (s == NULL || out == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no address");
+	if (s[0] == '\0')
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "empty address");
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return hsdo_seterr(err, errlen, -HSDO_EINVAL,
+				"control character in address at offset %zu", (size_t)(p - s));
+	memset(&t, 0, sizeof(t));
+	/* a HAProxy prefix: lowercase letters and digits, then '@' */
+	at = strchr(s, '@');
+	plen = at != NULL ? (size_t)(at - s) : 0;
+	for (p = s; at != NULL && p < at; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
+			plen = 0;
+	if (plen > 0 && s[0] != '/' && s[0] != '.') {
+		if (plen == 4 && memcmp(s, "unix", 4) == 0)
+			rc = parse_path(at + 1, HSDO_RTAPI_FAMILY_UNIX, s, &t, err, errlen);
+		else if (plen == 4 && memcmp(s, "abns", 4) == 0)
+			rc = parse_path(at + 1, HSDO_RTAPI_FAMILY_ABNS, s, &t, err, errlen);
+		else if (plen == 4 && memcmp(s, "ipv4", 4) == 0)
+			rc = parse_inet(at + 1, AF_INET, s, &t, err, errlen);
+		else if (plen == 4 && memcmp(s, "ipv6", 4) == 0)
+			rc = parse_inet(at + 1, AF_INET6, s, &t, err, errlen);
+		else
+			rc = hsdo_seterr(err, errlen, -HSDO_EINVAL, "unsupported address prefix "
+				"'%.*s@' (use unix@, abns@, ipv4@ or ipv6@)", (int)(plen > 16 ? 16 : plen), s);
+	} else if (s[0] == '/' || s[0] == '.') {
+		rc = parse_path(s, HSDO_RTAPI_FAMILY_UNIX, s, &t, err, errlen);
+	} else if (s[0] == '[') {
+		rc = parse_inet(s, 0, s, &t, err, errlen);
+	} else {
+		/* an IP literal (with or without a port) is TCP; a path otherwise */
+		colon = strrchr(s, ':');
+		if ((colon != NULL && (all_digits(colon + 1, strlen(colon + 1)) ||
+		     parse_ip(s, (size_t)(colon - s), 0, NULL) != 0)) ||
+		    parse_ip(s, strlen(s), 0, NULL) != 0)
+			rc = parse_inet(s, 0, s, &t, err, errlen);
+		else
+			rc = parse_path(s, HSDO_RTAPI_FAMILY_UNIX, s, &t, err, errlen);
+	}
+	if (rc != 0)
+		return rc;
+	*out = t;
+	return 0;
+}
+
+int hsdo_rtapi_client_target_str(const struct hsdo_rtapi_target *t, char *buf, size_t len)
+{
+	int n;
+
+	if (t == NULL || buf == NULL || len == 0)
+		return -HSDO_EINVAL;
+	buf[0] = '\0';
+	switch (t->family) {
+	case HSDO_RTAPI_FAMILY_UNIX:
+	case HSDO_RTAPI_FAMILY_ABNS:
+		n = snprintf(buf, len, "%s@%.*s", hsdo_rtapi_family_str(t->family),
+			(int)HSDO_RTAPI_PATH_MAX, t->path);
+		break;
+	case HSDO_RTAPI_FAMILY_IPV4:
+		n = snprintf(buf, len, "ipv4@%.*s:%u", (int)HSDO_IP_LEN, t->ip, (unsigned)t->port);
+		break;
+	case HSDO_RTAPI_FAMILY_IPV6:
+		n = snprintf(buf, len, "ipv6@[%.*s]:%u", (int)HSDO_IP_LEN, t->ip, (unsigned)t->port);
+		break;
+	default:
+		return -HSDO_EINVAL;
+	}
+	if (n < 0)
+		return -HSDO_EINVAL;
+	if ((size_t)n >= len) {
+		buf[0] = '\0';
+		return -HSDO_ETOOBIG;
+	}
+	return n;
+}
+
+/* ---- prompt-mode splitting -------------------------------------------------------- */
+
+/* Where a split stopped, so a growing buffer is scanned once. */
+struct split_pos {
+	size_t nfound;
+	size_t start;   /* first byte of the reply being read */
+	size_t scan;    /* first byte not yet examined */
+};
+
+/* A reply as offsets, which survive the buffer moving. */
+struct span {
+	size_t off;
+	size_t len;
+};
+
+/* Find the reply that starts at sp->start: 0 and *out, -HSDO_EAGAIN, or
+ * -HSDO_EPROTO for a NUL byte (HAProxy's CLI output is text). */
+static int split_next(const char *buf, size_t len, struct split_pos *sp, struct span *out)
+{
+	size_t i = sp->scan, rl;
+
+	for (;;) {
+		for (; i < len && buf[i] != '\n'; i++)
+			if (buf[i] == '\0') {
+				sp->scan = i;
+				return -HSDO_EPROTO;
+			}
+		if (i >= len || len - i < PROMPT_SEP_LEN) {
+			/* "\n" or "\n>" at the end may be the start of a prompt */
+			if (i < len && len - i == 2 && buf[i + 1] != '>') {
+				i++;
+				continue;
+			}
+			sp->scan = i;
+			return -HSDO_EAGAIN;
+		}
+		if (buf[i + 1] == '>' && buf[i + 2] == ' ')
+			break;
+		i++;
+	}
+	rl = i - sp->start;
+	while (rl > 0 && buf[sp->start + rl - 1] == '\n')
+		rl--;
+	out->off = sp->start;
+	out->len = rl;
+	sp->nfound++;
+	sp->start = sp->scan = i + PROMPT_SEP_LEN;
+	return 0;
+}
+
+int hsdo_rtapi_client_split(const char *buf, size_t len, size_t nexpected,
+	struct hsdo_rtapi_reply *out, size_t *nfound)
+{
+	struct split_pos sp = { 0, 0, 0 };
+	struct span one;
+	int rc = 0;
+
+	if (nfound != NULL)
+		*nfound = 0;
+	if ((buf == NULL && len > 0) || (out == NULL && nexpected > 0))
+		return -HSDO_EINVAL;
+	while (sp.nfound < nexpected && (rc = split_next(buf, len, &sp, &one)) == 0) {
+		out[sp.nfound - 1].ptr = buf + one.off;
+		out[sp.nfound - 1].len = one.len;
+	}
+	if (rc == 0 && sp.start < len)
+		rc = -HSDO_EPROTO;   /* bytes after the last reply */
+	if (nfound != NULL)
+		*nfound = sp.nfound;
+	return rc;
+}
+
+/* ---- the connection -------------------------------------------------------------- */
+
+struct hsdo_rtapi_client {
+	int fd;
+	int timeout_ms;
+	size_t max_reply;
+	bool broken;                       /* out of step after an error */
+	char name[HSDO_RTAPI_PATH_MAX + 16];
+	struct hsdo_rtapi_client_stats st;
+};
+
+/* Growable receive buffer, bounded by lim bytes of data. */
+struct rbuf {
+	char *p;
+	size_t len;
+	size_t cap;
+	size_t lim;
+};
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Milliseconds left until deadline, rounded up; 0 when it has passed. */
+static int ms_left(int64_t deadline)
+{
+	int64_t left = deadline - now_ns();
+
+	if (left <= 0)
+		return 0;
+	left = (left + 999999) / 1000000;
+	return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/* Wait until fd is ready for events; 0, or -HSDO_EAGAIN at the deadline,
+ * or -HSDO_EIO with errno set. */
+static int wait_fd(int fd, short events, int64_t deadline, short *revents)
+{
+	for (;;) {
+		struct pollfd pfd = { fd, events, 0 };
+		int left = ms_left(deadline);
+		int n;
+
+		if (left == 0)
+			return -HSDO_EAGAIN;
+		n = poll(&pfd, 1, left);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -HSDO_EIO;
+		if (n > 0) {
+			*revents = pfd.revents;
+			return 0;
+		}
+	}
+}
+
+static void sleep_until(int64_t deadline, int max_ms)
+{
+	int left = ms_left(deadline);
+
+	if (left > max_ms)
+		left = max_ms;
+	if (left > 0)
+		(void)poll(NULL, 0, left);
+}
+
+static int rbuf_grow(struct rbuf *rb)
+{
+	size_t ncap;
+	char *np;
+
+	if (rb->cap - rb->len > 0)
+		return 0;
+	if (rb->cap > rb->lim)
+		return -HSDO_ETOOBIG;
+	ncap = rb->cap < RECV_MIN ? RECV_MIN : rb->cap * 2;
+	if (ncap < rb->cap || ncap > rb->lim + 1)
+		ncap = rb->lim + 1;
+	if (ncap <= rb->cap)
+		return -HSDO_ETOOBIG;
+	np = hsdo_realloc(rb->p, ncap);
+	if (np == NULL)
+		return -HSDO_ENOMEM;
+	rb->p = np;
+	rb->cap = ncap;
+	return 0;
+}
+
+/* s[0..len) for an error message: escapes for control bytes, truncated. */
+static const char *printable(char *dst, size_t dstlen, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, o = 0;
+
+	for (i = 0; i < len && o + 5 < dstlen; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '\n') {
+			dst[o++] = '\\';
+			dst[o++] = 'n';
+		} else if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\') {
+			dst[o++] = (char)ch;
+		} else {
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[ch >> 4];
+			dst[o++] = hex[ch & 15];
+		}
+	}
+	dst[o] = '\0';
+	return dst;
+}
+
+static size_t count_newlines(const char *p, size_t len)
+{
+	const char *end = p + len;
+	size_t n = 0;
+
+	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
+/* Write out[0..outlen) and read into rb until nexpected replies are in
+ * rep, both directions under poll so neither side can block the other.
+ * handshake: the answer must be exactly the prompt (no command counting). */
+static int pump(struct hsdo_rtapi_client *c, const char *out, size_t outlen,
+	size_t nexpected, struct rbuf *rb, struct span *rep, int64_t deadline,
+	bool handshake, char *err, size_t errlen)
+{
+	struct split_pos sp = { 0, 0, 0 };
+	size_t sent = 0;
+	char shown[48];
+	int rc;
+
+	for (;;) {
+		short revents = 0;
+		ssize_t n;
+
+		rc = wait_fd(c->fd, (short)(POLLIN | (sent < outlen ? POLLOUT : 0)), deadline,
+			&revents);
+		if (rc == -HSDO_EAGAIN)
+			return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: timed out after %d ms "
+				"(%zu of %zu bytes sent, %zu of %zu replies read)", c->name,
+				c->timeout_ms, sent, outlen, sp.nfound, nexpected);
+		if (rc != 0)
+			return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: poll: %s", c->name,
+				strerror(errno));
+		if (revents & POLLNVAL)
+			return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: invalid socket", c->name);
+		if (sent < outlen && (revents & POLLOUT)) {
+			n = send(c->fd, out + sent, outlen - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: write after %zu of "
+					"%zu bytes: %s", c->name, sent, outlen, strerror(errno));
+			if (n > 0) {
+				if (!handshake)
+					c->st.commands += count_newlines(out + sent, (size_t)n);
+				sent += (size_t)n;
+				c->st.bytes_out += (uint64_t)n;
+			}
+		}
+		if (!(revents & (POLLIN | POLLERR | POLLHUP)))
+			continue;
+		rc = rbuf_grow(rb);
+		if (rc == -HSDO_ETOOBIG)
+			return hsdo_seterr(err, errlen, rc, "%s: replies exceed %zu bytes "
+				"(%zu of %zu complete)", c->name, rb->lim, sp.nfound, nexpected);
+		if (rc != 0)
+			return hsdo_seterr(err, errlen, rc, "%s: out of memory for replies", c->name);
+		n = recv(c->fd, rb->p + rb->len, rb->cap - rb->len, MSG_DONTWAIT);
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			continue;
+		if (n == -1)
+			return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: read: %s", c->name,
+				strerror(errno));
+		if (n == 0)
+			return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: HAProxy closed the connection "
+				"after %zu of %zu replies", c->name, sp.nfound, nexpected);
+		rb->len += (size_t)n;
+		c->st.bytes_in += (uint64_t)n;
+		if (handshake && memcmp(rb->p, PROMPT_SEP,
+			rb->len < PROMPT_SEP_LEN ? rb->len : PROMPT_SEP_LEN) != 0)
+			return hsdo_seterr(err, errlen, -HSDO_EPROTO, "%s: not a HAProxy Runtime API "
+				"prompt: \"%s\"", c->name, printable(shown, sizeof(shown), rb->p, rb->len));
+		rc = 0;
+		while (sp.nfound < nexpected &&
+		       (rc = split_next(rb->p, rb->len, &sp, &rep[sp.nfound])) == 0)
+			;
+		if (rc == 0 && (sp.start < rb->len || sent < outlen))
+			rc = -HSDO_EPROTO;
+		if (rc == -HSDO_EPROTO)
+			return hsdo_seterr(err, errlen, rc, "%s: unexpected bytes in reply %zu of %zu "
+				"(not a prompt-mode answer)", c->name, sp.nfound + 1, nexpected);
+		if (rb->len > rb->lim)
+			return hsdo_seterr(err, errlen, -HSDO_ETOOBIG, "%s: replies exceed %zu bytes "
+				"(%zu of %zu complete)", c->name, rb->lim, sp.nfound, nexpected);
+		if (rc == 0)
+			return 0;
+	}
+}
+
+static int do_connect(struct hsdo_rtapi_client *c, const struct sockaddr *sa, socklen_t salen,
+	bool unix_family, int64_t deadline, char *err, size_t errlen)
+{
+	int e;
+
+	for (;;) {
+		short revents = 0;
+		socklen_t elen = sizeof(e);
+		int rc;
+
+		if (connect(c->fd, sa, salen) == 0)
+			return 0;
+		e = errno;
+		if (e == EAGAIN && unix_family) {
+			/* a Unix listener's backlog is full: only retrying helps */
+			if (ms_left(deadline) == 0) {
+				e = ETIMEDOUT;
+				break;
+			}
+			sleep_until(deadline, 10);
+			continue;
+		}
+		if (e != EINPROGRESS && e != EINTR)
+			break;
+		rc = wait_fd(c->fd, POLLOUT, deadline, &revents);
+		if (rc == -HSDO_EAGAIN) {
+			e = ETIMEDOUT;
+			break;
+		}
+		if (rc != 0) {
+			e = errno;
+			break;
+		}
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &elen) == -1)
+			e = errno;
+		if (e == 0)
+			return 0;
+		break;
+	}
+	if (e == ETIMEDOUT)
+		return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: connect timed out after %d ms",
+			c->name, c->timeout_ms);
+	if (e == ENOENT || e == ENOTDIR)
+		return hsdo_seterr(err, errlen, -HSDO_ENOTFOUND, "%s: no such socket", c->name);
+	if (e == ECONNREFUSED)
+		return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: connection refused (is HAProxy "
+			"running with this stats socket?)", c->name);
+	return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: connect: %s", c->name, strerror(e));
+}
+
+/* Fill ss for t; returns the address length, 0 if t is invalid. */
+static socklen_t make_sockaddr(const struct hsdo_rtapi_target *t, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	switch (t->family) {
+	case HSDO_RTAPI_FAMILY_UNIX:
+	case HSDO_RTAPI_FAMILY_ABNS: {
+		struct sockaddr_un *su = (struct sockaddr_un *)ss;
+		size_t len = strnlen(t->path, sizeof(t->path));
+		size_t off = t->family == HSDO_RTAPI_FAMILY_ABNS ? 1 : 0;
+
+		if (len == 0 || len > sizeof(su->sun_path) - 1)
+			return 0;
+		su->sun_family = AF_UNIX;
+		memcpy(su->sun_path + off, t->path, len);
+		/* HAProxy binds abns@ with the whole zero-padded sun_path, and
+		 * an abstract name includes its padding: use the full size */
+		return sizeof(*su);
+	}
+	case HSDO_RTAPI_FAMILY_IPV4: {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(t->port);
+		if (t->port == 0 || inet_pton(AF_INET, t->ip, &sin->sin_addr) != 1)
+			return 0;
+		return sizeof(*sin);
+	}
+	case HSDO_RTAPI_FAMILY_IPV6: {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(t->port);
+		if (t->port == 0 || inet_pton(AF_INET6, t->ip, &sin6->sin6_addr) != 1)
+			return 0;
+		return sizeof(*sin6);
+	}
+	default:
+		return 0;
+	}
+}
+
+int hsdo_rtapi_client_open(const struct hsdo_rtapi_target *t, int timeout_ms,
+	struct hsdo_rtapi_client **out, char *err, size_t errlen)
+{
+	static const char prompt[] = "prompt\n";
+	struct hsdo_rtapi_client *c;
+	struct sockaddr_storage ss;
+	struct span rep;
+	struct rbuf rb = { NULL, 0, 0, 64 };
+	socklen_t salen;
+	int64_t deadline = now_ns() + (int64_t)timeout_ms * 1000000;
+	int rc;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (out != NULL)
+		*out = NULL;
+	if (t == NULL || out == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no target");
+	if (timeout_ms <= 0 || timeout_ms > HSDO_RTAPI_CLIENT_TIMEOUT_MAX)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "timeout %d ms out of range "
+			"(1-%d)", timeout_ms, HSDO_RTAPI_CLIENT_TIMEOUT_MAX);
+	salen = make_sockaddr(t, &ss);
+	if (salen == 0)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "invalid target");
+	c = hsdo_calloc(1, sizeof(*c));
+	if (c == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");
+	c->timeout_ms = timeout_ms;
+	c->max_reply = HSDO_RTAPI_CLIENT_REPLY_MAX;
+	if (hsdo_rtapi_client_target_str(t, c->name, sizeof(c->name)) < 0)
+		(void)snprintf(c->name, sizeof(c->name), "%s", hsdo_rtapi_family_str(t->family));
+	c->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd == -1) {
+		rc = hsdo_seterr(err, errlen, -HSDO_EIO, "%s: socket: %s", c->name, strerror(errno));
+		hsdo_free(c);
+		return rc;
+	}
+	rc = do_connect(c, (const struct sockaddr *)&ss, salen, ss.ss_family == AF_UNIX, deadline,
+		err, errlen);
+	if (rc == 0)
+		rc = pump(c, prompt, sizeof(prompt) - 1, 1, &rb, &rep, deadline, true, err, errlen);
+	if (rc == 0 && rep.len != 0)
+		rc = hsdo_seterr(err, errlen, -HSDO_EPROTO, "%s: 'prompt' got an answer "
+			"instead of a prompt", c->name);
+	hsdo_free(rb.p);
+	if (rc != 0) {
+		(void)close(c->fd);
+		hsdo_free(c);
+		return rc;
+	}
+	c->st.connections = 1;
+	*out = c;
+	return 0;
+}
+
+void hsdo_rtapi_client_set_limits(struct hsdo_rtapi_client *c, int timeout_ms,
+	size_t max_reply)
+{
+	if (c == NULL)
+		return;
+	if (timeout_ms > 0)
+		c->timeout_ms = timeout_ms > HSDO_RTAPI_CLIENT_TIMEOUT_MAX ?
+			HSDO_RTAPI_CLIENT_TIMEOUT_MAX : timeout_ms;
+	if (max_reply > 0)
+		c->max_reply = max_reply > SIZE_MAX / 4 ? SIZE_MAX / 4 : max_reply;
+}
+
+/* Refuse a command that would not get exactly one reply in prompt mode
+ * (behaviours measured on 2.6.12, see the header). */
+static int check_cmd(const char *cmd, size_t i, size_t *lenp, char *err, size_t errlen)
+{
+	const char *w;
+	size_t len, j, wl;
+
+	if (cmd == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "command %zu is NULL", i);
+	len = strnlen(cmd, HSDO_RTAPI_CLIENT_CMD_MAX + 1);
+	if (len == 0)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "command %zu is empty (HAProxy "
+			"answers an empty line with its help)", i);
+	if (len > HSDO_RTAPI_CLIENT_CMD_MAX)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "command %zu is longer than %u "
+			"bytes", i, HSDO_RTAPI_CLIENT_CMD_MAX);
+	if (strpbrk(cmd, "\r\n") != NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "command %zu contains a line break", i);
+	for (j = 0; j < len; j++) {
+		if (cmd[j] == '\\' && j + 1 == len)
+			return hsdo_seterr(err, errlen, -HSDO_EINVAL, "command %zu ends with an "
+				"unescaped '\\' (it would escape the newline)", i);
+		if (cmd[j] == '\\')
+			j++;
+		else if (cmd[j] == ';')
+			return hsdo_seterr(err, errlen, -HSDO_EINVAL, "command %zu contains an "
+				"unescaped ';' (HAProxy would run two commands; use hsdo_rtapi_escape)", i);
+	}
+	if (len >= 2 && cmd[len - 2] == '<' && cmd[len - 1] == '<')
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "command %zu ends with '<<' "
+			"(a payload is not supported)", i);
+	for (w = cmd; *w == ' ' || *w == '\t'; w++)
+		;
+	wl = strcspn(w, " \t");
+	if ((wl == 6 && memcmp(w, "prompt", 6) == 0) || (wl == 4 && memcmp(w, "quit", 4) == 0))
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "command %zu ('%.*s') would end "
+			"prompt mode", i, (int)wl, w);
+	*lenp = len;
+	return 0;
+}
+
+int hsdo_rtapi_client_exec(struct hsdo_rtapi_client *c, const char *const *cmds, size_t n,
+	struct hsdo_rtapi_result *res, char *err, size_t errlen)
+{
+	struct span *rep = NULL;
+	struct rbuf rb = { NULL, 0, 0, 0 };
+	char *out = NULL, *o;
+	size_t total = 0, i, len = 0;
+	int64_t deadline;
+	int rc;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (res != NULL)
+		memset(res, 0, sizeof(*res));
+	if (c == NULL || res == NULL || (n > 0 && cmds == NULL))
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no client, commands or result");
+	if (c->broken)
+		return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: connection unusable after an "
+			"earlier error", c->name);
+	if (n > HSDO_RTAPI_CLIENT_BATCH_MAX)
+		return hsdo_seterr(err, errlen, -HSDO_ETOOBIG, "%zu commands in one batch (max %u)",
+			n, HSDO_RTAPI_CLIENT_BATCH_MAX);
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		rc = check_cmd(cmds[i], i, &len, err, errlen);
+		if (rc != 0)
+			return rc;
+		total += len + 1;
+	}
+	/* everything allocated before the first byte is sent, so a failure
+	 * here leaves the connection usable */
+	out = hsdo_malloc(total);
+	rep = hsdo_reallocarray(NULL, n, sizeof(*rep));
+	res->reply = hsdo_reallocarray(NULL, n, sizeof(*res->reply));
+	res->len = hsdo_reallocarray(NULL, n, sizeof(*res->len));
+	rb.lim = c->max_reply;
+	rc = out && rep && res->reply && res->len ? rbuf_grow(&rb) : -HSDO_ENOMEM;
+	if (rc != 0) {
+		rc = hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory for %zu commands", n);
+		goto fail;
+	}
+	for (i = 0, o = out; i < n; i++) {
+		len = strlen(cmds[i]);
+		memcpy(o, cmds[i], len);
+		o[len] = '\n';
+		o += len + 1;
+	}
+	c->st.execs++;
+	deadline = now_ns() + (int64_t)c->timeout_ms * 1000000;
+	rc = pump(c, out, total, n, &rb, rep, deadline, false, err, errlen);
+	if (rc != 0) {
+		c->broken = true;
+		goto fail;
+	}
+	c->st.replies += n;
+	/* each reply is followed by at least the '\n' of its prompt, where
+	 * its NUL goes: the replies become strings in place */
+	for (i = 0; i < n; i++) {
+		rb.p[rep[i].off + rep[i].len] = '\0';
+		res->reply[i] = rb.p + rep[i].off;
+		res->len[i] = rep[i].len;
+	}
+	res->buf = rb.p;
+	res->n = n;
+	hsdo_free(out);
+	hsdo_free(rep);
+	return 0;
+fail:
+	hsdo_free(out);
+	hsdo_free(rep);
+	hsdo_free(rb.p);
+	hsdo_free(res->reply);
+	hsdo_free(res->len);
+	memset(res, 0, sizeof(*res));
+	return rc;
+}
+
+void hsdo_rtapi_client_stats(const struct hsdo_rtapi_client *c,
+	struct hsdo_rtapi_client_stats *out)
+{
+	if (out == NULL)
+		return;
+	if (c == NULL)
+		memset(out, 0, sizeof(*out));
+	else
+		*out = c->st;
+}
+
+void hsdo_rtapi_client_close(struct hsdo_rtapi_client *c)
+{
+	if (c == NULL)
+		return;
+	if (c->fd != -1) {
+		/* best effort: HAProxy ends the session at once instead of at
+		 * its CLI timeout; a full socket buffer just skips it */
+		(void)send(c->fd, "quit\n", 5, MSG_NOSIGNAL | MSG_DONTWAIT);
+		(void)close(c->fd);
+	}
+	hsdo_free(c);
+}
+
+int hsdo_rtapi_client_parse_state(const struct hsdo_rtapi_result *res, size_t i,
+	struct hsdo_servers_state *out, char *err, size_t errlen)
+{
+	const char *r, *nl;
+	size_t raw;
+	char *copy;
+	int rc;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (res == NULL || i >= res->n || res->reply == NULL || res->len == NULL || out == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no reply %zu", i);
+	/* _exec put the NUL on the first newline that followed the reply; the
+	 * others are still there, up to the "> " of the prompt */
+	r = res->reply[i];
+	for (nl = r + res->len[i] + 1; *nl == '\n'; nl++)
+		;
+	raw = (size_t)(nl - r);
+	copy = hsdo_malloc(raw);
+	if (copy == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");
+	memcpy(copy, r, res->len[i]);
+	memset(copy + res->len[i], '\n', raw - res->len[i]);
+	rc = hsdo_rtapi_parse_servers_state(copy, raw, out, err, errlen);
+	hsdo_free(copy);
+	return rc;
+}
+
+void hsdo_rtapi_result_free(struct hsdo_rtapi_result *r)
+{
+	if (r == NULL)
+		return;
+	hsdo_free(r->buf);
+	hsdo_free(r->reply);
+	hsdo_free(r->len);
+	memset(r, 0, sizeof(*r));
+}

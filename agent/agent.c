@@ -1,11 +1,13 @@
-/* The agent's cycle. Until the client (issue #4) and server (issue #5)
- * cycles land, both modes open the configured store and watch the slot
- * table: read the generation each INTERVAL, re-read the table only when it
- * changed, keep the last good table on any error, and log once per change
- * of state. Server mode also creates the missing slots 1..N at start. */
+/* The agent's cycles. Client mode runs hsdo_client_cycle() every INTERVAL
+ * (after a start-up check that waits for HAProxy's socket with backoff).
+ * Until the server cycle lands (issue #5), server mode creates the missing
+ * slots 1..N and watches the store: it reads the generation each INTERVAL,
+ * re-reads the table only when it changed, keeps the last good table on any
+ * error, and logs once per change of state. */
 #include <stdio.h>
 #include <string.h>
 
+#include "hsdo/client.h"
 #include "hsdo/config.h"
 #include "hsdo/err.h"
 #include "hsdo/log.h"
@@ -20,8 +22,11 @@ static void store_failed(struct agent *a, const char *ctx, int rc, const char *e
 {
 	char msg[sizeof(a->last_error)];
 
-	snprintf(msg, sizeof(msg), "%s: %s%s%s", ctx, hsdo_strerror(rc),
-		 err[0] ? ": " : "", err);
+	if (rc != 0)
+		snprintf(msg, sizeof(msg), "%s: %s%s%s", ctx, hsdo_strerror(rc),
+			 err[0] ? ": " : "", err);
+	else
+		snprintf(msg, sizeof(msg), "%s: %s", ctx, err);
 	if (strcmp(msg, a->last_error) != 0) {
 		hsdo_log_err("store %s %s; keeping the last good slot table%s",
 			     hsdo_store_name(a->store), msg,
@@ -94,13 +99,146 @@ static int cycle_once(struct agent *a)
 	return 0;
 }
 
+/* ---- client mode ------------------------------------------------------ */
+
+/* Log HAProxy's reachability once per change of message. */
+static void haproxy_state(struct agent *a, int rc, const char *msg)
+{
+	char line[sizeof(a->last_haproxy)];
+
+	if (rc == 0) {
+		if (a->last_haproxy[0] != '\0')
+			hsdo_log_info("HAProxy at %s answers again",
+				      a->cfg->client_haproxy_socket_path);
+		a->last_haproxy[0] = '\0';
+		a->failures = 0;
+		return;
+	}
+	a->failures++;
+	snprintf(line, sizeof(line), "%s%s%s", hsdo_strerror(rc), msg[0] ? ": " : "", msg);
+	if (strcmp(line, a->last_haproxy) != 0) {
+		hsdo_log_err("HAProxy at %s: %s; HAProxy keeps its current state, retrying",
+			     a->cfg->client_haproxy_socket_path, line);
+		memcpy(a->last_haproxy, line, sizeof(line));
+	}
+}
+
+/* One log line per slot and backend that changed: the commands sent, in
+ * order (or that would be, with --dry-run, also printed to stdout). */
+static void log_plan(struct agent *a, const struct hsdo_plan_client_result *p)
+{
+	char line[1024];
+	size_t i = 0, j, len;
+
+	if (a->dry_run)
+		for (j = 0; j < p->ncmds; j++)
+			printf("%s\n", p->cmds[j].line);
+	while (i < p->ncmds) {
+		const struct hsdo_plan_client_cmd *c = &p->cmds[i];
+
+		len = (size_t)snprintf(line, sizeof(line), "%sslot %u %s:", a->dry_run ? "dry run: " : "",
+				       c->slot, c->backend);
+		for (j = i; j < p->ncmds && p->cmds[j].slot == c->slot &&
+			    p->cmds[j].backend == c->backend; j++) {
+			/* "set server be/srv <what>": keep what follows the name. */
+			const char *what = strchr(p->cmds[j].line + 11, ' ');
+
+			if (len < sizeof(line))
+				len += (size_t)snprintf(line + len, sizeof(line) - len, "%s %s",
+							j > i ? "," : "", what ? what + 1 : "");
+		}
+		hsdo_log_info("%s", line);
+		i = j;
+	}
+	if (p->nskips != a->last_nskips)
+		for (j = 0; j < p->nskips; j++)
+			hsdo_log_warn("slot %u%s%s skipped: %s", p->skips[j].slot,
+				      p->skips[j].backend ? " " : "",
+				      p->skips[j].backend ? p->skips[j].backend : "",
+				      p->skips[j].reason);
+	a->last_nskips = p->nskips;
+}
+
+/* The start-up check: 0 ready, 1 not reachable yet (retry), <0 fatal. */
+static int client_check(struct agent *a)
+{
+	char err[1024] = "";
+	int rc = hsdo_client_check(a->client, err, sizeof(err));
+
+	if (rc == -HSDO_ECONFIG) {
+		hsdo_log_err("HAProxy does not have what the configuration names: %s", err);
+		return rc;
+	}
+	haproxy_state(a, rc, err);
+	if (rc != 0)
+		return 1;
+	hsdo_log_info("HAProxy at %s: every backend has its %d slots",
+		      a->cfg->client_haproxy_socket_path,
+		      a->cfg->haproxy_backend_servers_list_size);
+	a->client_ready = true;
+	return 0;
+}
+
+static int client_cycle(struct agent *a)
+{
+	struct hsdo_client_report rep;
+	int rc = hsdo_client_cycle(a->client, a->dry_run, &rep);
+
+	if (rep.store_ok)
+		store_recovered(a);
+	else
+		store_failed(a, "read", 0, rep.store_error);
+	if (rep.table_changed)
+		hsdo_log_info("slot table generation %llu read",
+			      (unsigned long long)rep.generation);
+	if (rep.plan != NULL) {
+		haproxy_state(a, 0, "");
+		log_plan(a, rep.plan);
+		if (rep.missing)
+			hsdo_log_warn("%s", rep.haproxy_error);
+	} else if (rep.store_ok || a->store != NULL) {
+		if (rep.haproxy_error[0] != '\0')
+			haproxy_state(a, rc ? rc : -HSDO_EIO, rep.haproxy_error);
+	}
+	if (rep.failed)
+		hsdo_log_warn("%zu of %zu commands failed; the others were applied",
+			      rep.failed, rep.sent);
+	return rc;
+}
+
+/* Delay before the next cycle: INTERVAL, or a backoff while HAProxy is
+ * unreachable (doubling, capped at 5 s or INTERVAL if that is longer). */
+static ev_tstamp next_delay(const struct agent *a)
+{
+	ev_tstamp interval = (ev_tstamp)a->cfg->interval_ms / 1000.0;
+	ev_tstamp cap = interval > 5.0 ? interval : 5.0, d = interval;
+	unsigned i;
+
+	for (i = 1; i < a->failures && d < cap; i++)
+		d *= 2;
+	return d < cap ? d : cap;
+}
+
 static void on_cycle(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct agent *a = w->data;
 
-	(void)loop;
 	(void)revents;
-	(void)cycle_once(a);
+	if (a->role != HSDO_ROLE_CLIENT) {
+		(void)cycle_once(a);
+	} else if (!a->client_ready) {
+		if (client_check(a) < 0) {
+			a->exit_code = 1;
+			ev_break(loop, EVBREAK_ALL);
+			return;
+		}
+		if (a->client_ready)
+			(void)client_cycle(a);
+	} else {
+		(void)client_cycle(a);
+	}
+	w->repeat = next_delay(a);
+	ev_timer_again(loop, w);
 }
 
 static int open_store(const struct hsdo_config *cfg, struct hsdo_store **out)
@@ -123,12 +261,20 @@ static int open_store(const struct hsdo_config *cfg, struct hsdo_store **out)
 int agent_apply_config(struct agent *a, struct hsdo_config *cfg)
 {
 	struct hsdo_store *store = NULL;
+	struct hsdo_client *client = NULL;
+	char err[256] = "";
 	bool store_changed;
 
 	store_changed = a->cfg == NULL || a->cfg->store != cfg->store ||
 			strcmp(a->cfg->store_file_path, cfg->store_file_path) != 0;
 	if (store_changed && open_store(cfg, &store) != 0)
 		return -HSDO_EINVAL;
+	if (a->role == HSDO_ROLE_CLIENT &&
+	    hsdo_client_new(cfg, store_changed ? store : a->store, &client, err, sizeof(err)) != 0) {
+		hsdo_log_err("CLIENT_HAPROXY_SOCKET_PATH: %s", err);
+		hsdo_store_free(store);
+		return -HSDO_EINVAL;
+	}
 
 	agent_log_setup(cfg->log_target == HSDO_CONFIG_LOG_SYSLOG, a->debug_flag || cfg->debug);
 	if (store_changed) {
@@ -137,6 +283,13 @@ int agent_apply_config(struct agent *a, struct hsdo_config *cfg)
 		hsdo_table_free(&a->table);
 		a->have_table = false;
 		a->last_error[0] = '\0';
+	}
+	if (client != NULL) {
+		/* The backends may have changed: check them again. */
+		hsdo_client_free(a->client);
+		a->client = client;
+		a->client_ready = false;
+		a->last_nskips = 0;
 	}
 	hsdo_config_free(a->cfg);
 	a->cfg = cfg;
@@ -161,14 +314,35 @@ int agent_start(struct agent *a)
 			return rc;
 		}
 	}
-	rc = cycle_once(a);
-	if (a->once) {
-		a->exit_code = rc == 0 ? 0 : 1;
-		return rc;
+	if (a->role == HSDO_ROLE_CLIENT) {
+		rc = client_check(a);
+		if (rc < 0 || (rc > 0 && a->once)) {
+			a->exit_code = 1;
+			return rc < 0 ? rc : -HSDO_EIO;
+		}
+		if (rc == 0)
+			rc = client_cycle(a);
+		if (a->once) {
+			bool converged = false;
+
+			if (rc == 0 && !a->dry_run)
+				rc = hsdo_client_verify(a->client, &converged, err, sizeof(err));
+			if (rc == 0 && !a->dry_run)
+				hsdo_log_info("HAProxy %s the slot table", converged ?
+					      "matches" : "does NOT match");
+			a->exit_code = rc == 0 && (converged || a->dry_run) ? 0 : 1;
+			return rc;
+		}
+	} else {
+		rc = cycle_once(a);
+		if (a->once) {
+			a->exit_code = rc == 0 ? 0 : 1;
+			return rc;
+		}
 	}
 	ev_init(&a->cycle, on_cycle);
 	a->cycle.data = a;
-	a->cycle.repeat = (ev_tstamp)a->cfg->interval_ms / 1000.0;
+	a->cycle.repeat = next_delay(a);
 	ev_timer_again(a->loop, &a->cycle);
 	return 0;
 }
@@ -177,6 +351,8 @@ void agent_stop(struct agent *a)
 {
 	if (a->loop != NULL && ev_is_active(&a->cycle))
 		ev_timer_stop(a->loop, &a->cycle);
+	hsdo_client_free(a->client);
+	a->client = NULL;
 	hsdo_store_free(a->store);
 	a->store = NULL;
 	hsdo_table_free(&a->table);

@@ -11,6 +11,7 @@
 #include "hsdo/slot.h"
 
 struct hsdo_store;
+struct hsdo_client;
 
 struct agent {
 	struct ev_loop *loop;
@@ -19,6 +20,11 @@ struct agent {
 	bool once, dry_run, debug_flag;
 	struct hsdo_config *cfg;       /* owned; swapped on SIGHUP */
 	struct hsdo_store *store;
+	struct hsdo_client *client;    /* client mode */
+	bool client_ready;             /* start-up check passed */
+	unsigned failures;             /* consecutive HAProxy failures (backoff) */
+	char last_haproxy[512];        /* last HAProxy state, logged once per change */
+	size_t last_nskips;
 	struct hsdo_table table;       /* last good slot table */
 	bool have_table;
 	char last_error[512];          /* last store error, logged once per change */

@@ -76,19 +76,21 @@ expect "server --once creates slots 1..N in the file store" 0 "4 slots, 0 active
 	-- "$AGENT" -s --once -f good.yaml
 [[ $(grep -o '"BackendServerID"' slots.json | wc -l) -eq 4 ]] && ok "store file holds 4 items" \
 	|| ko "store file holds 4 items" slots.json
-expect "client --once reads the table" 0 "generation 1: 4 slots" -- "$AGENT" -c --once -f good.yaml
+expect "a second --once reads the table" 0 "generation 1: 4 slots" -- "$AGENT" -s --once -f good.yaml
 
 cp slots.json slots.good
 printf '{"format":"hsdo-slots","version":1,"generation":7,"slots":[' >slots.json
-expect "a corrupt store fails --once and says the last good table is kept" 1 \
-	"keeping the last good slot table" -- "$AGENT" -c --once -f good.yaml
+expect "a corrupt store fails --once with the reason" 1 \
+	"slots.json: invalid JSON" -- "$AGENT" -s --once -f good.yaml
 
-# A running client: corrupt store, repair, bad reload, good reload, SIGTERM.
+# A running agent (server mode watches the store until its cycle lands):
+# corrupt store, repair, bad reload, good reload, SIGTERM. Client mode's
+# cycle against HAProxy is tested in test_client_haproxy.sh.
 cp slots.good slots.json
 cp good.yaml run.yaml
-"$AGENT" -c -f run.yaml >run.log 2>&1 &
+"$AGENT" -s -f run.yaml >run.log 2>&1 &
 pid=$!
-wait_log run.log "generation 1: 4 slots" && ok "running client reads the table" || ko "running client reads the table" run.log
+wait_log run.log "generation 1: 4 slots" && ok "running agent reads the table" || ko "running agent reads the table" run.log
 echo 'garbage' >slots.json
 wait_log run.log "keeping the last good slot table" && ok "corrupt store while running is reported" \
 	|| ko "corrupt store while running is reported" run.log

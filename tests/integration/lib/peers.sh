@@ -1,0 +1,104 @@
+# Shared by the shell tests: a real HAProxy in a temp dir, a file-store
+# table writer, the stats socket, HTTP probes and TAP-like reporting.
+# Source it; it sets up $tmp and an EXIT trap that stops what it started.
+# shellcheck shell=bash
+set -u
+AGENT=${HSDO_AGENT:?HSDO_AGENT must point to hsdo-agent}
+command -v haproxy >/dev/null || { echo "FAIL - haproxy is not installed (./scripts/deps)"; exit 1; }
+command -v socat >/dev/null || { echo "FAIL - socat is not installed (./scripts/deps)"; exit 1; }
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/hsdo-it-XXXXXX")
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+	[[ -f $tmp/haproxy.pid ]] && kill -9 "$(cat "$tmp/haproxy.pid")" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+# The agent must not pick up the caller's settings.
+unset $(env | sed -nE 's/^((SERVER|CLIENT|STORE|EXPORTER|DYNAMODB)_[A-Z_]*|INTERVAL|DEBUG|STORE)=.*/\1/p') 2>/dev/null
+
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok - $1"; }
+ko() {
+	fail=$((fail + 1)); echo "FAIL - $1"
+	local f
+	for f in "${@:2}"; do [[ -f $f ]] && tail -n 30 "$f" | sed 's/^/    /'; done
+}
+finish() { echo "$pass passed, $fail failed"; [[ $fail -eq 0 ]]; }
+
+# free_port: a TCP port nobody listens on (HAProxy refuses port 0).
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 30000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+	done
+}
+
+# hap_start CFG: start HAProxy in the background (pid in $tmp/haproxy.pid)
+# and wait for its stats socket $tmp/admin.sock.
+hap_start() {
+	rm -f "$tmp/admin.sock"
+	haproxy -f "$1" -D -p "$tmp/haproxy.pid" >"$tmp/haproxy.log" 2>&1 || return 1
+	local i
+	for i in $(seq 1 50); do [[ -S $tmp/admin.sock ]] && return 0; sleep 0.1; done
+	return 1
+}
+hap_stop() {
+	[[ -f $tmp/haproxy.pid ]] && kill "$(cat "$tmp/haproxy.pid")" 2>/dev/null
+	local i
+	for i in $(seq 1 50); do [[ -S $tmp/admin.sock ]] || break; kill -0 "$(cat "$tmp/haproxy.pid")" 2>/dev/null || break; sleep 0.1; done
+	rm -f "$tmp/haproxy.pid" "$tmp/admin.sock"
+}
+# cli CMD: one Runtime API command, its reply on stdout.
+cli() { echo "$1" | socat -t 2 - "UNIX-CONNECT:$tmp/admin.sock"; }
+# srv FIELD BACKEND SERVER: one column of `show servers state`.
+srv() {
+	cli "show servers state $2" | awk -v f="$1" -v s="$3" '
+		/^# /{ for (i = 2; i <= NF; i++) col[$i] = i - 1; next }
+		$4 == s { print $col[f] }'
+}
+in_maint() { (( $(srv srv_admin_state "$1" "$2") & 0x23 )); }
+in_drain() { (( $(srv srv_admin_state "$1" "$2") & 0x08 )); }
+
+# table GEN SLOT... : write the file store atomically. SLOT is
+# "id,state,ip,port,weight,group" with state active|draining|free.
+table() {
+	local gen=$1 first=1 id st ip port w grp item
+	shift
+	{
+		printf '{"format":"hsdo-slots","version":1,"generation":%s,"slots":[\n' "$gen"
+		for s in "$@"; do
+			IFS=, read -r id st ip port w grp <<<"$s"
+			if [[ $st == free ]]; then
+				item=$(printf '{"BackendServerID":{"N":"%s"},"IPAddress":{"S":"none"},"ServerName":{"S":"none"},"ASG":{"S":"none"},"Weight":{"N":"0"},"BackendServerStatus":{"S":"disabled"},"LastWeightUpdate":{"S":"0-0-0 00:00:00.000000"}}' "$id")
+			else
+				item=$(printf '{"BackendServerID":{"N":"%s"},"IPAddress":{"S":"%s"},"ServerName":{"S":"i-%s"},"ASG":{"S":"%s"},"Weight":{"N":"%s"},"BackendServerStatus":{"S":"enabled"},"LastWeightUpdate":{"S":"2026-01-01 00:00:00.000000"},"Port":{"N":"%s"}%s}' \
+					"$id" "$ip" "$id" "${grp:-asg-a}" "$w" "$port" "$([[ $st == draining ]] && echo ',"Draining":{"BOOL":true}')")
+			fi
+			[[ $first -eq 1 ]] || printf ',\n'
+			printf '%s' "$item"
+			first=0
+		done
+		printf '\n]}\n'
+	} >"$tmp/slots.json.new" && mv "$tmp/slots.json.new" "$tmp/slots.json"
+}
+
+# hits N: N HTTP requests through the frontend; prints "A=x B=y C=z 503=w".
+hits() {
+	local i a=0 b=0 c=0 e=0 r
+	for i in $(seq 1 "$1"); do
+		r=$(curl -s -m 2 "http://127.0.0.1:$FE_PORT/" || true)
+		case $r in A) a=$((a + 1)) ;; B) b=$((b + 1)) ;; C) c=$((c + 1)) ;; *) e=$((e + 1)) ;; esac
+	done
+	echo "A=$a B=$b C=$c 503=$e"
+}
+
+# wait_for DESC CMD...: up to 10 s for CMD to succeed.
+wait_for() {
+	local i
+	for i in $(seq 1 100); do "${@:2}" >/dev/null 2>&1 && return 0; sleep 0.1; done
+	return 1
+}
+wait_log() { wait_for "$1" grep -qE -- "$2" "$1"; }

@@ -105,6 +105,19 @@ char *hsdo_test_data_path(const char *rel)
 	return path;
 }
 
+char *hsdo_test_load_data(const char *rel, size_t *len)
+{
+	char *path = hsdo_test_data_path(rel);
+	char *buf;
+
+	ck_assert_ptr_nonnull(path);
+	buf = hsdo_test_read_file(path, len);
+	if (buf == NULL)
+		ck_abort_msg("cannot read %s", path);
+	free(path);
+	return buf;
+}
+
 int hsdo_test_run(struct Suite *s)
 {
 	SRunner *sr = srunner_create(s);

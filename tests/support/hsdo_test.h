@@ -16,6 +16,9 @@ char *hsdo_test_read_file(const char *path, size_t *len);
 /* Path of tests/data/<rel> (HSDO_TEST_DATA from ctest, else the source tree);
  * returns a heap string (free()). */
 char *hsdo_test_data_path(const char *rel);
+/* Read tests/data/<rel> whole (NUL-terminated, free()); aborts the current
+ * check test with the path when it cannot be read. */
+char *hsdo_test_load_data(const char *rel, size_t *len);
 /* Run a Suite, printing check's summary; returns the process exit status. */
 struct Suite;
 int hsdo_test_run(struct Suite *s);

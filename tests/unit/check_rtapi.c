@@ -18,19 +18,6 @@
 	"bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl " \
 	"srv_check_port srv_check_addr srv_agent_addr srv_agent_port\n"
 
-static char *load(const char *rel, size_t *len)
-{
-	char *path = hsdo_test_data_path(rel);
-	char *buf;
-
-	ck_assert_ptr_nonnull(path);
-	buf = hsdo_test_read_file(path, len);
-	if (buf == NULL)
-		ck_abort_msg("cannot read %s", path);
-	free(path);
-	return buf;
-}
-
 static int parse_str(const char *s, struct hsdo_servers_state *st, char *err, size_t errlen)
 {
 	return hsdo_rtapi_parse_servers_state(s, strlen(s), st, err, errlen);
@@ -92,7 +79,7 @@ START_TEST(parse_fresh_all)
 	const struct hsdo_srv_state *s;
 	char err[256] = "";
 	size_t len;
-	char *buf = load("rtapi/state_fresh_all.txt", &len);
+	char *buf = hsdo_test_load_data("rtapi/state_fresh_all.txt", &len);
 
 	ck_assert_int_eq(hsdo_rtapi_parse_servers_state(buf, len, &st, err, sizeof(err)), 0);
 	ck_assert_str_eq(err, "");
@@ -147,7 +134,7 @@ START_TEST(parse_mixed)
 	const struct hsdo_srv_state *s;
 	char err[256];
 	size_t len;
-	char *buf = load("rtapi/state_mixed_be_app.txt", &len);
+	char *buf = hsdo_test_load_data("rtapi/state_mixed_be_app.txt", &len);
 
 	ck_assert_int_eq(hsdo_rtapi_parse_servers_state(buf, len, &st, err, sizeof(err)), 0);
 	ck_assert_uint_eq(st.n, 4);
@@ -178,7 +165,7 @@ START_TEST(parse_unknown_backend)
 	struct hsdo_servers_state st;
 	char err[256];
 	size_t len;
-	char *buf = load("rtapi/state_unknown_backend.txt", &len);
+	char *buf = hsdo_test_load_data("rtapi/state_unknown_backend.txt", &len);
 
 	ck_assert_int_eq(hsdo_rtapi_parse_servers_state(buf, len, &st, err, sizeof(err)),
 		-HSDO_ENOTFOUND);
@@ -205,7 +192,7 @@ START_TEST(parse_every_prefix)
 	struct hsdo_servers_state st;
 	char err[256];
 	size_t len, cut;
-	char *buf = load(transcripts[_i], &len);
+	char *buf = hsdo_test_load_data(transcripts[_i], &len);
 	int full = hsdo_rtapi_parse_servers_state(buf, len, &st, err, sizeof(err));
 
 	hsdo_rtapi_servers_state_free(&st);
@@ -237,7 +224,7 @@ START_TEST(parse_mutations)
 	struct hsdo_servers_state st;
 	char err[256];
 	size_t len, pos, k;
-	char *buf = load(transcripts[_i], &len);
+	char *buf = hsdo_test_load_data(transcripts[_i], &len);
 
 	for (pos = 0; pos < len; pos++) {
 		for (k = 0; k < sizeof(subst); k++) {
@@ -446,7 +433,7 @@ START_TEST(parse_alloc_failures)
 	struct hsdo_servers_state st;
 	char err[256];
 	size_t len;
-	char *buf = load("rtapi/state_fresh_all.txt", &len);
+	char *buf = hsdo_test_load_data("rtapi/state_fresh_all.txt", &len);
 	unsigned long k;
 	int rc = -HSDO_ENOMEM;
 
@@ -585,7 +572,7 @@ START_TEST(reply_recorded)
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(rel, sizeof(rel), "rtapi/replies/%s", de->d_name);
-		buf = load(rel, &len);
+		buf = hsdo_test_load_data(rel, &len);
 		rc = hsdo_rtapi_set_server_reply(buf, len, err, sizeof(err));
 		if (strncmp(de->d_name, "ok_", 3) == 0) {
 			ck_assert_msg(rc == 0, "%s: rc %d (%s)", de->d_name, rc, err);

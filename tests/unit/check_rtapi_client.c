@@ -34,19 +34,6 @@ static long now_ms(void)
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static char *load(const char *rel, size_t *len)
-{
-	char *path = hsdo_test_data_path(rel);
-	char *buf;
-
-	ck_assert_ptr_nonnull(path);
-	buf = hsdo_test_read_file(path, len);
-	if (buf == NULL)
-		ck_abort_msg("cannot read %s", path);
-	free(path);
-	return buf;
-}
-
 /* ---- targets --------------------------------------------------------------------- */
 
 #define U HSDO_RTAPI_FAMILY_UNIX
@@ -261,7 +248,7 @@ START_TEST(split_recorded)
 	struct hsdo_rtapi_reply r[16];
 	struct hsdo_servers_state st;
 	size_t len, nfound = 99, i;
-	char *buf = load(streams[_i].file, &len);
+	char *buf = hsdo_test_load_data(streams[_i].file, &len);
 	char err[256];
 
 	ck_assert_int_eq(hsdo_rtapi_client_split(buf, len, streams[_i].n, r, &nfound), 0);
@@ -320,7 +307,7 @@ START_TEST(split_every_prefix)
 {
 	struct hsdo_rtapi_reply full[16], r[16];
 	size_t len, k, i, nfound;
-	char *buf = load(streams[_i].file, &len);
+	char *buf = hsdo_test_load_data(streams[_i].file, &len);
 	size_t n = streams[_i].n;
 
 	ck_assert_int_eq(hsdo_rtapi_client_split(buf, len, n, full, &nfound), 0);

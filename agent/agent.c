@@ -166,8 +166,14 @@ static int client_check(struct agent *a)
 	int rc = hsdo_client_check(a->client, err, sizeof(err));
 
 	if (rc == -HSDO_ECONFIG) {
-		hsdo_log_err("HAProxy does not have what the configuration names: %s", err);
-		return rc;
+		if (!a->ever_ready) {
+			hsdo_log_err("HAProxy does not have what the configuration names: %s", err);
+			return rc;
+		}
+		/* After a reload of ours or HAProxy's: keep running, change
+		 * nothing, and say why until the two agree again. */
+		haproxy_state(a, rc, err);
+		return 1;
 	}
 	haproxy_state(a, rc, err);
 	if (rc != 0)
@@ -176,6 +182,7 @@ static int client_check(struct agent *a)
 		      a->cfg->client_haproxy_socket_path,
 		      a->cfg->haproxy_backend_servers_list_size);
 	a->client_ready = true;
+	a->ever_ready = true;
 	return 0;
 }
 
@@ -196,9 +203,8 @@ static int client_cycle(struct agent *a)
 		log_plan(a, rep.plan);
 		if (rep.missing)
 			hsdo_log_warn("%s", rep.haproxy_error);
-	} else if (rep.store_ok || a->store != NULL) {
-		if (rep.haproxy_error[0] != '\0')
-			haproxy_state(a, rc ? rc : -HSDO_EIO, rep.haproxy_error);
+	} else if (rep.haproxy_error[0] != '\0') {
+		haproxy_state(a, rc ? rc : -HSDO_EIO, rep.haproxy_error);
 	}
 	if (rep.failed)
 		hsdo_log_warn("%zu of %zu commands failed; the others were applied",

@@ -22,6 +22,7 @@ struct agent {
 	struct hsdo_store *store;
 	struct hsdo_client *client;    /* client mode */
 	bool client_ready;             /* start-up check passed */
+	bool ever_ready;               /* it passed once: later failures do not exit */
 	unsigned failures;             /* consecutive HAProxy failures (backoff) */
 	char last_haproxy[512];        /* last HAProxy state, logged once per change */
 	size_t last_nskips;

@@ -150,6 +150,19 @@ h=$(hits 10)
 [[ $h == "A=8 B=0 C=2 503=0" ]] && ok "requests follow the table after the restart ($h)" \
 	|| ko "requests follow the table after the restart ($h)"
 
+# ---- a reload naming a backend HAProxy lacks: keep running, change nothing --
+cp "$tmp/env.yaml" "$tmp/env.good"
+sed -i 's/^CLIENT_HAPROXY_BACKEND_NAME: be_app/CLIENT_HAPROXY_BACKEND_NAME: be_other/' "$tmp/env.yaml"
+kill -HUP "$apid"
+wait_log "$tmp/agent.log" "backend be_other" && kill -0 "$apid" 2>/dev/null \
+	&& ok "a reload naming a missing backend is reported; the agent keeps running" \
+	|| ko "a reload naming a missing backend is reported; the agent keeps running" "$tmp/agent.log"
+nready=$(grep -c "every backend has its 4 slots" "$tmp/agent.log")
+cp "$tmp/env.good" "$tmp/env.yaml"
+kill -HUP "$apid"
+wait_for "checked again" bash -c "[[ \$(grep -c 'every backend has its 4 slots' $tmp/agent.log) -gt $nready ]]" \
+	&& ok "a corrected reload resumes" || ko "a corrected reload resumes" "$tmp/agent.log"
+
 kill -TERM "$apid"
 wait "$apid"
 [[ $? -eq 0 ]] && ok "SIGTERM: clean exit" || ko "SIGTERM: clean exit" "$tmp/agent.log"

@@ -1,0 +1,887 @@
+/* DynamoDB JSON protocol for the slot table (see hsdo/ddb.h). Pure: builds
+ * request bodies with cJSON and parses response bodies; slot items go
+ * through the item codec (hsdo/item.h), the one place that knows them. */
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hsdo/alloc.h"
+#include "hsdo/ddb.h"
+#include "hsdo/err.h"
+#include "hsdo/item.h"
+#include "hsdo/slot.h"
+#include "item_json.h"
+
+#define TARGET(op) HSDO_DDB_TARGET_PREFIX op
+#define TABLE_NAME_MIN 3
+#define TABLE_NAME_MAX 255
+#define GENERATION "Generation"
+#define IF_ABSENT "attribute_not_exists(" HSDO_DDB_KEY ")"
+
+/* ---- helpers --------------------------------------------------------------- */
+
+/* Copy at most max bytes of an untrusted string for a message, non-printable
+ * bytes as '?', "..." when cut. buf holds max + 4. */
+static const char *quote(const char *s, char *buf, size_t max)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i < max; i++)
+		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	if (s[i] != '\0') {
+		memcpy(buf + i, "...", 3);
+		i += 3;
+	}
+	buf[i] = '\0';
+	return buf;
+}
+
+/* DynamoDB table names: 3..255 of [A-Za-z0-9_.-]. */
+static int check_table(const char *t, char *err, size_t errlen)
+{
+	size_t i;
+
+	if (t == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no table name");
+	for (i = 0; t[i] != '\0'; i++) {
+		char c = t[i];
+
+		if (i >= TABLE_NAME_MAX)
+			return hsdo_seterr(err, errlen, -HSDO_EINVAL,
+					   "table name longer than %d characters", TABLE_NAME_MAX);
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'))
+			return hsdo_seterr(err, errlen, -HSDO_EINVAL,
+					   "table name: character %zu is not one of A-Z a-z 0-9 _ - .",
+					   i + 1);
+	}
+	if (i < TABLE_NAME_MIN)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL,
+				   "table name shorter than %d characters", TABLE_NAME_MIN);
+	return 0;
+}
+
+/* Add name: {type: s} to o. */
+static bool add_av_str(cJSON *o, const char *name, const char *type, const char *s)
+{
+	cJSON *av = cJSON_CreateObject();
+
+	if (av == NULL)
+		return false;
+	if (cJSON_AddStringToObject(av, type, s) == NULL ||
+	    !cJSON_AddItemToObject(o, name, av)) {
+		cJSON_Delete(av);
+		return false;
+	}
+	return true;
+}
+
+static bool add_av_n(cJSON *o, const char *name, uint64_t n)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%" PRIu64, n);
+	return add_av_str(o, name, "N", buf);
+}
+
+/* {"BackendServerID": {"N": id}} as member name of o. */
+static bool add_key(cJSON *o, const char *name, uint32_t id)
+{
+	cJSON *k = cJSON_CreateObject();
+
+	if (k == NULL)
+		return false;
+	if (!add_av_n(k, HSDO_DDB_KEY, id) || !cJSON_AddItemToObject(o, name, k)) {
+		cJSON_Delete(k);
+		return false;
+	}
+	return true;
+}
+
+/* A request object holding TableName, or NULL (ENOMEM). */
+static cJSON *req_new(const char *table)
+{
+	cJSON *o;
+
+	hsdo_item_json_begin();
+	o = cJSON_CreateObject();
+	if (o != NULL && cJSON_AddStringToObject(o, "TableName", table) == NULL) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Print and consume o into *out. */
+static int req_finish(cJSON *o, const char *target, struct hsdo_ddb_req *out,
+		      char *err, size_t errlen)
+{
+	char *body;
+
+	hsdo_item_json_begin();
+	body = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (body == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory building %s", target);
+	out->body = body;
+	out->len = strlen(body);
+	out->target = target;
+	return 0;
+}
+
+static int nomem(cJSON *o, const char *target, char *err, size_t errlen)
+{
+	cJSON_Delete(o);
+	return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory building %s", target);
+}
+
+/* Plain decimal ("0", "12"; no sign, space, fraction or exponent) <= max. */
+static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	if (s == NULL || s[0] == '\0')
+		return false;
+	for (i = 0; s[i] != '\0'; i++) {
+		unsigned d;
+
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		d = (unsigned)(s[i] - '0');
+		if (n > (UINT64_MAX - d) / 10)
+			return false;
+		n = n * 10 + d;
+	}
+	if (n > max)
+		return false;
+	*out = n;
+	return true;
+}
+
+/* The single member of o called name: 0 and *v (NULL if absent), or
+ * -HSDO_EPROTO when it appears twice. */
+static int member(const cJSON *o, const char *name, const cJSON **v,
+		  const char *where, char *err, size_t errlen)
+{
+	const cJSON *c;
+
+	*v = NULL;
+	for (c = o->child; c != NULL; c = c->next) {
+		if (c->string == NULL || strcmp(c->string, name) != 0)
+			continue;
+		if (*v != NULL)
+			return hsdo_seterr(err, errlen, -HSDO_EPROTO, "%s: duplicate %s",
+					   where, name);
+		*v = c;
+	}
+	return 0;
+}
+
+/* The string of an attribute value {"N": "..."}; NULL if av is not one. */
+static const char *av_n(const cJSON *av)
+{
+	if (!cJSON_IsObject(av) || av->child == NULL || av->child->next != NULL ||
+	    av->child->string == NULL || strcmp(av->child->string, "N") != 0 ||
+	    !cJSON_IsString(av->child))
+		return NULL;
+	return av->child->valuestring;
+}
+
+/* ---- builders -------------------------------------------------------------- */
+
+void hsdo_ddb_req_free(struct hsdo_ddb_req *r)
+{
+	if (r == NULL)
+		return;
+	hsdo_free(r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+int hsdo_ddb_build_describe_table(const char *table, struct hsdo_ddb_req *out,
+				  char *err, size_t errlen)
+{
+	const char *target = TARGET("DescribeTable");
+	cJSON *o;
+	int rc;
+
+	if (out == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
+	memset(out, 0, sizeof(*out));
+	if ((rc = check_table(table, err, errlen)) != 0)
+		return rc;
+	if ((o = req_new(table)) == NULL)
+		return nomem(NULL, target, err, errlen);
+	return req_finish(o, target, out, err, errlen);
+}
+
+/* [{"AttributeName": BackendServerID, field: value}] as member name of o. */
+static bool add_key_list(cJSON *o, const char *name, const char *field, const char *value)
+{
+	cJSON *a = cJSON_AddArrayToObject(o, name), *e;
+
+	if (a == NULL || (e = cJSON_CreateObject()) == NULL)
+		return false;
+	if (!cJSON_AddItemToArray(a, e)) {
+		cJSON_Delete(e);
+		return false;
+	}
+	return cJSON_AddStringToObject(e, "AttributeName", HSDO_DDB_KEY) != NULL &&
+	       cJSON_AddStringToObject(e, field, value) != NULL;
+}
+
+int hsdo_ddb_build_create_table(const char *table, struct hsdo_ddb_req *out,
+				char *err, size_t errlen)
+{
+	const char *target = TARGET("CreateTable");
+	cJSON *o;
+	int rc;
+
+	if (out == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
+	memset(out, 0, sizeof(*out));
+	if ((rc = check_table(table, err, errlen)) != 0)
+		return rc;
+	if ((o = req_new(table)) == NULL)
+		return nomem(NULL, target, err, errlen);
+	if (!add_key_list(o, "AttributeDefinitions", "AttributeType", "N") ||
+	    !add_key_list(o, "KeySchema", "KeyType", "HASH") ||
+	    cJSON_AddStringToObject(o, "BillingMode", "PAY_PER_REQUEST") == NULL)
+		return nomem(o, target, err, errlen);
+	return req_finish(o, target, out, err, errlen);
+}
+
+int hsdo_ddb_build_scan(const char *table, const struct hsdo_ddb_page *prev,
+			struct hsdo_ddb_req *out, char *err, size_t errlen)
+{
+	const char *target = TARGET("Scan");
+	cJSON *o;
+	int rc;
+
+	if (out == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
+	memset(out, 0, sizeof(*out));
+	if ((rc = check_table(table, err, errlen)) != 0)
+		return rc;
+	if (prev != NULL && !prev->more)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL,
+				   "the previous Scan page was the last one");
+	if ((o = req_new(table)) == NULL)
+		return nomem(NULL, target, err, errlen);
+	if (cJSON_AddTrueToObject(o, "ConsistentRead") == NULL ||
+	    (prev != NULL && !add_key(o, "ExclusiveStartKey", prev->last_key)))
+		return nomem(o, target, err, errlen);
+	return req_finish(o, target, out, err, errlen);
+}
+
+int hsdo_ddb_build_get_item(const char *table, uint32_t id, struct hsdo_ddb_req *out,
+			    char *err, size_t errlen)
+{
+	const char *target = TARGET("GetItem");
+	cJSON *o;
+	int rc;
+
+	if (out == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
+	memset(out, 0, sizeof(*out));
+	if ((rc = check_table(table, err, errlen)) != 0)
+		return rc;
+	if (id > HSDO_SLOTS_MAX)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "item id %" PRIu32
+				   " out of range 0..%d", id, HSDO_SLOTS_MAX);
+	if ((o = req_new(table)) == NULL)
+		return nomem(NULL, target, err, errlen);
+	if (!add_key(o, "Key", id) || cJSON_AddTrueToObject(o, "ConsistentRead") == NULL)
+		return nomem(o, target, err, errlen);
+	return req_finish(o, target, out, err, errlen);
+}
+
+int hsdo_ddb_build_put_slot(const char *table, const struct hsdo_slot *s, bool if_absent,
+			    struct hsdo_ddb_req *out, char *err, size_t errlen)
+{
+	const char *target = TARGET("PutItem");
+	cJSON *o, *item;
+	int rc;
+
+	if (out == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
+	memset(out, 0, sizeof(*out));
+	if ((rc = check_table(table, err, errlen)) != 0 ||
+	    (rc = hsdo_item_check(s, err, errlen)) != 0)
+		return rc;
+	if ((o = req_new(table)) == NULL)
+		return nomem(NULL, target, err, errlen);
+	item = hsdo_item_encode(s);
+	if (item == NULL || !cJSON_AddItemToObject(o, "Item", item)) {
+		cJSON_Delete(item);
+		return nomem(o, target, err, errlen);
+	}
+	if (if_absent && cJSON_AddStringToObject(o, "ConditionExpression", IF_ABSENT) == NULL)
+		return nomem(o, target, err, errlen);
+	return req_finish(o, target, out, err, errlen);
+}
+
+/* The attributes of the control item besides its key and Generation: a
+ * free slot as the original writes one, so an original client only sends
+ * commands to the non-existent server <base>0. */
+static const struct {
+	const char *alias, *attr, *type, *value;
+} control_attrs[] = {
+	{ "#ip",   "IPAddress",           "S", "none" },
+	{ "#name", "ServerName",          "S", "none" },
+	{ "#asg",  "ASG",                 "S", "none" },
+	{ "#w",    "Weight",              "N", "0" },
+	{ "#st",   "BackendServerStatus", "S", "disabled" },
+	{ "#t",    "LastWeightUpdate",    "S", HSDO_ITEM_TIME_NONE },
+};
+
+#define N_CONTROL_ATTRS (sizeof(control_attrs) / sizeof(control_attrs[0]))
+
+int hsdo_ddb_build_update_control(const char *table, uint64_t expected_gen,
+				  struct hsdo_ddb_req *out, char *err, size_t errlen)
+{
+	const char *target = TARGET("UpdateItem");
+	char expr[256], val[16];
+	cJSON *o, *names, *values;
+	size_t i, off;
+	int rc, k;
+
+	if (out == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
+	memset(out, 0, sizeof(*out));
+	if ((rc = check_table(table, err, errlen)) != 0)
+		return rc;
+	if (expected_gen == UINT64_MAX)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "generation would overflow");
+	off = (size_t)snprintf(expr, sizeof(expr), "SET #g = :next");
+	for (i = 0; i < N_CONTROL_ATTRS; i++) {
+		k = snprintf(expr + off, sizeof(expr) - off, ", %s = :v%zu",
+			     control_attrs[i].alias, i);
+		if (k < 0 || (size_t)k >= sizeof(expr) - off)
+			return hsdo_seterr(err, errlen, -HSDO_EINVAL, "update expression too long");
+		off += (size_t)k;
+	}
+	if ((o = req_new(table)) == NULL)
+		return nomem(NULL, target, err, errlen);
+	if (!add_key(o, "Key", HSDO_DDB_CONTROL_ID) ||
+	    cJSON_AddStringToObject(o, "UpdateExpression", expr) == NULL ||
+	    cJSON_AddStringToObject(o, "ConditionExpression", expected_gen == 0 ?
+				    "attribute_not_exists(#g) OR #g = :expected" :
+				    "#g = :expected") == NULL ||
+	    (names = cJSON_AddObjectToObject(o, "ExpressionAttributeNames")) == NULL ||
+	    cJSON_AddStringToObject(names, "#g", GENERATION) == NULL ||
+	    (values = cJSON_AddObjectToObject(o, "ExpressionAttributeValues")) == NULL ||
+	    !add_av_n(values, ":next", expected_gen + 1) ||
+	    !add_av_n(values, ":expected", expected_gen))
+		return nomem(o, target, err, errlen);
+	for (i = 0; i < N_CONTROL_ATTRS; i++) {
+		snprintf(val, sizeof(val), ":v%zu", i);
+		if (cJSON_AddStringToObject(names, control_attrs[i].alias,
+					    control_attrs[i].attr) == NULL ||
+		    !add_av_str(values, val, control_attrs[i].type, control_attrs[i].value))
+			return nomem(o, target, err, errlen);
+	}
+	return req_finish(o, target, out, err, errlen);
+}
+
+/* ---- errors ---------------------------------------------------------------- */
+
+static const struct {
+	const char *type;
+	int code;
+} error_types[] = {
+	{ "ConditionalCheckFailedException",        -HSDO_ECONFLICT },
+	{ "ResourceNotFoundException",              -HSDO_ENOTFOUND },
+	{ "ProvisionedThroughputExceededException", -HSDO_EAGAIN },
+	{ "ThrottlingException",                    -HSDO_EAGAIN },
+	{ "RequestLimitExceeded",                   -HSDO_EAGAIN },
+	/* 500 / 503: AWS documents both as safe to retry */
+	{ "InternalServerError",                    -HSDO_EAGAIN },
+	{ "ServiceUnavailable",                     -HSDO_EAGAIN },
+};
+
+/* Map a parsed error object; always negative. */
+static int error_from(const cJSON *root, char *err, size_t errlen)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "__type"), *m;
+	const char *type, *hash;
+	char qt[80], qm[260];
+	size_t i;
+
+	if (!cJSON_IsString(t))
+		return hsdo_seterr(err, errlen, -HSDO_EAWS, "AWS error without a __type");
+	type = t->valuestring;
+	hash = strrchr(type, '#');
+	if (hash != NULL)
+		type = hash + 1;
+	m = cJSON_GetObjectItemCaseSensitive(root, "message");
+	if (m == NULL)
+		m = cJSON_GetObjectItemCaseSensitive(root, "Message");
+	if (quote(type, qt, 64)[0] == '\0')
+		memcpy(qt, "(empty __type)", sizeof("(empty __type)"));
+	if (cJSON_IsString(m))
+		quote(m->valuestring, qm, 256);
+	else
+		qm[0] = '\0';
+	for (i = 0; i < sizeof(error_types) / sizeof(error_types[0]); i++)
+		if (strcmp(type, error_types[i].type) == 0)
+			break;
+	return hsdo_seterr(err, errlen,
+			   i < sizeof(error_types) / sizeof(error_types[0]) ?
+			   error_types[i].code : -HSDO_EAWS,
+			   "%s%s%s", qt, qm[0] ? ": " : "", qm);
+}
+
+/* Parse a whole body (bounded, no trailing data). */
+static int parse_json(const char *buf, size_t len, cJSON **root, char *err, size_t errlen)
+{
+	const char *end = NULL;
+	size_t off;
+	cJSON *r = NULL;
+
+	if (buf == NULL || len == 0)
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "empty body");
+	if (len > HSDO_DDB_BODY_MAX)
+		return hsdo_seterr(err, errlen, -HSDO_ETOOBIG, "body of %zu bytes over %zu",
+				   len, HSDO_DDB_BODY_MAX);
+	hsdo_item_json_begin();
+	r = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+	if (r == NULL) {
+		if (hsdo_item_json_nomem())
+			return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory parsing JSON");
+		off = end != NULL && end >= buf ? (size_t)(end - buf) : 0;
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "invalid JSON at byte %zu", off);
+	}
+	for (off = (size_t)(end - buf); off < len; off++) {
+		if (buf[off] != ' ' && buf[off] != '\t' && buf[off] != '\n' && buf[off] != '\r') {
+			cJSON_Delete(r);
+			return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+					   "trailing data at byte %zu", off);
+		}
+	}
+	*root = r;
+	return 0;
+}
+
+/* A success body: a JSON object that is not an error ("__type"). */
+static int parse_response(const char *buf, size_t len, const char *op, cJSON **root,
+			  char *err, size_t errlen)
+{
+	cJSON *r = NULL;
+	int rc;
+
+	if ((rc = parse_json(buf, len, &r, err, errlen)) != 0)
+		return rc;
+	if (!cJSON_IsObject(r)) {
+		cJSON_Delete(r);
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "%s response is not a JSON object", op);
+	}
+	if (cJSON_GetObjectItemCaseSensitive(r, "__type") != NULL) {
+		rc = error_from(r, err, errlen);
+		cJSON_Delete(r);
+		return rc;
+	}
+	*root = r;
+	return 0;
+}
+
+int hsdo_ddb_parse_error(const char *buf, size_t len, char *err, size_t errlen)
+{
+	cJSON *r = NULL;
+	int rc;
+
+	rc = parse_json(buf, len, &r, err, errlen);
+	if (rc == -HSDO_ENOMEM)
+		return rc;
+	if (rc != 0)
+		return hsdo_seterr(err, errlen, -HSDO_EAWS,
+				   "AWS error with an unparseable body (%zu bytes)", len);
+	if (!cJSON_IsObject(r))
+		rc = hsdo_seterr(err, errlen, -HSDO_EAWS, "AWS error body is not a JSON object");
+	else
+		rc = error_from(r, err, errlen);
+	cJSON_Delete(r);
+	return rc;
+}
+
+/* ---- DescribeTable ---------------------------------------------------------- */
+
+/* The one element of a KeySchema / AttributeDefinitions array naming the
+ * hash key must have field == want; any other element is an error. */
+static int check_key_list(const cJSON *table, const char *list, const char *field,
+			  const char *want, char *err, size_t errlen)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(table, list), *e, *n, *v;
+	char q1[80], q2[80];
+	bool found = false;
+
+	if (!cJSON_IsArray(a))
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "Table.%s missing or not an array",
+				   list);
+	cJSON_ArrayForEach(e, a) {
+		n = cJSON_GetObjectItemCaseSensitive(e, "AttributeName");
+		v = cJSON_GetObjectItemCaseSensitive(e, field);
+		if (!cJSON_IsString(n) || !cJSON_IsString(v))
+			return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+					   "Table.%s: element without AttributeName/%s", list, field);
+		if (strcmp(n->valuestring, HSDO_DDB_KEY) != 0) {
+			/* extra attribute definitions are only there for
+			 * indexes; an extra key schema element is a range key */
+			if (strcmp(list, "KeySchema") == 0)
+				return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+						   "table key has %s %s; HSDO needs a table whose only key is hash key "
+						   HSDO_DDB_KEY " (N)",
+						   quote(v->valuestring, q1, 32),
+						   quote(n->valuestring, q2, 64));
+			continue;
+		}
+		if (found)
+			return hsdo_seterr(err, errlen, -HSDO_EPROTO, "Table.%s: " HSDO_DDB_KEY
+					   " listed twice", list);
+		found = true;
+		if (strcmp(v->valuestring, want) != 0)
+			return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+					   "table key " HSDO_DDB_KEY " has %s %s; HSDO needs %s",
+					   field, quote(v->valuestring, q1, 32), want);
+	}
+	if (!found)
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+				   "table has no " HSDO_DDB_KEY " in %s; HSDO needs hash key "
+				   HSDO_DDB_KEY " (N)", list);
+	return 0;
+}
+
+int hsdo_ddb_parse_describe_table(const char *buf, size_t len,
+				  struct hsdo_ddb_table_info *out, char *err, size_t errlen)
+{
+	const cJSON *t, *st, *cnt;
+	struct hsdo_ddb_table_info info;
+	cJSON *root = NULL;
+	char q[80];
+	int rc;
+
+	if (out == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
+	if ((rc = parse_response(buf, len, "DescribeTable", &root, err, errlen)) != 0)
+		return rc;
+	memset(&info, 0, sizeof(info));
+	t = cJSON_GetObjectItemCaseSensitive(root, "Table");
+	if (!cJSON_IsObject(t)) {
+		rc = hsdo_seterr(err, errlen, -HSDO_EPROTO, "DescribeTable: no Table object");
+		goto out;
+	}
+	st = cJSON_GetObjectItemCaseSensitive(t, "TableStatus");
+	if (!cJSON_IsString(st)) {
+		rc = hsdo_seterr(err, errlen, -HSDO_EPROTO, "DescribeTable: no TableStatus string");
+		goto out;
+	}
+	if (hsdo_strlcpy_field(info.status, sizeof(info.status), st->valuestring) != 0) {
+		rc = hsdo_seterr(err, errlen, -HSDO_EPROTO, "DescribeTable: TableStatus %s too long",
+				 quote(st->valuestring, q, 64));
+		goto out;
+	}
+	info.active = strcmp(info.status, "ACTIVE") == 0;
+	if ((rc = check_key_list(t, "KeySchema", "KeyType", "HASH", err, errlen)) != 0 ||
+	    (rc = check_key_list(t, "AttributeDefinitions", "AttributeType", "N", err, errlen)) != 0)
+		goto out;
+	cnt = cJSON_GetObjectItemCaseSensitive(t, "ItemCount");
+	if (cnt != NULL) {
+		if (!cJSON_IsNumber(cnt) || cnt->valuedouble < 0 ||
+		    cnt->valuedouble >= 18446744073709551616.0 ||
+		    cnt->valuedouble != (double)(uint64_t)cnt->valuedouble) {
+			rc = hsdo_seterr(err, errlen, -HSDO_EPROTO,
+					 "DescribeTable: ItemCount is not a count");
+			goto out;
+		}
+		info.item_count = (uint64_t)cnt->valuedouble;
+		info.has_item_count = true;
+	}
+	*out = info;
+out:
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* ---- Scan / GetItem ---------------------------------------------------------- */
+
+/* The Generation of control item `item`. */
+static int control_generation(const cJSON *item, uint64_t *gen, char *err, size_t errlen)
+{
+	const cJSON *av;
+	const char *s;
+	char q[40];
+	int rc;
+
+	if ((rc = member(item, GENERATION, &av, "control item 0", err, errlen)) != 0)
+		return rc;
+	if (av == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+				   "control item 0: missing attribute " GENERATION);
+	if ((s = av_n(av)) == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+				   "control item 0: " GENERATION " is not an N attribute value");
+	if (!parse_u64(s, UINT64_MAX, gen))
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "control item 0: " GENERATION
+				   " \"%s\" is not a plain decimal integer", quote(s, q, 32));
+	return 0;
+}
+
+/* The id string of an item, for classification and messages ("?" if none). */
+static const char *item_id(const cJSON *item, int *rc, char *err, size_t errlen)
+{
+	const cJSON *av = NULL;
+	const char *s;
+
+	*rc = cJSON_IsObject(item) ? member(item, HSDO_DDB_KEY, &av, "item", err, errlen) : 0;
+	if (*rc != 0 || !cJSON_IsObject(item) || (s = av_n(av)) == NULL)
+		return NULL;
+	return s;
+}
+
+int hsdo_ddb_parse_scan(const char *buf, size_t len, struct hsdo_ddb_page *out,
+			char *err, size_t errlen)
+{
+	struct hsdo_ddb_page pg;
+	const cJSON *items, *it, *cnt, *lek, *av;
+	char ierr[256], q[40];
+	const char *id;
+	uint64_t k;
+	size_t n = 0, i;
+	cJSON *root = NULL;
+	int rc;
+
+	if (out == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
+	if ((rc = parse_response(buf, len, "Scan", &root, err, errlen)) != 0)
+		return rc;
+	memset(&pg, 0, sizeof(pg));
+	items = cJSON_GetObjectItemCaseSensitive(root, "Items");
+	if (!cJSON_IsArray(items)) {
+		rc = hsdo_seterr(err, errlen, -HSDO_EPROTO, "Scan: Items missing or not an array");
+		goto fail;
+	}
+	cJSON_ArrayForEach(it, items) {
+		if (++n > HSDO_SLOTS_MAX + 1) {
+			rc = hsdo_seterr(err, errlen, -HSDO_ETOOBIG,
+					 "Scan: more than %d items in one page", HSDO_SLOTS_MAX + 1);
+			goto fail;
+		}
+	}
+	cnt = cJSON_GetObjectItemCaseSensitive(root, "Count");
+	if (cnt != NULL && (!cJSON_IsNumber(cnt) || cnt->valuedouble != (double)n)) {
+		rc = hsdo_seterr(err, errlen, -HSDO_EPROTO,
+				 "Scan: Count does not match the %zu items", n);
+		goto fail;
+	}
+	if (n > 0 && (pg.slots = hsdo_calloc(n, sizeof(*pg.slots))) == NULL) {
+		rc = hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory for %zu slots", n);
+		goto fail;
+	}
+	i = 0;
+	cJSON_ArrayForEach(it, items) {
+		id = item_id(it, &rc, ierr, sizeof(ierr));
+		if (rc != 0) {
+			rc = hsdo_seterr(err, errlen, rc, "Scan item %zu: %s", i, ierr);
+			goto fail;
+		}
+		if (id != NULL && strcmp(id, "0") == 0) {
+			if (pg.has_control) {
+				rc = hsdo_seterr(err, errlen, -HSDO_EPROTO,
+						 "Scan item %zu: second control item 0", i);
+				goto fail;
+			}
+			if ((rc = control_generation(it, &pg.generation, ierr, sizeof(ierr))) != 0) {
+				rc = hsdo_seterr(err, errlen, rc, "Scan item %zu: %s", i, ierr);
+				goto fail;
+			}
+			pg.has_control = true;
+		} else if ((rc = hsdo_item_decode(it, &pg.slots[pg.n], ierr, sizeof(ierr))) != 0) {
+			rc = hsdo_seterr(err, errlen, rc, "Scan item %zu (" HSDO_DDB_KEY " %s): %s",
+					 i, id != NULL ? quote(id, q, 24) : "?", ierr);
+			goto fail;
+		} else {
+			pg.n++;
+		}
+		i++;
+	}
+	lek = cJSON_GetObjectItemCaseSensitive(root, "LastEvaluatedKey");
+	if (lek != NULL) {
+		if (!cJSON_IsObject(lek) || lek->child == NULL || lek->child->next != NULL ||
+		    lek->child->string == NULL || strcmp(lek->child->string, HSDO_DDB_KEY) != 0) {
+			rc = hsdo_seterr(err, errlen, -HSDO_EPROTO,
+					 "Scan: LastEvaluatedKey is not {\"" HSDO_DDB_KEY "\": ...}");
+			goto fail;
+		}
+		av = lek->child;
+		if (!parse_u64(av_n(av), HSDO_SLOTS_MAX, &k)) {
+			rc = hsdo_seterr(err, errlen, -HSDO_EPROTO,
+					 "Scan: LastEvaluatedKey is not an N in 0..%d", HSDO_SLOTS_MAX);
+			goto fail;
+		}
+		pg.more = true;
+		pg.last_key = (uint32_t)k;
+	}
+	cJSON_Delete(root);
+	*out = pg;
+	return 0;
+fail:
+	hsdo_free(pg.slots);
+	cJSON_Delete(root);
+	return rc;
+}
+
+void hsdo_ddb_page_free(struct hsdo_ddb_page *p)
+{
+	if (p == NULL)
+		return;
+	hsdo_free(p->slots);
+	memset(p, 0, sizeof(*p));
+}
+
+int hsdo_ddb_parse_get_control(const char *buf, size_t len, uint64_t *gen,
+			       char *err, size_t errlen)
+{
+	const cJSON *item;
+	const char *id;
+	uint64_t g = 0;
+	cJSON *root = NULL;
+	char ierr[256];
+	int rc;
+
+	if (gen == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
+	if ((rc = parse_response(buf, len, "GetItem", &root, err, errlen)) != 0)
+		return rc;
+	item = cJSON_GetObjectItemCaseSensitive(root, "Item");
+	if (item != NULL) {
+		id = item_id(item, &rc, ierr, sizeof(ierr));
+		if (rc != 0)
+			rc = hsdo_seterr(err, errlen, rc, "GetItem: %s", ierr);
+		else if (id == NULL || strcmp(id, "0") != 0)
+			rc = hsdo_seterr(err, errlen, -HSDO_EPROTO,
+					 "GetItem: Item is not the control item "
+					 HSDO_DDB_KEY " 0");
+		else if ((rc = control_generation(item, &g, ierr, sizeof(ierr))) != 0)
+			rc = hsdo_seterr(err, errlen, rc, "GetItem: %s", ierr);
+	}
+	cJSON_Delete(root);
+	if (rc == 0)
+		*gen = g;
+	return rc;
+}
+
+/* ---- full-table assembly ----------------------------------------------------- */
+
+void hsdo_ddb_scan_init(struct hsdo_ddb_scan *sc, size_t max_slots)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->max_slots = max_slots == 0 || max_slots > HSDO_SLOTS_MAX ? HSDO_SLOTS_MAX : max_slots;
+}
+
+void hsdo_ddb_scan_free(struct hsdo_ddb_scan *sc)
+{
+	size_t max;
+
+	if (sc == NULL)
+		return;
+	max = sc->max_slots;
+	hsdo_free(sc->slots);
+	hsdo_ddb_scan_init(sc, max);
+}
+
+int hsdo_ddb_scan_add(struct hsdo_ddb_scan *sc, const struct hsdo_ddb_page *page,
+		      char *err, size_t errlen)
+{
+	struct hsdo_slot *p;
+	size_t i, cap;
+
+	if (sc == NULL || page == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no scan or page");
+	if (sc->pages >= HSDO_DDB_PAGES_MAX)
+		return hsdo_seterr(err, errlen, -HSDO_ETOOBIG, "Scan: more than %d pages",
+				   HSDO_DDB_PAGES_MAX);
+	if (page->has_control && sc->has_control)
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+				   "Scan page %zu: control item 0 seen twice", sc->pages + 1);
+	for (i = 0; i < page->n; i++)
+		if (page->slots[i].id < 1 || page->slots[i].id > sc->max_slots)
+			return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+					   "Scan page %zu: slot %" PRIu32 " out of range 1..%zu",
+					   sc->pages + 1, page->slots[i].id, sc->max_slots);
+	if (page->n > sc->max_slots - sc->n)
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+				   "Scan page %zu: more than %zu slot items (duplicate ids)",
+				   sc->pages + 1, sc->max_slots);
+	if (sc->n + page->n > sc->cap) {
+		cap = sc->cap ? sc->cap : 64;
+		while (cap < sc->n + page->n)
+			cap *= 2;
+		if (cap > sc->max_slots)
+			cap = sc->max_slots;
+		p = hsdo_reallocarray(sc->slots, cap, sizeof(*p));
+		if (p == NULL)
+			return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory for %zu slots",
+					   cap);
+		sc->slots = p;
+		sc->cap = cap;
+	}
+	if (page->n > 0)
+		memcpy(sc->slots + sc->n, page->slots, page->n * sizeof(*page->slots));
+	sc->n += page->n;
+	sc->pages++;
+	if (page->has_control) {
+		sc->has_control = true;
+		sc->generation = page->generation;
+	}
+	return 0;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	uint32_t x = ((const struct hsdo_slot *)a)->id, y = ((const struct hsdo_slot *)b)->id;
+
+	return (x > y) - (x < y);
+}
+
+int hsdo_ddb_scan_finish(struct hsdo_ddb_scan *sc, struct hsdo_table *out,
+			 char *err, size_t errlen)
+{
+	struct hsdo_table t;
+	size_t i;
+	int rc = 0;
+
+	if (sc == NULL || out == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no scan or table");
+	if (sc->n > 0)
+		qsort(sc->slots, sc->n, sizeof(*sc->slots), cmp_id);
+	for (i = 0; i < sc->n; i++) {
+		if (sc->slots[i].id == i + 1)
+			continue;
+		if (i > 0 && sc->slots[i].id == sc->slots[i - 1].id)
+			rc = hsdo_seterr(err, errlen, -HSDO_EPROTO,
+					 "slot table: duplicate slot %" PRIu32, sc->slots[i].id);
+		else
+			rc = hsdo_seterr(err, errlen, -HSDO_EPROTO,
+					 "slot table: slot %zu missing (ids must be 1..n)", i + 1);
+		goto done;
+	}
+	if (sc->n == 0) {
+		if ((rc = hsdo_table_init(&t, 0)) != 0) {
+			rc = hsdo_seterr(err, errlen, rc, "out of memory for an empty table");
+			goto done;
+		}
+	} else {
+		memset(&t, 0, sizeof(t));
+		t.slots = sc->slots;
+		t.n = sc->n;
+		sc->slots = NULL;
+	}
+	t.generation = sc->has_control ? sc->generation : 0;
+	*out = t;
+done:
+	hsdo_ddb_scan_free(sc);
+	return rc;
+}

@@ -3,9 +3,11 @@
  * Until the server cycle lands (issue #5), server mode creates the missing
  * slots 1..N and watches the store: it reads the generation each INTERVAL,
  * re-reads the table only when it changed, keeps the last good table on any
- * error, and logs once per change of state. */
+ * error, and logs once per change of state. Every cycle is timed and
+ * counted in the metrics, and its outcome is what /healthz reports. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "hsdo/client.h"
 #include "hsdo/config.h"
@@ -15,6 +17,8 @@
 #include "hsdo/store_file.h"
 
 #include "agent.h"
+#include "agent_metrics.h"
+#include "exporter.h"
 #include "log.h"
 
 /* Log a store failure once per distinct message; `ctx` names the step. */
@@ -68,35 +72,47 @@ static int cycle_once(struct agent *a)
 	struct hsdo_table t;
 	uint64_t gen = 0;
 	char err[256] = "";
+	size_t reads = 1;
 	int rc;
 
 	rc = hsdo_store_read_generation(a->store, &gen, err, sizeof(err));
 	if (rc != 0) {
 		store_failed(a, "read generation", rc, err);
-		return rc;
+		goto out;
 	}
 	if (a->have_table && gen == a->table.generation) {
 		store_recovered(a);
 		hsdo_log_debug("slot table unchanged (generation %llu)", (unsigned long long)gen);
-		return 0;
+		goto out;
 	}
+	reads++;
 	rc = hsdo_store_read_table(a->store, &t, err, sizeof(err));
 	if (rc != 0) {
 		store_failed(a, "read table", rc, err);
-		return rc;
+		goto out;
 	}
 	if (t.n == 0) {
 		/* An empty read is a failure, never "free every slot". */
 		hsdo_table_free(&t);
-		store_failed(a, "read table", -HSDO_EPROTO, "the table has no slots");
-		return -HSDO_EPROTO;
+		rc = -HSDO_EPROTO;
+		store_failed(a, "read table", rc, "the table has no slots");
+		goto out;
 	}
 	store_recovered(a);
 	hsdo_table_free(&a->table);
 	a->table = t;
 	a->have_table = true;
 	log_table(&a->table);
-	return 0;
+	agent_metrics_table(a, &a->table);
+out:
+	agent_metrics_store_reads(a, reads, rc != 0);
+	if (rc == 0)
+		a->health[0] = '\0';
+	else
+		snprintf(a->health, sizeof(a->health), "store %s %s; keeping the last good slot "
+			 "table%s", hsdo_store_name(a->store), a->last_error,
+			 a->have_table ? "" : " (none yet)");
+	return rc;
 }
 
 /* ---- client mode ------------------------------------------------------ */
@@ -209,6 +225,52 @@ static int client_cycle(struct agent *a)
 	if (rep.failed)
 		hsdo_log_warn("%zu of %zu commands failed; the others were applied",
 			      rep.failed, rep.sent);
+
+	agent_metrics_store_reads(a, rep.store_reads, rep.store_read_errors);
+	if (rep.table_changed)
+		agent_metrics_table(a, rep.table);
+	agent_metrics_rtapi(a, rep.sent - rep.failed, rep.failed + rep.lost, rep.connections);
+	if (rc == 0)
+		a->health[0] = '\0';
+	else if (!rep.store_ok || rep.haproxy_error[0] != '\0')
+		snprintf(a->health, sizeof(a->health), "%s%s%s%s%s%s%s",
+			 rep.store_ok ? "" : "store ", rep.store_ok ? "" : hsdo_store_name(a->store),
+			 rep.store_ok ? "" : ": ", rep.store_error,
+			 !rep.store_ok && rep.haproxy_error[0] ? "; " : "",
+			 rep.haproxy_error[0] ? "HAProxy: " : "", rep.haproxy_error);
+	else
+		snprintf(a->health, sizeof(a->health), "%s", hsdo_strerror(rc));
+	return rc;
+}
+
+/* One cycle of the mode (in client mode, with the start-up check until it
+ * passes), timed and counted; 0 when it succeeded. *fatal when the agent
+ * must exit: HAProxy lacks what the configuration names at start. */
+static int run_cycle(struct agent *a, bool *fatal)
+{
+	struct timespec t0, t1;
+	int rc;
+
+	*fatal = false;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (a->role != HSDO_ROLE_CLIENT) {
+		rc = cycle_once(a);
+	} else {
+		rc = a->client_ready ? 0 : client_check(a);
+		if (rc < 0) {
+			*fatal = true;
+		} else if (rc > 0) {
+			rc = -HSDO_EIO;
+			snprintf(a->health, sizeof(a->health), "HAProxy at %s: %s",
+				 a->cfg->client_haproxy_socket_path, a->last_haproxy);
+		} else {
+			rc = client_cycle(a);
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	a->cycles++;
+	agent_metrics_cycle(a, rc == 0, (double)(t1.tv_sec - t0.tv_sec) +
+			    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	return rc;
 }
 
@@ -228,20 +290,14 @@ static ev_tstamp next_delay(const struct agent *a)
 static void on_cycle(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct agent *a = w->data;
+	bool fatal;
 
 	(void)revents;
-	if (a->role != HSDO_ROLE_CLIENT) {
-		(void)cycle_once(a);
-	} else if (!a->client_ready) {
-		if (client_check(a) < 0) {
-			a->exit_code = 1;
-			ev_break(loop, EVBREAK_ALL);
-			return;
-		}
-		if (a->client_ready)
-			(void)client_cycle(a);
-	} else {
-		(void)client_cycle(a);
+	(void)run_cycle(a, &fatal);
+	if (fatal) {
+		a->exit_code = 1;
+		ev_break(loop, EVBREAK_ALL);
+		return;
 	}
 	w->repeat = next_delay(a);
 	ev_timer_again(loop, w);
@@ -296,7 +352,14 @@ int agent_apply_config(struct agent *a, struct hsdo_config *cfg)
 		a->client = client;
 		a->client_ready = false;
 		a->last_nskips = 0;
+		a->rtapi_conns_seen = 0;
 	}
+	if (store_changed && a->cfg != NULL)
+		agent_metrics_table(a, NULL);
+	if (a->exporter != NULL && (strcmp(a->cfg->exporter_addr, cfg->exporter_addr) != 0 ||
+				    a->cfg->exporter_port != cfg->exporter_port))
+		hsdo_log_warn("EXPORTER_ADDR/EXPORTER_PORT changed: the exporter stays on %s:%d "
+			      "until hsdo-agent restarts", a->cfg->exporter_addr, a->cfg->exporter_port);
 	hsdo_config_free(a->cfg);
 	a->cfg = cfg;
 	if (ev_is_active(&a->cycle)) {
@@ -306,11 +369,55 @@ int agent_apply_config(struct agent *a, struct hsdo_config *cfg)
 	return 0;
 }
 
+/* /healthz: the outcome of the last cycle. */
+static bool agent_health(void *arg, char *why, size_t whylen)
+{
+	struct agent *a = arg;
+
+	if (a->cycles == 0) {
+		snprintf(why, whylen, "starting: no cycle has run yet");
+		return false;
+	}
+	if (a->health[0] == '\0')
+		return true;
+	snprintf(why, whylen, "%s", a->health);
+	return false;
+}
+
+/* The exporter, unless --once: an address or port it cannot take is a
+ * start-up error, before any cycle touches HAProxy or the store. */
+static int start_exporter(struct agent *a)
+{
+	char err[512] = "";
+	int rc;
+
+	rc = agent_metrics_init(a);
+	if (rc != 0)
+		return rc;
+	rc = exporter_start(a->loop, a->cfg->exporter_addr, a->cfg->exporter_port,
+			    agent_metrics_render, agent_health, a, &a->exporter, err, sizeof(err));
+	if (rc != 0) {
+		hsdo_log_err("exporter: cannot listen on %s:%d: %s (EXPORTER_ADDR, EXPORTER_PORT)",
+			     a->cfg->exporter_addr, a->cfg->exporter_port, err);
+		return rc;
+	}
+	hsdo_log_info("exporter listening on http://%s%s%s:%d/metrics",
+		      strchr(a->cfg->exporter_addr, ':') ? "[" : "", a->cfg->exporter_addr,
+		      strchr(a->cfg->exporter_addr, ':') ? "]" : "", a->cfg->exporter_port);
+	return 0;
+}
+
 int agent_start(struct agent *a)
 {
 	char err[256] = "";
+	bool fatal;
 	int rc;
 
+	if (!a->once) {
+		rc = start_exporter(a);
+		if (rc != 0)
+			return rc;
+	}
 	if (a->role == HSDO_ROLE_SERVER && !a->dry_run) {
 		rc = hsdo_store_ensure_slots(a->store, a->cfg->haproxy_backend_servers_list_size, err, sizeof(err));
 		if (rc != 0) {
@@ -320,31 +427,25 @@ int agent_start(struct agent *a)
 			return rc;
 		}
 	}
-	if (a->role == HSDO_ROLE_CLIENT) {
-		rc = client_check(a);
-		if (rc < 0 || (rc > 0 && a->once)) {
-			a->exit_code = 1;
-			return rc < 0 ? rc : -HSDO_EIO;
-		}
-		if (rc == 0)
-			rc = client_cycle(a);
-		if (a->once) {
-			bool converged = false;
+	rc = run_cycle(a, &fatal);
+	if (fatal || (a->once && a->role == HSDO_ROLE_CLIENT && !a->client_ready)) {
+		a->exit_code = 1;
+		return rc;
+	}
+	if (a->once && a->role == HSDO_ROLE_CLIENT) {
+		bool converged = false;
 
-			if (rc == 0 && !a->dry_run)
-				rc = hsdo_client_verify(a->client, &converged, err, sizeof(err));
-			if (rc == 0 && !a->dry_run)
-				hsdo_log_info("HAProxy %s the slot table", converged ?
-					      "matches" : "does NOT match");
-			a->exit_code = rc == 0 && (converged || a->dry_run) ? 0 : 1;
-			return rc;
-		}
-	} else {
-		rc = cycle_once(a);
-		if (a->once) {
-			a->exit_code = rc == 0 ? 0 : 1;
-			return rc;
-		}
+		if (rc == 0 && !a->dry_run)
+			rc = hsdo_client_verify(a->client, &converged, err, sizeof(err));
+		if (rc == 0 && !a->dry_run)
+			hsdo_log_info("HAProxy %s the slot table", converged ?
+				      "matches" : "does NOT match");
+		a->exit_code = rc == 0 && (converged || a->dry_run) ? 0 : 1;
+		return rc;
+	}
+	if (a->once) {
+		a->exit_code = rc == 0 ? 0 : 1;
+		return rc;
 	}
 	ev_init(&a->cycle, on_cycle);
 	a->cycle.data = a;
@@ -357,6 +458,9 @@ void agent_stop(struct agent *a)
 {
 	if (a->loop != NULL && ev_is_active(&a->cycle))
 		ev_timer_stop(a->loop, &a->cycle);
+	exporter_stop(a->exporter);
+	a->exporter = NULL;
+	agent_metrics_free(a);
 	hsdo_client_free(a->client);
 	a->client = NULL;
 	hsdo_store_free(a->store);

@@ -12,6 +12,8 @@
 
 struct hsdo_store;
 struct hsdo_client;
+struct hsdo_metrics;
+struct exporter;
 
 struct agent {
 	struct ev_loop *loop;
@@ -29,6 +31,12 @@ struct agent {
 	struct hsdo_table table;       /* last good slot table */
 	bool have_table;
 	char last_error[512];          /* last store error, logged once per change */
+	struct hsdo_metrics *metrics;  /* what the exporter serves */
+	int metrics_error;             /* last failed update, logged once */
+	uint64_t rtapi_conns_seen;     /* client's connection count already counted */
+	struct exporter *exporter;     /* NULL with --once */
+	unsigned long cycles;          /* cycles run */
+	char health[600];              /* "" when the last cycle succeeded, else why not */
 	ev_signal sig_term, sig_int, sig_hup;
 	ev_timer cycle;
 	int exit_code;

@@ -44,7 +44,9 @@ static void usage(FILE *f)
 	      "  -h, --help          print this help and exit\n"
 	      "\n"
 	      "Signals: SIGHUP reloads the configuration (kept if the new one is\n"
-	      "invalid); SIGTERM and SIGINT stop cleanly.\n", f);
+	      "invalid); SIGTERM and SIGINT stop cleanly.\n"
+	      "Unless --once, /metrics and /healthz are served on\n"
+	      "EXPORTER_ADDR:EXPORTER_PORT (default 127.0.0.1:6789).\n", f);
 }
 
 /* The file to read: --config, else ./conf/env.yaml (the original's place),

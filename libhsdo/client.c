@@ -283,18 +283,22 @@ static void refresh_table(struct hsdo_client *c, struct hsdo_client_report *rep)
 	char err[200] = "";
 	int rc;
 
+	rep->store_reads++;
 	rc = hsdo_store_read_generation(c->store, &gen, err, sizeof(err));
 	if (rc == 0 && c->have_table && gen == c->table.generation) {
 		rep->store_ok = true;
 		return;
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		rep->store_reads++;
 		rc = hsdo_store_read_table(c->store, &t, err, sizeof(err));
+	}
 	if (rc == 0 && t.n == 0) {
 		hsdo_table_free(&t);
 		rc = hsdo_seterr(err, sizeof(err), -HSDO_EPROTO, "the table has no slots");
 	}
 	if (rc != 0) {
+		rep->store_read_errors++;
 		snprintf(rep->store_error, sizeof(rep->store_error), "%s%s%s",
 			 hsdo_strerror(rc), err[0] ? ": " : "", err);
 		return;
@@ -322,8 +326,10 @@ static int apply_plan(struct hsdo_client *c, struct hsdo_rtapi_client *conn,
 		cmds[i] = c->plan.cmds[i].line;
 	rc = hsdo_rtapi_client_exec(conn, cmds, c->plan.ncmds, &res, err, errlen);
 	hsdo_free(cmds);
-	if (rc != 0)
+	if (rc != 0) {
+		rep->lost = c->plan.ncmds;
 		return rc;
+	}
 	rep->sent = c->plan.ncmds;
 	for (i = 0; i < c->plan.ncmds; i++) {
 		char why[200];
@@ -354,6 +360,7 @@ int hsdo_client_cycle(struct hsdo_client *c, bool dry_run, struct hsdo_client_re
 	hsdo_plan_client_result_free(&c->plan);
 	refresh_table(c, rep);
 	rep->generation = c->table.generation;
+	rep->table = c->have_table ? &c->table : NULL;
 	if (!c->have_table) {
 		/* Nothing to follow yet: touch nothing. */
 		rep->connections = c->connections;

@@ -19,8 +19,8 @@
 
 struct hsdo_client;
 
-/* What one cycle did, for logs and metrics. `plan` stays valid until the
- * next cycle or hsdo_client_free (borrowed). */
+/* What one cycle did, for logs and metrics. `plan` and `table` stay valid
+ * until the next cycle or hsdo_client_free (borrowed). */
 struct hsdo_client_report {
 	bool store_ok;                 /* the store answered this cycle */
 	bool table_changed;            /* a new generation was read */
@@ -28,8 +28,12 @@ struct hsdo_client_report {
 	bool missing;                  /* a backend or slot is missing in HAProxy */
 	uint64_t generation;           /* of the table used */
 	size_t sent, failed;           /* commands sent / rejected by HAProxy */
+	size_t lost;                   /* commands of a batch whose connection failed */
+	size_t store_reads;            /* store calls (generation, table) ... */
+	size_t store_read_errors;      /* ... and how many failed or read no slot */
 	const struct hsdo_plan_client_result *plan;   /* NULL if no plan */
-	uint64_t connections;          /* Runtime API connections opened */
+	const struct hsdo_table *table;               /* table followed; NULL if none yet */
+	uint64_t connections;          /* Runtime API connections opened, in all */
 	char store_error[256];         /* "" when the store answered */
 	char haproxy_error[256];       /* "" when HAProxy answered */
 };

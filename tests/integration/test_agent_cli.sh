@@ -52,6 +52,11 @@ CLIENT_HAPROXY_BACKEND_LIST:
     baseName: web
     serverPort: 8080
 YAML
+# A port of its own for the exporter of the running agent below, so tests
+# running in parallel never compete for the default one; below the ephemeral
+# range, where the tests' own client connections could hold it.
+while :; do ep=$((10000 + RANDOM % 22000)); (exec 3<>"/dev/tcp/127.0.0.1/$ep") 2>/dev/null || break; done
+echo "EXPORTER_PORT: $ep" >>good.yaml
 expect "a valid file" 0 "^configuration OK$" -- "$AGENT" -c -n --config good.yaml
 expect "a missing --config file is an error naming it" 1 "nope\.yaml" -- "$AGENT" -n --config nope.yaml
 

@@ -47,12 +47,15 @@ haproxy -v | head -n1
 # ---- helpers -------------------------------------------------------------
 
 # free_port: a TCP port on 127.0.0.1 that nothing accepts on and that this
-# script has not handed out yet, in $REPLY.
+# script has not handed out yet, in $REPLY. Below the kernel's ephemeral
+# range, where a client connection of a test running alongside could hold it.
 given=" "
 free_port() {
-	local p i
+	local p i low=32768
+	read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || low=32768
+	((low > 11024)) || low=32768
 	for i in $(seq 1 500); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((10000 + RANDOM % (low - 10000)))
 		[[ $given == *" $p "* ]] && continue
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			given+="$p "

@@ -27,11 +27,16 @@ ko() {
 }
 finish() { echo "$pass passed, $fail failed"; [[ $fail -eq 0 ]]; }
 
-# free_port: a TCP port nobody listens on (HAProxy refuses port 0).
+# free_port: a TCP port nobody listens on (HAProxy refuses port 0), below
+# the kernel's ephemeral range: a port there may be the local end of one of
+# the tests' own client connections (curl, socat, in TIME_WAIT for a minute),
+# which makes a later bind() fail with "Address already in use".
 free_port() {
-	local p
+	local p low=32768
+	read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || low=32768
+	((low > 11024)) || low=32768
 	while :; do
-		p=$((20000 + RANDOM % 30000))
+		p=$((10000 + RANDOM % (low - 10000)))
 		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
 	done
 }

@@ -1,0 +1,353 @@
+/* The agent's metrics: see agent_metrics.h and docs/metrics.md. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "hsdo/config.h"
+#include "hsdo/err.h"
+#include "hsdo/log.h"
+#include "hsdo/metrics.h"
+#include "hsdo/store.h"
+
+#include "agent.h"
+#include "agent_metrics.h"
+
+enum {
+	M_SERVER_WEIGHT = 0,
+	M_SLOTS,
+	M_TABLE_GENERATION,
+	M_CYCLES,
+	M_CYCLE_DURATION,
+	M_STORE_READS,
+	M_RTAPI_COMMANDS,
+	M_RTAPI_CONNECTIONS,
+	M_BUILD_INFO,
+	M_CPU,
+	M_RSS,
+	M_VSZ,
+	M_START_TIME,
+	M_OPEN_FDS,
+	M_MAX_FDS,
+	M_COUNT
+};
+
+/* A cycle is a few store reads and Runtime API round trips on local
+ * sockets: milliseconds, up to CLIENT_HAPROXY_TIMEOUT when HAProxy hangs. */
+static const double cycle_buckets[] = {
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+};
+
+static const struct hsdo_metrics_family_desc families[M_COUNT] = {
+	[M_SERVER_WEIGHT] = { "hsdo_server_weight",
+		"Weight of each used slot (active or draining) in the slot table the agent holds.",
+		HSDO_METRICS_GAUGE, { "id", "name", "ip", "asg" }, NULL, 0 },
+	[M_SLOTS] = { "hsdo_slots", "Slots of the slot table the agent holds, by state.",
+		HSDO_METRICS_GAUGE, { "state" }, NULL, 0 },
+	[M_TABLE_GENERATION] = { "hsdo_table_generation",
+		"Generation of the slot table the agent holds.", HSDO_METRICS_GAUGE, { NULL }, NULL, 0 },
+	[M_CYCLES] = { "hsdo_cycles", "Cycles run, by mode and result.",
+		HSDO_METRICS_COUNTER, { "mode", "result" }, NULL, 0 },
+	[M_CYCLE_DURATION] = { "hsdo_cycle_duration_seconds", "Duration of the cycles.",
+		HSDO_METRICS_HISTOGRAM, { "mode" }, cycle_buckets,
+		sizeof(cycle_buckets) / sizeof(cycle_buckets[0]) },
+	[M_STORE_READS] = { "hsdo_store_reads",
+		"Slot store reads (generation polls and table reads), by store and result.",
+		HSDO_METRICS_COUNTER, { "store", "result" }, NULL, 0 },
+	[M_RTAPI_COMMANDS] = { "hsdo_runtime_api_commands",
+		"HAProxy Runtime API set server commands sent, by result.",
+		HSDO_METRICS_COUNTER, { "result" }, NULL, 0 },
+	[M_RTAPI_CONNECTIONS] = { "hsdo_runtime_api_connections",
+		"HAProxy Runtime API connections opened.", HSDO_METRICS_COUNTER, { NULL }, NULL, 0 },
+	[M_BUILD_INFO] = { "hsdo_build_info", "Always 1; the version of hsdo-agent as a label.",
+		HSDO_METRICS_GAUGE, { "version" }, NULL, 0 },
+	[M_CPU] = { "process_cpu_seconds", "Total user and system CPU time spent in seconds.",
+		HSDO_METRICS_COUNTER, { NULL }, NULL, 0 },
+	[M_RSS] = { "process_resident_memory_bytes", "Resident memory size in bytes.",
+		HSDO_METRICS_GAUGE, { NULL }, NULL, 0 },
+	[M_VSZ] = { "process_virtual_memory_bytes", "Virtual memory size in bytes.",
+		HSDO_METRICS_GAUGE, { NULL }, NULL, 0 },
+	[M_START_TIME] = { "process_start_time_seconds",
+		"Start time of the process since unix epoch in seconds.",
+		HSDO_METRICS_GAUGE, { NULL }, NULL, 0 },
+	[M_OPEN_FDS] = { "process_open_fds", "Number of open file descriptors.",
+		HSDO_METRICS_GAUGE, { NULL }, NULL, 0 },
+	[M_MAX_FDS] = { "process_max_fds", "Maximum number of open file descriptors.",
+		HSDO_METRICS_GAUGE, { NULL }, NULL, 0 },
+};
+
+static const char *mode_str(const struct agent *a)
+{
+	return a->role == HSDO_ROLE_CLIENT ? "client" : "server";
+}
+
+/* Log a failed update once per distinct cause; the next ones are debug. */
+static void update_failed(struct agent *a, int rc, const char *what)
+{
+	if (a->metrics_error != rc) {
+		hsdo_log_warn("metrics: %s: %s (not exported)", what, hsdo_strerror(rc));
+		a->metrics_error = rc;
+	} else {
+		hsdo_log_debug("metrics: %s: %s (not exported)", what, hsdo_strerror(rc));
+	}
+}
+
+static void m_add(struct agent *a, size_t fam, const char *const *v, double delta)
+{
+	int rc;
+
+	if (a->metrics == NULL)
+		return;
+	rc = hsdo_metrics_add(a->metrics, fam, v, delta);
+	if (rc != 0)
+		update_failed(a, rc, families[fam].name);
+}
+
+static void m_set(struct agent *a, size_t fam, const char *const *v, double value)
+{
+	int rc;
+
+	if (a->metrics == NULL)
+		return;
+	rc = hsdo_metrics_set(a->metrics, fam, v, value);
+	if (rc != 0)
+		update_failed(a, rc, families[fam].name);
+}
+
+/* Read a small /proc file whole; its length, or -1. */
+static ssize_t read_proc(const char *path, char *buf, size_t len)
+{
+	ssize_t n, total = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	while ((size_t)total < len - 1) {
+		n = read(fd, buf + total, len - 1 - (size_t)total);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		total += n;
+	}
+	close(fd);
+	buf[total] = '\0';
+	return total;
+}
+
+/* Fields 3.. of /proc/self/stat, after the command name (which may hold
+ * spaces and parentheses): field k is out[k - 3]. Returns how many. */
+static size_t stat_fields(char *buf, unsigned long long *out, size_t max)
+{
+	char *p = strrchr(buf, ')'), *end;
+	size_t n = 0;
+
+	if (p == NULL)
+		return 0;
+	p++;
+	while (n < max) {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0' || *p == '\n')
+			break;
+		if (n == 0) {          /* the state letter */
+			out[n++] = 0;
+			p++;
+			continue;
+		}
+		errno = 0;
+		out[n] = strtoull(p, &end, 10);
+		if (end == p || errno != 0)
+			break;
+		n++;
+		p = end;
+	}
+	return n;
+}
+
+/* Process start time from /proc: boot time + starttime ticks. */
+static double start_time(void)
+{
+	char buf[4096], *p, *end;
+	unsigned long long f[24], btime;
+	long tck = sysconf(_SC_CLK_TCK);
+
+	if (tck <= 0 || read_proc("/proc/self/stat", buf, sizeof(buf)) < 0 ||
+	    stat_fields(buf, f, 24) < 20)
+		return -1;
+	if (read_proc("/proc/stat", buf, sizeof(buf)) < 0 || (p = strstr(buf, "\nbtime ")) == NULL)
+		return -1;
+	errno = 0;
+	btime = strtoull(p + 7, &end, 10);
+	if (end == p + 7 || errno != 0)
+		return -1;
+	return (double)btime + (double)f[22 - 3] / (double)tck;
+}
+
+static void refresh_process(struct agent *a)
+{
+	char buf[4096];
+	unsigned long long f[24], size, resident;
+	long tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+	struct rlimit rl;
+	struct dirent *de;
+	DIR *dir;
+	double fds = 0;
+
+	if (tck > 0 && read_proc("/proc/self/stat", buf, sizeof(buf)) > 0 &&
+	    stat_fields(buf, f, 24) >= 13)
+		m_set(a, M_CPU, NULL, (double)(f[14 - 3] + f[15 - 3]) / (double)tck);
+	if (page > 0 && read_proc("/proc/self/statm", buf, sizeof(buf)) > 0 &&
+	    sscanf(buf, "%llu %llu", &size, &resident) == 2) {
+		m_set(a, M_VSZ, NULL, (double)size * (double)page);
+		m_set(a, M_RSS, NULL, (double)resident * (double)page);
+	}
+	dir = opendir("/proc/self/fd");
+	if (dir != NULL) {
+		while ((de = readdir(dir)) != NULL)
+			if (de->d_name[0] != '.')
+				fds++;
+		closedir(dir);
+		m_set(a, M_OPEN_FDS, NULL, fds - 1);   /* not the one listing them */
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		m_set(a, M_MAX_FDS, NULL, (double)rl.rlim_cur);
+}
+
+int agent_metrics_init(struct agent *a)
+{
+	static const char *const results[] = { "ok", "error" };
+	const char *version[] = { HSDO_VERSION };
+	char err[256] = "";
+	double t;
+	size_t i;
+	int rc;
+
+	rc = hsdo_metrics_new(families, M_COUNT, &a->metrics, err, sizeof(err));
+	if (rc != 0) {
+		hsdo_log_err("metrics: %s%s%s", hsdo_strerror(rc), err[0] ? ": " : "", err);
+		return rc;
+	}
+	a->metrics_error = 0;
+	m_set(a, M_BUILD_INFO, version, 1);
+	t = start_time();
+	if (t >= 0)
+		m_set(a, M_START_TIME, NULL, t);
+	/* Every series an alert may watch exists from the start, at 0. */
+	for (i = 0; i < 2; i++) {
+		const char *cyc[] = { mode_str(a), results[i] };
+		const char *st[] = { hsdo_store_name(a->store), results[i] };
+		const char *res[] = { results[i] };
+
+		m_add(a, M_CYCLES, cyc, 0);
+		m_add(a, M_STORE_READS, st, 0);
+		if (a->role == HSDO_ROLE_CLIENT)
+			m_add(a, M_RTAPI_COMMANDS, res, 0);
+	}
+	if (a->role == HSDO_ROLE_CLIENT)
+		m_add(a, M_RTAPI_CONNECTIONS, NULL, 0);
+	{
+		const char *mode[] = { mode_str(a) };
+
+		rc = hsdo_metrics_touch(a->metrics, M_CYCLE_DURATION, mode);
+		if (rc != 0)
+			update_failed(a, rc, families[M_CYCLE_DURATION].name);
+	}
+	return 0;
+}
+
+void agent_metrics_free(struct agent *a)
+{
+	hsdo_metrics_free(a->metrics);
+	a->metrics = NULL;
+}
+
+void agent_metrics_cycle(struct agent *a, bool ok, double seconds)
+{
+	const char *cyc[] = { mode_str(a), ok ? "ok" : "error" }, *mode[] = { mode_str(a) };
+	int rc;
+
+	m_add(a, M_CYCLES, cyc, 1);
+	if (a->metrics == NULL)
+		return;
+	rc = hsdo_metrics_observe(a->metrics, M_CYCLE_DURATION, mode, seconds);
+	if (rc != 0)
+		update_failed(a, rc, families[M_CYCLE_DURATION].name);
+}
+
+void agent_metrics_store_reads(struct agent *a, size_t reads, size_t errors)
+{
+	const char *ok[] = { hsdo_store_name(a->store), "ok" };
+	const char *bad[] = { hsdo_store_name(a->store), "error" };
+
+	if (errors > reads)
+		errors = reads;
+	if (reads > errors)
+		m_add(a, M_STORE_READS, ok, (double)(reads - errors));
+	if (errors > 0)
+		m_add(a, M_STORE_READS, bad, (double)errors);
+}
+
+void agent_metrics_table(struct agent *a, const struct hsdo_table *t)
+{
+	size_t i, count[HSDO_SLOT_STATE_COUNT] = { 0 }, skipped = 0;
+	char id[16];
+	int rc, first = 0;
+
+	if (a->metrics == NULL)
+		return;
+	hsdo_metrics_clear(a->metrics, M_SERVER_WEIGHT);
+	hsdo_metrics_clear(a->metrics, M_SLOTS);
+	hsdo_metrics_clear(a->metrics, M_TABLE_GENERATION);
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->n; i++) {
+		const struct hsdo_slot *s = &t->slots[i];
+		const char *v[] = { id, s->name, s->ip, s->group };
+
+		count[s->state < HSDO_SLOT_STATE_COUNT ? s->state : HSDO_SLOT_FREE]++;
+		if (s->state == HSDO_SLOT_FREE)
+			continue;
+		snprintf(id, sizeof(id), "%u", s->id);
+		rc = hsdo_metrics_set(a->metrics, M_SERVER_WEIGHT, v, (double)s->weight);
+		if (rc != 0 && skipped++ == 0)
+			first = rc;
+	}
+	if (skipped > 0)
+		hsdo_log_warn("metrics: %zu slots of generation %llu have no hsdo_server_weight "
+			      "series: %s", skipped, (unsigned long long)t->generation,
+			      hsdo_strerror(first));
+	for (i = 0; i < HSDO_SLOT_STATE_COUNT; i++) {
+		const char *v[] = { hsdo_slot_state_str((enum hsdo_slot_state)i) };
+
+		m_set(a, M_SLOTS, v, (double)count[i]);
+	}
+	m_set(a, M_TABLE_GENERATION, NULL, (double)t->generation);
+}
+
+void agent_metrics_rtapi(struct agent *a, size_t ok, size_t errors, uint64_t connections)
+{
+	const char *okv[] = { "ok" }, *errv[] = { "error" };
+
+	if (ok > 0)
+		m_add(a, M_RTAPI_COMMANDS, okv, (double)ok);
+	if (errors > 0)
+		m_add(a, M_RTAPI_COMMANDS, errv, (double)errors);
+	if (connections > a->rtapi_conns_seen)
+		m_add(a, M_RTAPI_CONNECTIONS, NULL, (double)(connections - a->rtapi_conns_seen));
+	a->rtapi_conns_seen = connections;
+}
+
+int agent_metrics_render(void *arg, char **body, size_t *len)
+{
+	struct agent *a = arg;
+
+	if (a->metrics == NULL)
+		return -HSDO_EINVAL;
+	refresh_process(a);
+	return hsdo_metrics_render(a->metrics, body, len);
+}

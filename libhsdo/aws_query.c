@@ -98,28 +98,37 @@ static int finish(struct wbuf *w, char *err, size_t errlen)
 	return (int)w->len;
 }
 
+/* "<prefix>1=v1<prefix>2=v2..." (values encoded), then "&NextToken=..." when
+ * there is one: the Query protocol's list and pagination members. */
+static void put_list(struct wbuf *w, const char *prefix, const char *const *v, size_t n,
+		     const char *next_token)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		put(w, prefix);
+		put_num(w, i + 1);
+		put(w, "=");
+		put_enc(w, v[i]);
+	}
+	if (next_token != NULL && next_token[0] != '\0') {
+		put(w, "&NextToken=");
+		put_enc(w, next_token);
+	}
+}
+
 int hsdo_asg_describe_groups_body(const char *const *names, size_t n,
 				  const char *next_token, char *out, size_t outlen,
 				  char *err, size_t errlen)
 {
 	struct wbuf w = { out, outlen, 0, false };
-	size_t i;
 	int rc = check_list(names, n, HSDO_ASG_NAMES_MAX, HSDO_GROUP_LEN, next_token, out, outlen,
 			    "group name", err, errlen);
 
 	if (rc != 0)
 		return rc;
 	put(&w, "Action=DescribeAutoScalingGroups&Version=2011-01-01");
-	for (i = 0; i < n; i++) {
-		put(&w, "&AutoScalingGroupNames.member.");
-		put_num(&w, i + 1);
-		put(&w, "=");
-		put_enc(&w, names[i]);
-	}
-	if (next_token != NULL && next_token[0] != '\0') {
-		put(&w, "&NextToken=");
-		put_enc(&w, next_token);
-	}
+	put_list(&w, "&AutoScalingGroupNames.member.", names, n, next_token);
 	put(&w, "&MaxRecords=");
 	put_num(&w, HSDO_ASG_MAX_RECORDS);
 	return finish(&w, err, errlen);
@@ -130,23 +139,13 @@ int hsdo_ec2_describe_instances_body(const char *const *ids, size_t n,
 				     char *err, size_t errlen)
 {
 	struct wbuf w = { out, outlen, 0, false };
-	size_t i;
 	int rc = check_list(ids, n, HSDO_EC2_IDS_MAX, HSDO_NAME_LEN, next_token, out, outlen,
 			    "instance id", err, errlen);
 
 	if (rc != 0)
 		return rc;
 	put(&w, "Action=DescribeInstances&Version=2016-11-15");
-	for (i = 0; i < n; i++) {
-		put(&w, "&InstanceId.");
-		put_num(&w, i + 1);
-		put(&w, "=");
-		put_enc(&w, ids[i]);
-	}
-	if (next_token != NULL && next_token[0] != '\0') {
-		put(&w, "&NextToken=");
-		put_enc(&w, next_token);
-	}
+	put_list(&w, "&InstanceId.", ids, n, next_token);
 	return finish(&w, err, errlen);
 }
 

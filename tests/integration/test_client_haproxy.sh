@@ -10,30 +10,12 @@
 source "$(dirname "$0")/lib/peers.sh"
 
 FE_PORT=$(free_port) PA=$(free_port) PB=$(free_port) PC=$(free_port)
-cat >"$tmp/haproxy.cfg" <<CFG
-global
-    stats socket $tmp/admin.sock mode 600 level admin
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-frontend fe
+hap_cfg "frontend fe
     bind 127.0.0.1:$FE_PORT
     default_backend be_app
 backend be_app
     balance roundrobin
-    server-template web 1-4 127.0.0.2:80 disabled
-listen srvA
-    bind 127.0.0.1:$PA
-    http-request return status 200 content-type text/plain string A
-listen srvB
-    bind 127.0.0.1:$PB
-    http-request return status 200 content-type text/plain string B
-listen srvC
-    bind 127.0.0.1:$PC
-    http-request return status 200 content-type text/plain string C
-CFG
+    server-template web 1-4 127.0.0.2:80 disabled" A B C
 cat >"$tmp/env.yaml" <<YAML
 INTERVAL: 0.2
 STORE: file

@@ -15,24 +15,9 @@ command -v promtool >/dev/null || {
 command -v ss >/dev/null || { echo "FAIL - ss is not installed (Debian package iproute2)"; exit 1; }
 
 EP=$(free_port) PA=$(free_port) PB=$(free_port)
-cat >"$tmp/haproxy.cfg" <<CFG
-global
-    stats socket $tmp/admin.sock mode 600 level admin
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-backend be_app
+hap_cfg "backend be_app
     balance roundrobin
-    server-template web 1-4 127.0.0.2:80 disabled
-listen srvA
-    bind 127.0.0.1:$PA
-    http-request return status 200 content-type text/plain string A
-listen srvB
-    bind 127.0.0.1:$PB
-    http-request return status 200 content-type text/plain string B
-CFG
+    server-template web 1-4 127.0.0.2:80 disabled" A B
 cat >"$tmp/env.yaml" <<YAML
 INTERVAL: 0.2
 STORE: file

@@ -107,3 +107,22 @@ wait_for() {
 	return 1
 }
 wait_log() { wait_for "$1" grep -qE -- "$2" "$1"; }
+
+# hap_cfg BODY NAME...: write $tmp/haproxy.cfg with the stats socket and
+# timeouts every test uses, then BODY (frontends and backends), then one
+# small backend server per NAME: `listen srvNAME` on port $P<NAME> that
+# answers NAME to every request.
+hap_cfg() {
+	local body=$1 n port
+	shift
+	{
+		printf 'global\n    stats socket %s/admin.sock mode 600 level admin\n' "$tmp"
+		printf 'defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n'
+		printf '%s\n' "$body"
+		for n in "$@"; do
+			port=P$n
+			printf 'listen srv%s\n    bind 127.0.0.1:%s\n    http-request return status 200 content-type text/plain string %s\n' \
+				"$n" "${!port}" "$n"
+		done
+	} >"$tmp/haproxy.cfg"
+}

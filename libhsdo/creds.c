@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hsdo/alloc.h"
+#include "hsdo/civil.h"
 #include "hsdo/creds.h"
 #include "hsdo/err.h"
 #include "item_json.h"
@@ -363,20 +364,6 @@ int hsdo_creds_parse_ini(const char *buf, size_t len, enum hsdo_creds_file kind,
 
 /* ---- IMDS / ECS JSON ------------------------------------------------------- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
 static bool digits(const char *s, int n, int *v)
 {
 	int i;
@@ -393,19 +380,15 @@ static bool digits(const char *s, int n, int *v)
 /* RFC 3339 UTC "YYYY-MM-DDTHH:MM:SS[.frac](Z|+00:00|-00:00)" → Unix seconds. */
 static int parse_rfc3339(const char *s, int64_t *out)
 {
-	static const unsigned char mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	size_t n = strlen(s), i = 19;
 	int y, mo, d, h, mi, se;
-	bool leap;
 
 	if (n < 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
 	    s[7] != '-' || !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
 	    !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) ||
 	    s[16] != ':' || !digits(s + 17, 2, &se))
 		return -1;
-	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap) ||
-	    h > 23 || mi > 59 || se > 60 || y < 1970)
+	if (!hsdo_civil_valid(y, (unsigned)mo, (unsigned)d) || h > 23 || mi > 59 || se > 60 || y < 1970)
 		return -1;
 	if (s[i] == '.') {
 		for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
@@ -416,7 +399,7 @@ static int parse_rfc3339(const char *s, int64_t *out)
 	if (!((i + 1 == n && (s[i] == 'Z' || s[i] == 'z')) ||
 	      (i + 6 == n && (strcmp(s + i, "+00:00") == 0 || strcmp(s + i, "-00:00") == 0))))
 		return -1;
-	*out = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se;
+	*out = hsdo_civil_days_from(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se;
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hsdo/alloc.h"
+#include "hsdo/civil.h"
 #include "hsdo/err.h"
 #include "hsdo/item.h"
 #include "hsdo/slot.h"
@@ -53,50 +54,6 @@ bool hsdo_item_json_nomem(void)
 
 /* ---- time ------------------------------------------------------------------ */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	int64_t era;
-	unsigned doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = (unsigned)(z - era * 146097);
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
-static bool is_leap(unsigned y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static unsigned days_in_month(unsigned y, unsigned m)
-{
-	static const unsigned char mdays[12] = {
-		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
-	};
-
-	return m == 2 && is_leap(y) ? 29 : mdays[m - 1];
-}
-
 /* Floor division, so times before 1970 format correctly. */
 static int64_t floor_div(int64_t a, int64_t b)
 {
@@ -119,7 +76,7 @@ int hsdo_item_format_time(int64_t us, char *buf, size_t len)
 	frac = us - secs * US_PER_SEC;
 	days = floor_div(secs, SEC_PER_DAY);
 	sod = secs - days * SEC_PER_DAY;
-	civil_from_days(days, &y, &m, &d);
+	hsdo_civil_from_days(days, &y, &m, &d);
 	n = snprintf(buf, len, "%04" PRId64 "-%02u-%02u %02u:%02u:%02u.%06u",
 		     y, m, d, (unsigned)(sod / 3600), (unsigned)(sod / 60 % 60),
 		     (unsigned)(sod % 60), (unsigned)frac);
@@ -188,10 +145,10 @@ int hsdo_item_parse_time(const char *s, int64_t *us)
 	    !take_digits(s + 17, 2, &sec) ||
 	    !take_fraction(s + 19, &frac, false))
 		return -HSDO_EINVAL;
-	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) ||
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || !hsdo_civil_valid(y, mo, d) ||
 	    h > 23 || mi > 59 || sec > 59)
 		return -HSDO_EINVAL;
-	*us = (days_from_civil(y, mo, d) * SEC_PER_DAY +
+	*us = (hsdo_civil_days_from(y, mo, d) * SEC_PER_DAY +
 	       (int64_t)h * 3600 + (int64_t)mi * 60 + sec) * US_PER_SEC + frac;
 	return 0;
 }

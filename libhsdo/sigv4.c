@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "hsdo/alloc.h"
+#include "hsdo/civil.h"
 #include "hsdo/err.h"
 #include "hsdo/sigv4.h"
 
@@ -235,27 +236,16 @@ static void put_digits(char *p, unsigned v, int n)
 
 int hsdo_sigv4_format_date(int64_t now_s, char amz_date[17], char date[9])
 {
-	int64_t days, secs, z, era, doe, yoe, y, doy, mp, d, m;
+	int64_t secs, y;
+	unsigned m, d;
 
 	if (now_s < 0 || now_s > HSDO_SIGV4_TIME_MAX)
 		return -HSDO_EINVAL;
-	days = now_s / 86400;
 	secs = now_s % 86400;
-	/* civil_from_days (H. Hinnant), for days >= 0 */
-	z = days + 719468;
-	era = z / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	y = yoe + era * 400;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	d = doy - (153 * mp + 2) / 5 + 1;
-	m = mp < 10 ? mp + 3 : mp - 9;
-	if (m <= 2)
-		y++;
+	hsdo_civil_from_days(now_s / 86400, &y, &m, &d);
 	put_digits(amz_date, (unsigned)y, 4);
-	put_digits(amz_date + 4, (unsigned)m, 2);
-	put_digits(amz_date + 6, (unsigned)d, 2);
+	put_digits(amz_date + 4, m, 2);
+	put_digits(amz_date + 6, d, 2);
 	amz_date[8] = 'T';
 	put_digits(amz_date + 9, (unsigned)(secs / 3600), 2);
 	put_digits(amz_date + 11, (unsigned)(secs / 60 % 60), 2);

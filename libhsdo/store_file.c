@@ -551,7 +551,7 @@ out:
 
 static int file_write_slots(struct hsdo_store *st, const struct hsdo_table *t,
 			    const uint32_t *ids, size_t nids, uint64_t expected_gen,
-			    char *err, size_t errlen)
+			    uint64_t epoch, char *err, size_t errlen)
 {
 	struct file_store *fs = fs_of(st);
 	struct hsdo_table cur;
@@ -559,6 +559,8 @@ static int file_write_slots(struct hsdo_store *st, const struct hsdo_table *t,
 	uint32_t id;
 	size_t i;
 	int lock, rc;
+
+	(void)epoch; /* TODO(lead): lease + fencing in the file store */
 
 	if (t == NULL || (nids != 0 && ids == NULL))
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no table or ids");

@@ -5,12 +5,36 @@
 #ifndef HSDO_STORE_H
 #define HSDO_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "hsdo/slot.h"
 
 struct hsdo_store;
+
+/* The writer lease, kept by the store next to the generation (DynamoDB: in
+ * the control item). Only the holder writes slots. epoch is the fencing
+ * token: it grows by one each time the lease changes hands, every slot
+ * write is stamped with the writer's epoch, and a store refuses a write
+ * whose epoch is below the lease's or below the slot's stamp, so a deposed
+ * holder (paused past its expiry, then resumed) can never overwrite its
+ * successor's writes. A new holder rewrites every slot under its epoch
+ * (hsdo_store_write_slots with all ids) before anything else, which fences
+ * the slots it would not otherwise touch. Times are wall-clock Unix ms
+ * (clock skew between servers must stay well below the TTL; correctness
+ * rests on the epoch, not the clock). */
+#define HSDO_LEASE_HOLDER_LEN 128
+struct hsdo_lease {
+	char holder[HSDO_LEASE_HOLDER_LEN]; /* "" when nobody holds it */
+	uint64_t epoch;                     /* 0 before the first holder */
+	int64_t expires_ms;
+	bool taken_over;                    /* this call changed the holder to us */
+};
+
+/* Completion of an asynchronous operation: exactly once, rc as the
+ * synchronous operation would return, err valid during the call only. */
+typedef void (*hsdo_store_done_fn)(void *arg, int rc, const char *err);
 
 struct hsdo_store_ops {
 	const char *name;
@@ -26,14 +50,45 @@ struct hsdo_store_ops {
 	/* Write the slots listed in ids (from t) and bump the generation to
 	 * expected_gen + 1, only if the store's generation is still
 	 * expected_gen; else -HSDO_ECONFLICT and nothing written. */
+	/* With epoch != 0 (fenced), also only if epoch is the lease's
+	 * current epoch, and never over a slot stamped with a higher epoch;
+	 * written slots are stamped with epoch. epoch 0: single writer, no
+	 * lease check (the file store's default and the original's way). */
 	int (*write_slots)(struct hsdo_store *st, const struct hsdo_table *t,
 			   const uint32_t *ids, size_t nids, uint64_t expected_gen,
-			   char *err, size_t errlen);
+			   uint64_t epoch, char *err, size_t errlen);
+	/* Take the lease for `me` if it is free, expired or already ours
+	 * (renewing it to now_ms + ttl_ms); 0 with *out the lease we now hold,
+	 * or -HSDO_ECONFLICT with *out the current holder's lease. */
+	int (*lease)(struct hsdo_store *st, const char *me, int64_t now_ms, int64_t ttl_ms,
+		     struct hsdo_lease *out, char *err, size_t errlen);
 	void (*free)(struct hsdo_store *st);
+};
+
+/* Asynchronous variants, for stores that do network I/O (DynamoDB over
+ * the event-driven transport). Pointer arguments (out, t, ids, gen) must
+ * stay valid until done is called. A store may leave any of them NULL:
+ * the hsdo_store_*_async wrappers then run the synchronous operation and
+ * call done before returning. A store may also leave a synchronous
+ * operation NULL: the synchronous wrapper then runs the asynchronous one
+ * and fails with -HSDO_EAGAIN if it did not complete before returning
+ * (an event-driven transport needs the loop). */
+struct hsdo_store_async_ops {
+	int (*read_generation)(struct hsdo_store *st, uint64_t *gen,
+			       hsdo_store_done_fn done, void *arg);
+	int (*read_table)(struct hsdo_store *st, struct hsdo_table *out,
+			  hsdo_store_done_fn done, void *arg);
+	int (*ensure_slots)(struct hsdo_store *st, size_t n, hsdo_store_done_fn done, void *arg);
+	int (*write_slots)(struct hsdo_store *st, const struct hsdo_table *t,
+			   const uint32_t *ids, size_t nids, uint64_t expected_gen,
+			   uint64_t epoch, hsdo_store_done_fn done, void *arg);
+	int (*lease)(struct hsdo_store *st, const char *me, int64_t now_ms, int64_t ttl_ms,
+		     struct hsdo_lease *out, hsdo_store_done_fn done, void *arg);
 };
 
 struct hsdo_store {
 	const struct hsdo_store_ops *ops;
+	const struct hsdo_store_async_ops *async; /* may be NULL */
 	void *impl;
 };
 
@@ -45,7 +100,24 @@ int hsdo_store_read_table(struct hsdo_store *st, struct hsdo_table *out, char *e
 int hsdo_store_ensure_slots(struct hsdo_store *st, size_t n, char *err, size_t errlen);
 int hsdo_store_write_slots(struct hsdo_store *st, const struct hsdo_table *t,
 			   const uint32_t *ids, size_t nids, uint64_t expected_gen,
-			   char *err, size_t errlen);
+			   uint64_t epoch, char *err, size_t errlen);
+int hsdo_store_lease(struct hsdo_store *st, const char *me, int64_t now_ms, int64_t ttl_ms,
+		     struct hsdo_lease *out, char *err, size_t errlen);
+
+/* Asynchronous wrappers: 0 (done will be called exactly once, possibly
+ * before returning) or a negative hsdo_err (done never called). */
+int hsdo_store_read_generation_async(struct hsdo_store *st, uint64_t *gen,
+				     hsdo_store_done_fn done, void *arg);
+int hsdo_store_read_table_async(struct hsdo_store *st, struct hsdo_table *out,
+				hsdo_store_done_fn done, void *arg);
+int hsdo_store_ensure_slots_async(struct hsdo_store *st, size_t n,
+				  hsdo_store_done_fn done, void *arg);
+int hsdo_store_write_slots_async(struct hsdo_store *st, const struct hsdo_table *t,
+				 const uint32_t *ids, size_t nids, uint64_t expected_gen,
+				 uint64_t epoch, hsdo_store_done_fn done, void *arg);
+int hsdo_store_lease_async(struct hsdo_store *st, const char *me, int64_t now_ms,
+			   int64_t ttl_ms, struct hsdo_lease *out,
+			   hsdo_store_done_fn done, void *arg);
 /* Release the store and its implementation; NULL is a no-op. */
 void hsdo_store_free(struct hsdo_store *st);
 /* The backend's name ("file", "dynamodb"); "none" for NULL. */

@@ -118,9 +118,9 @@ START_TEST(missing_file)
 	ck_assert_uint_eq(t.generation, 77);
 	ck_assert_uint_eq(gen_of(fx.st), 0);
 	ck_assert_int_eq(hsdo_table_init(&t, 1), 0);
-	ck_assert_int_eq(hsdo_store_write_slots(fx.st, &t, &id, 1, 0, err, sizeof(err)),
+	ck_assert_int_eq(hsdo_store_write_slots(fx.st, &t, &id, 1, 0, 0, err, sizeof(err)),
 			 -HSDO_ENOTFOUND);
-	ck_assert_int_eq(hsdo_store_write_slots(fx.st, &t, &id, 1, 3, err, sizeof(err)),
+	ck_assert_int_eq(hsdo_store_write_slots(fx.st, &t, &id, 1, 3, 0, err, sizeof(err)),
 			 -HSDO_ECONFLICT);
 	hsdo_table_free(&t);
 	ck_assert_int_eq(access(fx.path, F_OK), -1);
@@ -162,7 +162,7 @@ START_TEST(ensure_creates_and_keeps)
 		ck_assert_int_eq(t.slots[i].state, HSDO_SLOT_FREE);
 	}
 	set_active(&t.slots[1], "10.0.0.2", "i-2", 3);
-	ck_assert_int_eq(hsdo_store_write_slots(fx.st, &t, &id, 1, 1, err, sizeof(err)), 0);
+	ck_assert_int_eq(hsdo_store_write_slots(fx.st, &t, &id, 1, 1, 0, err, sizeof(err)), 0);
 	hsdo_table_free(&t);
 
 	/* fewer than present: nothing written, generation kept */
@@ -206,7 +206,7 @@ START_TEST(write_read_roundtrip)
 	t.slots[2].state = HSDO_SLOT_DRAINING;
 	/* slot 4 changed locally but not listed: must not be written */
 	set_active(&t.slots[3], "10.0.0.4", "i-4", 1);
-	ck_assert_msg(hsdo_store_write_slots(fx.st, &t, ids, 2, 1, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(hsdo_store_write_slots(fx.st, &t, ids, 2, 1, 0, err, sizeof(err)) == 0, "%s", err);
 	read_ok(fx.st, &back);
 	ck_assert_uint_eq(back.generation, 2);
 	ck_assert(hsdo_slot_equal(&back.slots[0], &t.slots[0]));
@@ -242,7 +242,7 @@ START_TEST(generation_cache_sees_changes)
 	ck_assert_msg(hsdo_store_file_open(fx.path, &other, err, sizeof(err)) == 0, "%s", err);
 	read_ok(other, &t);
 	set_active(&t.slots[0], "10.0.0.1", "i-1", 5);
-	ck_assert_msg(hsdo_store_write_slots(other, &t, &id, 1, 1, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(hsdo_store_write_slots(other, &t, &id, 1, 1, 0, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_uint_eq(gen_of(fx.st), 2);
 	/* Same inode, rewritten in place with another generation. */
 	t.generation = 9;
@@ -273,16 +273,16 @@ START_TEST(conflict_writes_nothing)
 	ck_assert_int_eq(hsdo_store_ensure_slots(fx.st, 2, err, sizeof(err)), 0);
 	read_ok(fx.st, &t);
 	set_active(&t.slots[0], "10.0.0.1", "i-1", 1);
-	ck_assert_int_eq(hsdo_store_write_slots(fx.st, &t, &id, 1, 1, err, sizeof(err)), 0);
+	ck_assert_int_eq(hsdo_store_write_slots(fx.st, &t, &id, 1, 1, 0, err, sizeof(err)), 0);
 	ck_assert_uint_eq(gen_of(fx.st), 2);
 	before = hsdo_test_read_file(fx.path, &blen);
 	ck_assert_ptr_nonnull(before);
 
 	set_active(&t.slots[0], "10.0.0.9", "i-9", 9);
-	ck_assert_int_eq(hsdo_store_write_slots(fx.st, &t, &id, 1, 1, err, sizeof(err)),
+	ck_assert_int_eq(hsdo_store_write_slots(fx.st, &t, &id, 1, 1, 0, err, sizeof(err)),
 			 -HSDO_ECONFLICT);
 	ck_assert_msg(strstr(err, "generation is 2, expected 1") != NULL, "%s", err);
-	ck_assert_int_eq(hsdo_store_write_slots(fx.st, &t, &id, 1, 3, err, sizeof(err)),
+	ck_assert_int_eq(hsdo_store_write_slots(fx.st, &t, &id, 1, 3, 0, err, sizeof(err)),
 			 -HSDO_ECONFLICT);
 	after = hsdo_test_read_file(fx.path, &alen);
 	ck_assert_ptr_nonnull(after);
@@ -308,15 +308,15 @@ START_TEST(write_rejects_bad_input)
 	ck_assert_int_eq(hsdo_store_ensure_slots(fx.st, 2, err, sizeof(err)), 0);
 	read_ok(fx.st, &t);
 	id = 3;    /* not in the caller's table */
-	ck_assert_int_eq(hsdo_store_write_slots(fx.st, &t, &id, 1, 1, err, sizeof(err)), -HSDO_EINVAL);
+	ck_assert_int_eq(hsdo_store_write_slots(fx.st, &t, &id, 1, 1, 0, err, sizeof(err)), -HSDO_EINVAL);
 	id = 1;
 	set_active(&t.slots[0], "10.0.0.1", "i-1", HSDO_WEIGHT_MAX + 1);
-	ck_assert_int_eq(hsdo_store_write_slots(fx.st, &t, &id, 1, 1, err, sizeof(err)), -HSDO_EINVAL);
+	ck_assert_int_eq(hsdo_store_write_slots(fx.st, &t, &id, 1, 1, 0, err, sizeof(err)), -HSDO_EINVAL);
 	ck_assert_msg(strstr(err, "weight 257") != NULL, "%s", err);
 	/* in the caller's table but not in the store */
 	ck_assert_int_eq(hsdo_table_init(&big, 3), 0);
 	id = 3;
-	ck_assert_int_eq(hsdo_store_write_slots(fx.st, &big, &id, 1, 1, err, sizeof(err)), -HSDO_EINVAL);
+	ck_assert_int_eq(hsdo_store_write_slots(fx.st, &big, &id, 1, 1, 0, err, sizeof(err)), -HSDO_EINVAL);
 	ck_assert_msg(strstr(err, "slot 3 does not exist") != NULL, "%s", err);
 	ck_assert_uint_eq(gen_of(fx.st), 1);
 	hsdo_table_free(&big);
@@ -491,7 +491,7 @@ START_TEST(corrupt_document)
 	ck_assert_ptr_nonnull(strstr(err, fx.path));
 	ck_assert(tables_equal(&good, &copy));
 	ck_assert_int_eq(hsdo_store_read_generation(fx.st, &g, err, sizeof(err)), corrupt[_i].rc);
-	ck_assert_int_eq(hsdo_store_write_slots(fx.st, &good, &id, 1, good.generation, err,
+	ck_assert_int_eq(hsdo_store_write_slots(fx.st, &good, &id, 1, good.generation, 0, err,
 						sizeof(err)), corrupt[_i].rc);
 	ck_assert_int_eq(hsdo_store_ensure_slots(fx.st, 4, err, sizeof(err)), corrupt[_i].rc);
 	after = hsdo_test_read_file(fx.path, &alen);
@@ -562,7 +562,7 @@ static void writer(const char *path, int k)
 		t.slots[id - 1].state = HSDO_SLOT_ACTIVE;
 		snprintf(t.slots[id - 1].ip, sizeof(t.slots[id - 1].ip), "%s", ip);
 		t.slots[id - 1].weight = (uint32_t)done + 1;
-		rc = hsdo_store_write_slots(st, &t, &id, 1, t.generation, err, sizeof(err));
+		rc = hsdo_store_write_slots(st, &t, &id, 1, t.generation, 0, err, sizeof(err));
 		hsdo_table_free(&t);
 		if (rc == 0)
 			done++;
@@ -704,7 +704,7 @@ START_TEST(alloc_failure_ops)
 	set_active(&t.slots[1], "10.0.0.2", "i-2", 3);
 	for (i = 1; i < 1000; i++) {
 		hsdo_alloc_fail_at(i, 1);
-		rc = hsdo_store_write_slots(fx.st, &t, ids, 2, 1, err, sizeof(err));
+		rc = hsdo_store_write_slots(fx.st, &t, ids, 2, 1, 0, err, sizeof(err));
 		hsdo_alloc_fail_at(0, 0);
 		if (rc == 0)
 			break;

@@ -261,6 +261,7 @@ char *hsdo_store_file_render(const struct hsdo_table *t, size_t *len)
 struct file_store {
 	char *path;
 	char *lock_path;
+	char *lease_path;
 	char *dir;
 	char *tmp_template;   /* "<dir>/.<base>.tmp-XXXXXX", copied per write */
 	/* The generation of the file last parsed, keyed by its identity:
@@ -398,36 +399,24 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* Render t and replace the file atomically: temp file in the same
- * directory, fsync, rename over the path, fsync the directory. Call with
- * the lock held. */
-static int store_doc(struct file_store *fs, const struct hsdo_table *t, char *err, size_t errlen)
+/* Replace `target` (in the store's directory) with len bytes of doc
+ * atomically: temp file in the same directory, fsync, rename over the
+ * path, fsync the directory. Call with the lock held. */
+static int replace_file(struct file_store *fs, const char *target, const char *doc, size_t len,
+			char *err, size_t errlen)
 {
-	char *doc, *tmp;
+	char *tmp;
 	const char *what;
-	size_t len;
 	int fd, dfd, e, rc;
 
-	doc = hsdo_store_file_render(t, &len);
-	if (doc == NULL)
-		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory rendering the table");
-	if (len > HSDO_STORE_FILE_MAX) {
-		hsdo_free(doc);
-		return hsdo_seterr(err, errlen, -HSDO_ETOOBIG,
-				   "%s: document of %zu bytes is over the %zu byte limit",
-				   fs->path, len, HSDO_STORE_FILE_MAX);
-	}
 	tmp = hsdo_strdup(fs->tmp_template);
-	if (tmp == NULL) {
-		hsdo_free(doc);
+	if (tmp == NULL)
 		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");
-	}
 	fd = mkstemp(tmp);
 	if (fd == -1) {
 		e = errno;
 		rc = hsdo_seterr(err, errlen, -HSDO_EIO, "%s: mkstemp: %s", tmp, strerror(e));
 		hsdo_free(tmp);
-		hsdo_free(doc);
 		return rc;
 	}
 	what = NULL;
@@ -444,11 +433,10 @@ static int store_doc(struct file_store *fs, const struct hsdo_table *t, char *er
 		what = "close";
 		e = errno;
 	}
-	if (what == NULL && rename(tmp, fs->path) == -1) {
+	if (what == NULL && rename(tmp, target) == -1) {
 		what = "rename";
 		e = errno;
 	}
-	hsdo_free(doc);
 	if (what != NULL) {
 		rc = hsdo_seterr(err, errlen, -HSDO_EIO, "%s: %s: %s", tmp, what, strerror(e));
 		(void)unlink(tmp);
@@ -464,10 +452,133 @@ static int store_doc(struct file_store *fs, const struct hsdo_table *t, char *er
 			close(dfd);
 		return hsdo_seterr(err, errlen, -HSDO_EIO,
 				   "%s: written, but fsync of directory %s failed: %s",
-				   fs->path, fs->dir, strerror(e));
+				   target, fs->dir, strerror(e));
 	}
 	close(dfd);
 	return 0;
+}
+
+/* Render t and replace the document. Call with the lock held. */
+static int store_doc(struct file_store *fs, const struct hsdo_table *t, char *err, size_t errlen)
+{
+	size_t len;
+	char *doc;
+	int rc;
+
+	doc = hsdo_store_file_render(t, &len);
+	if (doc == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory rendering the table");
+	if (len > HSDO_STORE_FILE_MAX) {
+		hsdo_free(doc);
+		return hsdo_seterr(err, errlen, -HSDO_ETOOBIG,
+				   "%s: document of %zu bytes is over the %zu byte limit",
+				   fs->path, len, HSDO_STORE_FILE_MAX);
+	}
+	rc = replace_file(fs, fs->path, doc, len, err, errlen);
+	hsdo_free(doc);
+	return rc;
+}
+
+/* ---- the writer lease: "<path>.lease", {"holder":S,"epoch":N,"expires_ms":N},
+ * read and replaced under the same lock as the document. Whole-document
+ * writes are atomic under that lock, so fencing needs no per-slot stamp:
+ * a write whose epoch is not the lease's is refused as a whole. */
+
+static int lease_load(struct file_store *fs, struct hsdo_lease *l, char *err, size_t errlen)
+{
+	const cJSON *h, *e, *x;
+	char *buf = NULL;
+	size_t len = 0;
+	cJSON *root;
+	uint64_t epoch, exp;
+	int rc;
+
+	memset(l, 0, sizeof(*l));
+	rc = read_whole(fs->lease_path, &buf, &len, err, errlen);
+	if (rc == -HSDO_ENOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	root = cJSON_ParseWithLength(buf, len);
+	hsdo_free(buf);
+	if (root == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "%s: not JSON", fs->lease_path);
+	h = cJSON_GetObjectItemCaseSensitive(root, "holder");
+	e = cJSON_GetObjectItemCaseSensitive(root, "epoch");
+	x = cJSON_GetObjectItemCaseSensitive(root, "expires_ms");
+	if (!cJSON_IsString(h) || strlen(h->valuestring) >= sizeof(l->holder) ||
+	    !json_uint(e, HSDO_STORE_FILE_GEN_MAX, &epoch) ||
+	    !json_uint(x, HSDO_STORE_FILE_GEN_MAX, &exp)) {
+		cJSON_Delete(root);
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+				   "%s: want {\"holder\":string,\"epoch\":N,\"expires_ms\":N}",
+				   fs->lease_path);
+	}
+	snprintf(l->holder, sizeof(l->holder), "%s", h->valuestring);
+	l->epoch = epoch;
+	l->expires_ms = (int64_t)exp;
+	cJSON_Delete(root);
+	return 0;
+}
+
+static int lease_store(struct file_store *fs, const struct hsdo_lease *l, char *err, size_t errlen)
+{
+	cJSON *root;
+	char *doc;
+	int rc;
+
+	root = cJSON_CreateObject();
+	if (root == NULL || cJSON_AddStringToObject(root, "holder", l->holder) == NULL ||
+	    cJSON_AddNumberToObject(root, "epoch", (double)l->epoch) == NULL ||
+	    cJSON_AddNumberToObject(root, "expires_ms", (double)l->expires_ms) == NULL ||
+	    (doc = cJSON_PrintUnformatted(root)) == NULL) {
+		cJSON_Delete(root);
+		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");
+	}
+	cJSON_Delete(root);
+	rc = replace_file(fs, fs->lease_path, doc, strlen(doc), err, errlen);
+	cJSON_free(doc);
+	return rc;
+}
+
+static int file_lease(struct hsdo_store *st, const char *me, int64_t now_ms, int64_t ttl_ms,
+		      struct hsdo_lease *out, char *err, size_t errlen)
+{
+	struct file_store *fs = fs_of(st);
+	struct hsdo_lease cur;
+	int lock, rc;
+
+	if (me == NULL || me[0] == '\0' || strlen(me) >= sizeof(cur.holder) || ttl_ms <= 0 ||
+	    now_ms < 0 || now_ms > INT64_MAX - ttl_ms)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "lease: bad holder or time");
+	if ((rc = lock_take(fs, &lock, err, errlen)) != 0)
+		return rc;
+	if ((rc = lease_load(fs, &cur, err, errlen)) != 0)
+		goto out;
+	if (cur.holder[0] != '\0' && strcmp(cur.holder, me) != 0 && cur.expires_ms > now_ms) {
+		*out = cur;
+		out->taken_over = false;
+		rc = hsdo_seterr(err, errlen, -HSDO_ECONFLICT,
+				 "lease held by %s (epoch %" PRIu64 ") for %" PRId64 " ms more",
+				 cur.holder, cur.epoch, cur.expires_ms - now_ms);
+		goto out;
+	}
+	cur.taken_over = strcmp(cur.holder, me) != 0 || cur.epoch == 0;
+	if (cur.taken_over) {
+		if (cur.epoch >= HSDO_STORE_FILE_GEN_MAX) {
+			rc = hsdo_seterr(err, errlen, -HSDO_ETOOBIG, "%s: epoch exhausted",
+					 fs->lease_path);
+			goto out;
+		}
+		cur.epoch++;
+		snprintf(cur.holder, sizeof(cur.holder), "%s", me);
+	}
+	cur.expires_ms = now_ms + ttl_ms;
+	if ((rc = lease_store(fs, &cur, err, errlen)) == 0)
+		*out = cur;
+out:
+	close(lock);
+	return rc;
 }
 
 static bool same_file(const struct stat *a, const struct stat *b)
@@ -560,8 +671,6 @@ static int file_write_slots(struct hsdo_store *st, const struct hsdo_table *t,
 	size_t i;
 	int lock, rc;
 
-	(void)epoch; /* TODO(lead): lease + fencing in the file store */
-
 	if (t == NULL || (nids != 0 && ids == NULL))
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no table or ids");
 	for (i = 0; i < nids; i++) {
@@ -575,6 +684,19 @@ static int file_write_slots(struct hsdo_store *st, const struct hsdo_table *t,
 	}
 	if ((rc = lock_take(fs, &lock, err, errlen)) != 0)
 		return rc;
+	if (epoch != 0) {
+		struct hsdo_lease l;
+
+		if ((rc = lease_load(fs, &l, err, errlen)) != 0)
+			goto out;
+		if (l.epoch != epoch) {
+			rc = hsdo_seterr(err, errlen, -HSDO_ECONFLICT,
+					 "%s: lease epoch is %" PRIu64 " (holder %s), this writer's is %"
+					 PRIu64 ": deposed", fs->lease_path, l.epoch,
+					 l.holder[0] ? l.holder : "none", epoch);
+			goto out;
+		}
+	}
 	if ((rc = load_or_empty(fs, &cur, err, errlen)) != 0)
 		goto out;
 	if (cur.generation != expected_gen) {
@@ -613,6 +735,7 @@ static void file_free(struct hsdo_store *st)
 	if (fs != NULL) {
 		hsdo_free(fs->path);
 		hsdo_free(fs->lock_path);
+		hsdo_free(fs->lease_path);
 		hsdo_free(fs->dir);
 		hsdo_free(fs->tmp_template);
 		hsdo_free(fs);
@@ -626,6 +749,7 @@ static const struct hsdo_store_ops file_ops = {
 	.read_table = file_read_table,
 	.ensure_slots = file_ensure_slots,
 	.write_slots = file_write_slots,
+	.lease = file_lease,
 	.free = file_free,
 };
 
@@ -699,9 +823,10 @@ int hsdo_store_file_open(const char *path, struct hsdo_store **out, char *err, s
 	st->impl = fs;
 	fs->path = hsdo_strdup(path);
 	fs->lock_path = fmtdup("%s.lock", path);
+	fs->lease_path = fmtdup("%s.lease", path);
 	fs->dir = hsdo_strdup(dir);
 	fs->tmp_template = fmtdup("%s/.%s.tmp-XXXXXX", dir, base);
-	if (fs->path == NULL || fs->lock_path == NULL || fs->dir == NULL ||
+	if (fs->path == NULL || fs->lock_path == NULL || fs->lease_path == NULL || fs->dir == NULL ||
 	    fs->tmp_template == NULL) {
 		hsdo_store_free(st);
 		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");

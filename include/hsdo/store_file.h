@@ -16,7 +16,13 @@
  * with >= n slots alone; write_slots with nids == 0 still bumps the
  * generation; a missing file with expected_gen 0 is -HSDO_ENOTFOUND. A
  * corrupt document is -HSDO_EPROTO for every operation and is never
- * overwritten. */
+ * overwritten.
+ *
+ * Lease: "<path>.lease" holds {"holder","epoch","expires_ms"}, read and
+ * replaced under the same lock. Whole-document writes are atomic under
+ * that lock, so fencing is one check: a write_slots with epoch != 0 whose
+ * epoch is not the lease's current epoch is refused whole
+ * (-HSDO_ECONFLICT, "deposed"). */
 #ifndef HSDO_STORE_FILE_H
 #define HSDO_STORE_FILE_H
 

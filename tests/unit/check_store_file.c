@@ -770,6 +770,100 @@ END_TEST
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
+/* Two servers share the store: the lease goes to one, the other is told
+ * who holds it; after expiry the other takes over with a higher epoch and
+ * the deposed holder's writes are refused whole, even with the right
+ * generation. */
+START_TEST(lease_and_fencing)
+{
+	struct fixture fx;
+	struct hsdo_lease a, b, c;
+	struct hsdo_table t, got;
+	char err[512] = "";
+	uint32_t id = 1;
+
+	fx_open(&fx);
+	ck_assert_int_eq(hsdo_store_ensure_slots(fx.st, 2, err, sizeof(err)), 0);
+	ck_assert_msg(hsdo_store_lease(fx.st, "srv-a", 1000, 5000, &a, err, sizeof(err)) == 0,
+		      "%s", err);
+	ck_assert_str_eq(a.holder, "srv-a");
+	ck_assert_uint_eq(a.epoch, 1);
+	ck_assert(a.taken_over);
+	ck_assert_int_eq(a.expires_ms, 6000);
+	/* Renewal keeps the epoch. */
+	ck_assert_int_eq(hsdo_store_lease(fx.st, "srv-a", 3000, 5000, &a, err, sizeof(err)), 0);
+	ck_assert_uint_eq(a.epoch, 1);
+	ck_assert(!a.taken_over);
+	ck_assert_int_eq(a.expires_ms, 8000);
+	/* B is refused while it is valid, and told who holds it. */
+	ck_assert_int_eq(hsdo_store_lease(fx.st, "srv-b", 7999, 5000, &b, err, sizeof(err)),
+			 -HSDO_ECONFLICT);
+	ck_assert_str_eq(b.holder, "srv-a");
+	ck_assert_ptr_nonnull(strstr(err, "srv-a"));
+	/* A writes under its epoch. */
+	read_ok(fx.st, &t);
+	set_active(&t.slots[0], "10.0.0.1", "i-a", 10);
+	ck_assert_msg(hsdo_store_write_slots(fx.st, &t, &id, 1, t.generation, a.epoch, err,
+					     sizeof(err)) == 0, "%s", err);
+	/* A pauses past expiry; B takes over with epoch 2 and writes. */
+	ck_assert_int_eq(hsdo_store_lease(fx.st, "srv-b", 8000, 5000, &b, err, sizeof(err)), 0);
+	ck_assert_uint_eq(b.epoch, 2);
+	ck_assert(b.taken_over);
+	hsdo_table_free(&t);
+	read_ok(fx.st, &t);
+	set_active(&t.slots[0], "10.0.0.2", "i-b", 20);
+	ck_assert_int_eq(hsdo_store_write_slots(fx.st, &t, &id, 1, t.generation, b.epoch, err,
+						sizeof(err)), 0);
+	/* A resumes with the current generation in hand: still refused. */
+	set_active(&t.slots[0], "10.0.0.9", "i-stale", 1);
+	t.generation++;
+	ck_assert_int_eq(hsdo_store_write_slots(fx.st, &t, &id, 1, t.generation, a.epoch, err,
+						sizeof(err)), -HSDO_ECONFLICT);
+	ck_assert_ptr_nonnull(strstr(err, "deposed"));
+	read_ok(fx.st, &got);
+	ck_assert_str_eq(got.slots[0].name, "i-b");
+	/* A's lease attempt now fails while B's lease is valid. */
+	ck_assert_int_eq(hsdo_store_lease(fx.st, "srv-a", 9000, 5000, &c, err, sizeof(err)),
+			 -HSDO_ECONFLICT);
+	ck_assert_str_eq(c.holder, "srv-b");
+	ck_assert_uint_eq(c.epoch, 2);
+	/* Bad arguments. */
+	ck_assert_int_eq(hsdo_store_lease(fx.st, "", 9000, 5000, &c, err, sizeof(err)),
+			 -HSDO_EINVAL);
+	ck_assert_int_eq(hsdo_store_lease(fx.st, "x", 9000, 0, &c, err, sizeof(err)),
+			 -HSDO_EINVAL);
+	hsdo_table_free(&t);
+	hsdo_table_free(&got);
+	fx_close(&fx);
+}
+END_TEST
+
+/* A corrupt lease file is an error, never silently a free lease. */
+START_TEST(lease_corrupt)
+{
+	struct fixture fx;
+	struct hsdo_lease l;
+	struct hsdo_table t;
+	char err[512] = "", lp[600];
+	uint32_t id = 1;
+
+	fx_open(&fx);
+	ck_assert_int_eq(hsdo_store_ensure_slots(fx.st, 1, err, sizeof(err)), 0);
+	snprintf(lp, sizeof(lp), "%s.lease", fx.path);
+	ck_assert_int_eq(hsdo_test_write_file(lp, "{\"holder\":3}", 12), 0);
+	ck_assert_int_eq(hsdo_store_lease(fx.st, "a", 1, 10, &l, err, sizeof(err)), -HSDO_EPROTO);
+	ck_assert_ptr_nonnull(strstr(err, ".lease"));
+	read_ok(fx.st, &t);
+	ck_assert_int_eq(hsdo_store_write_slots(fx.st, &t, &id, 1, t.generation, 1, err,
+						sizeof(err)), -HSDO_EPROTO);
+	/* Unfenced writers (epoch 0) do not read the lease. */
+	ck_assert_int_eq(hsdo_store_write_slots(fx.st, &t, &id, 1, t.generation, 0, err,
+						sizeof(err)), 0);
+	hsdo_table_free(&t);
+	fx_close(&fx);
+}
+END_TEST
+
 static Suite *store_file_suite(void)
 {
 	Suite *s = suite_create("store_file");
@@ -782,6 +876,8 @@ static Suite *store_file_suite(void)
 	tcase_add_test(tc, ensure_creates_and_keeps);
 	tcase_add_test(tc, write_read_roundtrip);
 	tcase_add_test(tc, conflict_writes_nothing);
+	tcase_add_test(tc, lease_and_fencing);
+	tcase_add_test(tc, lease_corrupt);
 	tcase_add_test(tc, write_rejects_bad_input);
 	suite_add_tcase(s, tc);
 

@@ -25,6 +25,15 @@ struct hsdo_client {
 	bool have_table;
 	struct hsdo_plan_client_result plan;    /* last cycle's plan */
 	uint64_t connections;
+	/* Asynchronous refresh (hsdo_client_refresh_async) in flight/done. */
+	struct {
+		bool busy, ready;
+		uint64_t gen;
+		struct hsdo_table t;
+		struct hsdo_client_report rep;  /* store_* fields only */
+		void (*done)(void *arg);
+		void *arg;
+	} ar;
 };
 
 void hsdo_client_free(struct hsdo_client *c)
@@ -40,6 +49,7 @@ void hsdo_client_free(struct hsdo_client *c)
 	hsdo_free(c->pbe);
 	hsdo_free(c->be_missing);
 	hsdo_table_free(&c->table);
+	hsdo_table_free(&c->ar.t);
 	hsdo_plan_client_result_free(&c->plan);
 	hsdo_free(c);
 }
@@ -274,11 +284,37 @@ int hsdo_client_check(struct hsdo_client *c, char *err, size_t errlen)
 	return rc;
 }
 
-/* Refresh the desired table from the store; keep the last good one on any
- * failure, and treat an empty table as a failure. */
+/* Record a refresh's outcome in rep; on success take *t (a new table) as
+ * the desired one. An empty table counts as a failure; the last good table
+ * stays on any failure. */
+static void refresh_finish(struct hsdo_client *c, struct hsdo_client_report *rep, int rc,
+			   struct hsdo_table *t, const char *why)
+{
+	char err[200];
+
+	snprintf(err, sizeof(err), "%s", why != NULL ? why : "");
+	if (rc == 0 && t->n == 0) {
+		hsdo_table_free(t);
+		rc = hsdo_seterr(err, sizeof(err), -HSDO_EPROTO, "the table has no slots");
+	}
+	if (rc != 0) {
+		rep->store_read_errors++;
+		snprintf(rep->store_error, sizeof(rep->store_error), "%s%s%s",
+			 hsdo_strerror(rc), err[0] ? ": " : "", err);
+		return;
+	}
+	hsdo_table_free(&c->table);
+	c->table = *t;
+	memset(t, 0, sizeof(*t));
+	c->have_table = true;
+	rep->store_ok = true;
+	rep->table_changed = true;
+}
+
+/* Refresh the desired table from the store (synchronously). */
 static void refresh_table(struct hsdo_client *c, struct hsdo_client_report *rep)
 {
-	struct hsdo_table t;
+	struct hsdo_table t = { 0 };
 	uint64_t gen = 0;
 	char err[200] = "";
 	int rc;
@@ -293,21 +329,70 @@ static void refresh_table(struct hsdo_client *c, struct hsdo_client_report *rep)
 		rep->store_reads++;
 		rc = hsdo_store_read_table(c->store, &t, err, sizeof(err));
 	}
-	if (rc == 0 && t.n == 0) {
-		hsdo_table_free(&t);
-		rc = hsdo_seterr(err, sizeof(err), -HSDO_EPROTO, "the table has no slots");
-	}
-	if (rc != 0) {
-		rep->store_read_errors++;
-		snprintf(rep->store_error, sizeof(rep->store_error), "%s%s%s",
-			 hsdo_strerror(rc), err[0] ? ": " : "", err);
+	refresh_finish(c, rep, rc, &t, err);
+}
+
+static void ar_complete(struct hsdo_client *c)
+{
+	c->ar.busy = false;
+	c->ar.ready = true;
+	if (c->ar.done != NULL)
+		c->ar.done(c->ar.arg);
+}
+
+static void ar_table_done(void *arg, int rc, const char *err)
+{
+	struct hsdo_client *c = arg;
+
+	refresh_finish(c, &c->ar.rep, rc, &c->ar.t, err);
+	ar_complete(c);
+}
+
+static void ar_gen_done(void *arg, int rc, const char *err)
+{
+	struct hsdo_client *c = arg;
+	int rc2;
+
+	if (rc == 0 && c->have_table && c->ar.gen == c->table.generation) {
+		c->ar.rep.store_ok = true;
+		ar_complete(c);
 		return;
 	}
-	hsdo_table_free(&c->table);
-	c->table = t;
-	c->have_table = true;
-	rep->store_ok = true;
-	rep->table_changed = true;
+	if (rc != 0) {
+		refresh_finish(c, &c->ar.rep, rc, &c->ar.t, err);
+		ar_complete(c);
+		return;
+	}
+	c->ar.rep.store_reads++;
+	rc2 = hsdo_store_read_table_async(c->store, &c->ar.t, ar_table_done, c);
+	if (rc2 != 0) {
+		refresh_finish(c, &c->ar.rep, rc2, &c->ar.t, "could not start the table read");
+		ar_complete(c);
+	}
+}
+
+int hsdo_client_refresh_async(struct hsdo_client *c, void (*done)(void *arg), void *arg)
+{
+	int rc;
+
+	if (c->ar.busy)
+		return -HSDO_EAGAIN;
+	memset(&c->ar.rep, 0, sizeof(c->ar.rep));
+	hsdo_table_free(&c->ar.t);
+	c->ar.busy = true;
+	c->ar.ready = false;
+	c->ar.done = done;
+	c->ar.arg = arg;
+	c->ar.rep.store_reads++;
+	rc = hsdo_store_read_generation_async(c->store, &c->ar.gen, ar_gen_done, c);
+	if (rc != 0)
+		c->ar.busy = false;
+	return rc;
+}
+
+bool hsdo_client_refresh_busy(const struct hsdo_client *c)
+{
+	return c->ar.busy;
 }
 
 /* Send the plan as one batch; classify each reply. */
@@ -349,16 +434,36 @@ static int apply_plan(struct hsdo_client *c, struct hsdo_rtapi_client *conn,
 	return first;
 }
 
+static int cycle_rest(struct hsdo_client *c, bool dry_run, struct hsdo_client_report *rep);
+
 int hsdo_client_cycle(struct hsdo_client *c, bool dry_run, struct hsdo_client_report *rep)
+{
+	memset(rep, 0, sizeof(*rep));
+	if (c->ar.ready) {
+		/* A refresh finished in the background: use its outcome. */
+		rep->store_ok = c->ar.rep.store_ok;
+		rep->table_changed = c->ar.rep.table_changed;
+		rep->store_reads = c->ar.rep.store_reads;
+		rep->store_read_errors = c->ar.rep.store_read_errors;
+		memcpy(rep->store_error, c->ar.rep.store_error, sizeof(rep->store_error));
+		c->ar.ready = false;
+	} else if (c->ar.busy) {
+		rep->store_read_errors++;
+		snprintf(rep->store_error, sizeof(rep->store_error), "a store read is still running");
+	} else {
+		refresh_table(c, rep);
+	}
+	return cycle_rest(c, dry_run, rep);
+}
+
+static int cycle_rest(struct hsdo_client *c, bool dry_run, struct hsdo_client_report *rep)
 {
 	struct hsdo_rtapi_client *conn = NULL;
 	struct hsdo_servers_state st = { 0 };
 	char missing[512];
 	int rc;
 
-	memset(rep, 0, sizeof(*rep));
 	hsdo_plan_client_result_free(&c->plan);
-	refresh_table(c, rep);
 	rep->generation = c->table.generation;
 	rep->table = c->have_table ? &c->table : NULL;
 	if (!c->have_table) {

@@ -1,6 +1,7 @@
 /* Wrappers over a store's operations tables: each direction falls back on
  * the other (see struct hsdo_store_async_ops). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hsdo/err.h"
@@ -29,9 +30,12 @@ static int sync_finish(struct sync_wait *w, int rc, const char *op)
 {
 	if (rc < 0)
 		return rc;
-	if (!w->done)
-		return hsdo_seterr(w->err, w->errlen, -HSDO_EAGAIN,
-				   "%s did not complete: this store needs an event loop", op);
+	if (!w->done) {
+		/* A store that claimed to be blocking was not: `w` is about to
+		 * go out of scope with the operation in flight. */
+		hsdo_seterr(w->err, w->errlen, -HSDO_EINVAL, "%s did not complete", op);
+		abort();
+	}
 	return w->rc;
 }
 
@@ -39,6 +43,10 @@ static int sync_finish(struct sync_wait *w, int rc, const char *op)
 
 static int no_op(const struct hsdo_store *st, const char *op, char *err, size_t errlen)
 {
+	if (st->async != NULL && !st->blocking)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL,
+				   "store %s: %s needs the event loop (asynchronous transport)",
+				   st->ops->name, op);
 	return hsdo_seterr(err, errlen, -HSDO_EINVAL, "store %s does not support %s",
 			   st->ops->name, op);
 }
@@ -49,7 +57,7 @@ int hsdo_store_read_generation(struct hsdo_store *st, uint64_t *gen, char *err, 
 
 	if (st->ops->read_generation != NULL)
 		return st->ops->read_generation(st, gen, err, errlen);
-	if (st->async == NULL || st->async->read_generation == NULL)
+	if (st->async == NULL || st->async->read_generation == NULL || !st->blocking)
 		return no_op(st, "read_generation", err, errlen);
 	return sync_finish(&w, st->async->read_generation(st, gen, sync_done, &w),
 			   "read_generation");
@@ -61,7 +69,7 @@ int hsdo_store_read_table(struct hsdo_store *st, struct hsdo_table *out, char *e
 
 	if (st->ops->read_table != NULL)
 		return st->ops->read_table(st, out, err, errlen);
-	if (st->async == NULL || st->async->read_table == NULL)
+	if (st->async == NULL || st->async->read_table == NULL || !st->blocking)
 		return no_op(st, "read_table", err, errlen);
 	return sync_finish(&w, st->async->read_table(st, out, sync_done, &w), "read_table");
 }
@@ -72,7 +80,7 @@ int hsdo_store_ensure_slots(struct hsdo_store *st, size_t n, char *err, size_t e
 
 	if (st->ops->ensure_slots != NULL)
 		return st->ops->ensure_slots(st, n, err, errlen);
-	if (st->async == NULL || st->async->ensure_slots == NULL)
+	if (st->async == NULL || st->async->ensure_slots == NULL || !st->blocking)
 		return no_op(st, "ensure_slots", err, errlen);
 	return sync_finish(&w, st->async->ensure_slots(st, n, sync_done, &w), "ensure_slots");
 }
@@ -85,7 +93,7 @@ int hsdo_store_write_slots(struct hsdo_store *st, const struct hsdo_table *t,
 
 	if (st->ops->write_slots != NULL)
 		return st->ops->write_slots(st, t, ids, nids, expected_gen, epoch, err, errlen);
-	if (st->async == NULL || st->async->write_slots == NULL)
+	if (st->async == NULL || st->async->write_slots == NULL || !st->blocking)
 		return no_op(st, "write_slots", err, errlen);
 	return sync_finish(&w, st->async->write_slots(st, t, ids, nids, expected_gen, epoch,
 						      sync_done, &w), "write_slots");
@@ -98,7 +106,7 @@ int hsdo_store_lease(struct hsdo_store *st, const char *me, int64_t now_ms, int6
 
 	if (st->ops->lease != NULL)
 		return st->ops->lease(st, me, now_ms, ttl_ms, out, err, errlen);
-	if (st->async == NULL || st->async->lease == NULL)
+	if (st->async == NULL || st->async->lease == NULL || !st->blocking)
 		return no_op(st, "lease", err, errlen);
 	return sync_finish(&w, st->async->lease(st, me, now_ms, ttl_ms, out, sync_done, &w),
 			   "lease");

@@ -51,6 +51,15 @@ void hsdo_client_free(struct hsdo_client *c);
  * cannot be reached. */
 int hsdo_client_check(struct hsdo_client *c, char *err, size_t errlen);
 
+/* Refresh the desired table in the background, for stores that need an
+ * event loop (DynamoDB over the event-driven transport): reads the
+ * generation, and the table only when it changed; done(arg) runs when
+ * both finished (possibly before this returns). The next hsdo_client_cycle
+ * then uses that outcome instead of reading the store itself. 0, or
+ * -HSDO_EAGAIN if a refresh is already running, or the store's error. */
+int hsdo_client_refresh_async(struct hsdo_client *c, void (*done)(void *arg), void *arg);
+bool hsdo_client_refresh_busy(const struct hsdo_client *c);
+
 /* One cycle. With dry_run nothing is sent (rep->plan holds what would be).
  * Returns 0 when HAProxy was reached and every planned command succeeded,
  * else the first error; rep is always filled. */

@@ -70,9 +70,11 @@ struct hsdo_store_ops {
  * stay valid until done is called. A store may leave any of them NULL:
  * the hsdo_store_*_async wrappers then run the synchronous operation and
  * call done before returning. A store may also leave a synchronous
- * operation NULL: the synchronous wrapper then runs the asynchronous one
- * and fails with -HSDO_EAGAIN if it did not complete before returning
- * (an event-driven transport needs the loop). */
+ * operation NULL: the synchronous wrapper then runs the asynchronous one,
+ * but only when the store says its asynchronous operations complete before
+ * returning (struct hsdo_store.blocking, e.g. DynamoDB over the blocking
+ * transport); otherwise it fails with -HSDO_EINVAL without starting
+ * anything (an event-driven transport needs the loop to run). */
 struct hsdo_store_async_ops {
 	int (*read_generation)(struct hsdo_store *st, uint64_t *gen,
 			       hsdo_store_done_fn done, void *arg);
@@ -89,6 +91,7 @@ struct hsdo_store_async_ops {
 struct hsdo_store {
 	const struct hsdo_store_ops *ops;
 	const struct hsdo_store_async_ops *async; /* may be NULL */
+	bool blocking;  /* async ops complete before they return */
 	void *impl;
 };
 

@@ -14,7 +14,8 @@
  *     that held a slot lets it go (the slot drains).
  *  4. Match by IP, for tables written by the original (its ServerName need
  *     not be the instance id): an unmatched instance takes the lowest used
- *     slot with its ip whose name is no current instance's id.
+ *     slot with its ip (and its port, when the slot has one) whose name is
+ *     no current instance's id.
  *  5. Walk the slots: update slots matched by an in-service instance from
  *     it, then ramp or reactivate them; drain or free the others. A slot
  *     whose instance is leaving is not rewritten: it drains on the address
@@ -413,11 +414,20 @@ static int match_by_ip(struct work *w)
 		if (lo == w->ncands ||
 		    keyed_cmp(w->cands[lo].k, w->cands[lo].s->ip, k, e->in->ip) != 0)
 			continue;
-		g = w->next[lo];
+		/* The lowest free slot of this ip with the same port, or with
+		 * no port (the original writes none): ip+port is the endpoint
+		 * HAProxy sends to, and a service that left must drain, not be
+		 * taken over by another service of the same host. */
+		for (g = w->next[lo]; g < w->ncands &&
+		     keyed_cmp(w->cands[g].k, w->cands[g].s->ip, k, e->in->ip) == 0; g++)
+			if (w->owner[w->cands[g].s->id - 1] == NO_SLOT &&
+			    (w->cands[g].s->port == 0 || w->cands[g].s->port == e->in->port))
+				break;
 		if (g == w->ncands ||
 		    keyed_cmp(w->cands[g].k, w->cands[g].s->ip, k, e->in->ip) != 0)
-			continue;  /* every slot of this ip is taken */
-		w->next[lo] = g + 1;
+			continue;  /* no free slot of this endpoint */
+		if (g == w->next[lo])
+			w->next[lo] = g + 1;
 		e->slot = w->cands[g].s->id - 1;
 		w->owner[e->slot] = (uint32_t)i;
 	}

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hsdo/alloc.h"
@@ -365,19 +366,30 @@ static int load_or_empty(struct file_store *fs, struct hsdo_table *t, char *err,
 
 static int lock_take(struct file_store *fs, int *fdp, char *err, size_t errlen)
 {
-	int fd, e;
+	int fd, e, waited;
 
 	fd = open(fs->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd == -1) {
 		e = errno;
 		return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: open: %s", fs->lock_path, strerror(e));
 	}
-	while (flock(fd, LOCK_EX) == -1) {
+	/* Bounded: a writer stopped while holding the lock (SIGSTOP, a
+	 * debugger) must not freeze every other process; give up after
+	 * HSDO_STORE_FILE_LOCK_MS and let the caller retry next cycle. */
+	for (waited = 0; flock(fd, LOCK_EX | LOCK_NB) == -1; waited += 5) {
 		e = errno;
 		if (e == EINTR)
 			continue;
-		close(fd);
-		return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: flock: %s", fs->lock_path, strerror(e));
+		if (e != EWOULDBLOCK || waited >= HSDO_STORE_FILE_LOCK_MS) {
+			close(fd);
+			if (e == EWOULDBLOCK)
+				return hsdo_seterr(err, errlen, -HSDO_EAGAIN,
+						   "%s: still locked by another writer after %d ms",
+						   fs->lock_path, HSDO_STORE_FILE_LOCK_MS);
+			return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: flock: %s",
+					   fs->lock_path, strerror(e));
+		}
+		nanosleep(&(struct timespec){ .tv_sec = 0, .tv_nsec = 5000000 }, NULL);
 	}
 	*fdp = fd;
 	return 0;

@@ -878,6 +878,36 @@ START_TEST(match_by_ip_one_slot_each)
 }
 END_TEST
 
+/* A slot we wrote (with a port) is not taken over by another service of
+ * the same host on another port: the one that left drains. */
+START_TEST(match_by_ip_needs_the_port)
+{
+	struct hsdo_instance in[1];
+	struct hsdo_table t;
+	struct hsdo_plan_server_result r;
+
+	ck_assert_int_eq(hsdo_table_init(&t, 3), 0);
+	set_slot(&t, 1, HSDO_SLOT_ACTIVE, "i-srv1", "127.0.0.1", 100, T0);
+	t.slots[0].port = 9001;
+	in[0] = mkinst("i-srv3", "127.0.0.1", false);
+	in[0].port = 9003;
+	plan(&t, in, 1, T0 + SEC, &base_st, &r);
+	assert_slot(&r.table, 1, HSDO_SLOT_DRAINING, "i-srv1", 0, T0 + SEC);
+	ck_assert_uint_eq(r.table.slots[0].port, 9001);
+	assert_slot(&r.table, 2, HSDO_SLOT_ACTIVE, "i-srv3", 10, T0 + SEC);
+	ck_assert_uint_eq(r.drain_started, 1);
+	ck_assert_uint_eq(r.added, 1);
+	hsdo_plan_server_result_free(&r);
+	/* Same port: the endpoint is the same, the newcomer takes the slot. */
+	in[0].port = 9001;
+	plan(&t, in, 1, T0 + SEC, &base_st, &r);
+	assert_slot(&r.table, 1, HSDO_SLOT_ACTIVE, "i-srv3", 10, T0 + SEC);
+	ck_assert_uint_eq(r.updated, 1);
+	hsdo_plan_server_result_free(&r);
+	hsdo_table_free(&t);
+}
+END_TEST
+
 START_TEST(instance_fields_updated)
 {
 	struct hsdo_instance in = mkinst("i-a", "10.0.0.1", false);
@@ -1279,6 +1309,7 @@ static Suite *plan_server_suite(void)
 	tcase_add_test(tc, duplicate_address);
 	tcase_add_test(tc, match_by_ip_for_original_tables);
 	tcase_add_test(tc, match_by_ip_one_slot_each);
+	tcase_add_test(tc, match_by_ip_needs_the_port);
 	tcase_add_test(tc, instance_fields_updated);
 	tcase_add_test(tc, long_shared_prefixes);
 	suite_add_tcase(s, tc);

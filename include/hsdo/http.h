@@ -20,12 +20,25 @@
  *
  * `done` is called exactly once per accepted submit (never when submit
  * returns an error), from hsdo_http_submit() in blocking mode, else from
- * socket_action/timeout. The response and err are valid during the call
- * only. rc is 0 when an HTTP status was received (any status: the caller
- * decides), -HSDO_EHTTP for a transport failure (resolve, connect, TLS,
- * timeout, reset) with the reason in err, -HSDO_ETOOBIG when the body
- * exceeded the cap, or -HSDO_EAGAIN with err "cancelled" when the engine is
- * freed with the transfer in flight. */
+ * socket_action/timeout (never from inside submit). The response and err
+ * are valid during the call only. rc is 0 when an HTTP status was received
+ * (any status: the caller decides; err is then ""), -HSDO_EHTTP for a
+ * transport failure (resolve, connect, TLS, timeout, reset) with
+ * "host:port: reason" in err, -HSDO_ETOOBIG when the body exceeded the cap,
+ * -HSDO_ENOMEM when the body could not be stored, or -HSDO_EAGAIN with err
+ * "cancelled" when the engine is freed with the transfer in flight. On
+ * failure status is 0 and body is "".
+ *
+ * Callbacks (done, delayed calls) run from the engine's own code, never
+ * from inside libcurl, so they may submit and schedule again (a retry
+ * loop). In blocking mode such a nested submit runs to its end inside the
+ * callback; nesting is bounded (64 levels of submit/after, then
+ * -HSDO_ETOOBIG). A callback must not free the engine.
+ *
+ * Redirects are never followed (a 3xx is an answer like any other); only
+ * http and https are allowed. No "Expect: 100-continue" round trip, and no
+ * Content-Type unless the request sets one. Copies of the request headers,
+ * the query and the response body are wiped before they are freed. */
 #ifndef HSDO_HTTP_H
 #define HSDO_HTTP_H
 
@@ -88,8 +101,9 @@ struct hsdo_http_options {
 	const char *user_agent;         /* NULL: "hsdo/<version>" */
 };
 
-/* loop NULL: blocking mode. 0, -HSDO_EINVAL, -HSDO_ENOMEM, -HSDO_EHTTP
- * (curl initialisation). */
+/* loop NULL: blocking mode (the engine copies *loop). 0, -HSDO_EINVAL
+ * (negative option, unreadable ca_file), -HSDO_ENOMEM, -HSDO_EHTTP (curl
+ * initialisation). */
 int hsdo_http_new(const struct hsdo_http_options *opt, const struct hsdo_http_loop *loop,
 		  struct hsdo_http **out, char *err, size_t errlen);
 /* Cancel what is in flight and pending (each `done` gets -HSDO_EAGAIN and
@@ -97,14 +111,21 @@ int hsdo_http_new(const struct hsdo_http_options *opt, const struct hsdo_http_lo
 void hsdo_http_free(struct hsdo_http *h);
 bool hsdo_http_blocking(const struct hsdo_http *h);
 
-/* Start a transfer. 0 (done will be called), or -HSDO_EINVAL /
- * -HSDO_ENOMEM / -HSDO_ETOOBIG (too many headers) with done never called. */
+/* Start a transfer. 0 (done will be called), or with done never called:
+ * -HSDO_EINVAL (method not upper-case letters, URL not http(s)://host...,
+ * a header not "Name: value" or with CR/LF, the engine being freed),
+ * -HSDO_ENOMEM, -HSDO_ETOOBIG (blocking mode nested too deep). Up to
+ * HSDO_HTTP_HEADERS_MAX headers (a full array needs no NULL). */
 int hsdo_http_submit(struct hsdo_http *h, const struct hsdo_http_request *req,
 		     hsdo_http_done_fn done, void *arg);
 
 /* Run fn(arg) after ms milliseconds (retry backoff, credential refresh,
- * blocking-query pacing): from hsdo_http_timeout() in event mode; in
- * blocking mode, sleeps then calls it before returning. 0 or -HSDO_ENOMEM. */
+ * blocking-query pacing; ms < 0 counts as 0): from hsdo_http_timeout() or
+ * hsdo_http_socket_action() in event mode, in due order (ties in the order
+ * scheduled); in blocking mode, sleeps then calls it before returning.
+ * Calls still pending at hsdo_http_free are dropped, not run. 0,
+ * -HSDO_ENOMEM, -HSDO_EINVAL (fn NULL, engine being freed), -HSDO_ETOOBIG
+ * (blocking mode nested too deep). */
 int hsdo_http_after(struct hsdo_http *h, long ms, void (*fn)(void *arg), void *arg);
 
 /* Transfers plus delayed calls not yet finished. */
@@ -115,7 +136,9 @@ size_t hsdo_http_pending(const struct hsdo_http *h);
 void hsdo_http_socket_action(struct hsdo_http *h, int fd, int events);
 void hsdo_http_timeout(struct hsdo_http *h);
 
-/* Counters since creation (for metrics). */
+/* Counters since creation (for metrics): finished transfers (done called),
+ * those with rc != 0, body bytes received and sent, transfers that reused
+ * a connection. */
 struct hsdo_http_stats {
 	uint64_t requests, failures, bytes_in, bytes_out, reused;
 };

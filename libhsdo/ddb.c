@@ -257,6 +257,12 @@ int hsdo_ddb_build_create_table(const char *table, struct hsdo_ddb_req *out,
 int hsdo_ddb_build_scan(const char *table, const struct hsdo_ddb_page *prev,
 			struct hsdo_ddb_req *out, char *err, size_t errlen)
 {
+	return hsdo_ddb_build_scan_page(table, prev, 0, out, err, errlen);
+}
+
+int hsdo_ddb_build_scan_page(const char *table, const struct hsdo_ddb_page *prev,
+			     uint32_t limit, struct hsdo_ddb_req *out, char *err, size_t errlen)
+{
 	const char *target = TARGET("Scan");
 	cJSON *o;
 	int rc;
@@ -272,7 +278,8 @@ int hsdo_ddb_build_scan(const char *table, const struct hsdo_ddb_page *prev,
 	if ((o = req_new(table)) == NULL)
 		return nomem(NULL, target, err, errlen);
 	if (cJSON_AddTrueToObject(o, "ConsistentRead") == NULL ||
-	    (prev != NULL && !add_key(o, "ExclusiveStartKey", prev->last_key)))
+	    (prev != NULL && !add_key(o, "ExclusiveStartKey", prev->last_key)) ||
+	    (limit > 0 && cJSON_AddNumberToObject(o, "Limit", limit) == NULL))
 		return nomem(o, target, err, errlen);
 	return req_finish(o, target, out, err, errlen);
 }
@@ -299,11 +306,12 @@ int hsdo_ddb_build_get_item(const char *table, uint32_t id, struct hsdo_ddb_req 
 	return req_finish(o, target, out, err, errlen);
 }
 
-int hsdo_ddb_build_put_slot(const char *table, const struct hsdo_slot *s, bool if_absent,
-			    struct hsdo_ddb_req *out, char *err, size_t errlen)
+/* PutItem of s: if_absent, or stamped with epoch (!= 0), or plain. */
+static int build_put(const char *table, const struct hsdo_slot *s, bool if_absent,
+		     uint64_t epoch, struct hsdo_ddb_req *out, char *err, size_t errlen)
 {
 	const char *target = TARGET("PutItem");
-	cJSON *o, *item;
+	cJSON *o, *item, *names, *values;
 	int rc;
 
 	if (out == NULL)
@@ -321,7 +329,29 @@ int hsdo_ddb_build_put_slot(const char *table, const struct hsdo_slot *s, bool i
 	}
 	if (if_absent && cJSON_AddStringToObject(o, "ConditionExpression", IF_ABSENT) == NULL)
 		return nomem(o, target, err, errlen);
+	if (epoch != 0 &&
+	    (!add_av_n(item, HSDO_DDB_ATTR_EPOCH, epoch) ||
+	     cJSON_AddStringToObject(o, "ConditionExpression",
+				     "attribute_not_exists(#e) OR #e <= :e") == NULL ||
+	     (names = cJSON_AddObjectToObject(o, "ExpressionAttributeNames")) == NULL ||
+	     cJSON_AddStringToObject(names, "#e", HSDO_DDB_ATTR_EPOCH) == NULL ||
+	     (values = cJSON_AddObjectToObject(o, "ExpressionAttributeValues")) == NULL ||
+	     !add_av_n(values, ":e", epoch)))
+		return nomem(o, target, err, errlen);
 	return req_finish(o, target, out, err, errlen);
+}
+
+int hsdo_ddb_build_put_slot(const char *table, const struct hsdo_slot *s, bool if_absent,
+			    struct hsdo_ddb_req *out, char *err, size_t errlen)
+{
+	return build_put(table, s, if_absent, 0, out, err, errlen);
+}
+
+int hsdo_ddb_build_put_slot_fenced(const char *table, const struct hsdo_slot *s,
+				   uint64_t epoch, struct hsdo_ddb_req *out,
+				   char *err, size_t errlen)
+{
+	return build_put(table, s, false, epoch, out, err, errlen);
 }
 
 /* The attributes of the control item besides its key and Generation: a
@@ -343,11 +373,49 @@ static const struct {
 int hsdo_ddb_build_update_control(const char *table, uint64_t expected_gen,
 				  struct hsdo_ddb_req *out, char *err, size_t errlen)
 {
+	return hsdo_ddb_build_commit(table, expected_gen, 0, out, err, errlen);
+}
+
+/* Add the free-slot attributes' names (#ip...) and values (:v0...). */
+static bool add_control_attrs(cJSON *names, cJSON *values)
+{
+	char val[16];
+	size_t i;
+
+	for (i = 0; i < N_CONTROL_ATTRS; i++) {
+		snprintf(val, sizeof(val), ":v%zu", i);
+		if (cJSON_AddStringToObject(names, control_attrs[i].alias,
+					    control_attrs[i].attr) == NULL ||
+		    !add_av_str(values, val, control_attrs[i].type, control_attrs[i].value))
+			return false;
+	}
+	return true;
+}
+
+/* Append ", #ip = :v0, ..." to expr (size len, used *off). */
+static bool control_attrs_expr(char *expr, size_t len, size_t *off)
+{
+	size_t i;
+	int k;
+
+	for (i = 0; i < N_CONTROL_ATTRS; i++) {
+		k = snprintf(expr + *off, len - *off, ", %s = :v%zu", control_attrs[i].alias, i);
+		if (k < 0 || (size_t)k >= len - *off)
+			return false;
+		*off += (size_t)k;
+	}
+	return true;
+}
+
+int hsdo_ddb_build_commit(const char *table, uint64_t expected_gen, uint64_t epoch,
+			  struct hsdo_ddb_req *out, char *err, size_t errlen)
+{
 	const char *target = TARGET("UpdateItem");
-	char expr[256], val[16];
+	const char *cond;
+	char expr[256];
 	cJSON *o, *names, *values;
-	size_t i, off;
-	int rc, k;
+	size_t off;
+	int rc;
 
 	if (out == NULL)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
@@ -357,33 +425,139 @@ int hsdo_ddb_build_update_control(const char *table, uint64_t expected_gen,
 	if (expected_gen == UINT64_MAX)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "generation would overflow");
 	off = (size_t)snprintf(expr, sizeof(expr), "SET #g = :next");
-	for (i = 0; i < N_CONTROL_ATTRS; i++) {
-		k = snprintf(expr + off, sizeof(expr) - off, ", %s = :v%zu",
-			     control_attrs[i].alias, i);
-		if (k < 0 || (size_t)k >= sizeof(expr) - off)
-			return hsdo_seterr(err, errlen, -HSDO_EINVAL, "update expression too long");
-		off += (size_t)k;
-	}
+	if (!control_attrs_expr(expr, sizeof(expr), &off))
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "update expression too long");
+	if (epoch == 0)
+		cond = expected_gen == 0 ? "attribute_not_exists(#g) OR #g = :expected" :
+		       "#g = :expected";
+	else
+		cond = expected_gen == 0 ?
+		       "(attribute_not_exists(#g) OR #g = :expected) AND #le = :epoch" :
+		       "#g = :expected AND #le = :epoch";
 	if ((o = req_new(table)) == NULL)
 		return nomem(NULL, target, err, errlen);
 	if (!add_key(o, "Key", HSDO_DDB_CONTROL_ID) ||
 	    cJSON_AddStringToObject(o, "UpdateExpression", expr) == NULL ||
-	    cJSON_AddStringToObject(o, "ConditionExpression", expected_gen == 0 ?
-				    "attribute_not_exists(#g) OR #g = :expected" :
-				    "#g = :expected") == NULL ||
+	    cJSON_AddStringToObject(o, "ConditionExpression", cond) == NULL ||
 	    (names = cJSON_AddObjectToObject(o, "ExpressionAttributeNames")) == NULL ||
 	    cJSON_AddStringToObject(names, "#g", GENERATION) == NULL ||
 	    (values = cJSON_AddObjectToObject(o, "ExpressionAttributeValues")) == NULL ||
 	    !add_av_n(values, ":next", expected_gen + 1) ||
-	    !add_av_n(values, ":expected", expected_gen))
+	    !add_av_n(values, ":expected", expected_gen) ||
+	    !add_control_attrs(names, values) ||
+	    (epoch != 0 &&
+	     (cJSON_AddStringToObject(names, "#le", HSDO_DDB_ATTR_LEASE_EPOCH) == NULL ||
+	      !add_av_n(values, ":epoch", epoch))))
 		return nomem(o, target, err, errlen);
-	for (i = 0; i < N_CONTROL_ATTRS; i++) {
-		snprintf(val, sizeof(val), ":v%zu", i);
-		if (cJSON_AddStringToObject(names, control_attrs[i].alias,
-					    control_attrs[i].attr) == NULL ||
-		    !add_av_str(values, val, control_attrs[i].type, control_attrs[i].value))
-			return nomem(o, target, err, errlen);
+	return req_finish(o, target, out, err, errlen);
+}
+
+/* A lease holder name: 1..HSDO_LEASE_HOLDER_LEN-1 printable ASCII bytes. */
+static int check_holder(const char *me, char *err, size_t errlen)
+{
+	size_t i;
+
+	if (me == NULL || me[0] == '\0')
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "lease: no holder name");
+	for (i = 0; me[i] != '\0'; i++) {
+		if (i >= HSDO_LEASE_HOLDER_LEN - 1)
+			return hsdo_seterr(err, errlen, -HSDO_EINVAL,
+					   "lease: holder name longer than %d bytes",
+					   HSDO_LEASE_HOLDER_LEN - 1);
+		if (me[i] < 0x20 || me[i] > 0x7e)
+			return hsdo_seterr(err, errlen, -HSDO_EINVAL,
+					   "lease: holder name byte %zu is not printable ASCII", i + 1);
 	}
+	return 0;
+}
+
+/* Add the common parts of a lease UpdateItem; names/values out. */
+static cJSON *lease_req(const char *table, const char *expr, const char *cond,
+			cJSON **names, cJSON **values)
+{
+	cJSON *o = req_new(table);
+
+	if (o == NULL)
+		return NULL;
+	if (!add_key(o, "Key", HSDO_DDB_CONTROL_ID) ||
+	    cJSON_AddStringToObject(o, "UpdateExpression", expr) == NULL ||
+	    cJSON_AddStringToObject(o, "ConditionExpression", cond) == NULL ||
+	    (*names = cJSON_AddObjectToObject(o, "ExpressionAttributeNames")) == NULL ||
+	    cJSON_AddStringToObject(*names, "#h", HSDO_DDB_ATTR_LEASE_HOLDER) == NULL ||
+	    cJSON_AddStringToObject(*names, "#x", HSDO_DDB_ATTR_LEASE_EXPIRY) == NULL ||
+	    (*values = cJSON_AddObjectToObject(o, "ExpressionAttributeValues")) == NULL ||
+	    cJSON_AddStringToObject(o, "ReturnValues", "ALL_NEW") == NULL) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+int hsdo_ddb_build_lease_take(const char *table, const char *me, int64_t now_ms,
+			      int64_t expires_ms, struct hsdo_ddb_req *out,
+			      char *err, size_t errlen)
+{
+	const char *target = TARGET("UpdateItem");
+	cJSON *o, *names = NULL, *values = NULL;
+	char expr[320];
+	size_t off;
+	int rc;
+
+	if (out == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
+	memset(out, 0, sizeof(*out));
+	if ((rc = check_table(table, err, errlen)) != 0 ||
+	    (rc = check_holder(me, err, errlen)) != 0)
+		return rc;
+	if (now_ms < 0 || expires_ms < now_ms)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "lease: bad times");
+	off = (size_t)snprintf(expr, sizeof(expr),
+			       "SET #h = :me, #x = :exp, #e = if_not_exists(#e, :zero) + :one, "
+			       "#g = if_not_exists(#g, :zero)");
+	if (!control_attrs_expr(expr, sizeof(expr), &off))
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "update expression too long");
+	o = lease_req(table, expr, "attribute_not_exists(#h) OR attribute_not_exists(#x) "
+		      "OR #x <= :now", &names, &values);
+	if (o == NULL)
+		return nomem(NULL, target, err, errlen);
+	if (cJSON_AddStringToObject(names, "#e", HSDO_DDB_ATTR_LEASE_EPOCH) == NULL ||
+	    cJSON_AddStringToObject(names, "#g", GENERATION) == NULL ||
+	    !add_av_str(values, ":me", "S", me) ||
+	    !add_av_n(values, ":exp", (uint64_t)expires_ms) ||
+	    !add_av_n(values, ":now", (uint64_t)now_ms) ||
+	    !add_av_n(values, ":zero", 0) ||
+	    !add_av_n(values, ":one", 1) ||
+	    !add_control_attrs(names, values))
+		return nomem(o, target, err, errlen);
+	return req_finish(o, target, out, err, errlen);
+}
+
+int hsdo_ddb_build_lease_renew(const char *table, const char *me, uint64_t epoch,
+			       int64_t expires_ms, struct hsdo_ddb_req *out,
+			       char *err, size_t errlen)
+{
+	const char *target = TARGET("UpdateItem");
+	cJSON *o, *names = NULL, *values = NULL;
+	int rc;
+
+	if (out == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
+	memset(out, 0, sizeof(*out));
+	if ((rc = check_table(table, err, errlen)) != 0 ||
+	    (rc = check_holder(me, err, errlen)) != 0)
+		return rc;
+	if (expires_ms < 0)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "lease: bad expiry");
+	o = lease_req(table, "SET #x = :exp", epoch != 0 ? "#h = :me AND #e = :epoch" :
+		      "#h = :me", &names, &values);
+	if (o == NULL)
+		return nomem(NULL, target, err, errlen);
+	if ((epoch != 0 &&
+	     (cJSON_AddStringToObject(names, "#e", HSDO_DDB_ATTR_LEASE_EPOCH) == NULL ||
+	      !add_av_n(values, ":epoch", epoch))) ||
+	    !add_av_str(values, ":me", "S", me) ||
+	    !add_av_n(values, ":exp", (uint64_t)expires_ms))
+		return nomem(o, target, err, errlen);
 	return req_finish(o, target, out, err, errlen);
 }
 
@@ -770,6 +944,107 @@ int hsdo_ddb_parse_get_control(const char *buf, size_t len, uint64_t *gen,
 	cJSON_Delete(root);
 	if (rc == 0)
 		*gen = g;
+	return rc;
+}
+
+/* An optional attribute of type `type` ("S" or "N") of the control item:
+ * its string, or NULL when absent. */
+static int control_attr(const cJSON *item, const char *name, const char *type,
+			const char **v, char *err, size_t errlen)
+{
+	const cJSON *av;
+	int rc;
+
+	*v = NULL;
+	if ((rc = member(item, name, &av, "control item 0", err, errlen)) != 0)
+		return rc;
+	if (av == NULL)
+		return 0;
+	if (!cJSON_IsObject(av) || av->child == NULL || av->child->next != NULL ||
+	    av->child->string == NULL || strcmp(av->child->string, type) != 0 ||
+	    !cJSON_IsString(av->child))
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+				   "control item 0: %s is not an %s attribute value", name, type);
+	*v = av->child->valuestring;
+	return 0;
+}
+
+static int control_u64(const cJSON *item, const char *name, uint64_t max, uint64_t *out,
+		       char *err, size_t errlen)
+{
+	const char *s;
+	char q[40];
+	int rc;
+
+	*out = 0;
+	if ((rc = control_attr(item, name, "N", &s, err, errlen)) != 0 || s == NULL)
+		return rc;
+	if (!parse_u64(s, max, out))
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "control item 0: %s \"%s\" is not "
+				   "a plain decimal integer in 0..%" PRIu64, name, quote(s, q, 32), max);
+	return 0;
+}
+
+int hsdo_ddb_parse_control(const char *buf, size_t len, struct hsdo_ddb_control *out,
+			   char *err, size_t errlen)
+{
+	struct hsdo_ddb_control c;
+	const cJSON *item, *attrs;
+	const char *id, *holder;
+	uint64_t exp;
+	cJSON *root = NULL;
+	char ierr[256];
+	int rc;
+
+	if (out == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
+	if ((rc = parse_response(buf, len, "control item read", &root, err, errlen)) != 0)
+		return rc;
+	memset(&c, 0, sizeof(c));
+	item = cJSON_GetObjectItemCaseSensitive(root, "Item");
+	attrs = cJSON_GetObjectItemCaseSensitive(root, "Attributes");
+	if (item != NULL && attrs != NULL) {
+		rc = hsdo_seterr(err, errlen, -HSDO_EPROTO, "both Item and Attributes");
+		goto out;
+	}
+	if (item == NULL)
+		item = attrs;
+	if (item == NULL)
+		goto out;
+	if (!cJSON_IsObject(item)) {
+		rc = hsdo_seterr(err, errlen, -HSDO_EPROTO, "control item is not an object");
+		goto out;
+	}
+	id = item_id(item, &rc, ierr, sizeof(ierr));
+	if (rc != 0) {
+		rc = hsdo_seterr(err, errlen, rc, "%s", ierr);
+		goto out;
+	}
+	if (id == NULL || strcmp(id, "0") != 0) {
+		rc = hsdo_seterr(err, errlen, -HSDO_EPROTO,
+				 "the item is not the control item " HSDO_DDB_KEY " 0");
+		goto out;
+	}
+	c.exists = true;
+	if ((rc = control_u64(item, GENERATION, UINT64_MAX, &c.generation, err, errlen)) != 0 ||
+	    (rc = control_u64(item, HSDO_DDB_ATTR_LEASE_EPOCH, UINT64_MAX, &c.lease.epoch,
+			      err, errlen)) != 0 ||
+	    (rc = control_u64(item, HSDO_DDB_ATTR_LEASE_EXPIRY, INT64_MAX, &exp,
+			      err, errlen)) != 0 ||
+	    (rc = control_attr(item, HSDO_DDB_ATTR_LEASE_HOLDER, "S", &holder, err, errlen)) != 0)
+		goto out;
+	c.lease.expires_ms = (int64_t)exp;
+	if (holder != NULL &&
+	    hsdo_strlcpy_field(c.lease.holder, sizeof(c.lease.holder), holder) != 0) {
+		rc = hsdo_seterr(err, errlen, -HSDO_EPROTO, "control item 0: "
+				 HSDO_DDB_ATTR_LEASE_HOLDER " longer than %d bytes",
+				 HSDO_LEASE_HOLDER_LEN - 1);
+		goto out;
+	}
+out:
+	cJSON_Delete(root);
+	if (rc == 0)
+		*out = c;
 	return rc;
 }
 

@@ -9,7 +9,9 @@
  * Control item. BackendServerID 0 is not a slot: it carries the table's
  * Generation (N), bumped by every writer with a condition on the value it
  * read, so a client reads one item per cycle (GetItem, 1 RCU) and scans
- * only when it changed; lease fields may be added to it later. So that an
+ * only when it changed; it also carries the writer lease (LeaseHolder,
+ * LeaseEpoch, LeaseExpiry: see below) and slot items written under a lease
+ * carry its Epoch. So that an
  * original Python client scanning the table does not trip on it, it also
  * holds every attribute the original reads, as a free slot (IPAddress,
  * ServerName, ASG "none", Weight 0, BackendServerStatus "disabled"): the
@@ -31,6 +33,7 @@
 #include <stdint.h>
 
 #include "hsdo/slot.h"
+#include "hsdo/store.h"
 
 #define HSDO_DDB_CONTENT_TYPE "application/x-amz-json-1.0"
 #define HSDO_DDB_TARGET_PREFIX "DynamoDB_20120810."
@@ -114,6 +117,61 @@ int hsdo_ddb_build_put_slot(const char *table, const struct hsdo_slot *s, bool i
 int hsdo_ddb_build_update_control(const char *table, uint64_t expected_gen,
 				  struct hsdo_ddb_req *out, char *err, size_t errlen);
 
+/* ---- fencing and the writer lease (see hsdo/store.h, hsdo/store_ddb.h) ----
+ *
+ * Added attributes: on the control item, LeaseHolder (S), LeaseEpoch (N)
+ * and LeaseExpiry (N, Unix ms); on a slot item written by a lease holder,
+ * Epoch (N), the holder's epoch. An original client ignores all four. */
+#define HSDO_DDB_ATTR_EPOCH        "Epoch"
+#define HSDO_DDB_ATTR_LEASE_HOLDER "LeaseHolder"
+#define HSDO_DDB_ATTR_LEASE_EPOCH  "LeaseEpoch"
+#define HSDO_DDB_ATTR_LEASE_EXPIRY "LeaseExpiry"
+
+/* Consistent Scan page of at most `limit` items (0: no Limit, as
+ * hsdo_ddb_build_scan). */
+int hsdo_ddb_build_scan_page(const char *table, const struct hsdo_ddb_page *prev,
+			     uint32_t limit, struct hsdo_ddb_req *out, char *err, size_t errlen);
+/* PutItem of slot s stamped with the writer's epoch (attribute Epoch), only
+ * if the stored slot has no Epoch or one <= epoch:
+ *   attribute_not_exists(Epoch) OR Epoch <= :e
+ * so a deposed writer never overwrites what its successor stamped (the
+ * failed condition parses as -HSDO_ECONFLICT). epoch 0: the unconditional
+ * put of hsdo_ddb_build_put_slot(if_absent = false), no Epoch. */
+int hsdo_ddb_build_put_slot_fenced(const char *table, const struct hsdo_slot *s,
+				   uint64_t epoch, struct hsdo_ddb_req *out,
+				   char *err, size_t errlen);
+/* The commit of a write: hsdo_ddb_build_update_control, plus, when epoch
+ * != 0, the condition LeaseEpoch = :epoch (the writer still holds the
+ * lease). epoch 0 gives exactly hsdo_ddb_build_update_control's body. */
+int hsdo_ddb_build_commit(const char *table, uint64_t expected_gen, uint64_t epoch,
+			  struct hsdo_ddb_req *out, char *err, size_t errlen);
+/* Take the lease for `me` (1..HSDO_LEASE_HOLDER_LEN-1 printable ASCII
+ * bytes) when it is free or expired:
+ *   SET LeaseHolder = :me, LeaseExpiry = :exp,
+ *       LeaseEpoch = if_not_exists(LeaseEpoch, 0) + 1,
+ *       Generation = if_not_exists(Generation, 0), <free-slot attributes>
+ *   IF attribute_not_exists(LeaseHolder) OR attribute_not_exists(LeaseExpiry)
+ *      OR LeaseExpiry <= :now
+ * with ReturnValues ALL_NEW (parse with hsdo_ddb_parse_control). The epoch
+ * grows by one on every take, so it changes whenever the holder does. */
+int hsdo_ddb_build_lease_take(const char *table, const char *me, int64_t now_ms,
+			      int64_t expires_ms, struct hsdo_ddb_req *out,
+			      char *err, size_t errlen);
+/* Renew the lease `me` holds: SET LeaseExpiry = :exp IF LeaseHolder = :me
+ * (AND LeaseEpoch = :epoch when epoch != 0), ReturnValues ALL_NEW. */
+int hsdo_ddb_build_lease_renew(const char *table, const char *me, uint64_t epoch,
+			       int64_t expires_ms, struct hsdo_ddb_req *out,
+			       char *err, size_t errlen);
+
+/* The control item as GetItem ({"Item": ...}, or {} when missing) or an
+ * UpdateItem with ReturnValues ALL_NEW ({"Attributes": ...}) returns it. */
+struct hsdo_ddb_control {
+	bool exists;             /* the item is there */
+	uint64_t generation;     /* 0 when absent */
+	struct hsdo_lease lease; /* holder "", epoch 0, expires_ms 0 when none;
+				  * taken_over is always false */
+};
+
 /* Parsers take len bytes (need not be NUL-terminated, at most
  * HSDO_DDB_BODY_MAX) and return 0, -HSDO_EPROTO (malformed; what and where
  * in err), -HSDO_ETOOBIG, -HSDO_ENOMEM, or the mapping of an error body as
@@ -138,6 +196,14 @@ void hsdo_ddb_page_free(struct hsdo_ddb_page *p);
 /* GetItem of the control item: its Generation, 0 when the item is missing. */
 int hsdo_ddb_parse_get_control(const char *buf, size_t len, uint64_t *gen,
 			       char *err, size_t errlen);
+
+/* GetItem or UpdateItem (ALL_NEW) of the control item into *out. Unlike
+ * hsdo_ddb_parse_get_control, a missing Generation reads as 0 (an item
+ * made by a lease take before any write). Lease attributes must have their
+ * types (S, N, N), a holder at most HSDO_LEASE_HOLDER_LEN-1 bytes, an
+ * expiry in 0..INT64_MAX, else -HSDO_EPROTO. */
+int hsdo_ddb_parse_control(const char *buf, size_t len, struct hsdo_ddb_control *out,
+			   char *err, size_t errlen);
 
 /* Full-table read: init with the largest id allowed (0: HSDO_SLOTS_MAX),
  * add each page (copied; the page stays the caller's), then finish into

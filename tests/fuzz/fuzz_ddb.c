@@ -1,5 +1,6 @@
 /* Fuzz the DynamoDB response parsers: any bytes are parsed by each of them
- * (error body, DescribeTable, Scan page, GetItem control item) without a
+ * (error body, DescribeTable, Scan page, GetItem control item, control item
+ * with its lease from GetItem or UpdateItem ALL_NEW) without a
  * crash; a rejection always says why; a Scan page that parses assembles
  * into a table or is refused with a reason, and its decoded slots can be
  * written back. */
@@ -47,6 +48,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err[0] = '\0';
 	rc = hsdo_ddb_parse_get_control(buf, size, &gen, err, sizeof(err));
 	check_rejection(rc, err);
+
+	err[0] = '\0';
+	{
+		struct hsdo_ddb_control c;
+
+		rc = hsdo_ddb_parse_control(buf, size, &c, err, sizeof(err));
+		check_rejection(rc, err);
+		if (rc == 0 && (memchr(c.lease.holder, '\0', sizeof(c.lease.holder)) == NULL ||
+				c.lease.expires_ms < 0 || c.lease.taken_over))
+			abort();
+		/* a holder that parsed can be renewed */
+		if (rc == 0 && c.lease.holder[0] != '\0' &&
+		    hsdo_ddb_build_lease_renew("fuzz-table", c.lease.holder, c.lease.epoch,
+					       c.lease.expires_ms, &r, err, sizeof(err)) == 0)
+			hsdo_ddb_req_free(&r);
+	}
 
 	err[0] = '\0';
 	rc = hsdo_ddb_parse_scan(buf, size, &pg, err, sizeof(err));

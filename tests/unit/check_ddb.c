@@ -186,6 +186,161 @@ START_TEST(build_update_control)
 }
 END_TEST
 
+START_TEST(build_scan_limit)
+{
+	struct hsdo_ddb_page prev;
+	struct hsdo_ddb_req r;
+	char err[256] = "";
+
+	ck_assert_int_eq(hsdo_ddb_build_scan_page(TBL, NULL, 25, &r, err, sizeof(err)), 0);
+	ck_assert_str_eq(r.body, "{\"TableName\":\"hsdo-slots\",\"ConsistentRead\":true,"
+			 "\"Limit\":25}");
+	hsdo_ddb_req_free(&r);
+	memset(&prev, 0, sizeof(prev));
+	prev.more = true;
+	prev.last_key = 7;
+	ck_assert_int_eq(hsdo_ddb_build_scan_page(TBL, &prev, 2, &r, err, sizeof(err)), 0);
+	ck_assert_str_eq(r.body, "{\"TableName\":\"hsdo-slots\",\"ConsistentRead\":true,"
+			 "\"ExclusiveStartKey\":{\"BackendServerID\":{\"N\":\"7\"}},\"Limit\":2}");
+	hsdo_ddb_req_free(&r);
+	/* 0: no Limit, exactly the plain Scan */
+	ck_assert_int_eq(hsdo_ddb_build_scan_page(TBL, NULL, 0, &r, err, sizeof(err)), 0);
+	ck_assert_str_eq(r.body, "{\"TableName\":\"hsdo-slots\",\"ConsistentRead\":true}");
+	hsdo_ddb_req_free(&r);
+}
+END_TEST
+
+START_TEST(build_put_slot_fenced)
+{
+	struct hsdo_ddb_req r;
+	struct hsdo_slot s;
+	char err[256] = "";
+
+	memset(&s, 0, sizeof(s));
+	s.id = 4;
+	ck_assert_int_eq(hsdo_ddb_build_put_slot_fenced(TBL, &s, 12, &r, err, sizeof(err)), 0);
+	ck_assert_str_eq(r.target, "DynamoDB_20120810.PutItem");
+	ck_assert_str_eq(r.body, "{\"TableName\":\"hsdo-slots\",\"Item\":{"
+			 "\"BackendServerID\":{\"N\":\"4\"},\"IPAddress\":{\"S\":\"none\"},"
+			 "\"ServerName\":{\"S\":\"none\"},\"ASG\":{\"S\":\"none\"},\"Weight\":{\"N\":\"0\"},"
+			 "\"BackendServerStatus\":{\"S\":\"disabled\"},"
+			 "\"LastWeightUpdate\":{\"S\":\"0-0-0 00:00:00.000000\"},\"Epoch\":{\"N\":\"12\"}},"
+			 "\"ConditionExpression\":\"attribute_not_exists(#e) OR #e <= :e\","
+			 "\"ExpressionAttributeNames\":{\"#e\":\"Epoch\"},"
+			 "\"ExpressionAttributeValues\":{\":e\":{\"N\":\"12\"}}}");
+	hsdo_ddb_req_free(&r);
+	/* epoch 0: the plain put */
+	ck_assert_int_eq(hsdo_ddb_build_put_slot_fenced(TBL, &s, 0, &r, err, sizeof(err)), 0);
+	ck_assert_str_eq(r.body, "{\"TableName\":\"hsdo-slots\",\"Item\":" FREE_ITEM("4") "}");
+	hsdo_ddb_req_free(&r);
+	s.id = 0;
+	ck_assert_int_eq(hsdo_ddb_build_put_slot_fenced(TBL, &s, 3, &r, err, sizeof(err)),
+			 -HSDO_EINVAL);
+	ck_assert_ptr_null(r.body);
+}
+END_TEST
+
+START_TEST(build_commit)
+{
+	struct hsdo_ddb_req r, r0;
+	char err[256] = "";
+
+	/* epoch 0 is exactly the unfenced control update */
+	ck_assert_int_eq(hsdo_ddb_build_commit(TBL, 12, 0, &r, err, sizeof(err)), 0);
+	ck_assert_int_eq(hsdo_ddb_build_update_control(TBL, 12, &r0, err, sizeof(err)), 0);
+	ck_assert_str_eq(r.body, r0.body);
+	hsdo_ddb_req_free(&r);
+	hsdo_ddb_req_free(&r0);
+
+	ck_assert_int_eq(hsdo_ddb_build_commit(TBL, 12, 3, &r, err, sizeof(err)), 0);
+	ck_assert_str_eq(r.target, "DynamoDB_20120810.UpdateItem");
+	ck_assert_str_eq(r.body, "{\"TableName\":\"hsdo-slots\","
+			 "\"Key\":{\"BackendServerID\":{\"N\":\"0\"}}," UPDATE_TAIL
+			 "\"ConditionExpression\":\"#g = :expected AND #le = :epoch\","
+			 "\"ExpressionAttributeNames\":{\"#g\":\"Generation\",\"#ip\":\"IPAddress\","
+			 "\"#name\":\"ServerName\",\"#asg\":\"ASG\",\"#w\":\"Weight\","
+			 "\"#st\":\"BackendServerStatus\",\"#t\":\"LastWeightUpdate\","
+			 "\"#le\":\"LeaseEpoch\"},"
+			 "\"ExpressionAttributeValues\":{\":next\":{\"N\":\"13\"},"
+			 "\":expected\":{\"N\":\"12\"},\":v0\":{\"S\":\"none\"},\":v1\":{\"S\":\"none\"},"
+			 "\":v2\":{\"S\":\"none\"},\":v3\":{\"N\":\"0\"},\":v4\":{\"S\":\"disabled\"},"
+			 "\":v5\":{\"S\":\"0-0-0 00:00:00.000000\"},\":epoch\":{\"N\":\"3\"}}}");
+	hsdo_ddb_req_free(&r);
+	ck_assert_int_eq(hsdo_ddb_build_commit(TBL, 0, 3, &r, err, sizeof(err)), 0);
+	ck_assert_ptr_nonnull(strstr(r.body, "\"ConditionExpression\":\"(attribute_not_exists(#g) "
+				     "OR #g = :expected) AND #le = :epoch\""));
+	hsdo_ddb_req_free(&r);
+	ck_assert_int_eq(hsdo_ddb_build_commit(TBL, UINT64_MAX, 3, &r, err, sizeof(err)),
+			 -HSDO_EINVAL);
+}
+END_TEST
+
+START_TEST(build_lease)
+{
+	struct hsdo_ddb_req r;
+	char err[256] = "", name[HSDO_LEASE_HOLDER_LEN + 1];
+
+	ck_assert_int_eq(hsdo_ddb_build_lease_take(TBL, "srv-a", 1000, 31000, &r, err,
+						   sizeof(err)), 0);
+	ck_assert_str_eq(r.target, "DynamoDB_20120810.UpdateItem");
+	ck_assert_str_eq(r.body, "{\"TableName\":\"hsdo-slots\","
+			 "\"Key\":{\"BackendServerID\":{\"N\":\"0\"}},"
+			 "\"UpdateExpression\":\"SET #h = :me, #x = :exp, "
+			 "#e = if_not_exists(#e, :zero) + :one, #g = if_not_exists(#g, :zero), "
+			 "#ip = :v0, #name = :v1, #asg = :v2, #w = :v3, #st = :v4, #t = :v5\","
+			 "\"ConditionExpression\":\"attribute_not_exists(#h) OR "
+			 "attribute_not_exists(#x) OR #x <= :now\","
+			 "\"ExpressionAttributeNames\":{\"#h\":\"LeaseHolder\",\"#x\":\"LeaseExpiry\","
+			 "\"#e\":\"LeaseEpoch\",\"#g\":\"Generation\",\"#ip\":\"IPAddress\","
+			 "\"#name\":\"ServerName\",\"#asg\":\"ASG\",\"#w\":\"Weight\","
+			 "\"#st\":\"BackendServerStatus\",\"#t\":\"LastWeightUpdate\"},"
+			 "\"ExpressionAttributeValues\":{\":me\":{\"S\":\"srv-a\"},"
+			 "\":exp\":{\"N\":\"31000\"},\":now\":{\"N\":\"1000\"},\":zero\":{\"N\":\"0\"},"
+			 "\":one\":{\"N\":\"1\"},\":v0\":{\"S\":\"none\"},\":v1\":{\"S\":\"none\"},"
+			 "\":v2\":{\"S\":\"none\"},\":v3\":{\"N\":\"0\"},\":v4\":{\"S\":\"disabled\"},"
+			 "\":v5\":{\"S\":\"0-0-0 00:00:00.000000\"}},"
+			 "\"ReturnValues\":\"ALL_NEW\"}");
+	hsdo_ddb_req_free(&r);
+
+	ck_assert_int_eq(hsdo_ddb_build_lease_renew(TBL, "srv-a", 4, 41000, &r, err, sizeof(err)), 0);
+	ck_assert_str_eq(r.body, "{\"TableName\":\"hsdo-slots\","
+			 "\"Key\":{\"BackendServerID\":{\"N\":\"0\"}},"
+			 "\"UpdateExpression\":\"SET #x = :exp\","
+			 "\"ConditionExpression\":\"#h = :me AND #e = :epoch\","
+			 "\"ExpressionAttributeNames\":{\"#h\":\"LeaseHolder\",\"#x\":\"LeaseExpiry\","
+			 "\"#e\":\"LeaseEpoch\"},"
+			 "\"ExpressionAttributeValues\":{\":epoch\":{\"N\":\"4\"},"
+			 "\":me\":{\"S\":\"srv-a\"},\":exp\":{\"N\":\"41000\"}},"
+			 "\"ReturnValues\":\"ALL_NEW\"}");
+	hsdo_ddb_req_free(&r);
+	ck_assert_int_eq(hsdo_ddb_build_lease_renew(TBL, "srv-a", 0, 41000, &r, err, sizeof(err)), 0);
+	ck_assert_ptr_nonnull(strstr(r.body, "\"ConditionExpression\":\"#h = :me\""));
+	ck_assert_ptr_null(strstr(r.body, "LeaseEpoch"));
+	hsdo_ddb_req_free(&r);
+
+	/* holder names: printable, bounded */
+	ck_assert_int_eq(hsdo_ddb_build_lease_take(TBL, "", 1, 2, &r, err, sizeof(err)), -HSDO_EINVAL);
+	ck_assert_int_eq(hsdo_ddb_build_lease_take(TBL, NULL, 1, 2, &r, err, sizeof(err)),
+			 -HSDO_EINVAL);
+	ck_assert_int_eq(hsdo_ddb_build_lease_take(TBL, "a\"b\n", 1, 2, &r, err, sizeof(err)),
+			 -HSDO_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "printable"));
+	memset(name, 'x', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	ck_assert_int_eq(hsdo_ddb_build_lease_renew(TBL, name, 1, 2, &r, err, sizeof(err)),
+			 -HSDO_EINVAL);
+	name[HSDO_LEASE_HOLDER_LEN - 1] = '\0';
+	ck_assert_int_eq(hsdo_ddb_build_lease_renew(TBL, name, 1, 2, &r, err, sizeof(err)), 0);
+	hsdo_ddb_req_free(&r);
+	ck_assert_int_eq(hsdo_ddb_build_lease_take(TBL, "a", 5, 4, &r, err, sizeof(err)),
+			 -HSDO_EINVAL);
+	ck_assert_int_eq(hsdo_ddb_build_lease_take(TBL, "a", -1, 4, &r, err, sizeof(err)),
+			 -HSDO_EINVAL);
+	ck_assert_int_eq(hsdo_ddb_build_lease_renew("x", "a", 1, 4, &r, err, sizeof(err)),
+			 -HSDO_EINVAL);
+}
+END_TEST
+
 static const struct {
 	const char *name;
 	int rc;
@@ -678,6 +833,70 @@ START_TEST(get_control)
 }
 END_TEST
 
+#define LEASED_ITEM(gen, holder, epoch, exp) "{\"BackendServerID\":{\"N\":\"0\"}," gen \
+	"\"LeaseHolder\":{\"S\":\"" holder "\"},\"LeaseEpoch\":{\"N\":\"" epoch "\"}," \
+	"\"LeaseExpiry\":{\"N\":\"" exp "\"},\"IPAddress\":{\"S\":\"none\"}}"
+
+static const struct {
+	const char *json;
+	int rc;
+	bool exists;
+	uint64_t gen, epoch;
+	int64_t exp;
+	const char *holder;   /* or the message when rc != 0 */
+} controls[] = {
+	{ "{}", 0, false, 0, 0, 0, "" },
+	{ "{\"Item\":" CONTROL_ITEM("5") "}", 0, true, 5, 0, 0, "" },
+	{ "{\"Item\":" LEASED_ITEM("\"Generation\":{\"N\":\"9\"},", "srv-a", "3", "1700000000000")
+	  "}", 0, true, 9, 3, INT64_C(1700000000000), "srv-a" },
+	/* an UpdateItem ALL_NEW reply; a lease take before any write (no Generation) */
+	{ "{\"Attributes\":" LEASED_ITEM("", "b", "1", "5") "}", 0, true, 0, 1, 5, "b" },
+	{ "{\"Attributes\":" LEASED_ITEM("", "b", "18446744073709551615", "9223372036854775807")
+	  "}", 0, true, 0, UINT64_MAX, INT64_MAX, "b" },
+	{ "{\"Attributes\":" LEASED_ITEM("", "b", "1", "9223372036854775808") "}",
+	  -HSDO_EPROTO, false, 0, 0, 0, "LeaseExpiry" },
+	{ "{\"Attributes\":" LEASED_ITEM("", "b", "-1", "5") "}",
+	  -HSDO_EPROTO, false, 0, 0, 0, "LeaseEpoch" },
+	{ "{\"Attributes\":{\"BackendServerID\":{\"N\":\"0\"},\"LeaseHolder\":{\"N\":\"1\"}}}",
+	  -HSDO_EPROTO, false, 0, 0, 0, "LeaseHolder is not an S" },
+	{ "{\"Attributes\":{\"BackendServerID\":{\"N\":\"0\"},\"LeaseEpoch\":{\"S\":\"1\"}}}",
+	  -HSDO_EPROTO, false, 0, 0, 0, "LeaseEpoch is not an N" },
+	{ "{\"Item\":" CONTROL_ITEM("5") ",\"Attributes\":" CONTROL_ITEM("5") "}",
+	  -HSDO_EPROTO, false, 0, 0, 0, "both Item and Attributes" },
+	{ "{\"Item\":" FREE_ITEM("3") "}", -HSDO_EPROTO, false, 0, 0, 0, "not the control item" },
+	{ "{\"Item\":7}", -HSDO_EPROTO, false, 0, 0, 0, "not an object" },
+	{ "{\"Item\":{\"BackendServerID\":{\"N\":\"0\"},\"LeaseHolder\":{\"S\":\""
+	  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}}}",
+	  -HSDO_EPROTO, false, 0, 0, 0, "longer than 127" },
+	{ "{\"__type\":\"x#ConditionalCheckFailedException\",\"message\":\"c\"}",
+	  -HSDO_ECONFLICT, false, 0, 0, 0, "ConditionalCheckFailedException: c" },
+};
+
+START_TEST(parse_control)
+{
+	struct hsdo_ddb_control c;
+	char err[256] = "";
+	int rc;
+
+	memset(&c, 0x5a, sizeof(c));
+	rc = hsdo_ddb_parse_control(controls[_i].json, strlen(controls[_i].json), &c, err,
+				    sizeof(err));
+	ck_assert_msg(rc == controls[_i].rc, "case %d: %d %s", _i, rc, err);
+	if (rc != 0) {
+		ck_assert_msg(strstr(err, controls[_i].holder) != NULL, "case %d: %s", _i, err);
+		ck_assert_uint_eq(c.generation, 0x5a5a5a5a5a5a5a5aULL);   /* untouched */
+		return;
+	}
+	ck_assert(c.exists == controls[_i].exists);
+	ck_assert_uint_eq(c.generation, controls[_i].gen);
+	ck_assert_uint_eq(c.lease.epoch, controls[_i].epoch);
+	ck_assert_int_eq(c.lease.expires_ms, controls[_i].exp);
+	ck_assert_str_eq(c.lease.holder, controls[_i].holder);
+	ck_assert(!c.lease.taken_over);
+}
+END_TEST
+
 /* ---- errors --------------------------------------------------------------------------- */
 
 #define AWS_ERR(t, m) "{\"__type\":\"com.amazonaws.dynamodb.v20120810#" t "\",\"message\":\"" m "\"}"
@@ -771,7 +990,7 @@ START_TEST(alloc_failure_builders)
 	memset(&prev, 0, sizeof(prev));
 	prev.more = true;
 	prev.last_key = 3;
-	for (op = 0; op < 6; op++) {
+	for (op = 0; op < 11; op++) {
 		for (i = 1; i < 1000; i++) {
 			hsdo_alloc_fail_at(i, 1);
 			switch (op) {
@@ -780,7 +999,12 @@ START_TEST(alloc_failure_builders)
 			case 2: rc = hsdo_ddb_build_scan(TBL, &prev, &r, err, sizeof(err)); break;
 			case 3: rc = hsdo_ddb_build_get_item(TBL, 0, &r, err, sizeof(err)); break;
 			case 4: rc = hsdo_ddb_build_put_slot(TBL, &s, true, &r, err, sizeof(err)); break;
-			default: rc = hsdo_ddb_build_update_control(TBL, 5, &r, err, sizeof(err)); break;
+			case 5: rc = hsdo_ddb_build_update_control(TBL, 5, &r, err, sizeof(err)); break;
+			case 6: rc = hsdo_ddb_build_scan_page(TBL, &prev, 9, &r, err, sizeof(err)); break;
+			case 7: rc = hsdo_ddb_build_put_slot_fenced(TBL, &s, 4, &r, err, sizeof(err)); break;
+			case 8: rc = hsdo_ddb_build_commit(TBL, 5, 4, &r, err, sizeof(err)); break;
+			case 9: rc = hsdo_ddb_build_lease_take(TBL, "me", 1, 2, &r, err, sizeof(err)); break;
+			default: rc = hsdo_ddb_build_lease_renew(TBL, "me", 3, 2, &r, err, sizeof(err)); break;
 			}
 			hsdo_alloc_fail_at(0, 0);
 			if (rc == 0)
@@ -872,6 +1096,19 @@ START_TEST(alloc_failure_parsers)
 	}
 	ck_assert_int_eq(rc, 0);
 	ck_assert_uint_eq(gen, 8);
+
+	for (i = 1; i < 1000; i++) {
+		const char *g = "{\"Attributes\":" LEASED_ITEM("", "b", "1", "5") "}";
+		struct hsdo_ddb_control c;
+
+		hsdo_alloc_fail_at(i, 1);
+		rc = hsdo_ddb_parse_control(g, strlen(g), &c, err, sizeof(err));
+		hsdo_alloc_fail_at(0, 0);
+		if (rc == 0)
+			break;
+		ck_assert_msg(rc == -HSDO_ENOMEM, "step %lu: %d %s", i, rc, err);
+	}
+	ck_assert_int_eq(rc, 0);
 }
 END_TEST
 
@@ -886,6 +1123,10 @@ static Suite *ddb_suite(void)
 	tcase_add_test(tc, build_get_item);
 	tcase_add_test(tc, build_put_slot);
 	tcase_add_test(tc, build_update_control);
+	tcase_add_test(tc, build_scan_limit);
+	tcase_add_test(tc, build_put_slot_fenced);
+	tcase_add_test(tc, build_commit);
+	tcase_add_test(tc, build_lease);
 	tcase_add_loop_test(tc, build_table_names, 0, N(table_names));
 	tcase_add_test(tc, build_table_name_length);
 	suite_add_tcase(s, tc);
@@ -901,6 +1142,7 @@ static Suite *ddb_suite(void)
 	tcase_add_test(tc, scan_bounds);
 	tcase_add_test(tc, control_roundtrip);
 	tcase_add_loop_test(tc, get_control, 0, N(get_controls));
+	tcase_add_loop_test(tc, parse_control, 0, N(controls));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

@@ -18,6 +18,7 @@
 #include "hsdo/diag.h"
 #include "hsdo/err.h"
 #include "hsdo/slot.h"
+#include "yaml_guard.h"
 
 #define MS_PER_S       1000
 #define DAY_MS         (86400LL * MS_PER_S)
@@ -25,8 +26,6 @@
 #define LIST_ITEM_LEN  1024
 #define BACKENDS_MAX   256
 #define PATH_LEN_MAX   4095
-#define YAML_DEPTH_MAX 32       /* the config needs 3 */
-#define YAML_ANCHORS_MAX 1000   /* libyaml resolves aliases in O(anchors) */
 #define SHOW_MAX       48       /* bytes of a bad value quoted in a message */
 #define SUGGEST_LEN_MAX 128
 
@@ -64,6 +63,7 @@ static const char *check_url(const char *s);
 static const char *check_hostport(const char *s);
 static const char *check_dynamodb_table(const char *s);
 static const char *check_region(const char *s);
+static const char *check_hook_name(const char *s);
 
 static const char *const server_mode_names[HSDO_CONFIG_SERVER_MODE_COUNT + 1] = {
 	[HSDO_CONFIG_SERVER_MODE_AWS] = "aws",
@@ -97,6 +97,7 @@ _Static_assert(sizeof(enum hsdo_config_log_target) == sizeof(int), "enum size");
 enum {
 	K_SERVER_MODE = 0,
 	K_SERVER_ASG_NAMES,
+	K_SERVER_LIFECYCLE_HOOK_NAME,
 	K_SERVER_CONSUL_API_URL,
 	K_SERVER_CONSUL_SERVICE_NAME,
 	K_SERVER_STATIC_FILE,
@@ -105,6 +106,10 @@ enum {
 	K_INCREASE_WEIGHT,
 	K_INCREASE_WEIGHT_INTERVAL,
 	K_SERVER_DRAIN_TIME,
+	K_SERVER_ID,
+	K_SERVER_LEASE_TTL,
+	K_SERVER_VALVE_REMOVE_PERCENT,
+	K_SERVER_VALVE_CYCLES,
 	K_CLIENT_HAPROXY_SOCKET_PATH,
 	K_CLIENT_HAPROXY_TIMEOUT,
 	K_BACKEND_NAME,
@@ -123,6 +128,7 @@ enum {
 	K_STORE_FILE_PATH,
 	K_DYNAMODB_TABLE_NAME,
 	K_AWS_DEFAULT_REGION,
+	K_AWS_CA_BUNDLE,
 	K_EXPORTER_ADDR,
 	K_EXPORTER_PORT,
 	K_SPOA_LISTEN,
@@ -137,6 +143,10 @@ static const struct cfg_key cfg_keys[K_COUNT] = {
 	[K_SERVER_ASG_NAMES] = { "SERVER_ASG_NAMES", CT_LIST, OFF(server_asg_names), "",
 		0, LIST_ITEMS_MAX, HSDO_ROLE_SERVER, false, NULL, NULL,
 		"Auto Scaling groups whose instances fill the slots (aws)" },
+	[K_SERVER_LIFECYCLE_HOOK_NAME] = { "SERVER_LIFECYCLE_HOOK_NAME", CT_STRING,
+		OFF(server_lifecycle_hook_name), "",
+		0, 255, HSDO_ROLE_SERVER, false, NULL, check_hook_name,
+		"termination lifecycle hook the server completes after the drain (aws)" },
 	[K_SERVER_CONSUL_API_URL] = { "SERVER_CONSUL_API_URL", CT_STRING, OFF(server_consul_api_url), "",
 		0, 2048, HSDO_ROLE_SERVER, false, NULL, check_url,
 		"Consul HTTP API base URL (consul)" },
@@ -165,6 +175,19 @@ static const struct cfg_key cfg_keys[K_COUNT] = {
 	[K_SERVER_DRAIN_TIME] = { "SERVER_DRAIN_TIME", CT_DURATION, OFF(server_drain_time_ms), "30",
 		0, DAY_MS, HSDO_ROLE_SERVER, false, NULL, NULL,
 		"seconds a leaving server stays at weight 0 before its slot is freed" },
+	[K_SERVER_ID] = { "SERVER_ID", CT_STRING, OFF(server_id), "",
+		0, 120, HSDO_ROLE_SERVER, false, NULL, NULL,
+		"this server's name in the writer lease (default host:pid)" },
+	[K_SERVER_LEASE_TTL] = { "SERVER_LEASE_TTL", CT_DURATION, OFF(server_lease_ttl_ms), "15",
+		0, 3600LL * MS_PER_S, HSDO_ROLE_SERVER, false, NULL, NULL,
+		"seconds a server's writer lease lasts; a standby takes over after it (0 = no lease)" },
+	[K_SERVER_VALVE_REMOVE_PERCENT] = { "SERVER_VALVE_REMOVE_PERCENT", CT_INT,
+		OFF(server_valve_remove_percent), "50",
+		0, 100, HSDO_ROLE_SERVER, false, NULL, NULL,
+		"a cycle taking more than this share of in-service slots out is held" },
+	[K_SERVER_VALVE_CYCLES] = { "SERVER_VALVE_CYCLES", CT_INT, OFF(server_valve_cycles), "3",
+		0, 10000, HSDO_ROLE_SERVER, false, NULL, NULL,
+		"cycles a held change must persist before it applies (0 = valve off)" },
 	[K_CLIENT_HAPROXY_SOCKET_PATH] = { "CLIENT_HAPROXY_SOCKET_PATH", CT_STRING,
 		OFF(client_haproxy_socket_path), "/var/run/haproxy/admin.sock",
 		0, 107, HSDO_ROLE_CLIENT, true, NULL, NULL,
@@ -224,6 +247,9 @@ static const struct cfg_key cfg_keys[K_COUNT] = {
 	[K_AWS_DEFAULT_REGION] = { "AWS_DEFAULT_REGION", CT_STRING, OFF(aws_default_region), "eu-west-1",
 		0, 64, HSDO_ROLE_ANY, false, NULL, check_region,
 		"AWS region for DynamoDB, EC2 and Auto Scaling" },
+	[K_AWS_CA_BUNDLE] = { "AWS_CA_BUNDLE", CT_STRING, OFF(aws_ca_bundle), "",
+		0, PATH_LEN_MAX, HSDO_ROLE_ANY, false, NULL, NULL,
+		"PEM CA bundle for HTTPS to AWS and Consul (default: the system's)" },
 	[K_EXPORTER_ADDR] = { "EXPORTER_ADDR", CT_STRING, OFF(exporter_addr), "127.0.0.1",
 		0, 255, HSDO_ROLE_ANY, true, NULL, check_no_space,
 		"address the Prometheus exporter listens on" },
@@ -643,6 +669,16 @@ static const char *check_region(const char *s)
 	for (; *s; s++)
 		if (!((*s >= 'a' && *s <= 'z') || is_digit(*s) || *s == '-'))
 			return "may only contain lower-case letters, digits and '-'";
+	return NULL;
+}
+
+/* Auto Scaling's pattern for lifecycle hook names: [A-Za-z0-9\-_\/]+. */
+static const char *check_hook_name(const char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || is_digit(*s) ||
+		      *s == '-' || *s == '_' || *s == '/'))
+			return "may only contain letters, digits, '-', '_' and '/'";
 	return NULL;
 }
 
@@ -1382,110 +1418,37 @@ static int set_from_node(struct cfg_ctx *x, size_t k, yaml_document_t *doc, yaml
 	return -HSDO_ECONFIG;
 }
 
-/* Line of a byte offset, for reader errors that carry no mark. */
-static size_t offset_line(const char *buf, size_t len, size_t off)
-{
-	size_t i, line = 1;
-
-	for (i = 0; i < off && i < len; i++)
-		if (buf[i] == '\n')
-			line++;
-	return line;
-}
-
 static void report_yaml_error(struct cfg_ctx *x, const yaml_parser_t *p, const char *buf, size_t len)
 {
-	struct origin o = { ORIGIN_FILE, p->problem_mark.line + 1 };
-	const char *problem = p->problem ? p->problem : "malformed YAML";
+	struct hsdo_yaml_problem pb;
+	struct origin o = { ORIGIN_FILE, 0 };
 
-	if (p->error == YAML_MEMORY_ERROR) {
+	if (hsdo_yaml_parser_problem(p, buf, len, &pb) == -HSDO_ENOMEM) {
 		x->oom = 1;
 		return;
 	}
-	if (p->error == YAML_READER_ERROR) {
-		o.line = offset_line(buf, len, p->problem_offset);
-		report(x, HSDO_DIAG_ERROR, &o, NULL, "syntax error: %s at byte %zu",
-		       problem, p->problem_offset);
-	} else if (p->context != NULL) {
-		report(x, HSDO_DIAG_ERROR, &o, NULL, "syntax error: %s (%s on line %zu)",
-		       problem, p->context, p->context_mark.line + 1);
-	} else {
-		report(x, HSDO_DIAG_ERROR, &o, NULL, "syntax error: %s", problem);
-	}
+	o.line = pb.line;
+	report(x, HSDO_DIAG_ERROR, &o, NULL, "%s", pb.msg);
 }
 
-/* Walk the event stream once with limits before building the document:
- * libyaml's scanner is quadratic in flow nesting depth and its loader in
- * the number of anchors, so bound both. Returns 0 or -HSDO_ECONFIG /
- * -HSDO_ENOMEM (reported). */
+/* The shared YAML limits (yaml_guard.h) before building the document.
+ * Returns 0 or -HSDO_ECONFIG / -HSDO_ENOMEM (reported). */
 static int yaml_prescan(struct cfg_ctx *x, const char *buf, size_t len)
 {
-	yaml_parser_t p;
-	yaml_event_t ev;
+	struct hsdo_yaml_problem pb;
 	struct origin o = { ORIGIN_FILE, 0 };
-	size_t depth = 0, docs = 0, anchors = 0, aliases = 0;
-	int rc = 0, done = 0;
+	int rc = hsdo_yaml_guard(buf, len, &pb);
 
-	if (!yaml_parser_initialize(&p))
-		return -HSDO_ENOMEM;
-	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
-	while (!done) {
-		const unsigned char *anchor = NULL;
-
-		if (!yaml_parser_parse(&p, &ev)) {
-			report_yaml_error(x, &p, buf, len);
-			rc = x->oom ? -HSDO_ENOMEM : -HSDO_ECONFIG;
-			break;
-		}
-		o.line = ev.start_mark.line + 1;
-		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
-			done = 1;
-			break;
-		case YAML_DOCUMENT_START_EVENT:
-			if (++docs > 1) {
-				report(x, HSDO_DIAG_ERROR, &o, NULL,
-				       "syntax error: only one YAML document is allowed");
-				rc = -HSDO_ECONFIG;
-			}
-			break;
-		case YAML_MAPPING_START_EVENT:
-		case YAML_SEQUENCE_START_EVENT:
-			anchor = ev.type == YAML_MAPPING_START_EVENT ? ev.data.mapping_start.anchor
-								     : ev.data.sequence_start.anchor;
-			if (++depth > YAML_DEPTH_MAX) {
-				report(x, HSDO_DIAG_ERROR, &o, NULL,
-				       "nesting deeper than %d levels", YAML_DEPTH_MAX);
-				rc = -HSDO_ECONFIG;
-			}
-			break;
-		case YAML_MAPPING_END_EVENT:
-		case YAML_SEQUENCE_END_EVENT:
-			depth--;
-			break;
-		case YAML_SCALAR_EVENT:
-			anchor = ev.data.scalar.anchor;
-			break;
-		case YAML_ALIAS_EVENT:
-			if (++aliases > YAML_ANCHORS_MAX) {
-				report(x, HSDO_DIAG_ERROR, &o, NULL, "more than %d aliases",
-				       YAML_ANCHORS_MAX);
-				rc = -HSDO_ECONFIG;
-			}
-			break;
-		default:
-			break;
-		}
-		if (anchor != NULL && ++anchors > YAML_ANCHORS_MAX) {
-			report(x, HSDO_DIAG_ERROR, &o, NULL, "more than %d anchors", YAML_ANCHORS_MAX);
-			rc = -HSDO_ECONFIG;
-		}
-		yaml_event_delete(&ev);
-		if (rc != 0)
-			break;
+	if (rc == -HSDO_ENOMEM) {
+		x->oom = 1;
+		return rc;
 	}
-	yaml_parser_delete(&p);
-	return rc;
+	if (rc != 0) {
+		o.line = pb.line;
+		report(x, HSDO_DIAG_ERROR, &o, NULL, "%s", pb.msg);
+		return -HSDO_ECONFIG;
+	}
+	return 0;
 }
 
 static int apply_file(struct cfg_ctx *x, const char *buf, size_t len)

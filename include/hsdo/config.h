@@ -66,6 +66,7 @@ struct hsdo_config {
 	/* server role */
 	enum hsdo_config_server_mode server_mode;
 	struct hsdo_config_list server_asg_names;
+	char *server_lifecycle_hook_name;     /* "" = no hook to complete */
 	char *server_consul_api_url;
 	struct hsdo_config_list server_consul_service_name;
 	char *server_static_file;
@@ -74,6 +75,10 @@ struct hsdo_config {
 	int server_haproxy_backend_server_increase_weight;
 	int64_t server_haproxy_backend_server_increase_weight_interval_ms;
 	int64_t server_drain_time_ms;
+	char *server_id;                      /* "" = host:pid */
+	int64_t server_lease_ttl_ms;          /* 0 = no lease */
+	int server_valve_remove_percent;
+	int server_valve_cycles;
 
 	/* client role */
 	char *client_haproxy_socket_path;
@@ -101,6 +106,7 @@ struct hsdo_config {
 	char *store_file_path;
 	char *dynamodb_table_name;
 	char *aws_default_region;
+	char *aws_ca_bundle;                  /* "" = system CA store */
 	char *exporter_addr;
 	int exporter_port;
 	char *spoa_listen;                    /* validated "host:port" */

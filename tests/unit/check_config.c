@@ -162,6 +162,7 @@ END_TEST
 static const char dump_defaults_text[] =
 	"SERVER_MODE = static\n"
 	"SERVER_ASG_NAMES = \n"
+	"SERVER_LIFECYCLE_HOOK_NAME = \n"
 	"SERVER_CONSUL_API_URL = \n"
 	"SERVER_CONSUL_SERVICE_NAME = \n"
 	"SERVER_STATIC_FILE = /etc/hsdo/instances.yaml\n"
@@ -170,6 +171,10 @@ static const char dump_defaults_text[] =
 	"SERVER_HAPROXY_BACKEND_SERVER_INCREASE_WEIGHT = 1\n"
 	"SERVER_HAPROXY_BACKEND_SERVER_INCREASE_WEIGHT_INTERVAL = 30\n"
 	"SERVER_DRAIN_TIME = 30\n"
+	"SERVER_ID = \n"
+	"SERVER_LEASE_TTL = 15\n"
+	"SERVER_VALVE_REMOVE_PERCENT = 50\n"
+	"SERVER_VALVE_CYCLES = 3\n"
 	"CLIENT_HAPROXY_SOCKET_PATH = /var/run/haproxy/admin.sock\n"
 	"CLIENT_HAPROXY_TIMEOUT = 2\n"
 	"CLIENT_HAPROXY_BACKEND_NAME = \n"
@@ -188,6 +193,7 @@ static const char dump_defaults_text[] =
 	"STORE_FILE_PATH = /var/lib/hsdo/slots.json\n"
 	"DYNAMODB_TABLE_NAME = \n"
 	"AWS_DEFAULT_REGION = eu-west-1\n"
+	"AWS_CA_BUNDLE = \n"
 	"EXPORTER_ADDR = 127.0.0.1\n"
 	"EXPORTER_PORT = 6789\n"
 	"SPOA_LISTEN = 127.0.0.1:12345\n"
@@ -254,7 +260,7 @@ START_TEST(dump_round_trips_through_env)
 		envv[n++] = line;
 	}
 	envv[n] = NULL;
-	ck_assert_uint_eq(n, 32);
+	ck_assert_uint_eq(n, 38);
 	run(NULL, envv, HSDO_ROLE_ANY);
 	expect_ok();
 	ck_assert_uint_eq(g_d.n, 0);
@@ -321,7 +327,7 @@ START_TEST(docs_and_example_list_every_key)
 		snprintf(pat, sizeof(pat), "\n%s: ", key);
 		ck_assert_msg(strstr(yaml, pat) != NULL, "conf/env.yaml lacks %s", key);
 	}
-	ck_assert_uint_eq(n, 32);
+	ck_assert_uint_eq(n, 38);
 	free(doc);
 	free(yaml);
 }
@@ -346,6 +352,8 @@ struct set_case {
 static const struct set_case set_cases[] = {
 	{ "SERVER_MODE", "aws", "consul", VT_ENUM, F(server_mode), HSDO_CONFIG_SERVER_MODE_AWS, NULL },
 	{ "SERVER_ASG_NAMES", "asg-a,asg-b", "x", VT_LIST, F(server_asg_names), 0, "asg-a,asg-b" },
+	{ "SERVER_LIFECYCLE_HOOK_NAME", "hsdo-drain/web_1", "h", VT_STR,
+	  F(server_lifecycle_hook_name), 0, "hsdo-drain/web_1" },
 	{ "SERVER_CONSUL_API_URL", "https://consul:8501", "http://x", VT_STR,
 	  F(server_consul_api_url), 0, "https://consul:8501" },
 	{ "SERVER_CONSUL_SERVICE_NAME", "web", "x,y", VT_LIST, F(server_consul_service_name), 0, "web" },
@@ -864,6 +872,12 @@ static const struct rule_case rule_cases[] = {
 	  "env.yaml:1: SERVER_CONSUL_API_URL: 'consul:8500' must start with http:// or https://" },
 	{ "DYNAMODB_TABLE_NAME: my table\n", { NULL }, HSDO_ROLE_ANY,
 	  "env.yaml:1: DYNAMODB_TABLE_NAME: 'my table' may only contain letters, digits, '_', '-' and '.'" },
+	{ "SERVER_LIFECYCLE_HOOK_NAME: drain hook\n", { NULL }, HSDO_ROLE_ANY,
+	  "env.yaml:1: SERVER_LIFECYCLE_HOOK_NAME: 'drain hook' may only contain letters, digits, '-', "
+	  "'_' and '/'" },
+	{ NULL, { "SERVER_LIFECYCLE_HOOK_NAME=hook:1" }, HSDO_ROLE_SERVER,
+	  "environment: SERVER_LIFECYCLE_HOOK_NAME: 'hook:1' may only contain letters, digits, '-', "
+	  "'_' and '/'" },
 	{ "AWS_DEFAULT_REGION: EU-WEST-1\n", { NULL }, HSDO_ROLE_ANY,
 	  "env.yaml:1: AWS_DEFAULT_REGION: 'EU-WEST-1' may only contain lower-case letters, digits and '-'" },
 	/* backend names */

@@ -1,25 +1,32 @@
-/* The agent's cycles. Client mode runs hsdo_client_cycle() every INTERVAL
- * (after a start-up check that waits for HAProxy's socket with backoff).
- * Until the server cycle lands (issue #5), server mode creates the missing
- * slots 1..N and watches the store: it reads the generation each INTERVAL,
- * re-reads the table only when it changed, keeps the last good table on any
- * error, and logs once per change of state. Every cycle is timed and
- * counted in the metrics, and its outcome is what /healthz reports. */
+/* The agent's cycles. Client mode refreshes the slot table (generation
+ * first, the table only when it changed; asynchronously on DynamoDB) and
+ * runs hsdo_client_cycle() every INTERVAL, after a start-up check that
+ * waits for HAProxy's socket with backoff. Server mode runs the discovery
+ * source and the server cycle (server_mode.c); `--server --dry-run` only
+ * watches the store. Every cycle is timed and counted in the metrics, and
+ * its outcome is what /healthz reports. HTTP (AWS, Consul) runs on the
+ * loop through curl multi (http_ev.c): nothing blocks it. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "hsdo/aws.h"
 #include "hsdo/client.h"
 #include "hsdo/config.h"
+#include "hsdo/http.h"
 #include "hsdo/err.h"
 #include "hsdo/log.h"
 #include "hsdo/store.h"
+#include "hsdo/store_ddb.h"
 #include "hsdo/store_file.h"
 
 #include "agent.h"
 #include "agent_metrics.h"
 #include "exporter.h"
+#include "http_ev.h"
 #include "log.h"
+#include "server_mode.h"
+#include "spoa.h"
 
 /* Log a store failure once per distinct message; `ctx` names the step. */
 static void store_failed(struct agent *a, const char *ctx, int rc, const char *err)
@@ -47,7 +54,7 @@ static void store_recovered(struct agent *a)
 	}
 }
 
-static void log_table(const struct hsdo_table *t)
+void agent_log_table(const struct hsdo_table *t)
 {
 	size_t i, count[HSDO_SLOT_STATE_COUNT] = { 0 };
 
@@ -102,7 +109,7 @@ static int cycle_once(struct agent *a)
 	hsdo_table_free(&a->table);
 	a->table = t;
 	a->have_table = true;
-	log_table(&a->table);
+	agent_log_table(&a->table);
 	agent_metrics_table(a, &a->table);
 out:
 	agent_metrics_store_reads(a, reads, rc != 0);
@@ -227,8 +234,10 @@ static int client_cycle(struct agent *a)
 			      rep.failed, rep.sent);
 
 	agent_metrics_store_reads(a, rep.store_reads, rep.store_read_errors);
-	if (rep.table_changed)
+	if (rep.table_changed) {
 		agent_metrics_table(a, rep.table);
+		hsdo_spoa_set_table(a->spoa, rep.table);   /* SPOE: the ACKs' slot_state */
+	}
 	agent_metrics_rtapi(a, rep.sent - rep.failed, rep.failed + rep.lost, rep.connections);
 	if (rc == 0)
 		a->health[0] = '\0';
@@ -243,35 +252,94 @@ static int client_cycle(struct agent *a)
 	return rc;
 }
 
-/* One cycle of the mode (in client mode, with the start-up check until it
- * passes), timed and counted; 0 when it succeeded. *fatal when the agent
- * must exit: HAProxy lacks what the configuration names at start. */
-static int run_cycle(struct agent *a, bool *fatal)
+static double elapsed(const struct timespec *t0)
 {
-	struct timespec t0, t1;
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+void agent_cycle_done(struct agent *a, bool ok, double seconds)
+{
+	char err[256] = "";
+	bool converged = false;
 	int rc;
 
-	*fatal = false;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (a->role != HSDO_ROLE_CLIENT) {
-		rc = cycle_once(a);
-	} else {
-		rc = a->client_ready ? 0 : client_check(a);
-		if (rc < 0) {
-			*fatal = true;
-		} else if (rc > 0) {
-			rc = -HSDO_EIO;
-			snprintf(a->health, sizeof(a->health), "HAProxy at %s: %s",
-				 a->cfg->client_haproxy_socket_path, a->last_haproxy);
+	a->cycle_running = false;
+	a->cycles++;
+	agent_metrics_cycle(a, ok, seconds);
+	if (a->pending_cfg != NULL) {
+		struct hsdo_config *next = a->pending_cfg;
+
+		a->pending_cfg = NULL;
+		if (agent_apply_config(a, next) < 0) {
+			hsdo_log_err("reload failed; keeping the running configuration");
+			hsdo_config_free(next);
 		} else {
-			rc = client_cycle(a);
+			hsdo_log_info("configuration reloaded");
 		}
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	a->cycles++;
-	agent_metrics_cycle(a, rc == 0, (double)(t1.tv_sec - t0.tv_sec) +
-			    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-	return rc;
+	if (!a->once)
+		return;
+	if (a->role == HSDO_ROLE_CLIENT && ok && !a->dry_run) {
+		rc = hsdo_client_verify(a->client, &converged, err, sizeof(err));
+		if (rc == 0)
+			hsdo_log_info("HAProxy %s the slot table", converged ?
+				      "matches" : "does NOT match");
+		ok = rc == 0 && converged;
+	}
+	a->exit_code = ok ? 0 : 1;
+	ev_break(a->loop, EVBREAK_ALL);
+}
+
+static void on_client_refreshed(void *arg)
+{
+	struct agent *a = arg;
+	int rc = client_cycle(a);
+
+	agent_cycle_done(a, rc == 0, elapsed(&a->cycle_t0));
+}
+
+/* Start one cycle of the mode (in client mode, with the start-up check
+ * until it passes); it ends in agent_cycle_done(), maybe later. Returns
+ * -1 when the agent must exit: HAProxy lacks what the configuration names
+ * at start. */
+static int run_cycle(struct agent *a)
+{
+	int rc;
+
+	if (a->cycle_running)
+		return 0;       /* the previous one is still waiting on I/O */
+	a->cycle_running = true;
+	clock_gettime(CLOCK_MONOTONIC, &a->cycle_t0);
+	if (a->role != HSDO_ROLE_CLIENT) {
+		if (a->dry_run) {
+			rc = cycle_once(a);
+			agent_cycle_done(a, rc == 0, elapsed(&a->cycle_t0));
+		} else if (!server_mode_tick(a)) {
+			a->cycle_running = false;
+		}
+		return 0;
+	}
+	rc = a->client_ready ? 0 : client_check(a);
+	if (rc < 0) {
+		a->cycle_running = false;
+		return -1;
+	}
+	if (rc > 0) {
+		snprintf(a->health, sizeof(a->health), "HAProxy at %s: %s",
+			 a->cfg->client_haproxy_socket_path, a->last_haproxy);
+		agent_cycle_done(a, false, elapsed(&a->cycle_t0));
+		return 0;
+	}
+	rc = hsdo_client_refresh_async(a->client, on_client_refreshed, a);
+	if (rc != 0) {
+		snprintf(a->health, sizeof(a->health), "store %s: %s", hsdo_store_name(a->store),
+			 hsdo_strerror(rc));
+		agent_cycle_done(a, false, elapsed(&a->cycle_t0));
+	}
+	return 0;
 }
 
 /* Delay before the next cycle: INTERVAL, or a backoff while HAProxy is
@@ -290,11 +358,9 @@ static ev_tstamp next_delay(const struct agent *a)
 static void on_cycle(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct agent *a = w->data;
-	bool fatal;
 
 	(void)revents;
-	(void)run_cycle(a, &fatal);
-	if (fatal) {
+	if (run_cycle(a) < 0) {
 		a->exit_code = 1;
 		ev_break(loop, EVBREAK_ALL);
 		return;
@@ -303,15 +369,66 @@ static void on_cycle(struct ev_loop *loop, ev_timer *w, int revents)
 	ev_timer_again(loop, w);
 }
 
-static int open_store(const struct hsdo_config *cfg, struct hsdo_store **out)
+/* The HTTP engine on the loop and the AWS client, when something needs
+ * them (DynamoDB, SERVER_MODE=aws or consul). */
+static bool needs_http(const struct hsdo_config *cfg, enum hsdo_role role)
 {
-	char err[256] = "";
+	return cfg->store == HSDO_CONFIG_STORE_DYNAMODB ||
+	       (role == HSDO_ROLE_SERVER && cfg->server_mode != HSDO_CONFIG_SERVER_MODE_STATIC);
+}
+
+static int open_http(struct agent *a, const struct hsdo_config *cfg)
+{
+	struct hsdo_http_options ho;
+	struct hsdo_aws_options ao;
+	char err[512] = "";
+	extern char **environ;
 	int rc;
 
-	if (cfg->store != HSDO_CONFIG_STORE_FILE) {
-		hsdo_log_err("STORE=dynamodb is not available in this build yet (the AWS layer "
-			     "is issue #3); use STORE=file");
-		return -HSDO_EINVAL;
+	if (a->http_ev != NULL || !needs_http(cfg, a->role))
+		return 0;
+	memset(&ho, 0, sizeof(ho));
+	ho.ca_file = cfg->aws_ca_bundle[0] ? cfg->aws_ca_bundle : NULL;
+	rc = hsdo_agent_http_new(a->loop, &ho, &a->http_ev, err, sizeof(err));
+	if (rc != 0) {
+		hsdo_log_err("HTTP client: %s", err);
+		return rc;
+	}
+	a->http = hsdo_agent_http_engine(a->http_ev);
+	memset(&ao, 0, sizeof(ao));
+	ao.envp = environ;
+	ao.region = cfg->aws_default_region;
+	rc = hsdo_aws_new(&ao, a->http, &a->aws, err, sizeof(err));
+	if (rc != 0) {
+		/* Only fatal when AWS is what we talk to. */
+		if (cfg->store == HSDO_CONFIG_STORE_DYNAMODB ||
+		    cfg->server_mode == HSDO_CONFIG_SERVER_MODE_AWS) {
+			hsdo_log_err("AWS: %s", err);
+			return rc;
+		}
+		a->aws = NULL;
+	}
+	return 0;
+}
+
+static int open_store(struct agent *a, const struct hsdo_config *cfg, struct hsdo_store **out)
+{
+	struct hsdo_store_ddb_options o;
+	char err[512] = "";
+	int rc;
+
+	if (cfg->store == HSDO_CONFIG_STORE_DYNAMODB) {
+		if ((rc = open_http(a, cfg)) != 0)
+			return rc;
+		memset(&o, 0, sizeof(o));
+		o.table = cfg->dynamodb_table_name;
+		o.max_slots = (size_t)cfg->haproxy_backend_servers_list_size;
+		rc = hsdo_store_ddb_open(&o, a->aws, out, err, sizeof(err));
+		if (rc != 0)
+			hsdo_log_err("store dynamodb: table %s in %s: %s%s%s",
+				     cfg->dynamodb_table_name, hsdo_aws_region(a->aws),
+				     hsdo_strerror(rc), err[0] ? ": " : "", err);
+		return rc;
 	}
 	rc = hsdo_store_file_open(cfg->store_file_path, out, err, sizeof(err));
 	if (rc != 0)
@@ -327,9 +444,24 @@ int agent_apply_config(struct agent *a, struct hsdo_config *cfg)
 	char err[256] = "";
 	bool store_changed;
 
+	if (a->cfg != NULL && a->cycle_running) {
+		/* A cycle is waiting on I/O with the current client and store:
+		 * swap them when it ends (agent_cycle_done). */
+		hsdo_config_free(a->pending_cfg);
+		a->pending_cfg = cfg;
+		hsdo_log_info("reload: a cycle is running; the new configuration applies when it ends");
+		return 1;
+	}
 	store_changed = a->cfg == NULL || a->cfg->store != cfg->store ||
-			strcmp(a->cfg->store_file_path, cfg->store_file_path) != 0;
-	if (store_changed && open_store(cfg, &store) != 0)
+			strcmp(a->cfg->store_file_path, cfg->store_file_path) != 0 ||
+			strcmp(a->cfg->dynamodb_table_name, cfg->dynamodb_table_name) != 0;
+	if (a->role == HSDO_ROLE_SERVER && a->cfg != NULL && store_changed) {
+		hsdo_log_err("SIGHUP: the store of a running server cannot change (restart it)");
+		return -HSDO_EINVAL;
+	}
+	if (open_http(a, cfg) != 0)
+		return -HSDO_EINVAL;
+	if (store_changed && open_store(a, cfg, &store) != 0)
 		return -HSDO_EINVAL;
 	if (a->role == HSDO_ROLE_CLIENT &&
 	    hsdo_client_new(cfg, store_changed ? store : a->store, &client, err, sizeof(err)) != 0) {
@@ -362,6 +494,7 @@ int agent_apply_config(struct agent *a, struct hsdo_config *cfg)
 			      "until hsdo-agent restarts", a->cfg->exporter_addr, a->cfg->exporter_port);
 	hsdo_config_free(a->cfg);
 	a->cfg = cfg;
+	hsdo_spoa_set_config(a->spoa, cfg);   /* SPOE: backends; SPOA_LISTEN at restart */
 	if (ev_is_active(&a->cycle)) {
 		a->cycle.repeat = (ev_tstamp)cfg->interval_ms / 1000.0;
 		ev_timer_again(a->loop, &a->cycle);
@@ -409,8 +542,6 @@ static int start_exporter(struct agent *a)
 
 int agent_start(struct agent *a)
 {
-	char err[256] = "";
-	bool fatal;
 	int rc;
 
 	if (!a->once) {
@@ -418,35 +549,23 @@ int agent_start(struct agent *a)
 		if (rc != 0)
 			return rc;
 	}
-	if (a->role == HSDO_ROLE_SERVER && !a->dry_run) {
-		rc = hsdo_store_ensure_slots(a->store, a->cfg->haproxy_backend_servers_list_size, err, sizeof(err));
-		if (rc != 0) {
-			hsdo_log_err("store %s: cannot create slots 1..%zu: %s%s%s",
-				     hsdo_store_name(a->store), (size_t)a->cfg->haproxy_backend_servers_list_size,
-				     hsdo_strerror(rc), err[0] ? ": " : "", err);
-			return rc;
-		}
-	}
-	rc = run_cycle(a, &fatal);
-	if (fatal || (a->once && a->role == HSDO_ROLE_CLIENT && !a->client_ready)) {
-		a->exit_code = 1;
-		return rc;
-	}
-	if (a->once && a->role == HSDO_ROLE_CLIENT) {
-		bool converged = false;
+	if (!a->once && a->role == HSDO_ROLE_CLIENT) {
+		char err[256] = "";   /* the SPOE agent (docs/spoa.md): never fatal */
 
-		if (rc == 0 && !a->dry_run)
-			rc = hsdo_client_verify(a->client, &converged, err, sizeof(err));
-		if (rc == 0 && !a->dry_run)
-			hsdo_log_info("HAProxy %s the slot table", converged ?
-				      "matches" : "does NOT match");
-		a->exit_code = rc == 0 && (converged || a->dry_run) ? 0 : 1;
-		return rc;
+		if (hsdo_spoa_start(a->loop, a->cfg, NULL, &a->spoa, err, sizeof(err)) != 0)
+			hsdo_log_err("SPOE agent: %s (SPOA_LISTEN); running without it", err);
 	}
-	if (a->once) {
-		a->exit_code = rc == 0 ? 0 : 1;
-		return rc;
+	if (a->role == HSDO_ROLE_SERVER && !a->dry_run) {
+		rc = server_mode_open(a, &a->server_mode);
+		if (rc != 0)
+			return rc;
 	}
+	if (run_cycle(a) < 0 || (a->once && a->role == HSDO_ROLE_CLIENT && !a->client_ready)) {
+		a->exit_code = 1;
+		return -HSDO_ECONFIG;
+	}
+	if (a->once)
+		return 0;  /* main runs the loop while a->cycle_running */
 	ev_init(&a->cycle, on_cycle);
 	a->cycle.data = a;
 	a->cycle.repeat = next_delay(a);
@@ -458,15 +577,29 @@ void agent_stop(struct agent *a)
 {
 	if (a->loop != NULL && ev_is_active(&a->cycle))
 		ev_timer_stop(a->loop, &a->cycle);
+	if (a->server_mode != NULL && a->loop != NULL)
+		server_mode_release(a);
+	hsdo_spoa_stop(a->spoa);   /* SPOE agent */
+	a->spoa = NULL;
 	exporter_stop(a->exporter);
 	a->exporter = NULL;
+	/* Cancel HTTP in flight first: its callbacks still find everything. */
+	hsdo_agent_http_free(a->http_ev);
+	a->http_ev = NULL;
+	a->http = NULL;
+	server_mode_close(a->server_mode);
+	a->server_mode = NULL;
 	agent_metrics_free(a);
 	hsdo_client_free(a->client);
 	a->client = NULL;
 	hsdo_store_free(a->store);
 	a->store = NULL;
+	hsdo_aws_free(a->aws);
+	a->aws = NULL;
 	hsdo_table_free(&a->table);
 	a->have_table = false;
 	hsdo_config_free(a->cfg);
 	a->cfg = NULL;
+	hsdo_config_free(a->pending_cfg);
+	a->pending_cfg = NULL;
 }

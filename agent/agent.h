@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <ev.h>
 
@@ -13,7 +14,12 @@
 struct hsdo_store;
 struct hsdo_client;
 struct hsdo_metrics;
+struct hsdo_http;
+struct hsdo_aws;
+struct hsdo_agent_http;
 struct exporter;
+struct server_mode;
+struct hsdo_spoa;
 
 struct agent {
 	struct ev_loop *loop;
@@ -21,8 +27,17 @@ struct agent {
 	enum hsdo_role role;
 	bool once, dry_run, debug_flag;
 	struct hsdo_config *cfg;       /* owned; swapped on SIGHUP */
+	struct hsdo_config *pending_cfg; /* a reload waiting for the cycle to end */
 	struct hsdo_store *store;
+	/* HTTP and AWS clients on the loop (NULL when nothing needs them:
+	 * file store and static source). */
+	struct hsdo_agent_http *http_ev;
+	struct hsdo_http *http;        /* the engine of http_ev */
+	struct hsdo_aws *aws;
+	struct server_mode *server_mode; /* server mode */
 	struct hsdo_client *client;    /* client mode */
+	bool cycle_running;            /* a cycle started and has not ended */
+	struct timespec cycle_t0;
 	bool client_ready;             /* start-up check passed */
 	bool ever_ready;               /* it passed once: later failures do not exit */
 	unsigned failures;             /* consecutive HAProxy failures (backoff) */
@@ -35,6 +50,7 @@ struct agent {
 	int metrics_error;             /* last failed update, logged once */
 	uint64_t rtapi_conns_seen;     /* client's connection count already counted */
 	struct exporter *exporter;     /* NULL with --once */
+	struct hsdo_spoa *spoa;        /* SPOE agent (agent/spoa.h): client mode, not --once */
 	unsigned long cycles;          /* cycles run */
 	char health[600];              /* "" when the last cycle succeeded, else why not */
 	ev_signal sig_term, sig_int, sig_hup;
@@ -43,11 +59,17 @@ struct agent {
 };
 
 /* Take ownership of cfg (freeing the previous one): logging, store and
- * timer follow it. On failure nothing changes and cfg is not taken. */
+ * timer follow it. 0 applied; 1 taken but deferred until the running cycle
+ * ends; < 0 on failure (nothing changes and cfg is not taken). */
 int agent_apply_config(struct agent *a, struct hsdo_config *cfg);
 /* Prepare the mode and run the first cycle; arm the timer unless --once. */
 int agent_start(struct agent *a);
 /* Stop timers and release everything agent_start/apply_config took. */
 void agent_stop(struct agent *a);
+/* A cycle ended (possibly asynchronously): count and time it; with --once,
+ * set the exit code and leave the loop. */
+void agent_cycle_done(struct agent *a, bool ok, double seconds);
+/* One info line on a table (generation, slots by state), debug per slot. */
+void agent_log_table(const struct hsdo_table *t);
 
 #endif

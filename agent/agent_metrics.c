@@ -8,14 +8,18 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "hsdo/aws.h"
 #include "hsdo/config.h"
 #include "hsdo/err.h"
 #include "hsdo/log.h"
 #include "hsdo/metrics.h"
+#include "hsdo/server.h"
+#include "hsdo/source.h"
 #include "hsdo/store.h"
 
 #include "agent.h"
 #include "agent_metrics.h"
+#include "spoa.h"
 
 enum {
 	M_SERVER_WEIGHT = 0,
@@ -33,6 +37,29 @@ enum {
 	M_START_TIME,
 	M_OPEN_FDS,
 	M_MAX_FDS,
+	/* server mode and AWS */
+	M_SERVER_CYCLES,
+	M_SERVER_SLOT_WRITES,
+	M_SERVER_VALVE_HELD,
+	M_SERVER_OVERFLOW,
+	M_SERVER_LEADER,
+	M_SERVER_LEASE_EPOCH,
+	M_SOURCE_INSTANCES,
+	M_SOURCE_LISTS,
+	M_LIFECYCLE,
+	M_AWS_REQUESTS,
+	M_AWS_RETRIES,
+	/* SPOE agent (client mode; docs/spoa.md) */
+	M_SPOE_LISTENING,
+	M_SPOE_CONNECTIONS,
+	M_SPOE_ACCEPTED,
+	M_SPOE_REJECTED,
+	M_SPOE_MESSAGES,
+	M_SPOE_FRAME_ERRORS,
+	M_SPOE_RESPONSES,
+	M_SPOE_WINDOW,
+	M_SPOE_WINDOW_SECONDS,
+	M_SPOE_DROPPED,
 	M_COUNT
 };
 
@@ -78,6 +105,65 @@ static const struct hsdo_metrics_family_desc families[M_COUNT] = {
 		HSDO_METRICS_GAUGE, { NULL }, NULL, 0 },
 	[M_MAX_FDS] = { "process_max_fds", "Maximum number of open file descriptors.",
 		HSDO_METRICS_GAUGE, { NULL }, NULL, 0 },
+	[M_SERVER_CYCLES] = { "hsdo_server_cycles",
+		"Server cycles by outcome (wrote, unchanged, standby, held, conflict, error).",
+		HSDO_METRICS_COUNTER, { "outcome" }, NULL, 0 },
+	[M_SERVER_SLOT_WRITES] = { "hsdo_server_slot_writes",
+		"Slot items written by this server.", HSDO_METRICS_COUNTER, { NULL }, NULL, 0 },
+	[M_SERVER_VALVE_HELD] = { "hsdo_server_valve_held_cycles",
+		"Consecutive cycles the safety valve has held a change (0: none held).",
+		HSDO_METRICS_GAUGE, { NULL }, NULL, 0 },
+	[M_SERVER_OVERFLOW] = { "hsdo_server_overflow_instances",
+		"In-service instances left without a slot in the last cycle.",
+		HSDO_METRICS_GAUGE, { NULL }, NULL, 0 },
+	[M_SERVER_LEADER] = { "hsdo_server_lease_holder",
+		"1 when this server holds the writer lease, 0 when it is a standby.",
+		HSDO_METRICS_GAUGE, { NULL }, NULL, 0 },
+	[M_SERVER_LEASE_EPOCH] = { "hsdo_server_lease_epoch",
+		"Epoch (fencing token) of the writer lease as last seen.",
+		HSDO_METRICS_GAUGE, { NULL }, NULL, 0 },
+	[M_SOURCE_INSTANCES] = { "hsdo_source_instances",
+		"Instances the discovery source reported in its last good list, by group and state.",
+		HSDO_METRICS_GAUGE, { "source", "group", "state" }, NULL, 0 },
+	[M_SOURCE_LISTS] = { "hsdo_source_lists", "Discovery source lists by result.",
+		HSDO_METRICS_COUNTER, { "source", "result" }, NULL, 0 },
+	[M_LIFECYCLE] = { "hsdo_lifecycle_completions",
+		"CompleteLifecycleAction calls by result.", HSDO_METRICS_COUNTER, { "result" }, NULL, 0 },
+	[M_AWS_REQUESTS] = { "hsdo_aws_requests", "AWS API calls by service, operation and result.",
+		HSDO_METRICS_COUNTER, { "service", "operation", "result" }, NULL, 0 },
+	[M_AWS_RETRIES] = { "hsdo_aws_retries",
+		"AWS API retries by service and operation (throttling, 5xx, network).",
+		HSDO_METRICS_COUNTER, { "service", "operation" }, NULL, 0 },
+	[M_SPOE_LISTENING] = { "hsdo_spoe_listening",
+		"1 when the SPOE agent listens on SPOA_LISTEN, 0 while it retries.",
+		HSDO_METRICS_GAUGE, { NULL }, NULL, 0 },
+	[M_SPOE_CONNECTIONS] = { "hsdo_spoe_connections",
+		"HAProxy connections to the SPOE agent open now.", HSDO_METRICS_GAUGE, { NULL }, NULL, 0 },
+	[M_SPOE_ACCEPTED] = { "hsdo_spoe_connections_accepted",
+		"HAProxy connections to the SPOE agent accepted (health checks included).",
+		HSDO_METRICS_COUNTER, { NULL }, NULL, 0 },
+	[M_SPOE_REJECTED] = { "hsdo_spoe_connections_rejected",
+		"HAProxy connections refused because the SPOE agent had its maximum open.",
+		HSDO_METRICS_COUNTER, { NULL }, NULL, 0 },
+	[M_SPOE_MESSAGES] = { "hsdo_spoe_messages",
+		"SPOE messages received in NOTIFY frames (every NOTIFY is answered by an ACK).",
+		HSDO_METRICS_COUNTER, { NULL }, NULL, 0 },
+	[M_SPOE_FRAME_ERRORS] = { "hsdo_spoe_frame_errors",
+		"SPOE connections the agent closed with an AGENT-DISCONNECT error, by reason.",
+		HSDO_METRICS_COUNTER, { "reason" }, NULL, 0 },
+	[M_SPOE_RESPONSES] = { "hsdo_spoe_responses",
+		"HTTP responses reported by HAProxy's SPOE, by backend, slot and status class.",
+		HSDO_METRICS_COUNTER, { "backend", "slot", "class" }, NULL, 0 },
+	[M_SPOE_WINDOW] = { "hsdo_spoe_window_responses",
+		"HTTP responses reported by HAProxy's SPOE in the sliding window "
+		"(hsdo_spoe_window_seconds), by backend, slot and status class.",
+		HSDO_METRICS_GAUGE, { "backend", "slot", "class" }, NULL, 0 },
+	[M_SPOE_WINDOW_SECONDS] = { "hsdo_spoe_window_seconds",
+		"Length of the sliding window of hsdo_spoe_window_responses.",
+		HSDO_METRICS_GAUGE, { NULL }, NULL, 0 },
+	[M_SPOE_DROPPED] = { "hsdo_spoe_responses_dropped",
+		"Responses not aggregated: a new backend/slot beyond the key bound, or an "
+		"unusable backend name.", HSDO_METRICS_COUNTER, { NULL }, NULL, 0 },
 };
 
 static const char *mode_str(const struct agent *a)
@@ -342,6 +428,113 @@ void agent_metrics_rtapi(struct agent *a, size_t ok, size_t errors, uint64_t con
 	a->rtapi_conns_seen = connections;
 }
 
+void agent_metrics_server(struct agent *a, const struct hsdo_server_report *rep)
+{
+	const char *o[] = { hsdo_server_outcome_str(rep->outcome) };
+
+	m_add(a, M_SERVER_CYCLES, o, 1);
+	if (rep->outcome == HSDO_SERVER_WROTE)
+		m_add(a, M_SERVER_SLOT_WRITES, NULL, (double)rep->written);
+	m_set(a, M_SERVER_VALVE_HELD, NULL,
+	      rep->outcome == HSDO_SERVER_HELD ? (double)rep->held_cycles : 0);
+	if (rep->planned)
+		m_set(a, M_SERVER_OVERFLOW, NULL, (double)rep->overflow);
+	if (rep->outcome != HSDO_SERVER_ERROR) {
+		m_set(a, M_SERVER_LEADER, NULL, rep->outcome == HSDO_SERVER_STANDBY ? 0 : 1);
+		m_set(a, M_SERVER_LEASE_EPOCH, NULL, (double)rep->lease.epoch);
+	}
+}
+
+void agent_metrics_source(struct agent *a, const char *source, const struct hsdo_source_result *r)
+{
+	const char *res[] = { source, r != NULL ? "ok" : "error" };
+	size_t i;
+
+	m_add(a, M_SOURCE_LISTS, res, 1);
+	if (r == NULL || a->metrics == NULL)
+		return;
+	hsdo_metrics_clear(a->metrics, M_SOURCE_INSTANCES);
+	for (i = 0; i < r->ngroups; i++) {
+		const char *ready[] = { source, r->groups[i].name, "ready" };
+		const char *leaving[] = { source, r->groups[i].name, "leaving" };
+		const char *skipped[] = { source, r->groups[i].name, "not_ready" };
+
+		m_set(a, M_SOURCE_INSTANCES, ready, (double)r->groups[i].ready);
+		m_set(a, M_SOURCE_INSTANCES, leaving, (double)r->groups[i].leaving);
+		m_set(a, M_SOURCE_INSTANCES, skipped, (double)r->groups[i].skipped);
+	}
+}
+
+void agent_metrics_lifecycle(struct agent *a, bool ok)
+{
+	const char *v[] = { ok ? "ok" : "error" };
+
+	m_add(a, M_LIFECYCLE, v, 1);
+}
+
+/* AWS counters live in the AWS client; copy them at each scrape. */
+static void refresh_aws(struct agent *a)
+{
+	struct hsdo_aws_op_stats st[64];
+	size_t i, n;
+
+	if (a->aws == NULL)
+		return;
+	n = hsdo_aws_stats(a->aws, st, sizeof(st) / sizeof(st[0]));
+	for (i = 0; i < n; i++) {
+		const char *ok[] = { st[i].service, st[i].operation, "ok" };
+		const char *bad[] = { st[i].service, st[i].operation, "error" };
+		const char *rt[] = { st[i].service, st[i].operation };
+
+		m_set(a, M_AWS_REQUESTS, ok, (double)st[i].ok);
+		m_set(a, M_AWS_REQUESTS, bad, (double)st[i].errors);
+		m_set(a, M_AWS_RETRIES, rt, (double)st[i].retries);
+	}
+}
+
+/* The SPOE agent counts in its own structures; copy them at each scrape. */
+static void refresh_spoa(struct agent *a)
+{
+	const struct hsdo_health *h = hsdo_spoa_health(a->spoa);
+	struct hsdo_spoa_stats st;
+	struct hsdo_health_stats hs;
+	int64_t now = hsdo_spoa_now_ms();
+	char slot[16];
+	size_t i, c;
+
+	if (a->spoa == NULL)
+		return;
+	hsdo_spoa_get_stats(a->spoa, &st);
+	m_set(a, M_SPOE_LISTENING, NULL, st.listening ? 1 : 0);
+	m_set(a, M_SPOE_CONNECTIONS, NULL, (double)st.conns_open);
+	m_set(a, M_SPOE_ACCEPTED, NULL, (double)st.conns_accepted);
+	m_set(a, M_SPOE_REJECTED, NULL, (double)st.conns_rejected);
+	m_set(a, M_SPOE_MESSAGES, NULL, (double)st.messages);
+	for (i = 0; i < HSDO_SPOA_ERR_COUNT; i++) {
+		const char *v[] = { hsdo_spoa_error_str((enum hsdo_spoa_error)i) };
+
+		m_set(a, M_SPOE_FRAME_ERRORS, v, (double)st.errors[i]);
+	}
+	m_set(a, M_SPOE_WINDOW_SECONDS, NULL, (double)hsdo_health_window_ms(h) / 1000.0);
+	m_set(a, M_SPOE_DROPPED, NULL, (double)hsdo_health_dropped(h));
+	for (i = 0; i < hsdo_health_count(h); i++) {
+		hsdo_health_get(h, i, now, &hs);
+		if (hs.slot == 0)
+			snprintf(slot, sizeof(slot), "none");
+		else
+			snprintf(slot, sizeof(slot), "%u", (unsigned)hs.slot);
+		for (c = 0; c < HSDO_HEALTH_CLASS_COUNT; c++) {
+			const char *v[] = { hs.backend, slot,
+					    hsdo_health_class_str((enum hsdo_health_class)c) };
+
+			if (hs.total[c] == 0)
+				continue;
+			m_set(a, M_SPOE_RESPONSES, v, (double)hs.total[c]);
+			m_set(a, M_SPOE_WINDOW, v, (double)hs.window[c]);
+		}
+	}
+}
+
 int agent_metrics_render(void *arg, char **body, size_t *len)
 {
 	struct agent *a = arg;
@@ -349,5 +542,7 @@ int agent_metrics_render(void *arg, char **body, size_t *len)
 	if (a->metrics == NULL)
 		return -HSDO_EINVAL;
 	refresh_process(a);
+	refresh_aws(a);
+	refresh_spoa(a);
 	return hsdo_metrics_render(a->metrics, body, len);
 }

@@ -31,6 +31,14 @@ void agent_metrics_table(struct agent *a, const struct hsdo_table *t);
  * client's running count of connections opened (its delta is counted). */
 void agent_metrics_rtapi(struct agent *a, size_t ok, size_t errors, uint64_t connections);
 
+/* Server mode: one server cycle's report; one source list (r NULL: it
+ * failed); one lifecycle hook completion. */
+struct hsdo_server_report;
+struct hsdo_source_result;
+void agent_metrics_server(struct agent *a, const struct hsdo_server_report *rep);
+void agent_metrics_source(struct agent *a, const char *source, const struct hsdo_source_result *r);
+void agent_metrics_lifecycle(struct agent *a, bool ok);
+
 /* Refresh the process metrics and render everything (exporter callback:
  * arg is the agent; *body freed with hsdo_free). */
 int agent_metrics_render(void *arg, char **body, size_t *len);

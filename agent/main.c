@@ -11,10 +11,13 @@
 
 #include <ev.h>
 
+#include "hsdo/aws.h"
 #include "hsdo/config.h"
 #include "hsdo/diag.h"
 #include "hsdo/err.h"
+#include "hsdo/http.h"
 #include "hsdo/log.h"
+#include "hsdo/store_ddb.h"
 
 #include "agent.h"
 #include "log.h"
@@ -28,6 +31,7 @@ static void usage(FILE *f)
 	fputs("usage: hsdo-agent --server|--client [--debug] [--config FILE]\n"
 	      "                  [--check-config] [--once] [--dry-run]\n"
 	      "       hsdo-agent --check-config [--config FILE]\n"
+	      "       hsdo-agent --create-table [--config FILE]\n"
 	      "       hsdo-agent --version | --help\n"
 	      "\n"
 	      "  -s, --server        discover instances and write the slot table\n"
@@ -40,6 +44,9 @@ static void usage(FILE *f)
 	      "                      'configuration OK', and exit\n"
 	      "      --once          run one cycle and exit (0 when it succeeded)\n"
 	      "      --dry-run       print the changes instead of applying them\n"
+	      "      --create-table  create the DynamoDB table DYNAMODB_TABLE_NAME if it\n"
+	      "                      is missing, wait until it is ACTIVE, and exit (for\n"
+	      "                      development: production tables come from IaC)\n"
 	      "  -V, --version       print the version and exit\n"
 	      "  -h, --help          print this help and exit\n"
 	      "\n"
@@ -84,6 +91,40 @@ static void log_diag(const struct hsdo_diag *d)
 			 "%s", d->v[i].msg);
 }
 
+/* --create-table: blocking transport, one table, then exit. */
+static int create_table(const struct hsdo_config *cfg)
+{
+	struct hsdo_http_options ho;
+	struct hsdo_aws_options ao;
+	struct hsdo_http *http = NULL;
+	struct hsdo_aws *aws = NULL;
+	char err[512] = "";
+	int rc;
+
+	if (cfg->dynamodb_table_name[0] == '\0') {
+		fputs("hsdo-agent: --create-table: DYNAMODB_TABLE_NAME is not set\n", stderr);
+		return -HSDO_ECONFIG;
+	}
+	memset(&ho, 0, sizeof(ho));
+	ho.ca_file = cfg->aws_ca_bundle[0] ? cfg->aws_ca_bundle : NULL;
+	memset(&ao, 0, sizeof(ao));
+	ao.envp = environ;
+	ao.region = cfg->aws_default_region;
+	rc = hsdo_http_new(&ho, NULL, &http, err, sizeof(err));
+	if (rc == 0)
+		rc = hsdo_aws_new(&ao, http, &aws, err, sizeof(err));
+	if (rc == 0)
+		rc = hsdo_store_ddb_create_table(aws, cfg->dynamodb_table_name, err, sizeof(err));
+	if (rc == 0)
+		printf("table %s in %s is ACTIVE\n", cfg->dynamodb_table_name, hsdo_aws_region(aws));
+	else
+		fprintf(stderr, "hsdo-agent: --create-table %s: %s%s%s\n", cfg->dynamodb_table_name,
+			hsdo_strerror(rc), err[0] ? ": " : "", err);
+	hsdo_aws_free(aws);
+	hsdo_http_free(http);
+	return rc;
+}
+
 static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	(void)revents;
@@ -111,12 +152,14 @@ static void on_reload_signal(struct ev_loop *loop, ev_signal *w, int revents)
 			     hsdo_strerror(rc));
 		return;
 	}
-	if (agent_apply_config(a, next) != 0) {
+	rc = agent_apply_config(a, next);
+	if (rc < 0) {
 		hsdo_log_err("reload failed; keeping the running configuration");
 		hsdo_config_free(next);
 		return;
 	}
-	hsdo_log_info("configuration reloaded");
+	if (rc == 0)
+		hsdo_log_info("configuration reloaded");
 }
 
 int main(int argc, char **argv)
@@ -129,6 +172,7 @@ int main(int argc, char **argv)
 		{ "check-config", no_argument, NULL, 'n' },
 		{ "once", no_argument, NULL, 'o' },
 		{ "dry-run", no_argument, NULL, 'r' },
+		{ "create-table", no_argument, NULL, 'T' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -137,7 +181,7 @@ int main(int argc, char **argv)
 	struct hsdo_config *cfg = NULL;
 	struct hsdo_diag diag = { 0 };
 	const char *config_opt = NULL;
-	bool server = false, client = false, check = false;
+	bool server = false, client = false, check = false, mktable = false;
 	int opt, rc;
 
 	memset(&a, 0, sizeof(a));
@@ -150,6 +194,7 @@ int main(int argc, char **argv)
 		case 'n': check = true; break;
 		case 'o': a.once = true; break;
 		case 'r': a.dry_run = true; break;
+		case 'T': mktable = true; break;
 		case 'V':
 			printf("hsdo-agent %s\n", HSDO_VERSION);
 			return EXIT_SUCCESS;
@@ -171,7 +216,7 @@ int main(int argc, char **argv)
 		      stderr);
 		return EXIT_USAGE;
 	}
-	if (!server && !client && !check) {
+	if (!server && !client && !check && !mktable) {
 		fputs("hsdo-agent: choose --server or --client (or --check-config)\n", stderr);
 		usage(stderr);
 		return EXIT_USAGE;
@@ -186,6 +231,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hsdo-agent: %s: %s\n",
 			a.config_path ? a.config_path : "configuration", hsdo_strerror(rc));
 		return EXIT_FAILURE;
+	}
+	if (mktable && !check) {
+		rc = create_table(cfg);
+		hsdo_config_free(cfg);
+		return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 	}
 	if (check) {
 		if (a.debug_flag)
@@ -220,7 +270,7 @@ int main(int argc, char **argv)
 	ev_signal_start(a.loop, &a.sig_hup);
 
 	rc = agent_start(&a);
-	if (rc == 0 && !a.once)
+	if (rc == 0 && (!a.once || a.cycle_running))
 		ev_run(a.loop, 0);
 
 	agent_stop(&a);

@@ -46,6 +46,8 @@ cat >good.yaml <<'YAML'
 INTERVAL: 0.2
 STORE: file
 STORE_FILE_PATH: ./slots.json
+SERVER_STATIC_FILE: ./instances.yaml
+SERVER_LEASE_TTL: 0
 HAPROXY_BACKEND_SERVERS_LIST_SIZE: 4
 CLIENT_HAPROXY_BACKEND_LIST:
   be_app:
@@ -77,6 +79,7 @@ expect "environment values are typed (the original crashes on INTERVAL=5)" 0 "co
 expect "a bad environment value names the variable" 1 "environment: INTERVAL" \
 	-- env INTERVAL=soon "$AGENT" -n
 
+echo "[]" >instances.yaml
 expect "server --once creates slots 1..N in the file store" 0 "4 slots, 0 active" \
 	-- "$AGENT" -s --once -f good.yaml
 [[ $(grep -o '"BackendServerID"' slots.json | wc -l) -eq 4 ]] && ok "store file holds 4 items" \
@@ -88,22 +91,22 @@ printf '{"format":"hsdo-slots","version":1,"generation":7,"slots":[' >slots.json
 expect "a corrupt store fails --once with the reason" 1 \
 	"slots.json: invalid JSON" -- "$AGENT" -s --once -f good.yaml
 
-# A running agent (server mode watches the store until its cycle lands):
-# corrupt store, repair, bad reload, good reload, SIGTERM. Client mode's
-# cycle against HAProxy is tested in test_client_haproxy.sh.
+# A running server: corrupt store, repair, bad reload, good reload,
+# SIGTERM. Server mode's own behaviour is tested in test_server_static.sh,
+# client mode's cycle against HAProxy in test_client_haproxy.sh.
 cp slots.good slots.json
 cp good.yaml run.yaml
 "$AGENT" -s -f run.yaml >run.log 2>&1 &
 pid=$!
 wait_log run.log "generation 1: 4 slots" && ok "running agent reads the table" || ko "running agent reads the table" run.log
 echo 'garbage' >slots.json
-wait_log run.log "keeping the last good slot table" && ok "corrupt store while running is reported" \
+wait_log run.log "store file: .*slots.json.*nothing written" && ok "corrupt store while running is reported" \
 	|| ko "corrupt store while running is reported" run.log
 sleep 0.5
-[[ $(grep -c "keeping the last good slot table" run.log) -eq 1 ]] && ok "the error is logged once, not every cycle" \
+[[ $(grep -c "nothing written, retrying" run.log) -eq 1 ]] && ok "the error is logged once, not every cycle" \
 	|| ko "the error is logged once, not every cycle" run.log
 cp slots.good slots.json
-wait_log run.log "readable again" && ok "recovery is logged" || ko "recovery is logged" run.log
+wait_log run.log "answers again" && ok "recovery is logged" || ko "recovery is logged" run.log
 
 echo "INTERVAL: [oops" >>run.yaml
 kill -HUP "$pid"
@@ -113,7 +116,7 @@ cp good.yaml run.yaml
 echo "DEBUG: true" >>run.yaml
 kill -HUP "$pid"
 wait_log run.log "configuration reloaded" && ok "a valid reload is applied" || ko "a valid reload is applied" run.log
-wait_log run.log "debug: slot table unchanged" && ok "the reloaded DEBUG takes effect" \
+wait_log run.log "debug: no change" && ok "the reloaded DEBUG takes effect" \
 	|| ko "the reloaded DEBUG takes effect" run.log
 kill -TERM "$pid"
 wait "$pid"

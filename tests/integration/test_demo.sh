@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
-# ./scripts/demo --quick runs its whole story against a real HAProxy, shows
-# the slots following the table, and stops everything it started.
+# ./scripts/demo --quick runs its whole story (server with the static source,
+# file store, client, real HAProxy), shows slots staying stable, weights
+# ramping, the leaving server draining and requests following, and stops
+# everything it started. test_demo_dynamodb.sh runs it with --dynamodb.
 set -u
 root=${HSDO_SOURCE_DIR:?}
+HSDO_DEMO_ARGS=${HSDO_DEMO_ARGS:-}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 pass=0 fail=0
 check() { if eval "$2"; then pass=$((pass + 1)); echo "ok - $1"; else fail=$((fail + 1)); echo "FAIL - $1"; fi; }
-timeout 120 "$root/scripts/demo" --quick >"$out" 2>&1
-check "demo exits 0" '[[ $? -eq 0 ]]'
-check "two servers share the requests at weight 10" 'grep -qE "web1 +127\.0\.0\.1:[0-9]+ \(srv1\) 10 +ready +(1[89]|2[01]) " "$out"'
-check "the leaving server drains with no new request" 'grep -qE "web1 +127\.0\.0\.1:[0-9]+ \(srv1\) [0-9]+ +drain +0 " "$out"'
-check "a new server takes the lowest free slot" 'grep -qE "web1 +127\.0\.0\.1:[0-9]+ \(srv4\) 10 +ready" "$out"'
-check "the agent logged one line per slot change" '[[ $(grep -cE "^  slot [0-9]+ be_app:" "$out") -eq 7 ]]'
+timeout 120 "$root/scripts/demo" --quick $HSDO_DEMO_ARGS >"$out" 2>&1
+rc=$?
+check "demo exits 0" '[[ $rc -eq 0 ]]'
+check "two instances ramp to weight 10 and share the requests" \
+	'grep -qE "web1 +srv1 \([^)]*\) +10 +ready +(1[6-9]|2[0-4]) " "$out" && grep -qE "web2 +srv2 \([^)]*\) +10 +ready" "$out"'
+check "new instances are seen ramping (weight 2 or 6)" 'grep -qE "web[34] +srv[34] \([^)]*\) +(2|6) +ready" "$out"'
+check "the leaving instance drains in its slot with no new request" 'grep -qE "web1 +srv1 \([^)]*\) +[0-9]+ +drain +0 " "$out"'
+check "srv2 never leaves slot 2" '! grep -qE "web[13-9] +srv2 " "$out"'
+check "srv3 and srv4 take slots 3 and 4 and reach weight 10" \
+	'grep -qE "web3 +srv3 \([^)]*\) +10 +ready" "$out" && grep -qE "web4 +srv4 \([^)]*\) +10 +ready" "$out"'
+check "after the drain, slot 1 is free" '[[ $(grep -E "^  web1 " "$out" | tail -1) =~ free ]]'
+check "the server logged what it wrote, the client what it applied" \
+	'grep -qE "server: generation [0-9]+: wrote" "$out" && grep -qE "client: slot [0-9]+ be_app:" "$out"'
 hpid=$(sed -nE 's/^HAProxy \(pid ([0-9]+)\).*/\1/p' "$out")
 gone() { local i; for i in $(seq 1 30); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; return 1; }
 check "the HAProxy it started is stopped" '[[ -n $hpid ]] && gone "$hpid"'

@@ -175,9 +175,9 @@ rc=$?
 [[ $rc -eq 0 ]] && ok "SIGTERM: clean exit" || ko "SIGTERM: clean exit ($rc)" "$tmp/agent.log"
 [[ -z $(ss -Hltn "sport = :$EP") ]] && ok "the port is released" || ko "the port is released"
 
-# ---- server mode exports the table it reads ---------------------------------------
+# ---- server mode (--dry-run: it watches the store) exports the table it reads ----
 SP=$(free_port)
-EXPORTER_PORT=$SP "$AGENT" -s -f "$tmp/env.yaml" >"$tmp/server.log" 2>&1 &
+EXPORTER_PORT=$SP "$AGENT" -s --dry-run -f "$tmp/env.yaml" >"$tmp/server.log" 2>&1 &
 spid=$!
 pids+=("$spid")
 URL=http://127.0.0.1:$SP

@@ -82,7 +82,8 @@ http_status() {
 }
 
 # prepare SRC DIR [run]: copy SRC to DIR/haproxy.cfg with the admin socket
-# and the state file inside DIR. With "run", also drop what needs root or
+# and the state file inside DIR, and the SPOE filter reading the tree's
+# spoe/hsdo.spoe.conf. With "run", also drop what needs root or
 # syslog, give every bind a free port (listed in DIR/ports, in order) and
 # add a TCP admin socket on a free port (in DIR/cli_port).
 prepare() {
@@ -91,6 +92,7 @@ prepare() {
 	sed -E \
 		-e "s#^([[:space:]]*stats socket )/var/run/haproxy/admin\.sock#\1$dir/admin.sock#" \
 		-e "s#^([[:space:]]*server-state-file )[^[:space:]]+#\1$dir/server-state#" \
+		-e "s#^([[:space:]]*filter spoe .*config )/etc/haproxy/hsdo\.spoe\.conf#\1$src/spoe/hsdo.spoe.conf#" \
 		"$in" >"$out"
 	[[ $mode == run ]] || return 0
 	: >"$dir/ports"

@@ -549,7 +549,9 @@ int agent_start(struct agent *a)
 		if (rc != 0)
 			return rc;
 	}
-	if (!a->once && a->role == HSDO_ROLE_CLIENT) {
+	if (!a->once && a->role == HSDO_ROLE_CLIENT && strcmp(a->cfg->spoa_listen, "off") == 0)
+		hsdo_log_info("SPOE agent off (SPOA_LISTEN=off)");
+	else if (!a->once && a->role == HSDO_ROLE_CLIENT) {
 		char err[256] = "";   /* the SPOE agent (docs/spoa.md): never fatal */
 
 		if (hsdo_spoa_start(a->loop, a->cfg, NULL, &a->spoa, err, sizeof(err)) != 0)

@@ -258,7 +258,7 @@ static const struct cfg_key cfg_keys[K_COUNT] = {
 		"port the Prometheus exporter listens on" },
 	[K_SPOA_LISTEN] = { "SPOA_LISTEN", CT_STRING, OFF(spoa_listen), "127.0.0.1:12345",
 		0, 300, HSDO_ROLE_ANY, true, NULL, check_hostport,
-		"host:port the SPOE agent listens on" },
+		"host:port the SPOE agent listens on, or off" },
 	[K_LOG_TARGET] = { "LOG_TARGET", CT_ENUM, OFF(log_target), "stderr",
 		0, 0, HSDO_ROLE_ANY, false, log_target_names, NULL,
 		"where the agent logs: stderr or syslog" },
@@ -646,8 +646,10 @@ static const char *check_hostport(const char *s)
 	char host[256];
 	uint16_t port;
 
+	if (strcmp(s, "off") == 0)
+		return NULL;  /* SPOA_LISTEN: no SPOE agent */
 	if (hsdo_config_split_hostport(s, host, sizeof(host), &port) != 0)
-		return "expected host:port or [ipv6]:port with a port in 1..65535";
+		return "expected host:port or [ipv6]:port with a port in 1..65535, or off";
 	return NULL;
 }
 

@@ -125,5 +125,14 @@ pid=""
 [[ $rc -eq 0 ]] && grep -q "stopping" run.log && grep -q "stopped" run.log && ok "SIGTERM stops cleanly (exit 0)" \
 	|| { echo "    exit $rc"; ko "SIGTERM stops cleanly (exit 0)" run.log; }
 
+# SPOA_LISTEN=off: a client without the SPOE agent (no listening socket).
+while :; do sp=$((10000 + RANDOM % 22000)); (exec 3<>"/dev/tcp/127.0.0.1/$sp") 2>/dev/null || break; done
+SPOA_LISTEN=off EXPORTER_PORT=$sp CLIENT_HAPROXY_SOCKET_PATH=./no.sock "$AGENT" -c -f good.yaml >off.log 2>&1 &
+pid=$!
+wait_log off.log "SPOE agent off" && ok "SPOA_LISTEN=off: no SPOE agent" || ko "SPOA_LISTEN=off: no SPOE agent" off.log
+[[ -z $(ss -Hltnp 2>/dev/null | grep "pid=$pid," | grep -v ":$sp ") ]] && ok "... and no listener but the exporter" \
+	|| ko "... and no listener but the exporter" off.log
+kill -TERM "$pid"; wait "$pid"; pid=""
+
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]

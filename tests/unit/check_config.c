@@ -394,6 +394,7 @@ static const struct set_case set_cases[] = {
 	{ "EXPORTER_ADDR", "::1", "0.0.0.0", VT_STR, F(exporter_addr), 0, "::1" },
 	{ "EXPORTER_PORT", "9000", "9100", VT_INT, F(exporter_port), 9000, NULL },
 	{ "SPOA_LISTEN", "localhost:9999", "[::1]:1", VT_STR, F(spoa_listen), 0, "localhost:9999" },
+	{ "SPOA_LISTEN", "off", "[::1]:1", VT_STR, F(spoa_listen), 0, "off" },
 	{ "LOG_TARGET", "syslog", "stderr", VT_ENUM, F(log_target), HSDO_CONFIG_LOG_SYSLOG, NULL },
 };
 
@@ -865,9 +866,9 @@ static const struct rule_case rule_cases[] = {
 	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\n", { NULL }, HSDO_ROLE_ANY,
 	  "env.yaml:1: CLIENT_HAPROXY_SOCKET_PATH: too long (at most 107 bytes)" },
 	{ NULL, { "SPOA_LISTEN=localhost" }, HSDO_ROLE_ANY,
-	  "environment: SPOA_LISTEN: 'localhost' expected host:port or [ipv6]:port with a port in 1..65535" },
+	  "environment: SPOA_LISTEN: 'localhost' expected host:port or [ipv6]:port with a port in 1..65535, or off" },
 	{ NULL, { "SPOA_LISTEN=::1:80" }, HSDO_ROLE_ANY,
-	  "environment: SPOA_LISTEN: '::1:80' expected host:port or [ipv6]:port with a port in 1..65535" },
+	  "environment: SPOA_LISTEN: '::1:80' expected host:port or [ipv6]:port with a port in 1..65535, or off" },
 	{ "SERVER_CONSUL_API_URL: consul:8500\n", { NULL }, HSDO_ROLE_ANY,
 	  "env.yaml:1: SERVER_CONSUL_API_URL: 'consul:8500' must start with http:// or https://" },
 	{ "DYNAMODB_TABLE_NAME: my table\n", { NULL }, HSDO_ROLE_ANY,

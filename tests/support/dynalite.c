@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "dynalite.h"
+#include "haproxy_peer.h"
 #include "hsdo_test.h"
 
 #define START_WAIT_MS 15000
@@ -49,41 +50,6 @@ static void tests_path(char *out, size_t len, const char *rel)
 		snprintf(out, len, "%s/tests/%s", src, rel);
 	else
 		snprintf(out, len, "%s/../%s", HSDO_TEST_SOURCE_DATA, rel);
-}
-
-uint16_t hsdo_test_free_port_low(void)
-{
-	unsigned low = 32768, high, tries;
-	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
-	struct sockaddr_in sa;
-	static unsigned seed;
-
-	if (f != NULL) {
-		if (fscanf(f, "%u %u", &low, &high) != 2)
-			low = 32768;
-		fclose(f);
-	}
-	if (low <= 11024)
-		low = 32768;
-	if (seed == 0)
-		seed = (unsigned)getpid() ^ (unsigned)now_ms();
-	for (tries = 0; tries < 200; tries++) {
-		uint16_t p = (uint16_t)(10000 + rand_r(&seed) % (low - 10000));
-		int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1, ok;
-
-		if (fd < 0)
-			return 0;
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		memset(&sa, 0, sizeof(sa));
-		sa.sin_family = AF_INET;
-		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		sa.sin_port = htons(p);
-		ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-		close(fd);
-		if (ok)
-			return p;
-	}
-	return 0;
 }
 
 /* The last bytes of a log, for error messages. */
@@ -211,7 +177,7 @@ int hsdo_test_node_start(struct hsdo_test_node *n, const char *logdir, const cha
 	argv[k++] = port;
 	argv[k] = NULL;
 	for (attempt = 0; attempt < 5; attempt++) {
-		snprintf(port, sizeof(port), "%u", hsdo_test_free_port_low());
+		snprintf(port, sizeof(port), "%u", hsdo_test_free_port());
 		n->pid = spawn(argv, n->log);
 		if (n->pid < 0) {
 			n->pid = 0;
@@ -297,7 +263,7 @@ static int start_dynalite(struct hsdo_test_dynalite *d, char *err, size_t errlen
 		const char *argv[] = { "node", bin, "--host", "127.0.0.1", "--port", port,
 				       "--createTableMs", "0", "--deleteTableMs", "0",
 				       "--updateTableMs", "0", NULL };
-		uint16_t p = hsdo_test_free_port_low();
+		uint16_t p = hsdo_test_free_port();
 
 		if (p == 0) {
 			snprintf(err, errlen, "no free port");

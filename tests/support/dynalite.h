@@ -84,7 +84,6 @@ void hsdo_test_poll_init(struct hsdo_test_poll *pl, struct hsdo_http_loop *loop)
 /* Run until *flag becomes true (0) or max_ms pass (-1). */
 int hsdo_test_poll_run(struct hsdo_test_poll *pl, const bool *flag, long max_ms);
 
-/* A TCP port on 127.0.0.1, below the ephemeral range, free a moment ago. */
-uint16_t hsdo_test_free_port_low(void);
+/* Free ports: hsdo_test_free_port() in haproxy_peer.h. */
 
 #endif

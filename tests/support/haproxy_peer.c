@@ -277,23 +277,43 @@ char *hsdo_test_rtapi_cmd(const char *sock, const char *line, size_t *len)
 	return reply;
 }
 
+/* A port nobody listens on, below the kernel's ephemeral range: a port in
+ * that range may be the local end of one of the tests' own client
+ * connections (in TIME_WAIT for a minute), which makes a later bind() by a
+ * peer fail with "Address already in use". */
 uint16_t hsdo_test_free_port(void)
 {
+	unsigned low = 32768, high, tries;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
 	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
-	uint16_t port = 0;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	static unsigned seed;
 
-	if (fd < 0)
-		return 0;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
-		port = ntohs(sa.sin_port);
-	close(fd);
-	return port;
+	if (f != NULL) {
+		if (fscanf(f, "%u %u", &low, &high) != 2)
+			low = 32768;
+		fclose(f);
+	}
+	if (low <= 11024)
+		low = 32768;
+	if (seed == 0)
+		seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+	for (tries = 0; tries < 200; tries++) {
+		uint16_t p = (uint16_t)(10000 + rand_r(&seed) % (low - 10000));
+		int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1, ok;
+
+		if (fd < 0)
+			return 0;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		memset(&sa, 0, sizeof(sa));
+		sa.sin_family = AF_INET;
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sa.sin_port = htons(p);
+		ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		close(fd);
+		if (ok)
+			return p;
+	}
+	return 0;
 }
 
 int hsdo_test_http_get(uint16_t port, const char *path, char *body, size_t bodylen)

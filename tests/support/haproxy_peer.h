@@ -36,7 +36,8 @@ void hsdo_test_haproxy_stop(struct hsdo_test_haproxy *h);
  * (free()) and its length in *len, or NULL on an I/O error. */
 char *hsdo_test_rtapi_cmd(const char *sock, const char *line, size_t *len);
 
-/* A TCP port on 127.0.0.1 that was free a moment ago. 0 on error. */
+/* A TCP port on 127.0.0.1, below the ephemeral range, that was free a
+ * moment ago. 0 on error. */
 uint16_t hsdo_test_free_port(void);
 
 /* GET <path> over HTTP/1.0 from 127.0.0.1:port. Returns the status code

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "dynalite.h"
+#include "haproxy_peer.h"
 #include "hsdo/alloc.h"
 #include "hsdo/aws.h"
 #include "hsdo/creds.h"
@@ -466,7 +467,7 @@ START_TEST(transport_errors)
 
 	/* nobody listening: bounded, then -HSDO_EHTTP */
 	snprintf(dead, sizeof(dead), "AWS_ENDPOINT_URL=http://127.0.0.1:%u",
-		 hsdo_test_free_port_low());
+		 hsdo_test_free_port());
 	ck_assert_int_eq(client_new(&c, env2, 2, err, sizeof(err)), 0);
 	ck_assert_int_eq(list_tables(&c, err, sizeof(err)), -HSDO_EHTTP);
 	ck_assert_msg(strstr(err, "dynamodb ListTables: ") == err, "%s", err);

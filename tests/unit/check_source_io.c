@@ -33,6 +33,7 @@
 #include <libxml/tree.h>
 
 #include "dynalite.h"
+#include "haproxy_peer.h"
 #include "hsdo/alloc.h"
 #include "hsdo/aws.h"
 #include "hsdo/aws_query.h"
@@ -637,7 +638,7 @@ START_TEST(consul_no_partial_list)
 		struct hsdo_source_consul_options o = { -1 };
 		char url[64];
 
-		snprintf(url, sizeof(url), "http://127.0.0.1:%u", hsdo_test_free_port_low());
+		snprintf(url, sizeof(url), "http://127.0.0.1:%u", hsdo_test_free_port());
 		ck_assert_int_eq(hsdo_source_consul_open(url, svcs, 1, NULL, h, &o, &s, err,
 							 sizeof(err)), 0);
 		g = list_now(s);

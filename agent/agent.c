@@ -377,27 +377,34 @@ static bool needs_http(const struct hsdo_config *cfg, enum hsdo_role role)
 	       (role == HSDO_ROLE_SERVER && cfg->server_mode != HSDO_CONFIG_SERVER_MODE_STATIC);
 }
 
+void agent_aws_options(const struct hsdo_config *cfg, struct hsdo_http_options *ho,
+		       struct hsdo_aws_options *ao)
+{
+	extern char **environ;
+
+	memset(ho, 0, sizeof(*ho));
+	ho->ca_file = cfg->aws_ca_bundle[0] ? cfg->aws_ca_bundle : NULL;
+	memset(ao, 0, sizeof(*ao));
+	ao->envp = environ;
+	ao->region = cfg->aws_default_region;
+}
+
 static int open_http(struct agent *a, const struct hsdo_config *cfg)
 {
 	struct hsdo_http_options ho;
 	struct hsdo_aws_options ao;
 	char err[512] = "";
-	extern char **environ;
 	int rc;
 
 	if (a->http_ev != NULL || !needs_http(cfg, a->role))
 		return 0;
-	memset(&ho, 0, sizeof(ho));
-	ho.ca_file = cfg->aws_ca_bundle[0] ? cfg->aws_ca_bundle : NULL;
+	agent_aws_options(cfg, &ho, &ao);
 	rc = hsdo_agent_http_new(a->loop, &ho, &a->http_ev, err, sizeof(err));
 	if (rc != 0) {
 		hsdo_log_err("HTTP client: %s", err);
 		return rc;
 	}
 	a->http = hsdo_agent_http_engine(a->http_ev);
-	memset(&ao, 0, sizeof(ao));
-	ao.envp = environ;
-	ao.region = cfg->aws_default_region;
 	rc = hsdo_aws_new(&ao, a->http, &a->aws, err, sizeof(err));
 	if (rc != 0) {
 		/* Only fatal when AWS is what we talk to. */

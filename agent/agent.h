@@ -69,6 +69,12 @@ void agent_stop(struct agent *a);
 /* A cycle ended (possibly asynchronously): count and time it; with --once,
  * set the exit code and leave the loop. */
 void agent_cycle_done(struct agent *a, bool ok, double seconds);
+/* Transport and AWS client options from the configuration (CA bundle,
+ * region, the process environment), for the agent and --create-table. */
+struct hsdo_http_options;
+struct hsdo_aws_options;
+void agent_aws_options(const struct hsdo_config *cfg, struct hsdo_http_options *ho,
+		       struct hsdo_aws_options *ao);
 /* One info line on a table (generation, slots by state), debug per slot. */
 void agent_log_table(const struct hsdo_table *t);
 

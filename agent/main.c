@@ -105,11 +105,7 @@ static int create_table(const struct hsdo_config *cfg)
 		fputs("hsdo-agent: --create-table: DYNAMODB_TABLE_NAME is not set\n", stderr);
 		return -HSDO_ECONFIG;
 	}
-	memset(&ho, 0, sizeof(ho));
-	ho.ca_file = cfg->aws_ca_bundle[0] ? cfg->aws_ca_bundle : NULL;
-	memset(&ao, 0, sizeof(ao));
-	ao.envp = environ;
-	ao.region = cfg->aws_default_region;
+	agent_aws_options(cfg, &ho, &ao);
 	rc = hsdo_http_new(&ho, NULL, &http, err, sizeof(err));
 	if (rc == 0)
 		rc = hsdo_aws_new(&ao, http, &aws, err, sizeof(err));

@@ -32,7 +32,6 @@ struct server_mode {
 	struct hsdo_source_result snap;  /* last good list */
 	bool snap_ok;                    /* the last list succeeded */
 	bool listing, cycling, stopping;
-	unsigned lc_inflight;
 	struct lc_entry *lc;
 	size_t nlc, caplc;
 	struct timespec t0;
@@ -60,11 +59,6 @@ static double since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-bool server_mode_busy(const struct server_mode *sm)
-{
-	return sm != NULL && (sm->listing || sm->cycling || sm->lc_inflight > 0);
-}
-
 /* ---- lifecycle hooks -------------------------------------------------------- */
 
 static struct lc_entry *lc_find(struct server_mode *sm, const char *id)
@@ -88,7 +82,6 @@ static void on_lc_done(void *arg, int rc, const char *err)
 	struct server_mode *sm = call->sm;
 	struct lc_entry *e = lc_find(sm, call->id);
 
-	sm->lc_inflight--;
 	if (e != NULL) {
 		e->inflight = false;
 		if (rc == 0 || rc == -HSDO_ENOTFOUND) {
@@ -157,12 +150,10 @@ static void lifecycle(struct server_mode *sm, const struct hsdo_table *t)
 		call->sm = sm;
 		memcpy(call->id, e->id, sizeof(call->id));
 		e->inflight = true;
-		sm->lc_inflight++;
 		if (hsdo_source_complete_lifecycle(sm->source, e->group, e->id, on_lc_done,
 						   call) != 0) {
 			e->inflight = false;
-			sm->lc_inflight--;
-			hsdo_free(call);
+					hsdo_free(call);
 		}
 	}
 }

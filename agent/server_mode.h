@@ -19,8 +19,6 @@ void server_mode_close(struct server_mode *sm);
  * running. true when a cycle was started: its end is reported through
  * agent_cycle_done(); false when there was nothing to do yet. */
 bool server_mode_tick(struct agent *a);
-/* Whether a list, a cycle or a lifecycle call is in flight. */
-bool server_mode_busy(const struct server_mode *sm);
 /* Hand the lease over at shutdown (best effort, bounded wait). */
 void server_mode_release(struct agent *a);
 

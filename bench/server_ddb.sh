@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Start dynalite on a free local port, run bench_server_ddb against it.
-#   bench/server_ddb.sh [BUILD_DIR]     (default build/release)
+# Start dynalite (tests/integration/lib/dynalite.sh), run bench_server_ddb
+# against it directly.
+#   bench/server_ddb.sh [BUILD_DIR]     (default build/bench, made Release if missing)
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$root/build/release}
-[[ -x $build/bench_server_ddb ]] || { echo "build first: cmake --build $build --target bench_server_ddb" >&2; exit 1; }
-[[ -x $root/tests/node_modules/.bin/dynalite ]] || (cd "$root/tests" && npm ci --no-audit --no-fund --loglevel=error)
-port=$((20000 + RANDOM % 10000))
-"$root/tests/node_modules/.bin/dynalite" --port "$port" >/dev/null 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null' EXIT
-for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-HSDO_BENCH_DDB_URL=http://127.0.0.1:$port "$build/bench_server_ddb"
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$src/build/bench}
+if [[ ! -x $build/bench_server_ddb ]]; then
+	cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DHSDO_BUILD_TESTS=OFF >/dev/null
+	cmake --build "$build" -j 2 --target bench_server_ddb
+fi
+[[ -f $src/tests/node_modules/dynalite/cli.js ]] || (cd "$src/tests" && npm ci --no-audit --no-fund --loglevel=error)
+# shellcheck source=../tests/integration/lib/dynalite.sh
+. "$src/tests/integration/lib/dynalite.sh"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/hsdo-bench-server-XXXXXX")
+trap 'dynalite_stop; rm -rf "$tmp"' EXIT
+dynalite_start "$tmp"
+HSDO_BENCH_DDB_URL=$DYNALITE_URL "$build/bench_server_ddb"

@@ -1,5 +1,7 @@
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,6 +79,26 @@ char *hsdo_strndup(const char *s, size_t n)
 char *hsdo_strdup(const char *s)
 {
 	return hsdo_strndup(s, strlen(s));
+}
+
+char *hsdo_strdup_printf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (s = hsdo_malloc((size_t)n + 1)) == NULL)
+		return NULL;
+	va_start(ap, fmt);
+	if (vsnprintf(s, (size_t)n + 1, fmt, ap) != n) {
+		hsdo_free(s);
+		s = NULL;
+	}
+	va_end(ap);
+	return s;
 }
 
 void hsdo_free(void *p)

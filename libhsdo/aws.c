@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,24 +171,6 @@ static const char *env_get(char *const *envp, const char *name)
 	return NULL;
 }
 
-static char *fmtdup(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *fmtdup(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (s = hsdo_malloc((size_t)n + 1)) == NULL)
-		return NULL;
-	va_start(ap, fmt);
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	return s;
-}
-
 /* Remove every trace of secret from s (size bytes): whole occurrences
  * become "[redacted]"; a 12-byte piece of it (a cut-off echo) cuts s there. */
 static void redact(char *s, size_t size, const char *secret)
@@ -339,7 +320,7 @@ static int endpoint_set(struct endpoint *e, const char *url, char *err, size_t e
 	e->url = hsdo_strdup(url);
 	e->host = hsdo_strndup(h, hl);
 	e->path = hsdo_strdup(*p != '\0' ? p : "/");
-	e->post = *p != '\0' ? hsdo_strdup(url) : fmtdup("%s/", url);
+	e->post = *p != '\0' ? hsdo_strdup(url) : hsdo_strdup_printf("%s/", url);
 	if (e->url == NULL || e->host == NULL || e->path == NULL || e->post == NULL)
 		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");
 	return 0;
@@ -470,7 +451,7 @@ static int setup_remote(struct hsdo_aws *a, char *const *envp, char *err, size_t
 				return hsdo_seterr(err, errlen, -HSDO_ECONFIG,
 						   "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI must "
 						   "start with /");
-			a->ecs_url = fmtdup("%s%s", ECS_HOST, rel);
+			a->ecs_url = hsdo_strdup_printf("%s%s", ECS_HOST, rel);
 		} else {
 			if (!full_uri_allowed(full) || strpbrk(full, " \r\n") != NULL)
 				return hsdo_seterr(err, errlen, -HSDO_ECONFIG,
@@ -528,9 +509,9 @@ static int resolve(struct hsdo_aws *a, char *const *envp, char *err, size_t errl
 	/* The shared files: always for the region, and for the keys when the
 	 * environment has none. */
 	if ((cpath == NULL && home != NULL &&
-	     (cpath = cdef = fmtdup("%s/.aws/credentials", home)) == NULL) ||
+	     (cpath = cdef = hsdo_strdup_printf("%s/.aws/credentials", home)) == NULL) ||
 	    (gpath == NULL && home != NULL &&
-	     (gpath = gdef = fmtdup("%s/.aws/config", home)) == NULL)) {
+	     (gpath = gdef = hsdo_strdup_printf("%s/.aws/config", home)) == NULL)) {
 		rc = hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -902,12 +883,12 @@ static void fetch_next(struct hsdo_aws *a)
 	r.max_body = META_BODY_MAX;
 	if (a->fstep == F_TOKEN) {
 		r.method = "PUT";
-		url = fmtdup("%s/latest/api/token", a->imds_base);
-		h0 = fmtdup("X-aws-ec2-metadata-token-ttl-seconds: %d", IMDS_TOKEN_TTL_S);
+		url = hsdo_strdup_printf("%s/latest/api/token", a->imds_base);
+		h0 = hsdo_strdup_printf("X-aws-ec2-metadata-token-ttl-seconds: %d", IMDS_TOKEN_TTL_S);
 	} else if (a->fstep == F_ROLE || a->fstep == F_CREDS) {
-		url = fmtdup("%s" IMDS_CREDS_PATH "%s", a->imds_base,
+		url = hsdo_strdup_printf("%s" IMDS_CREDS_PATH "%s", a->imds_base,
 			     a->fstep == F_CREDS ? a->imds_role : "");
-		h0 = fmtdup("X-aws-ec2-metadata-token: %s", a->imds_token);
+		h0 = hsdo_strdup_printf("X-aws-ec2-metadata-token: %s", a->imds_token);
 	} else {
 		r.timeout_ms = 2 * META_TIMEOUT_MS;
 		url = hsdo_strdup(a->ecs_url);
@@ -920,7 +901,7 @@ static void fetch_next(struct hsdo_aws *a)
 			}
 		}
 		if (a->ecs_token != NULL || ftok != NULL) {
-			h0 = fmtdup("Authorization: %s", ftok != NULL ? ftok : a->ecs_token);
+			h0 = hsdo_strdup_printf("Authorization: %s", ftok != NULL ? ftok : a->ecs_token);
 			if (h0 == NULL)
 				url = (hsdo_free(url), NULL);
 		} else {
@@ -1130,14 +1111,14 @@ static void call_send(struct aws_call *c)
 		return;
 	}
 	nh = 0;
-	hdr[nh++] = fmtdup("Host: %s", ep->host);
-	hdr[nh++] = fmtdup("Content-Type: %s", ctype);
-	hdr[nh++] = fmtdup("X-Amz-Date: %s", res.amz_date);
-	hdr[nh++] = fmtdup("Authorization: %s", res.authorization);
+	hdr[nh++] = hsdo_strdup_printf("Host: %s", ep->host);
+	hdr[nh++] = hsdo_strdup_printf("Content-Type: %s", ctype);
+	hdr[nh++] = hsdo_strdup_printf("X-Amz-Date: %s", res.amz_date);
+	hdr[nh++] = hsdo_strdup_printf("Authorization: %s", res.authorization);
 	if (c->proto == HSDO_AWS_JSON)
-		hdr[nh++] = fmtdup("X-Amz-Target: %s", c->target);
+		hdr[nh++] = hsdo_strdup_printf("X-Amz-Target: %s", c->target);
 	if (a->creds.session_token != NULL && a->creds.session_token[0] != '\0')
-		hdr[nh++] = fmtdup("X-Amz-Security-Token: %s", a->creds.session_token);
+		hdr[nh++] = hsdo_strdup_printf("X-Amz-Security-Token: %s", a->creds.session_token);
 	hsdo_sigv4_result_free(&res);
 	memset(&hr, 0, sizeof(hr));
 	rc = 0;

@@ -149,6 +149,30 @@ int hsdo_ec2_describe_instances_body(const char *const *ids, size_t n,
 	return finish(&w, err, errlen);
 }
 
+int hsdo_asg_complete_lifecycle_body(const char *group, const char *hook, const char *id,
+				  char *out, size_t outlen, char *err, size_t errlen)
+{
+	struct wbuf w = { out, outlen, 0, false };
+
+	if (out == NULL || outlen == 0)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output buffer");
+	out[0] = '\0';
+	if (group == NULL || group[0] == '\0' || strlen(group) >= HSDO_GROUP_LEN ||
+	    hook == NULL || hook[0] == '\0' || strlen(hook) > 255 ||
+	    id == NULL || id[0] == '\0' || strlen(id) > 19)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL,
+				   "CompleteLifecycleAction needs a group (1..255), a hook (1..255) "
+				   "and an instance id (1..19)");
+	put(&w, "Action=CompleteLifecycleAction&Version=2011-01-01&AutoScalingGroupName=");
+	put_enc(&w, group);
+	put(&w, "&LifecycleHookName=");
+	put_enc(&w, hook);
+	put(&w, "&InstanceId=");
+	put_enc(&w, id);
+	put(&w, "&LifecycleActionResult=CONTINUE");
+	return finish(&w, err, errlen);
+}
+
 /* ---- XML helpers ------------------------------------------------------------------ */
 
 static bool is_elem(const xmlNode *n, const char *name)

@@ -390,11 +390,6 @@ int hsdo_client_refresh_async(struct hsdo_client *c, void (*done)(void *arg), vo
 	return rc;
 }
 
-bool hsdo_client_refresh_busy(const struct hsdo_client *c)
-{
-	return c->ar.busy;
-}
-
 /* Send the plan as one batch; classify each reply. */
 static int apply_plan(struct hsdo_client *c, struct hsdo_rtapi_client *conn,
 		      struct hsdo_client_report *rep, char *err, size_t errlen)

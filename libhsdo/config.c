@@ -1152,36 +1152,9 @@ static int set_from_text(struct cfg_ctx *x, size_t k, const struct origin *o,
 
 /* ---- YAML ---------------------------------------------------------------- */
 
-static const char *node_kind(const yaml_node_t *n)
-{
-	switch (n->type) {
-	case YAML_SCALAR_NODE:
-		return "a scalar";
-	case YAML_SEQUENCE_NODE:
-		return "a list";
-	case YAML_MAPPING_NODE:
-		return "a mapping";
-	default:
-		return "nothing";
-	}
-}
-
 static size_t node_line(const yaml_node_t *n)
 {
 	return n->start_mark.line + 1;
-}
-
-/* A plain empty, "~" or "null" scalar: YAML's null. */
-static bool node_is_null(const yaml_node_t *n)
-{
-	const char *s = (const char *)n->data.scalar.value;
-	size_t len = n->data.scalar.length;
-
-	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return false;
-	return len == 0 || (len == 1 && s[0] == '~') ||
-	       (len == 4 && (memcmp(s, "null", 4) == 0 || memcmp(s, "Null", 4) == 0 ||
-			     memcmp(s, "NULL", 4) == 0));
 }
 
 static const char *type_expect(enum cfg_type t)
@@ -1222,11 +1195,11 @@ static int list_from_seq(struct cfg_ctx *x, size_t k, yaml_document_t *doc, yaml
 		o.line = node_line(n);
 		if (n->type != YAML_SCALAR_NODE) {
 			report(x, HSDO_DIAG_ERROR, &o, cfg_keys[k].name,
-			       "list items must be scalars, got %s", node_kind(n));
+			       "list items must be scalars, got %s", hsdo_yaml_node_kind(n));
 			bad = 1;
 			continue;
 		}
-		if (node_is_null(n))
+		if (hsdo_yaml_node_is_null(n))
 			continue;
 		len = n->data.scalar.length;
 		s = trim((const char *)n->data.scalar.value, &len);
@@ -1273,7 +1246,7 @@ static int backend_from_node(struct cfg_ctx *x, size_t k, yaml_document_t *doc,
 	if (vn->type != YAML_MAPPING_NODE) {
 		report(x, HSDO_DIAG_ERROR, &o, cfg_keys[k].name,
 		       "backend %s: expected a mapping with baseName and serverPort, got %s",
-		       v, node_is_null(vn) ? "nothing" : node_kind(vn));
+		       v, hsdo_yaml_node_is_null(vn) ? "nothing" : hsdo_yaml_node_kind(vn));
 		return -HSDO_ECONFIG;
 	}
 	for (p = vn->data.mapping.pairs.start; p < vn->data.mapping.pairs.top; p++) {
@@ -1288,7 +1261,7 @@ static int backend_from_node(struct cfg_ctx *x, size_t k, yaml_document_t *doc,
 		so.line = node_line(sk);
 		if (sk->type != YAML_SCALAR_NODE) {
 			report(x, HSDO_DIAG_ERROR, &so, cfg_keys[k].name,
-			       "backend %s: keys must be scalars, got %s", v, node_kind(sk));
+			       "backend %s: keys must be scalars, got %s", v, hsdo_yaml_node_kind(sk));
 			bad = 1;
 			continue;
 		}
@@ -1301,11 +1274,11 @@ static int backend_from_node(struct cfg_ctx *x, size_t k, yaml_document_t *doc,
 				bad = 1;
 			} else if (sv->type != YAML_SCALAR_NODE) {
 				report(x, HSDO_DIAG_ERROR, &so, cfg_keys[k].name,
-				       "backend %s: baseName must be a string, got %s", v, node_kind(sv));
+				       "backend %s: baseName must be a string, got %s", v, hsdo_yaml_node_kind(sv));
 				bad = 1;
 			} else {
-				base = node_is_null(sv) ? "" : (const char *)sv->data.scalar.value;
-				blen = node_is_null(sv) ? 0 : sv->data.scalar.length;
+				base = hsdo_yaml_node_is_null(sv) ? "" : (const char *)sv->data.scalar.value;
+				blen = hsdo_yaml_node_is_null(sv) ? 0 : sv->data.scalar.length;
 			}
 			base_line = so.line;
 		} else if (slen == 10 && memcmp(ss, "serverPort", 10) == 0) {
@@ -1315,7 +1288,7 @@ static int backend_from_node(struct cfg_ctx *x, size_t k, yaml_document_t *doc,
 				bad = 1;
 			} else if (sv->type != YAML_SCALAR_NODE) {
 				report(x, HSDO_DIAG_ERROR, &so, cfg_keys[k].name,
-				       "backend %s: serverPort must be a number, got %s", v, node_kind(sv));
+				       "backend %s: serverPort must be a number, got %s", v, hsdo_yaml_node_kind(sv));
 				bad = 1;
 			} else {
 				port = backend_port(x, k, &so, name, nlen,
@@ -1366,7 +1339,7 @@ static int backends_from_map(struct cfg_ctx *x, size_t k, yaml_document_t *doc, 
 			struct origin o = { ORIGIN_FILE, node_line(kn) };
 
 			report(x, HSDO_DIAG_ERROR, &o, cfg_keys[k].name,
-			       "backend names must be scalars, got %s", node_kind(kn));
+			       "backend names must be scalars, got %s", hsdo_yaml_node_kind(kn));
 			bad = 1;
 			continue;
 		}
@@ -1400,7 +1373,7 @@ static int set_from_node(struct cfg_ctx *x, size_t k, yaml_document_t *doc, yaml
 
 	switch (vn->type) {
 	case YAML_SCALAR_NODE:
-		if (node_is_null(vn))
+		if (hsdo_yaml_node_is_null(vn))
 			return set_from_text(x, k, &vo, "", 0);
 		return set_from_text(x, k, &vo, (const char *)vn->data.scalar.value,
 				     vn->data.scalar.length);
@@ -1416,7 +1389,7 @@ static int set_from_node(struct cfg_ctx *x, size_t k, yaml_document_t *doc, yaml
 		break;
 	}
 	report(x, HSDO_DIAG_ERROR, &vo, key->name, "expected %s, got %s",
-	       type_expect(key->type), node_kind(vn));
+	       type_expect(key->type), hsdo_yaml_node_kind(vn));
 	return -HSDO_ECONFIG;
 }
 
@@ -1482,12 +1455,12 @@ static int apply_file(struct cfg_ctx *x, const char *buf, size_t len)
 		return x->oom ? -HSDO_ENOMEM : -HSDO_ECONFIG;
 	}
 	root = yaml_document_get_root_node(&doc);
-	if (root == NULL || node_is_null(root))
+	if (root == NULL || hsdo_yaml_node_is_null(root))
 		goto out;
 	if (root->type != YAML_MAPPING_NODE) {
 		o.line = node_line(root);
 		report(x, HSDO_DIAG_ERROR, &o, NULL,
-		       "expected a mapping of KEY: value at the top level, got %s", node_kind(root));
+		       "expected a mapping of KEY: value at the top level, got %s", hsdo_yaml_node_kind(root));
 		rc = -HSDO_ECONFIG;
 		goto out;
 	}
@@ -1499,7 +1472,7 @@ static int apply_file(struct cfg_ctx *x, const char *buf, size_t len)
 		o.line = node_line(kn);
 		if (kn->type != YAML_SCALAR_NODE) {
 			report(x, HSDO_DIAG_ERROR, &o, NULL, "keys must be setting names, got %s",
-			       node_kind(kn));
+			       hsdo_yaml_node_kind(kn));
 			continue;
 		}
 		k = find_key((const char *)kn->data.scalar.value, kn->data.scalar.length);

@@ -174,67 +174,6 @@ int hsdo_source_aws_build(const char *const *wanted, size_t nwanted,
 	return rc;
 }
 
-struct wbuf {
-	char *out;
-	size_t cap, len;
-	bool over;
-};
-
-static void put(struct wbuf *w, const char *s)
-{
-	size_t l = strlen(s);
-
-	if (w->over || l >= w->cap - w->len) {
-		w->over = true;
-		return;
-	}
-	memcpy(w->out + w->len, s, l + 1);
-	w->len += l;
-}
-
-static void put_enc(struct wbuf *w, const char *s)
-{
-	int rc;
-
-	if (w->over)
-		return;
-	rc = hsdo_sigv4_uri_encode(s, strlen(s), true, w->out + w->len, w->cap - w->len);
-	if (rc < 0) {
-		w->over = true;
-		return;
-	}
-	w->len += (size_t)rc;
-}
-
-int hsdo_source_aws_complete_body(const char *group, const char *hook, const char *id,
-				  char *out, size_t outlen, char *err, size_t errlen)
-{
-	struct wbuf w = { out, outlen, 0, false };
-
-	if (out == NULL || outlen == 0)
-		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output buffer");
-	out[0] = '\0';
-	if (group == NULL || group[0] == '\0' || strlen(group) >= HSDO_GROUP_LEN ||
-	    hook == NULL || hook[0] == '\0' || strlen(hook) > 255 ||
-	    id == NULL || id[0] == '\0' || strlen(id) > 19)
-		return hsdo_seterr(err, errlen, -HSDO_EINVAL,
-				   "CompleteLifecycleAction needs a group (1..255), a hook (1..255) "
-				   "and an instance id (1..19)");
-	put(&w, "Action=CompleteLifecycleAction&Version=2011-01-01&AutoScalingGroupName=");
-	put_enc(&w, group);
-	put(&w, "&LifecycleHookName=");
-	put_enc(&w, hook);
-	put(&w, "&InstanceId=");
-	put_enc(&w, id);
-	put(&w, "&LifecycleActionResult=CONTINUE");
-	if (w.over) {
-		out[0] = '\0';
-		return hsdo_seterr(err, errlen, -HSDO_ETOOBIG, "request body does not fit in %zu bytes",
-				   outlen);
-	}
-	return (int)w.len;
-}
-
 size_t hsdo_source_aws_notfound_ids(const char *message, const char *const *ids, size_t n,
 				    bool *gone)
 {
@@ -738,7 +677,7 @@ static int aws_complete(struct hsdo_source *src, const char *group, const char *
 		hsdo_free(c);
 		return -HSDO_ENOMEM;
 	}
-	rc = hsdo_source_aws_complete_body(group, s->hook, id, c->body, cap, NULL, 0);
+	rc = hsdo_asg_complete_lifecycle_body(group, s->hook, id, c->body, cap, NULL, 0);
 	if (rc < 0) {
 		hsdo_free(c->body);
 		hsdo_free(c);

@@ -55,33 +55,6 @@ static size_t node_line(const yaml_node_t *n)
 	return n->start_mark.line + 1;
 }
 
-static const char *node_kind(const yaml_node_t *n)
-{
-	switch (n->type) {
-	case YAML_SCALAR_NODE:
-		return "a scalar";
-	case YAML_SEQUENCE_NODE:
-		return "a list";
-	case YAML_MAPPING_NODE:
-		return "a mapping";
-	default:
-		return "nothing";
-	}
-}
-
-/* A plain empty, "~" or "null" scalar: YAML's null. */
-static bool node_is_null(const yaml_node_t *n)
-{
-	const char *s = (const char *)n->data.scalar.value;
-	size_t len = n->data.scalar.length;
-
-	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return false;
-	return len == 0 || (len == 1 && s[0] == '~') ||
-	       (len == 4 && (memcmp(s, "null", 4) == 0 || memcmp(s, "Null", 4) == 0 ||
-			     memcmp(s, "NULL", 4) == 0));
-}
-
 /* Copy a scalar into a fixed field. Names (instance ids) are printable
  * ASCII without spaces, like EC2 ids; groups and zones may hold spaces and
  * UTF-8 but no control characters (they end up in stored items, metrics
@@ -167,7 +140,7 @@ static int parse_entry(struct sctx *x, const yaml_node_t *m, size_t idx,
 	if (m->type != YAML_MAPPING_NODE)
 		return fail(x, node_line(m), -HSDO_EPROTO,
 			    "instance %zu: expected a mapping with name and ip, got %s", idx,
-			    node_is_null(m) ? "nothing" : node_kind(m));
+			    hsdo_yaml_node_is_null(m) ? "nothing" : hsdo_yaml_node_kind(m));
 	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
 		const yaml_node_t *k = yaml_document_get_node(x->doc, p->key);
 		const yaml_node_t *v = yaml_document_get_node(x->doc, p->value);
@@ -178,7 +151,7 @@ static int parse_entry(struct sctx *x, const yaml_node_t *m, size_t idx,
 			continue;
 		if (k->type != YAML_SCALAR_NODE)
 			return fail(x, node_line(k), -HSDO_EPROTO,
-				    "instance %zu: keys must be scalars, got %s", idx, node_kind(k));
+				    "instance %zu: keys must be scalars, got %s", idx, hsdo_yaml_node_kind(k));
 		ks = (const char *)k->data.scalar.value;
 		kl = k->data.scalar.length;
 		for (f = 0; f < F_COUNT; f++)
@@ -195,11 +168,11 @@ static int parse_entry(struct sctx *x, const yaml_node_t *m, size_t idx,
 		if (v->type != YAML_SCALAR_NODE)
 			return fail(x, node_line(v), -HSDO_EPROTO,
 				    "instance %zu: %s must be a scalar, got %s", idx, field_names[f],
-				    node_kind(v));
+				    hsdo_yaml_node_kind(v));
 		vals[f] = v;
 		lines[f] = node_line(k);
 	}
-	if (vals[F_NAME] == NULL || node_is_null(vals[F_NAME]) || vals[F_NAME]->data.scalar.length == 0)
+	if (vals[F_NAME] == NULL || hsdo_yaml_node_is_null(vals[F_NAME]) || vals[F_NAME]->data.scalar.length == 0)
 		return fail(x, vals[F_NAME] ? node_line(vals[F_NAME]) : node_line(m), -HSDO_EPROTO,
 			    "instance %zu: %s name", idx, vals[F_NAME] ? "empty" : "missing");
 	snprintf(who, sizeof(who), "instance %zu", idx);
@@ -207,7 +180,7 @@ static int parse_entry(struct sctx *x, const yaml_node_t *m, size_t idx,
 	if (rc != 0)
 		return rc;
 	snprintf(who, sizeof(who), "instance '%s'", in->id);
-	if (vals[F_IP] == NULL || node_is_null(vals[F_IP]))
+	if (vals[F_IP] == NULL || hsdo_yaml_node_is_null(vals[F_IP]))
 		return fail(x, vals[F_IP] ? node_line(vals[F_IP]) : node_line(m), -HSDO_EPROTO,
 			    "%s: missing ip", who);
 	{
@@ -223,16 +196,16 @@ static int parse_entry(struct sctx *x, const yaml_node_t *m, size_t idx,
 				    "%s: ip %s is not an IPv4 or IPv6 address", who,
 				    hsdo_source_show(ip, il, show, sizeof(show)));
 	}
-	if (vals[F_PORT] != NULL && !node_is_null(vals[F_PORT]) &&
+	if (vals[F_PORT] != NULL && !hsdo_yaml_node_is_null(vals[F_PORT]) &&
 	    (rc = parse_port(x, vals[F_PORT], who, &in->port)) != 0)
 		return rc;
-	if (vals[F_GROUP] != NULL && !node_is_null(vals[F_GROUP]) &&
+	if (vals[F_GROUP] != NULL && !hsdo_yaml_node_is_null(vals[F_GROUP]) &&
 	    (rc = take_text(x, vals[F_GROUP], who, "group", false, in->group, sizeof(in->group))) != 0)
 		return rc;
-	if (vals[F_AZ] != NULL && !node_is_null(vals[F_AZ]) &&
+	if (vals[F_AZ] != NULL && !hsdo_yaml_node_is_null(vals[F_AZ]) &&
 	    (rc = take_text(x, vals[F_AZ], who, "az", true, in->az, sizeof(in->az))) != 0)
 		return rc;
-	if (vals[F_LEAVING] != NULL && !node_is_null(vals[F_LEAVING]) &&
+	if (vals[F_LEAVING] != NULL && !hsdo_yaml_node_is_null(vals[F_LEAVING]) &&
 	    (rc = parse_leaving(x, vals[F_LEAVING], who, &in->leaving)) != 0)
 		return rc;
 	return 0;
@@ -376,14 +349,14 @@ int hsdo_source_static_parse(const char *buf, size_t len, const char *fname,
 	}
 	x.doc = &doc;
 	root = yaml_document_get_root_node(&doc);
-	if (root == NULL || node_is_null(root))
+	if (root == NULL || hsdo_yaml_node_is_null(root))
 		/* A file caught half-written reads as empty: say so rather
 		 * than drain every server. "[]" lists no instances. */
 		rc = fail(&x, root ? node_line(root) : 1, -HSDO_EPROTO,
 			  "no instance list (write [] for none)");
 	else if (root->type != YAML_SEQUENCE_NODE)
 		rc = fail(&x, node_line(root), -HSDO_EPROTO,
-			  "expected a list of instances, got %s", node_kind(root));
+			  "expected a list of instances, got %s", hsdo_yaml_node_kind(root));
 	else
 		rc = parse_list(&x, root, out);
 	yaml_document_delete(&doc);

@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -765,31 +764,6 @@ static const struct hsdo_store_ops file_ops = {
 	.free = file_free,
 };
 
-/* printf into a new heap string; NULL on allocation failure. */
-static char *fmtdup(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *fmtdup(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return NULL;
-	s = hsdo_malloc((size_t)n + 1);
-	if (s == NULL)
-		return NULL;
-	va_start(ap, fmt);
-	if (vsnprintf(s, (size_t)n + 1, fmt, ap) != n) {
-		hsdo_free(s);
-		s = NULL;
-	}
-	va_end(ap);
-	return s;
-}
-
 int hsdo_store_file_open(const char *path, struct hsdo_store **out, char *err, size_t errlen)
 {
 	struct hsdo_store *st;
@@ -834,10 +808,10 @@ int hsdo_store_file_open(const char *path, struct hsdo_store **out, char *err, s
 	st->ops = &file_ops;
 	st->impl = fs;
 	fs->path = hsdo_strdup(path);
-	fs->lock_path = fmtdup("%s.lock", path);
-	fs->lease_path = fmtdup("%s.lease", path);
+	fs->lock_path = hsdo_strdup_printf("%s.lock", path);
+	fs->lease_path = hsdo_strdup_printf("%s.lease", path);
 	fs->dir = hsdo_strdup(dir);
-	fs->tmp_template = fmtdup("%s/.%s.tmp-XXXXXX", dir, base);
+	fs->tmp_template = hsdo_strdup_printf("%s/.%s.tmp-XXXXXX", dir, base);
 	if (fs->path == NULL || fs->lock_path == NULL || fs->lease_path == NULL || fs->dir == NULL ||
 	    fs->tmp_template == NULL) {
 		hsdo_store_free(st);

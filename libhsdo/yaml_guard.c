@@ -106,3 +106,29 @@ int hsdo_yaml_guard(const char *buf, size_t len, struct hsdo_yaml_problem *pb)
 	yaml_parser_delete(&p);
 	return rc;
 }
+
+const char *hsdo_yaml_node_kind(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_SCALAR_NODE:
+		return "a scalar";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	default:
+		return "nothing";
+	}
+}
+
+bool hsdo_yaml_node_is_null(const yaml_node_t *n)
+{
+	const char *s = (const char *)n->data.scalar.value;
+	size_t len = n->data.scalar.length;
+
+	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	return len == 0 || (len == 1 && s[0] == '~') ||
+	       (len == 4 && (memcmp(s, "null", 4) == 0 || memcmp(s, "Null", 4) == 0 ||
+			     memcmp(s, "NULL", 4) == 0));
+}

@@ -6,6 +6,7 @@
 #ifndef HSDO_YAML_GUARD_H
 #define HSDO_YAML_GUARD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <yaml.h>
 
@@ -27,5 +28,10 @@ int hsdo_yaml_guard(const char *buf, size_t len, struct hsdo_yaml_problem *pb);
  * else -HSDO_EPROTO. */
 int hsdo_yaml_parser_problem(const yaml_parser_t *p, const char *buf, size_t len,
 			     struct hsdo_yaml_problem *pb);
+
+/* "a scalar", "a list", "a mapping" or "nothing", for error messages. */
+const char *hsdo_yaml_node_kind(const yaml_node_t *n);
+/* A plain empty, "~" or "null" scalar: YAML's null. */
+bool hsdo_yaml_node_is_null(const yaml_node_t *n);
 
 #endif

@@ -13,6 +13,8 @@ void *hsdo_realloc(void *p, size_t n);
 void *hsdo_reallocarray(void *p, size_t nmemb, size_t size);
 char *hsdo_strdup(const char *s);
 char *hsdo_strndup(const char *s, size_t n);
+/* printf into a new string (hsdo_free); NULL on allocation failure. */
+char *hsdo_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void hsdo_free(void *p);
 /* Wipe n bytes of p (explicit_bzero), then free it. For secrets. */
 void hsdo_freezero(void *p, size_t n);

@@ -50,6 +50,13 @@ int hsdo_ec2_describe_instances_body(const char *const *ids, size_t n,
 				     const char *next_token, char *out, size_t outlen,
 				     char *err, size_t errlen);
 
+/* Body of CompleteLifecycleAction with LifecycleActionResult=CONTINUE for
+ * instance id of group, held by lifecycle hook `hook`. Same output contract
+ * as hsdo_asg_describe_groups_body; -HSDO_EINVAL for an empty or too long
+ * group (< HSDO_GROUP_LEN), hook (<= 255) or id (<= 19). */
+int hsdo_asg_complete_lifecycle_body(const char *group, const char *hook, const char *id,
+				     char *out, size_t outlen, char *err, size_t errlen);
+
 /* ---- DescribeAutoScalingGroups ------------------------------------------------ */
 
 struct hsdo_asg_instance {

@@ -58,7 +58,6 @@ int hsdo_client_check(struct hsdo_client *c, char *err, size_t errlen);
  * then uses that outcome instead of reading the store itself. 0, or
  * -HSDO_EAGAIN if a refresh is already running, or the store's error. */
 int hsdo_client_refresh_async(struct hsdo_client *c, void (*done)(void *arg), void *arg);
-bool hsdo_client_refresh_busy(const struct hsdo_client *c);
 
 /* One cycle. With dry_run nothing is sent (rep->plan holds what would be).
  * Returns 0 when HAProxy was reached and every planned command succeeded,

@@ -241,10 +241,8 @@ int hsdo_source_aws_build(const char *const *wanted, size_t nwanted,
 			  const struct hsdo_ec2_instance *ec2, size_t nec2, bool hook,
 			  struct hsdo_source_result *out, char *err, size_t errlen);
 
-/* CompleteLifecycleAction form body (CONTINUE). Same contract as
- * hsdo_asg_describe_groups_body: length, -HSDO_EINVAL or -HSDO_ETOOBIG. */
-int hsdo_source_aws_complete_body(const char *group, const char *hook, const char *id,
-				  char *out, size_t outlen, char *err, size_t errlen);
+/* The CompleteLifecycleAction body is hsdo_asg_complete_lifecycle_body()
+ * (aws_query.h). */
 
 /* Instance ids named by an EC2 InvalidInstanceID.NotFound message ("The
  * instance ID 'i-1' does not exist", "The instance IDs 'i-1, i-2' do not

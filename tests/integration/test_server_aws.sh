@@ -25,14 +25,6 @@ unset AWS_SESSION_TOKEN AWS_PROFILE AWS_REGION AWS_ENDPOINT_URL AWS_ENDPOINT_URL
 world() { curl -s -X POST -H 'Content-Type: application/json' --data "$1" "$F/__state" >/dev/null; }
 calls() { curl -s "$F/__calls?action=$1"; }
 ncalls() { node -e 'console.log(JSON.parse(process.argv[1]).length)' "$(calls "$1")"; }
-slot() {
-	node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1]));
-		const it = d.slots.find(x => x.BackendServerID.N === process.argv[2]);
-		const v = it && it[process.argv[3]];
-		console.log(v === undefined ? "" : (v.S ?? v.N ?? String(v.BOOL)));' \
-		"$tmp/slots.json" "$1" "$2" 2>/dev/null
-}
-slot_is() { [[ $(slot "$1" "$2") == "$3" ]]; }
 metric() { curl -s "http://127.0.0.1:$MP/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
 # ASG instance "id lifecycle health" and EC2 instance "id state ip".
@@ -106,13 +98,13 @@ if [[ $(metric 'hsdo_aws_retries_total{service="autoscaling",operation="Describe
 	ok "throttling is retried with backoff, the list goes on"; else ko "throttling: $(metric 'hsdo_aws_retries_total{service="autoscaling",operation="DescribeAutoScalingGroups"}')" "$tmp/server.log"; fi
 
 # A non-retryable error: logged with AWS's code, nothing written.
-g1=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).generation)' "$tmp/slots.json")
+g1=$(gen)
 world "{\"groups\":[{\"name\":\"asg-web\",\"hooks\":[],\"instances\":[]}], \"instances\":[]}"
 curl -s -X POST -H 'Content-Type: application/json' \
 	--data '{"action":"DescribeAutoScalingGroups","count":1000,"status":403,"code":"AccessDenied","message":"User is not authorized"}' "$F/__inject" >/dev/null
 if wait_log "$tmp/server.log" "source aws: .*AccessDenied"; then ok "an access error is logged with AWS's code"; else ko "access error" "$tmp/server.log"; fi
 sleep 1
-g2=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).generation)' "$tmp/slots.json")
+g2=$(gen)
 if [[ $g1 == "$g2" && $(slot 2 ServerName) == i-0002 ]]; then ok "a source error writes nothing"; else ko "generation $g1 -> $g2"; fi
 if ! grep -q "$SECRET" "$tmp/server.log"; then ok "the secret key never reaches the log"; else ko "secret in log"; fi
 finish

@@ -17,14 +17,6 @@ wait_log "$tmp/consul.log" "LISTENING [0-9]+" || { ko "fixture did not start" "$
 CP=$(sed -nE 's/.*LISTENING ([0-9]+).*/\1/p' "$tmp/consul.log" | head -1)
 C=http://127.0.0.1:$CP
 service() { curl -s -X POST -H 'Content-Type: application/json' --data "$1" "$C/__service/web" >/dev/null; }
-slot() {
-	node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1]));
-		const it = d.slots.find(x => x.BackendServerID.N === process.argv[2]);
-		const v = it && it[process.argv[3]];
-		console.log(v === undefined ? "" : (v.S ?? v.N ?? String(v.BOOL)));' \
-		"$tmp/slots.json" "$1" "$2" 2>/dev/null
-}
-slot_is() { [[ $(slot "$1" "$2") == "$3" ]]; }
 
 service '[{"node":"n1","address":"10.1.0.1","id":"web-1","serviceAddress":"10.0.0.1","port":8080,"status":"passing"},
           {"node":"n2","address":"10.1.0.2","id":"web-2","serviceAddress":"","port":8081,"status":"passing"},

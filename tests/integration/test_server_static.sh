@@ -9,24 +9,6 @@
 source "$(dirname "$0")/lib/peers.sh"
 command -v node >/dev/null || { echo "FAIL - node is not installed (./scripts/deps)"; exit 1; }
 
-# slot ID FIELD: a slot item's attribute (S, N or BOOL value) from the file.
-slot() {
-	node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1]));
-		const it = d.slots.find(x => x.BackendServerID.N === process.argv[2]);
-		const v = it && it[process.argv[3]];
-		console.log(v === undefined ? "" : (v.S ?? v.N ?? String(v.BOOL)));' \
-		"$tmp/slots.json" "$1" "$2" 2>/dev/null
-}
-# slot_of NAME: the id of the slot holding instance NAME ("" if none).
-slot_of() {
-	node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1]));
-		const it = d.slots.find(x => x.ServerName.S === process.argv[2]);
-		console.log(it ? it.BackendServerID.N : "");' "$tmp/slots.json" "$1" 2>/dev/null
-}
-has() { [[ -n $(slot_of "$1") ]]; }
-weight_of() { local id; id=$(slot_of "$1"); [[ -n $id ]] && slot "$id" Weight; }
-gen() { node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).generation)' "$tmp/slots.json" 2>/dev/null; }
-slot_is() { [[ $(slot "$1" "$2") == "$3" ]]; }
 # metric NAME_WITH_LABELS PORT: its value from /metrics.
 metric() { curl -s "http://127.0.0.1:$2/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 

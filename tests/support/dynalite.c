@@ -97,26 +97,6 @@ static pid_t spawn(const char *const *argv, const char *log)
 	_exit(127);
 }
 
-static void stop_pid(pid_t *pid)
-{
-	long t0;
-	int st;
-
-	if (*pid <= 0)
-		return;
-	kill(*pid, SIGTERM);
-	t0 = now_ms();
-	while (waitpid(*pid, &st, WNOHANG) == 0) {
-		if (now_ms() - t0 > 2000) {
-			kill(*pid, SIGKILL);
-			waitpid(*pid, &st, 0);
-			break;
-		}
-		msleep(10);
-	}
-	*pid = 0;
-}
-
 /* Wait until the log holds `marker` followed by a port (0 if the marker
  * carries none: then `port` is probed), or the process exits. */
 static int wait_ready(struct hsdo_test_node *n, const char *marker, char *err, size_t errlen)
@@ -149,7 +129,7 @@ static int wait_ready(struct hsdo_test_node *n, const char *marker, char *err, s
 	}
 	log_tail(n->log, tail, sizeof(tail));
 	snprintf(err, errlen, "%s: not ready after %d ms: %s", n->log, START_WAIT_MS, tail);
-	stop_pid(&n->pid);
+	hsdo_test_stop_pid(&n->pid);
 	return -1;
 }
 
@@ -246,7 +226,7 @@ int hsdo_test_node_run(const char *script, const char *const *args, char *out, s
 
 void hsdo_test_node_stop(struct hsdo_test_node *n)
 {
-	stop_pid(&n->pid);
+	hsdo_test_stop_pid(&n->pid);
 }
 
 static int start_dynalite(struct hsdo_test_dynalite *d, char *err, size_t errlen)
@@ -326,8 +306,8 @@ fail:
 
 void hsdo_test_dynalite_stop(struct hsdo_test_dynalite *d)
 {
-	stop_pid(&d->proxy.pid);
-	stop_pid(&d->dynalite.pid);
+	hsdo_test_stop_pid(&d->proxy.pid);
+	hsdo_test_stop_pid(&d->dynalite.pid);
 	if (d->dir != NULL) {
 		hsdo_test_rmtree(d->dir);
 		free(d->dir);

@@ -165,21 +165,7 @@ int hsdo_test_haproxy_start(struct hsdo_test_haproxy *h, const char *cfg, char *
 
 void hsdo_test_haproxy_stop(struct hsdo_test_haproxy *h)
 {
-	int status, i;
-
-	if (h->pid > 0) {
-		(void)kill(h->pid, SIGTERM);
-		for (i = 0; i < 40; i++) {
-			if (waitpid(h->pid, &status, WNOHANG) == h->pid)
-				break;
-			sleep_ms(50);
-		}
-		if (i == 40) {
-			(void)kill(h->pid, SIGKILL);
-			(void)waitpid(h->pid, &status, 0);
-		}
-		h->pid = 0;
-	}
+	hsdo_test_stop_pid(&h->pid);
 	if (h->dir != NULL) {
 		hsdo_test_rmtree(h->dir);
 		free(h->dir);

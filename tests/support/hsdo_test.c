@@ -3,9 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hsdo_test.h"
@@ -127,4 +130,20 @@ int hsdo_test_run(struct Suite *s)
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+void hsdo_test_stop_pid(pid_t *pid)
+{
+	int st, i;
+
+	if (*pid <= 0)
+		return;
+	(void)kill(*pid, SIGTERM);
+	for (i = 0; i < 200 && waitpid(*pid, &st, WNOHANG) == 0; i++)
+		nanosleep(&(struct timespec){ .tv_sec = 0, .tv_nsec = 10000000 }, NULL);
+	if (i == 200) {
+		(void)kill(*pid, SIGKILL);
+		(void)waitpid(*pid, &st, 0);
+	}
+	*pid = 0;
 }

@@ -3,6 +3,7 @@
 #define HSDO_TEST_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Create a fresh temporary directory (mkdtemp under $TMPDIR or /tmp);
  * returns a static-lifetime heap string the caller frees with free(). */
@@ -19,6 +20,9 @@ char *hsdo_test_data_path(const char *rel);
 /* Read tests/data/<rel> whole (NUL-terminated, free()); aborts the current
  * check test with the path when it cannot be read. */
 char *hsdo_test_load_data(const char *rel, size_t *len);
+/* Stop a child: SIGTERM, up to 2 s to exit, then SIGKILL; reap it and set
+ * *pid to 0. No-op when *pid <= 0. */
+void hsdo_test_stop_pid(pid_t *pid);
 /* Run a Suite, printing check's summary; returns the process exit status. */
 struct Suite;
 int hsdo_test_run(struct Suite *s);

@@ -25,14 +25,6 @@ static long mono_ms(void)
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
 int hsdo_test_which(const char *name, char *out, size_t outlen)
 {
 	const char *path = getenv("PATH");
@@ -172,8 +164,6 @@ int hsdo_test_proc_wait_line(struct hsdo_test_proc *p, const char *prefix, int t
 
 void hsdo_test_proc_stop(struct hsdo_test_proc *p)
 {
-	int status, i;
-
 	if (p->in_fd > 0) {
 		close(p->in_fd);
 		p->in_fd = -1;
@@ -182,19 +172,7 @@ void hsdo_test_proc_stop(struct hsdo_test_proc *p)
 		close(p->out_fd);
 		p->out_fd = -1;
 	}
-	if (p->pid > 0) {
-		(void)kill(p->pid, SIGTERM);
-		for (i = 0; i < 40; i++) {
-			if (waitpid(p->pid, &status, WNOHANG) == p->pid)
-				break;
-			sleep_ms(50);
-		}
-		if (i == 40) {
-			(void)kill(p->pid, SIGKILL);
-			(void)waitpid(p->pid, &status, 0);
-		}
-		p->pid = 0;
-	}
+	hsdo_test_stop_pid(&p->pid);
 }
 
 int hsdo_test_proc_run(char *const argv[], const char *log)

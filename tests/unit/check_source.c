@@ -978,24 +978,24 @@ START_TEST(aws_complete_body)
 			   "&InstanceId=i-0123456789abcdef0&LifecycleActionResult=CONTINUE";
 	int rc;
 
-	rc = hsdo_source_aws_complete_body("my asg/x", "hsdo-drain", "i-0123456789abcdef0", out,
+	rc = hsdo_asg_complete_lifecycle_body("my asg/x", "hsdo-drain", "i-0123456789abcdef0", out,
 					   sizeof(out), g_err, sizeof(g_err));
 	ck_assert_str_eq(out, want);
 	want_len = strlen(want);
 	ck_assert_int_eq(rc, (int)want_len);
-	rc = hsdo_source_aws_complete_body("my asg/x", "hsdo-drain", "i-0123456789abcdef0", out,
+	rc = hsdo_asg_complete_lifecycle_body("my asg/x", "hsdo-drain", "i-0123456789abcdef0", out,
 					   want_len, g_err, sizeof(g_err));
 	ck_assert_int_eq(rc, -HSDO_ETOOBIG);
 	ck_assert_str_eq(out, "");
-	ck_assert_int_eq(hsdo_source_aws_complete_body("", "h", "i-1", out, sizeof(out), NULL, 0),
+	ck_assert_int_eq(hsdo_asg_complete_lifecycle_body("", "h", "i-1", out, sizeof(out), NULL, 0),
 			 -HSDO_EINVAL);
-	ck_assert_int_eq(hsdo_source_aws_complete_body("g", NULL, "i-1", out, sizeof(out), NULL, 0),
+	ck_assert_int_eq(hsdo_asg_complete_lifecycle_body("g", NULL, "i-1", out, sizeof(out), NULL, 0),
 			 -HSDO_EINVAL);
-	ck_assert_int_eq(hsdo_source_aws_complete_body("g", "h", "", out, sizeof(out), NULL, 0),
+	ck_assert_int_eq(hsdo_asg_complete_lifecycle_body("g", "h", "", out, sizeof(out), NULL, 0),
 			 -HSDO_EINVAL);
-	ck_assert_int_eq(hsdo_source_aws_complete_body("g", "h", "i-01234567890abcdef01", out,
+	ck_assert_int_eq(hsdo_asg_complete_lifecycle_body("g", "h", "i-01234567890abcdef01", out,
 						       sizeof(out), NULL, 0), -HSDO_EINVAL);
-	ck_assert_int_eq(hsdo_source_aws_complete_body("g", "h", "i-1", NULL, 9, NULL, 0),
+	ck_assert_int_eq(hsdo_asg_complete_lifecycle_body("g", "h", "i-1", NULL, 9, NULL, 0),
 			 -HSDO_EINVAL);
 }
 END_TEST

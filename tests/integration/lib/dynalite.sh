@@ -20,16 +20,8 @@ _dynalite_src() {
 	echo "${HSDO_SOURCE_DIR:-$here}"
 }
 
-# A port below the ephemeral range that nobody listens on.
-_dynalite_free_port() {
-	local p low=32768
-	read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || low=32768
-	((low > 11024)) || low=32768
-	while :; do
-		p=$((10000 + RANDOM % (low - 10000)))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-	done
-}
+# shellcheck source=free_port.sh
+source "$(dirname "${BASH_SOURCE[0]}")/free_port.sh"
 
 # _dynalite_wait LOG REGEX PID: wait (15 s) until LOG matches REGEX; print
 # the first capture group.
@@ -50,7 +42,7 @@ dynalite_start() {
 	[[ -f $src/tests/node_modules/dynalite/cli.js ]] || {
 		echo "dynalite missing: npm ci in $src/tests" >&2; return 1; }
 	for attempt in 1 2 3 4 5; do
-		port=$(_dynalite_free_port)
+		port=$(free_port)
 		node "$src/tests/node_modules/dynalite/cli.js" --host 127.0.0.1 --port "$port" \
 			--createTableMs 0 --deleteTableMs 0 --updateTableMs 0 \
 			>"$dir/dynalite.log" 2>&1 &
@@ -63,7 +55,7 @@ dynalite_start() {
 		[[ $attempt == 5 ]] && { tail -n 5 "$dir/dynalite.log" >&2; return 1; }
 	done
 	for attempt in 1 2 3 4 5; do
-		port=$(_dynalite_free_port)
+		port=$(free_port)
 		node "$src/tests/fixtures/sigv4_proxy.js" --upstream "$DYNALITE_URL" \
 			--region "$DYNALITE_REGION" --port "$port" \
 			--creds "[{\"accessKeyId\":\"$DYNALITE_AKID\",\"secretAccessKey\":\"$DYNALITE_SECRET\"}]" \

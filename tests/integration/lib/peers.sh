@@ -27,19 +27,8 @@ ko() {
 }
 finish() { echo "$pass passed, $fail failed"; [[ $fail -eq 0 ]]; }
 
-# free_port: a TCP port nobody listens on (HAProxy refuses port 0), below
-# the kernel's ephemeral range: a port there may be the local end of one of
-# the tests' own client connections (curl, socat, in TIME_WAIT for a minute),
-# which makes a later bind() fail with "Address already in use".
-free_port() {
-	local p low=32768
-	read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || low=32768
-	((low > 11024)) || low=32768
-	while :; do
-		p=$((10000 + RANDOM % (low - 10000)))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-	done
-}
+# shellcheck source=free_port.sh
+source "$(dirname "${BASH_SOURCE[0]}")/free_port.sh"
 
 # hap_start CFG: start HAProxy in the background (pid in $tmp/haproxy.pid)
 # and wait for its stats socket $tmp/admin.sock.
@@ -126,3 +115,24 @@ hap_cfg() {
 		done
 	} >"$tmp/haproxy.cfg"
 }
+
+# The file store's slot table ($tmp/slots.json), read with node, for the
+# server-mode tests.
+# slot ID FIELD: a slot item's attribute (S, N or BOOL value) from the file.
+slot() {
+	node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1]));
+		const it = d.slots.find(x => x.BackendServerID.N === process.argv[2]);
+		const v = it && it[process.argv[3]];
+		console.log(v === undefined ? "" : (v.S ?? v.N ?? String(v.BOOL)));' \
+		"$tmp/slots.json" "$1" "$2" 2>/dev/null
+}
+# slot_of NAME: the id of the slot holding instance NAME ("" if none).
+slot_of() {
+	node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1]));
+		const it = d.slots.find(x => x.ServerName.S === process.argv[2]);
+		console.log(it ? it.BackendServerID.N : "");' "$tmp/slots.json" "$1" 2>/dev/null
+}
+has() { [[ -n $(slot_of "$1") ]]; }
+weight_of() { local id; id=$(slot_of "$1"); [[ -n $id ]] && slot "$id" Weight; }
+gen() { node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).generation)' "$tmp/slots.json" 2>/dev/null; }
+slot_is() { [[ $(slot "$1" "$2") == "$3" ]]; }

@@ -1152,27 +1152,19 @@ static void decode_error(const struct aws_call *c, char *code, size_t codelen, c
 			 size_t msglen)
 {
 	char tmp[AWS_ERR_LEN];
-	const char *colon;
 
 	code[0] = '\0';
 	msg[0] = '\0';
 	if (c->resp == NULL || c->resp_len == 0)
 		return;
 	if (c->proto == HSDO_AWS_JSON) {
-		tmp[0] = '\0';
-		(void)hsdo_ddb_parse_error(c->resp, c->resp_len, tmp, sizeof(tmp));
+		struct hsdo_ddb_error de;
+
 		if (c->resp[0] != '{')
 			return;     /* an HTML page from a load balancer, say */
-		colon = strstr(tmp, ": ");
-		if (colon == NULL) {
-			if (strchr(tmp, ' ') == NULL)
-				snprintf(code, codelen, "%s", tmp);
-			else
-				snprintf(msg, msglen, "%s", tmp);
-			return;
-		}
-		snprintf(code, codelen, "%.*s", (int)(colon - tmp), tmp);
-		snprintf(msg, msglen, "%s", colon + 2);
+		(void)hsdo_ddb_decode_error(c->resp, c->resp_len, &de, tmp, sizeof(tmp));
+		snprintf(code, codelen, "%s", de.code);
+		snprintf(msg, msglen, "%s", de.message[0] != '\0' || de.code[0] != '\0' ? de.message : tmp);
 	} else {
 		struct hsdo_aws_query_error *qe = hsdo_malloc(sizeof(*qe));
 

@@ -10,7 +10,7 @@
 #include "hsdo/alloc.h"
 #include "hsdo/aws_query.h"
 #include "hsdo/err.h"
-#include "hsdo/sigv4.h"
+#include "hsdo/url.h"
 
 /* ---- request bodies ------------------------------------------------------------ */
 
@@ -40,7 +40,7 @@ static void put_enc(struct wbuf *w, const char *s)
 
 	if (w->over)
 		return;
-	rc = hsdo_sigv4_uri_encode(s, strlen(s), true, w->out + w->len, w->cap - w->len);
+	rc = hsdo_url_encode(s, strlen(s), true, w->out + w->len, w->cap - w->len);
 	if (rc < 0) {
 		w->over = true;
 		return;

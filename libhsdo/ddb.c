@@ -577,16 +577,15 @@ static const struct {
 	{ "ServiceUnavailable",                     -HSDO_EAGAIN },
 };
 
-/* Map a parsed error object; always negative. */
-static int error_from(const cJSON *root, char *err, size_t errlen)
+/* Map a parsed error object into *out; always negative. */
+static int error_parts(const cJSON *root, struct hsdo_ddb_error *out)
 {
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "__type"), *m;
 	const char *type, *hash;
-	char qt[80], qm[260];
 	size_t i;
 
 	if (!cJSON_IsString(t))
-		return hsdo_seterr(err, errlen, -HSDO_EAWS, "AWS error without a __type");
+		return -HSDO_EAWS;
 	type = t->valuestring;
 	hash = strrchr(type, '#');
 	if (hash != NULL)
@@ -594,19 +593,27 @@ static int error_from(const cJSON *root, char *err, size_t errlen)
 	m = cJSON_GetObjectItemCaseSensitive(root, "message");
 	if (m == NULL)
 		m = cJSON_GetObjectItemCaseSensitive(root, "Message");
-	if (quote(type, qt, 64)[0] == '\0')
-		memcpy(qt, "(empty __type)", sizeof("(empty __type)"));
+	quote(type, out->code, sizeof(out->code) - 4);
 	if (cJSON_IsString(m))
-		quote(m->valuestring, qm, 256);
-	else
-		qm[0] = '\0';
+		quote(m->valuestring, out->message, sizeof(out->message) - 4);
 	for (i = 0; i < sizeof(error_types) / sizeof(error_types[0]); i++)
 		if (strcmp(type, error_types[i].type) == 0)
-			break;
-	return hsdo_seterr(err, errlen,
-			   i < sizeof(error_types) / sizeof(error_types[0]) ?
-			   error_types[i].code : -HSDO_EAWS,
-			   "%s%s%s", qt, qm[0] ? ": " : "", qm);
+			return error_types[i].code;
+	return -HSDO_EAWS;
+}
+
+/* Map a parsed error object; always negative. */
+static int error_from(const cJSON *root, char *err, size_t errlen)
+{
+	struct hsdo_ddb_error e;
+	int rc;
+
+	memset(&e, 0, sizeof(e));
+	if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "__type")))
+		return hsdo_seterr(err, errlen, -HSDO_EAWS, "AWS error without a __type");
+	rc = error_parts(root, &e);
+	return hsdo_seterr(err, errlen, rc, "%s%s%s", e.code[0] ? e.code : "(empty __type)",
+			   e.message[0] ? ": " : "", e.message);
 }
 
 /* Parse a whole body (bounded, no trailing data). */
@@ -662,23 +669,34 @@ static int parse_response(const char *buf, size_t len, const char *op, cJSON **r
 	return 0;
 }
 
-int hsdo_ddb_parse_error(const char *buf, size_t len, char *err, size_t errlen)
+int hsdo_ddb_decode_error(const char *buf, size_t len, struct hsdo_ddb_error *out,
+			  char *err, size_t errlen)
 {
 	cJSON *r = NULL;
 	int rc;
 
+	memset(out, 0, sizeof(*out));
 	rc = parse_json(buf, len, &r, err, errlen);
 	if (rc == -HSDO_ENOMEM)
 		return rc;
 	if (rc != 0)
 		return hsdo_seterr(err, errlen, -HSDO_EAWS,
 				   "AWS error with an unparseable body (%zu bytes)", len);
-	if (!cJSON_IsObject(r))
-		rc = hsdo_seterr(err, errlen, -HSDO_EAWS, "AWS error body is not a JSON object");
-	else
-		rc = error_from(r, err, errlen);
+	if (!cJSON_IsObject(r)) {
+		cJSON_Delete(r);
+		return hsdo_seterr(err, errlen, -HSDO_EAWS, "AWS error body is not a JSON object");
+	}
+	(void)error_parts(r, out);
+	rc = error_from(r, err, errlen);
 	cJSON_Delete(r);
 	return rc;
+}
+
+int hsdo_ddb_parse_error(const char *buf, size_t len, char *err, size_t errlen)
+{
+	struct hsdo_ddb_error e;
+
+	return hsdo_ddb_decode_error(buf, len, &e, err, errlen);
 }
 
 /* ---- DescribeTable ---------------------------------------------------------- */

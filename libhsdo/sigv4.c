@@ -13,6 +13,7 @@
 #include "hsdo/civil.h"
 #include "hsdo/err.h"
 #include "hsdo/sigv4.h"
+#include "hsdo/url.h"
 
 #define ALGORITHM "AWS4-HMAC-SHA256"
 /* Safety net over the per-input bounds, which keep every output far below. */
@@ -121,12 +122,6 @@ static int hexval(unsigned char c)
 	return -1;
 }
 
-static bool is_unreserved(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	       (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
-}
-
 static unsigned char lower(unsigned char c)
 {
 	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
@@ -153,7 +148,7 @@ static int add_encoded(struct sbuf *b, unsigned char c, bool encode_slash)
 {
 	char esc[3];
 
-	if (is_unreserved(c) || (c == '/' && !encode_slash))
+	if (hsdo_url_unreserved(c) || (c == '/' && !encode_slash))
 		return sbuf_addc(b, (char)c);
 	esc[0] = '%';
 	esc[1] = hexup[c >> 4];
@@ -193,38 +188,6 @@ static int hmac(const void *key, size_t klen, const void *msg, size_t mlen, unsi
 }
 
 /* ---- exported helpers --------------------------------------------------------- */
-
-int hsdo_sigv4_uri_encode(const char *in, size_t len, bool encode_slash,
-			  char *out, size_t outlen)
-{
-	size_t i, o = 0;
-	unsigned char c;
-
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)in[i];
-		if (is_unreserved(c) || (c == '/' && !encode_slash)) {
-			if (outlen - o < 2)
-				goto toobig;
-			out[o++] = (char)c;
-		} else {
-			if (outlen - o < 4)
-				goto toobig;
-			out[o++] = '%';
-			out[o++] = hexup[c >> 4];
-			out[o++] = hexup[c & 0xf];
-		}
-		if (o > INT_MAX - 4)
-			goto toobig;
-	}
-	if (outlen - o < 1)
-		goto toobig;
-	out[o] = '\0';
-	return (int)o;
-toobig:
-	if (outlen > 0)
-		out[0] = '\0';
-	return -HSDO_ETOOBIG;
-}
 
 static void put_digits(char *p, unsigned v, int n)
 {
@@ -346,7 +309,7 @@ static int recode(const char *s, size_t n, char *arena, size_t *pos)
 			c = (unsigned char)(hi << 4 | lo);
 			i += 2;
 		}
-		if (is_unreserved(c)) {
+		if (hsdo_url_unreserved(c)) {
 			arena[o++] = (char)c;
 		} else {
 			arena[o++] = '%';

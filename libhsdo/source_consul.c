@@ -12,8 +12,8 @@
 #include "hsdo/alloc.h"
 #include "hsdo/err.h"
 #include "hsdo/http.h"
-#include "hsdo/sigv4.h"
 #include "hsdo/source.h"
+#include "hsdo/url.h"
 #include "item_json.h"
 #include "source_int.h"
 
@@ -260,7 +260,7 @@ int hsdo_source_consul_url(const char *base, const char *service, uint64_t index
 	if (n < 0 || (size_t)n >= outlen)
 		goto toobig;
 	used = (size_t)n;
-	rc = hsdo_sigv4_uri_encode(service, strlen(service), true, out + used, outlen - used);
+	rc = hsdo_url_encode(service, strlen(service), true, out + used, outlen - used);
 	if (rc < 0)
 		goto toobig;
 	used += (size_t)rc;

@@ -46,6 +46,9 @@
 /* Most pages one full-table read may take (a stuck LastEvaluatedKey loop). */
 #define HSDO_DDB_PAGES_MAX 10000
 #define HSDO_DDB_STATUS_LEN 40
+/* An error's parts (hsdo_ddb_decode_error): 64 and 256 characters + "..." */
+#define HSDO_DDB_CODE_LEN 68
+#define HSDO_DDB_MESSAGE_LEN 260
 
 /* A request: body is JSON from hsdo_malloc, target a static string such as
  * "DynamoDB_20120810.Scan". */
@@ -183,6 +186,16 @@ struct hsdo_ddb_control {
  * -HSDO_EAGAIN (retry), any other or unparseable -> -HSDO_EAWS; err holds
  * "Type: message". */
 int hsdo_ddb_parse_error(const char *buf, size_t len, char *err, size_t errlen);
+/* The same error body taken apart: out->code is the type after any '#'
+ * ("" when there is no __type), out->message its message ("" if none), both
+ * printable ASCII (other bytes as '?') and cut with "..." when long. Returns
+ * the same mapping as hsdo_ddb_parse_error, with "Type: message" in err. */
+struct hsdo_ddb_error {
+	char code[HSDO_DDB_CODE_LEN];
+	char message[HSDO_DDB_MESSAGE_LEN];
+};
+int hsdo_ddb_decode_error(const char *buf, size_t len, struct hsdo_ddb_error *out,
+			  char *err, size_t errlen);
 /* DescribeTable: status and item count; -HSDO_EPROTO if the key schema is
  * not a single hash key BackendServerID of type N. */
 int hsdo_ddb_parse_describe_table(const char *buf, size_t len,

@@ -91,12 +91,7 @@ int hsdo_sigv4_sign(const struct hsdo_sigv4_request *req,
  * NULL or an already freed/zeroed result is a no-op. */
 void hsdo_sigv4_result_free(struct hsdo_sigv4_result *r);
 
-/* Percent-encode len bytes of `in` the SigV4 way: RFC 3986 unreserved
- * characters kept, every other byte as %XX (upper case), '/' kept unless
- * encode_slash. Writes a NUL-terminated string; returns its length, or
- * -HSDO_ETOOBIG if outlen is too small (3 * len + 1 always suffices). */
-int hsdo_sigv4_uri_encode(const char *in, size_t len, bool encode_slash,
-			  char *out, size_t outlen);
+/* Percent-encoding is hsdo_url_encode() (url.h). */
 
 /* Format now_s (Unix seconds, UTC) as "YYYYMMDDTHHMMSSZ" and "YYYYMMDD".
  * Returns 0, or -HSDO_EINVAL outside 0..HSDO_SIGV4_TIME_MAX. */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "hsdo/err.h"
+#include "hsdo/url.h"
 #include "hsdo/sigv4.h"
 
 #define MAX_HEADERS (HSDO_SIGV4_HEADERS_MAX + 8)   /* room to hit the bound */
@@ -126,9 +127,9 @@ out:
 	len = strlen(req.path);
 	enc = malloc(3 * len + 1);
 	if (enc != NULL) {
-		rc = hsdo_sigv4_uri_encode(req.path, len, flags & 4, enc, 3 * len + 1);
+		rc = hsdo_url_encode(req.path, len, flags & 4, enc, 3 * len + 1);
 		if (rc < 0 || (size_t)rc != strlen(enc) ||
-		    (rc > 0 && hsdo_sigv4_uri_encode(req.path, len, flags & 4, enc, (size_t)rc) !=
+		    (rc > 0 && hsdo_url_encode(req.path, len, flags & 4, enc, (size_t)rc) !=
 		     -HSDO_ETOOBIG))
 			abort();
 		free(enc);

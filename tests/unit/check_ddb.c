@@ -945,6 +945,29 @@ START_TEST(error_types)
 }
 END_TEST
 
+/* The same bodies taken apart: code and message are what err joins with
+ * ": " (or err alone when there is no __type at all). */
+START_TEST(error_parts)
+{
+	struct hsdo_ddb_error e;
+	char err[256] = "", joined[400];
+	const char *want = errors[_i].err;
+
+	ck_assert_int_eq(hsdo_ddb_decode_error(errors[_i].json, strlen(errors[_i].json), &e,
+					       err, sizeof(err)), errors[_i].rc);
+	ck_assert_str_eq(err, want);
+	if (strncmp(want, "AWS error", 9) == 0) {
+		ck_assert_str_eq(e.code, "");
+		ck_assert_str_eq(e.message, "");
+		return;
+	}
+	snprintf(joined, sizeof(joined), "%s%s%s", e.code[0] ? e.code : "(empty __type)",
+		 e.message[0] ? ": " : "", e.message);
+	ck_assert_str_eq(joined, want);
+	ck_assert_ptr_null(strchr(e.code, ':'));
+}
+END_TEST
+
 /* Every success parser maps an error body it is handed. */
 START_TEST(error_through_parsers)
 {
@@ -1147,6 +1170,7 @@ static Suite *ddb_suite(void)
 
 	tc = tcase_create("errors");
 	tcase_add_loop_test(tc, error_types, 0, N(errors));
+	tcase_add_loop_test(tc, error_parts, 0, N(errors));
 	tcase_add_test(tc, error_through_parsers);
 	suite_add_tcase(s, tc);
 

@@ -38,6 +38,7 @@
 
 #include "hsdo/alloc.h"
 #include "hsdo/err.h"
+#include "hsdo/url.h"
 #include "hsdo/sigv4.h"
 #include "hsdo_test.h"
 
@@ -656,10 +657,10 @@ START_TEST(uri_encode_bytes)
 			snprintf(want, sizeof(want), "%c", c);
 		else
 			snprintf(want, sizeof(want), "%%%02X", (unsigned)c);
-		rc = hsdo_sigv4_uri_encode(in, 1, true, out, sizeof(out));
+		rc = hsdo_url_encode(in, 1, true, out, sizeof(out));
 		ck_assert_int_eq(rc, (int)strlen(want));
 		ck_assert_str_eq(out, want);
-		rc = hsdo_sigv4_uri_encode(in, 1, false, out, sizeof(out));
+		rc = hsdo_url_encode(in, 1, false, out, sizeof(out));
 		ck_assert_str_eq(out, c == '/' ? "/" : want);
 	}
 }
@@ -669,21 +670,21 @@ START_TEST(uri_encode_strings)
 {
 	char out[64];
 
-	ck_assert_int_eq(hsdo_sigv4_uri_encode("/a b/\xe1\x88\xb4", 8, false, out, sizeof(out)), 16);
+	ck_assert_int_eq(hsdo_url_encode("/a b/\xe1\x88\xb4", 8, false, out, sizeof(out)), 16);
 	ck_assert_str_eq(out, "/a%20b/%E1%88%B4");
-	ck_assert_int_eq(hsdo_sigv4_uri_encode("a/b+c=d", 7, true, out, sizeof(out)), 13);
+	ck_assert_int_eq(hsdo_url_encode("a/b+c=d", 7, true, out, sizeof(out)), 13);
 	ck_assert_str_eq(out, "a%2Fb%2Bc%3Dd");
-	ck_assert_int_eq(hsdo_sigv4_uri_encode("", 0, true, out, 1), 0);
+	ck_assert_int_eq(hsdo_url_encode("", 0, true, out, 1), 0);
 	ck_assert_str_eq(out, "");
 	/* embedded NUL is a byte like any other */
-	ck_assert_int_eq(hsdo_sigv4_uri_encode("a\0b", 3, true, out, sizeof(out)), 5);
+	ck_assert_int_eq(hsdo_url_encode("a\0b", 3, true, out, sizeof(out)), 5);
 	ck_assert_str_eq(out, "a%00b");
 	/* too small: exact fit works, one less fails with "" */
-	ck_assert_int_eq(hsdo_sigv4_uri_encode("a b", 3, true, out, 6), 5);
-	ck_assert_int_eq(hsdo_sigv4_uri_encode("a b", 3, true, out, 5), -HSDO_ETOOBIG);
+	ck_assert_int_eq(hsdo_url_encode("a b", 3, true, out, 6), 5);
+	ck_assert_int_eq(hsdo_url_encode("a b", 3, true, out, 5), -HSDO_ETOOBIG);
 	ck_assert_str_eq(out, "");
-	ck_assert_int_eq(hsdo_sigv4_uri_encode("ab", 2, true, out, 2), -HSDO_ETOOBIG);
-	ck_assert_int_eq(hsdo_sigv4_uri_encode("ab", 2, true, out, 0), -HSDO_ETOOBIG);
+	ck_assert_int_eq(hsdo_url_encode("ab", 2, true, out, 2), -HSDO_ETOOBIG);
+	ck_assert_int_eq(hsdo_url_encode("ab", 2, true, out, 0), -HSDO_ETOOBIG);
 }
 END_TEST
 

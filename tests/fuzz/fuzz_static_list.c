@@ -9,6 +9,7 @@
 #include "hsdo/err.h"
 #include "hsdo/slot.h"
 #include "hsdo/source.h"
+#include "hsdo/source_static.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

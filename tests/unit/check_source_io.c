@@ -40,6 +40,9 @@
 #include "hsdo/err.h"
 #include "hsdo/http.h"
 #include "hsdo/source.h"
+#include "hsdo/source_static.h"
+#include "hsdo/source_consul.h"
+#include "hsdo/source_aws.h"
 #include "hsdo_test.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

@@ -16,6 +16,7 @@
 #include "hsdo/alloc.h"
 #include "hsdo/err.h"
 #include "hsdo/source.h"
+#include "hsdo/source_static.h"
 #include "source_int.h"
 #include "yaml_guard.h"
 

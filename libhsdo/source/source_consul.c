@@ -13,6 +13,7 @@
 #include "hsdo/err.h"
 #include "hsdo/http.h"
 #include "hsdo/source.h"
+#include "hsdo/source_consul.h"
 #include "hsdo/url.h"
 #include "item_json.h"
 #include "source_int.h"

@@ -15,6 +15,7 @@
 #include "hsdo/log.h"
 #include "hsdo/sigv4.h"
 #include "hsdo/source.h"
+#include "hsdo/source_aws.h"
 #include "source_int.h"
 
 #define ERR_LEN 512

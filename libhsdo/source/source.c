@@ -10,6 +10,9 @@
 #include "hsdo/alloc.h"
 #include "hsdo/err.h"
 #include "hsdo/source.h"
+#include "hsdo/source_static.h"
+#include "hsdo/source_consul.h"
+#include "hsdo/source_aws.h"
 #include "source_int.h"
 
 #define TOKEN_FILE_MAX 4096

@@ -91,8 +91,6 @@ _Static_assert(sizeof(enum hsdo_config_server_mode) == sizeof(int), "enum size")
 _Static_assert(sizeof(enum hsdo_config_store) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum hsdo_config_log_target) == sizeof(int), "enum size");
 
-#define OFF(f) offsetof(struct hsdo_config, f)
-
 /* Indexes into cfg_keys[], for the cross-key rules. */
 enum {
 	K_SERVER_MODE = 0,
@@ -136,132 +134,160 @@ enum {
 	K_COUNT
 };
 
+/* One macro per type (redis's createIntConfig): each names only what its
+ * type uses. Durations are given in seconds in text and bounded in ms. */
+#define KEY_(nm, t, field, dflt, lo, hi, rl) \
+	.name = nm, .type = t, .off = offsetof(struct hsdo_config, field), .def = dflt, \
+	.min = lo, .max = hi, .role = HSDO_ROLE_##rl
+#define KEY_BOOL(nm, field, dflt, rl, hlp) \
+	{ KEY_(nm, CT_BOOL, field, dflt, 0, 0, rl), .help = hlp }
+#define KEY_INT(nm, field, dflt, lo, hi, rl, hlp) \
+	{ KEY_(nm, CT_INT, field, dflt, lo, hi, rl), .help = hlp }
+#define KEY_SECONDS(nm, field, dflt, lo_ms, hi_ms, rl, hlp) \
+	{ KEY_(nm, CT_DURATION, field, dflt, lo_ms, hi_ms, rl), .help = hlp }
+/* need: REQUIRED (an empty value is an error in any role) or OPTIONAL */
+#define KEY_STRING(nm, field, dflt, maxlen, rl, need, chk, hlp) \
+	{ KEY_(nm, CT_STRING, field, dflt, 0, maxlen, rl), .nonempty = need, .check = chk, \
+	  .help = hlp }
+#define KEY_ENUM(nm, field, dflt, names, rl, hlp) \
+	{ KEY_(nm, CT_ENUM, field, dflt, 0, 0, rl), .values = names, .help = hlp }
+#define KEY_LIST(nm, field, maxitems, rl, hlp) \
+	{ KEY_(nm, CT_LIST, field, "", 0, maxitems, rl), .help = hlp }
+#define KEY_BACKENDS(nm, field, maxentries, rl, hlp) \
+	{ KEY_(nm, CT_BACKENDS, field, "", 0, maxentries, rl), .help = hlp }
+#define REQUIRED true
+#define OPTIONAL false
+
 static const struct cfg_key cfg_keys[K_COUNT] = {
-	[K_SERVER_MODE] = { "SERVER_MODE", CT_ENUM, OFF(server_mode), "static",
-		0, 0, HSDO_ROLE_SERVER, false, server_mode_names, NULL,
-		"where the server discovers instances: aws, consul or static" },
-	[K_SERVER_ASG_NAMES] = { "SERVER_ASG_NAMES", CT_LIST, OFF(server_asg_names), "",
-		0, LIST_ITEMS_MAX, HSDO_ROLE_SERVER, false, NULL, NULL,
-		"Auto Scaling groups whose instances fill the slots (aws)" },
-	[K_SERVER_LIFECYCLE_HOOK_NAME] = { "SERVER_LIFECYCLE_HOOK_NAME", CT_STRING,
-		OFF(server_lifecycle_hook_name), "",
-		0, 255, HSDO_ROLE_SERVER, false, NULL, check_hook_name,
-		"termination lifecycle hook the server completes after the drain (aws)" },
-	[K_SERVER_CONSUL_API_URL] = { "SERVER_CONSUL_API_URL", CT_STRING, OFF(server_consul_api_url), "",
-		0, 2048, HSDO_ROLE_SERVER, false, NULL, check_url,
-		"Consul HTTP API base URL (consul)" },
-	[K_SERVER_CONSUL_SERVICE_NAME] = { "SERVER_CONSUL_SERVICE_NAME", CT_LIST, OFF(server_consul_service_name), "",
-		0, LIST_ITEMS_MAX, HSDO_ROLE_SERVER, false, NULL, NULL,
-		"Consul services whose instances fill the slots (consul)" },
-	[K_SERVER_STATIC_FILE] = { "SERVER_STATIC_FILE", CT_STRING, OFF(server_static_file), "/etc/hsdo/instances.yaml",
-		0, PATH_LEN_MAX, HSDO_ROLE_SERVER, false, NULL, NULL,
-		"file listing the instances (static)" },
-	[K_MIN_WEIGHT] = { "SERVER_HAPROXY_BACKEND_SERVER_MIN_WEIGHT", CT_INT,
-		OFF(server_haproxy_backend_server_min_weight), "1",
-		0, HSDO_WEIGHT_MAX, HSDO_ROLE_SERVER, false, NULL, NULL,
-		"weight a new server starts at" },
-	[K_MAX_WEIGHT] = { "SERVER_HAPROXY_BACKEND_SERVER_MAX_WEIGHT", CT_INT,
-		OFF(server_haproxy_backend_server_max_weight), "10",
-		0, HSDO_WEIGHT_MAX, HSDO_ROLE_SERVER, false, NULL, NULL,
-		"weight the ramp stops at" },
-	[K_INCREASE_WEIGHT] = { "SERVER_HAPROXY_BACKEND_SERVER_INCREASE_WEIGHT", CT_INT,
-		OFF(server_haproxy_backend_server_increase_weight), "1",
-		1, HSDO_WEIGHT_MAX, HSDO_ROLE_SERVER, false, NULL, NULL,
-		"weight added at each ramp step" },
-	[K_INCREASE_WEIGHT_INTERVAL] = { "SERVER_HAPROXY_BACKEND_SERVER_INCREASE_WEIGHT_INTERVAL", CT_DURATION,
-		OFF(server_haproxy_backend_server_increase_weight_interval_ms), "30",
-		1, DAY_MS, HSDO_ROLE_SERVER, false, NULL, NULL,
-		"seconds between ramp steps" },
-	[K_SERVER_DRAIN_TIME] = { "SERVER_DRAIN_TIME", CT_DURATION, OFF(server_drain_time_ms), "30",
-		0, DAY_MS, HSDO_ROLE_SERVER, false, NULL, NULL,
-		"seconds a leaving server stays at weight 0 before its slot is freed" },
-	[K_SERVER_ID] = { "SERVER_ID", CT_STRING, OFF(server_id), "",
-		0, 120, HSDO_ROLE_SERVER, false, NULL, NULL,
-		"this server's name in the writer lease (default host:pid)" },
-	[K_SERVER_LEASE_TTL] = { "SERVER_LEASE_TTL", CT_DURATION, OFF(server_lease_ttl_ms), "15",
-		0, 3600LL * MS_PER_S, HSDO_ROLE_SERVER, false, NULL, NULL,
-		"seconds a server's writer lease lasts; a standby takes over after it (0 = no lease)" },
-	[K_SERVER_VALVE_REMOVE_PERCENT] = { "SERVER_VALVE_REMOVE_PERCENT", CT_INT,
-		OFF(server_valve_remove_percent), "50",
-		0, 100, HSDO_ROLE_SERVER, false, NULL, NULL,
-		"a cycle taking more than this share of in-service slots out is held" },
-	[K_SERVER_VALVE_CYCLES] = { "SERVER_VALVE_CYCLES", CT_INT, OFF(server_valve_cycles), "3",
-		0, 10000, HSDO_ROLE_SERVER, false, NULL, NULL,
-		"cycles a held change must persist before it applies (0 = valve off)" },
-	[K_CLIENT_HAPROXY_SOCKET_PATH] = { "CLIENT_HAPROXY_SOCKET_PATH", CT_STRING,
-		OFF(client_haproxy_socket_path), "/var/run/haproxy/admin.sock",
-		0, 107, HSDO_ROLE_CLIENT, true, NULL, NULL,
-		"HAProxy Runtime API socket (level admin)" },
-	[K_CLIENT_HAPROXY_TIMEOUT] = { "CLIENT_HAPROXY_TIMEOUT", CT_DURATION, OFF(client_haproxy_timeout_ms), "2",
-		1, 3600LL * MS_PER_S, HSDO_ROLE_CLIENT, false, NULL, NULL,
-		"seconds to wait for a Runtime API reply" },
-	[K_BACKEND_NAME] = { "CLIENT_HAPROXY_BACKEND_NAME", CT_STRING, OFF(client_haproxy_backend_name), "",
-		0, HSDO_CONFIG_BACKEND_LEN - 1, HSDO_ROLE_CLIENT, false, NULL, check_backend_name,
-		"single backend, used when CLIENT_HAPROXY_BACKEND_LIST is empty" },
-	[K_BACKEND_BASE_NAME] = { "CLIENT_HAPROXY_BACKEND_BASE_NAME", CT_STRING, OFF(client_haproxy_backend_base_name), "",
-		0, HSDO_CONFIG_BACKEND_LEN - 1, HSDO_ROLE_CLIENT, false, NULL, check_backend_name,
-		"server-template prefix of that single backend" },
-	[K_BACKEND_SERVER_PORT] = { "CLIENT_HAPROXY_BACKEND_SERVER_PORT", CT_INT,
-		OFF(client_haproxy_backend_server_port), "80",
-		1, 65535, HSDO_ROLE_CLIENT, false, NULL, NULL,
-		"server port of the single and fallback backends" },
-	[K_BACKEND_LIST] = { "CLIENT_HAPROXY_BACKEND_LIST", CT_BACKENDS, OFF(client_haproxy_backend_list), "",
-		0, BACKENDS_MAX, HSDO_ROLE_CLIENT, false, NULL, NULL,
-		"backends to fill: backend -> {baseName, serverPort}" },
-	[K_CLIENT_DEDICATED_ASG] = { "CLIENT_DEDICATED_ASG", CT_BOOL, OFF(client_dedicated_asg), "false",
-		0, 0, HSDO_ROLE_CLIENT, false, NULL, NULL,
-		"only CLIENT_ASG_NAMES go to the backends, the rest to the fallback" },
-	[K_CLIENT_ASG_NAMES] = { "CLIENT_ASG_NAMES", CT_LIST, OFF(client_asg_names), "",
-		0, LIST_ITEMS_MAX, HSDO_ROLE_CLIENT, false, NULL, NULL,
-		"ASGs that go to the backends (dedicated ASG)" },
-	[K_FALLBACK_NAME] = { "CLIENT_HAPROXY_FALLBACK_BACKEND_NAME", CT_STRING,
-		OFF(client_haproxy_fallback_backend_name), "",
-		0, HSDO_CONFIG_BACKEND_LEN - 1, HSDO_ROLE_CLIENT, false, NULL, check_backend_name,
-		"backend for servers of other ASGs (dedicated ASG)" },
-	[K_FALLBACK_BASE_NAME] = { "CLIENT_HAPROXY_FALLBACK_BACKEND_BASE_NAME", CT_STRING,
-		OFF(client_haproxy_fallback_backend_base_name), "",
-		0, HSDO_CONFIG_BACKEND_LEN - 1, HSDO_ROLE_CLIENT, false, NULL, check_backend_name,
-		"server-template prefix of the fallback backend" },
-	[K_ALL_IN_FALLBACK] = { "CLIENT_ALL_SERVERS_IN_FALLBACK_BACKEND", CT_BOOL,
-		OFF(client_all_servers_in_fallback_backend), "false",
-		0, 0, HSDO_ROLE_CLIENT, false, NULL, NULL,
-		"also put the dedicated ASGs' servers in the fallback backend" },
-	[K_INTERVAL] = { "INTERVAL", CT_DURATION, OFF(interval_ms), "1",
-		1, DAY_MS, HSDO_ROLE_ANY, false, NULL, NULL,
-		"seconds between two loops" },
-	[K_LIST_SIZE] = { "HAPROXY_BACKEND_SERVERS_LIST_SIZE", CT_INT, OFF(haproxy_backend_servers_list_size), "10",
-		1, HSDO_SLOTS_MAX, HSDO_ROLE_ANY, false, NULL, NULL,
-		"number of slots (the server-template count)" },
-	[K_DEBUG] = { "DEBUG", CT_BOOL, OFF(debug), "false",
-		0, 0, HSDO_ROLE_ANY, false, NULL, NULL,
-		"debug logging" },
-	[K_STORE] = { "STORE", CT_ENUM, OFF(store), "",
-		0, 0, HSDO_ROLE_ANY, false, store_names, NULL,
-		"slot store: dynamodb or file (default: dynamodb if DYNAMODB_TABLE_NAME is set)" },
-	[K_STORE_FILE_PATH] = { "STORE_FILE_PATH", CT_STRING, OFF(store_file_path), "/var/lib/hsdo/slots.json",
-		0, PATH_LEN_MAX, HSDO_ROLE_ANY, false, NULL, NULL,
-		"slot table file (STORE=file)" },
-	[K_DYNAMODB_TABLE_NAME] = { "DYNAMODB_TABLE_NAME", CT_STRING, OFF(dynamodb_table_name), "",
-		0, 255, HSDO_ROLE_ANY, false, NULL, check_dynamodb_table,
-		"DynamoDB table holding the slots (STORE=dynamodb)" },
-	[K_AWS_DEFAULT_REGION] = { "AWS_DEFAULT_REGION", CT_STRING, OFF(aws_default_region), "eu-west-1",
-		0, 64, HSDO_ROLE_ANY, false, NULL, check_region,
-		"AWS region for DynamoDB, EC2 and Auto Scaling" },
-	[K_AWS_CA_BUNDLE] = { "AWS_CA_BUNDLE", CT_STRING, OFF(aws_ca_bundle), "",
-		0, PATH_LEN_MAX, HSDO_ROLE_ANY, false, NULL, NULL,
-		"PEM CA bundle for HTTPS to AWS and Consul (default: the system's)" },
-	[K_EXPORTER_ADDR] = { "EXPORTER_ADDR", CT_STRING, OFF(exporter_addr), "127.0.0.1",
-		0, 255, HSDO_ROLE_ANY, true, NULL, check_no_space,
-		"address the Prometheus exporter listens on" },
-	[K_EXPORTER_PORT] = { "EXPORTER_PORT", CT_INT, OFF(exporter_port), "6789",
-		1, 65535, HSDO_ROLE_ANY, false, NULL, NULL,
-		"port the Prometheus exporter listens on" },
-	[K_SPOA_LISTEN] = { "SPOA_LISTEN", CT_STRING, OFF(spoa_listen), "127.0.0.1:12345",
-		0, 300, HSDO_ROLE_ANY, true, NULL, check_hostport,
-		"host:port the SPOE agent listens on, or off" },
-	[K_LOG_TARGET] = { "LOG_TARGET", CT_ENUM, OFF(log_target), "stderr",
-		0, 0, HSDO_ROLE_ANY, false, log_target_names, NULL,
-		"where the agent logs: stderr or syslog" },
+	[K_SERVER_MODE] = KEY_ENUM("SERVER_MODE", server_mode,
+		"static", server_mode_names, SERVER,
+		"where the server discovers instances: aws, consul or static"),
+	[K_SERVER_ASG_NAMES] = KEY_LIST("SERVER_ASG_NAMES", server_asg_names,
+		LIST_ITEMS_MAX, SERVER,
+		"Auto Scaling groups whose instances fill the slots (aws)"),
+	[K_SERVER_LIFECYCLE_HOOK_NAME] = KEY_STRING("SERVER_LIFECYCLE_HOOK_NAME",
+		server_lifecycle_hook_name,
+		"", 255, SERVER, OPTIONAL, check_hook_name,
+		"termination lifecycle hook the server completes after the drain (aws)"),
+	[K_SERVER_CONSUL_API_URL] = KEY_STRING("SERVER_CONSUL_API_URL", server_consul_api_url,
+		"", 2048, SERVER, OPTIONAL, check_url,
+		"Consul HTTP API base URL (consul)"),
+	[K_SERVER_CONSUL_SERVICE_NAME] = KEY_LIST("SERVER_CONSUL_SERVICE_NAME",
+		server_consul_service_name,
+		LIST_ITEMS_MAX, SERVER,
+		"Consul services whose instances fill the slots (consul)"),
+	[K_SERVER_STATIC_FILE] = KEY_STRING("SERVER_STATIC_FILE", server_static_file,
+		"/etc/hsdo/instances.yaml", PATH_LEN_MAX, SERVER, OPTIONAL, NULL,
+		"file listing the instances (static)"),
+	[K_MIN_WEIGHT] = KEY_INT("SERVER_HAPROXY_BACKEND_SERVER_MIN_WEIGHT",
+		server_haproxy_backend_server_min_weight,
+		"1", 0, HSDO_WEIGHT_MAX, SERVER,
+		"weight a new server starts at"),
+	[K_MAX_WEIGHT] = KEY_INT("SERVER_HAPROXY_BACKEND_SERVER_MAX_WEIGHT",
+		server_haproxy_backend_server_max_weight,
+		"10", 0, HSDO_WEIGHT_MAX, SERVER,
+		"weight the ramp stops at"),
+	[K_INCREASE_WEIGHT] = KEY_INT("SERVER_HAPROXY_BACKEND_SERVER_INCREASE_WEIGHT",
+		server_haproxy_backend_server_increase_weight,
+		"1", 1, HSDO_WEIGHT_MAX, SERVER,
+		"weight added at each ramp step"),
+	[K_INCREASE_WEIGHT_INTERVAL] = KEY_SECONDS("SERVER_HAPROXY_BACKEND_SERVER_INCREASE_WEIGHT_INTERVAL",
+		server_haproxy_backend_server_increase_weight_interval_ms,
+		"30", 1, DAY_MS, SERVER,
+		"seconds between ramp steps"),
+	[K_SERVER_DRAIN_TIME] = KEY_SECONDS("SERVER_DRAIN_TIME", server_drain_time_ms,
+		"30", 0, DAY_MS, SERVER,
+		"seconds a leaving server stays at weight 0 before its slot is freed"),
+	[K_SERVER_ID] = KEY_STRING("SERVER_ID", server_id,
+		"", 120, SERVER, OPTIONAL, NULL,
+		"this server's name in the writer lease (default host:pid)"),
+	[K_SERVER_LEASE_TTL] = KEY_SECONDS("SERVER_LEASE_TTL", server_lease_ttl_ms,
+		"15", 0, 3600LL * MS_PER_S, SERVER,
+		"seconds a server's writer lease lasts; a standby takes over after it (0 = no lease)"),
+	[K_SERVER_VALVE_REMOVE_PERCENT] = KEY_INT("SERVER_VALVE_REMOVE_PERCENT",
+		server_valve_remove_percent,
+		"50", 0, 100, SERVER,
+		"a cycle taking more than this share of in-service slots out is held"),
+	[K_SERVER_VALVE_CYCLES] = KEY_INT("SERVER_VALVE_CYCLES", server_valve_cycles,
+		"3", 0, 10000, SERVER,
+		"cycles a held change must persist before it applies (0 = valve off)"),
+	[K_CLIENT_HAPROXY_SOCKET_PATH] = KEY_STRING("CLIENT_HAPROXY_SOCKET_PATH",
+		client_haproxy_socket_path,
+		"/var/run/haproxy/admin.sock", 107, CLIENT, REQUIRED, NULL,
+		"HAProxy Runtime API socket (level admin)"),
+	[K_CLIENT_HAPROXY_TIMEOUT] = KEY_SECONDS("CLIENT_HAPROXY_TIMEOUT",
+		client_haproxy_timeout_ms,
+		"2", 1, 3600LL * MS_PER_S, CLIENT,
+		"seconds to wait for a Runtime API reply"),
+	[K_BACKEND_NAME] = KEY_STRING("CLIENT_HAPROXY_BACKEND_NAME", client_haproxy_backend_name,
+		"", HSDO_CONFIG_BACKEND_LEN - 1, CLIENT, OPTIONAL, check_backend_name,
+		"single backend, used when CLIENT_HAPROXY_BACKEND_LIST is empty"),
+	[K_BACKEND_BASE_NAME] = KEY_STRING("CLIENT_HAPROXY_BACKEND_BASE_NAME",
+		client_haproxy_backend_base_name,
+		"", HSDO_CONFIG_BACKEND_LEN - 1, CLIENT, OPTIONAL, check_backend_name,
+		"server-template prefix of that single backend"),
+	[K_BACKEND_SERVER_PORT] = KEY_INT("CLIENT_HAPROXY_BACKEND_SERVER_PORT",
+		client_haproxy_backend_server_port,
+		"80", 1, 65535, CLIENT,
+		"server port of the single and fallback backends"),
+	[K_BACKEND_LIST] = KEY_BACKENDS("CLIENT_HAPROXY_BACKEND_LIST", client_haproxy_backend_list,
+		BACKENDS_MAX, CLIENT,
+		"backends to fill: backend -> {baseName, serverPort}"),
+	[K_CLIENT_DEDICATED_ASG] = KEY_BOOL("CLIENT_DEDICATED_ASG", client_dedicated_asg,
+		"false", CLIENT,
+		"only CLIENT_ASG_NAMES go to the backends, the rest to the fallback"),
+	[K_CLIENT_ASG_NAMES] = KEY_LIST("CLIENT_ASG_NAMES", client_asg_names,
+		LIST_ITEMS_MAX, CLIENT,
+		"ASGs that go to the backends (dedicated ASG)"),
+	[K_FALLBACK_NAME] = KEY_STRING("CLIENT_HAPROXY_FALLBACK_BACKEND_NAME",
+		client_haproxy_fallback_backend_name,
+		"", HSDO_CONFIG_BACKEND_LEN - 1, CLIENT, OPTIONAL, check_backend_name,
+		"backend for servers of other ASGs (dedicated ASG)"),
+	[K_FALLBACK_BASE_NAME] = KEY_STRING("CLIENT_HAPROXY_FALLBACK_BACKEND_BASE_NAME",
+		client_haproxy_fallback_backend_base_name,
+		"", HSDO_CONFIG_BACKEND_LEN - 1, CLIENT, OPTIONAL, check_backend_name,
+		"server-template prefix of the fallback backend"),
+	[K_ALL_IN_FALLBACK] = KEY_BOOL("CLIENT_ALL_SERVERS_IN_FALLBACK_BACKEND",
+		client_all_servers_in_fallback_backend,
+		"false", CLIENT,
+		"also put the dedicated ASGs' servers in the fallback backend"),
+	[K_INTERVAL] = KEY_SECONDS("INTERVAL", interval_ms,
+		"1", 1, DAY_MS, ANY,
+		"seconds between two loops"),
+	[K_LIST_SIZE] = KEY_INT("HAPROXY_BACKEND_SERVERS_LIST_SIZE",
+		haproxy_backend_servers_list_size,
+		"10", 1, HSDO_SLOTS_MAX, ANY,
+		"number of slots (the server-template count)"),
+	[K_DEBUG] = KEY_BOOL("DEBUG", debug,
+		"false", ANY,
+		"debug logging"),
+	[K_STORE] = KEY_ENUM("STORE", store,
+		"", store_names, ANY,
+		"slot store: dynamodb or file (default: dynamodb if DYNAMODB_TABLE_NAME is set)"),
+	[K_STORE_FILE_PATH] = KEY_STRING("STORE_FILE_PATH", store_file_path,
+		"/var/lib/hsdo/slots.json", PATH_LEN_MAX, ANY, OPTIONAL, NULL,
+		"slot table file (STORE=file)"),
+	[K_DYNAMODB_TABLE_NAME] = KEY_STRING("DYNAMODB_TABLE_NAME", dynamodb_table_name,
+		"", 255, ANY, OPTIONAL, check_dynamodb_table,
+		"DynamoDB table holding the slots (STORE=dynamodb)"),
+	[K_AWS_DEFAULT_REGION] = KEY_STRING("AWS_DEFAULT_REGION", aws_default_region,
+		"eu-west-1", 64, ANY, OPTIONAL, check_region,
+		"AWS region for DynamoDB, EC2 and Auto Scaling"),
+	[K_AWS_CA_BUNDLE] = KEY_STRING("AWS_CA_BUNDLE", aws_ca_bundle,
+		"", PATH_LEN_MAX, ANY, OPTIONAL, NULL,
+		"PEM CA bundle for HTTPS to AWS and Consul (default: the system's)"),
+	[K_EXPORTER_ADDR] = KEY_STRING("EXPORTER_ADDR", exporter_addr,
+		"127.0.0.1", 255, ANY, REQUIRED, check_no_space,
+		"address the Prometheus exporter listens on"),
+	[K_EXPORTER_PORT] = KEY_INT("EXPORTER_PORT", exporter_port,
+		"6789", 1, 65535, ANY,
+		"port the Prometheus exporter listens on"),
+	[K_SPOA_LISTEN] = KEY_STRING("SPOA_LISTEN", spoa_listen,
+		"127.0.0.1:12345", 300, ANY, REQUIRED, check_hostport,
+		"host:port the SPOE agent listens on, or off"),
+	[K_LOG_TARGET] = KEY_ENUM("LOG_TARGET", log_target,
+		"stderr", log_target_names, ANY,
+		"where the agent logs: stderr or syslog"),
 };
 
 /* Unknown environment variables with these prefixes are probably typos.
@@ -994,160 +1020,214 @@ static void set_backends(struct cfg_ctx *x, size_t k, struct hsdo_config_backend
 
 /* Set key k from text (an environment value, a default or a YAML scalar).
  * Returns 0, -HSDO_ECONFIG after reporting, or -HSDO_ENOMEM. */
+/* The setters of set_from_text, one per type. Scalars get buf (the trimmed
+ * value, NUL-terminated, cut at 63 bytes: a longer one cannot be valid,
+ * which toolong says) and v (the value quoted for messages). */
+static int set_bool(struct cfg_ctx *x, size_t k, const struct origin *o, const char *buf,
+		    const char *v)
+{
+	bool bv;
+
+	if (parse_bool(buf, &bv) != 0) {
+		report(x, HSDO_DIAG_ERROR, o, cfg_keys[k].name,
+		       "expected a boolean (true/false, yes/no, on/off, 1/0), got %s", v);
+		return -HSDO_ECONFIG;
+	}
+	*(bool *)field(x->c, k) = bv;
+	return 0;
+}
+
+static int set_int(struct cfg_ctx *x, size_t k, const struct origin *o, const char *buf,
+		   bool toolong, const char *v)
+{
+	const struct cfg_key *key = &cfg_keys[k];
+	int64_t n;
+
+	if (toolong || parse_int(buf, &n) != 0) {
+		report(x, HSDO_DIAG_ERROR, o, key->name, "expected an integer, got %s", v);
+		return -HSDO_ECONFIG;
+	}
+	if (n < key->min || n > key->max) {
+		report(x, HSDO_DIAG_ERROR, o, key->name, "must be between %lld and %lld, got %lld",
+		       (long long)key->min, (long long)key->max, (long long)n);
+		return -HSDO_ECONFIG;
+	}
+	*(int *)field(x->c, k) = (int)n;
+	return 0;
+}
+
+static int set_duration(struct cfg_ctx *x, size_t k, const struct origin *o, const char *buf,
+			bool toolong, const char *v)
+{
+	const struct cfg_key *key = &cfg_keys[k];
+	char lo[32], hi[32], got[32];
+	int64_t n;
+	int rc;
+
+	rc = toolong ? -1 : parse_duration(buf, &n);
+	if (rc == -2) {
+		report(x, HSDO_DIAG_ERROR, o, key->name, "%s is finer than a millisecond", v);
+		return -HSDO_ECONFIG;
+	}
+	if (rc != 0) {
+		report(x, HSDO_DIAG_ERROR, o, key->name,
+		       "expected a number of seconds (like 5 or 0.5), got %s", v);
+		return -HSDO_ECONFIG;
+	}
+	if (n < key->min || n > key->max) {
+		fmt_seconds(key->max, hi, sizeof(hi));
+		fmt_seconds(n, got, sizeof(got));
+		if (key->min == 1)
+			report(x, HSDO_DIAG_ERROR, o, key->name,
+			       "must be greater than 0 and at most %s seconds, got %s", hi, got);
+		else
+			report(x, HSDO_DIAG_ERROR, o, key->name,
+			       "must be between %s and %s seconds, got %s",
+			       fmt_seconds(key->min, lo, sizeof(lo)), hi, got);
+		return -HSDO_ECONFIG;
+	}
+	*(int64_t *)field(x->c, k) = n;
+	return 0;
+}
+
+static int set_enum(struct cfg_ctx *x, size_t k, const struct origin *o, const char *buf,
+		    const char *v)
+{
+	const struct cfg_key *key = &cfg_keys[k];
+	char names[128] = "";
+	size_t used = 0;
+	int i, w;
+
+	for (i = 0; key->values[i] != NULL; i++) {
+		if (strcasecmp(buf, key->values[i]) == 0) {
+			memcpy(field(x->c, k), &i, sizeof(i));
+			x->empty_enum[k] = false;
+			return 0;
+		}
+	}
+	for (i = 0; key->values[i] != NULL; i++) {
+		w = snprintf(names + used, sizeof(names) - used, "%s%s", i ? ", " : "",
+			     key->values[i]);
+		if (w < 0 || (size_t)w >= sizeof(names) - used)
+			break;
+		used += (size_t)w;
+	}
+	report(x, HSDO_DIAG_ERROR, o, key->name, "expected one of %s, got %s", names, v);
+	return -HSDO_ECONFIG;
+}
+
+/* Strings, lists and backend lists take the raw value s[0..len). */
+static int set_string_text(struct cfg_ctx *x, size_t k, const struct origin *o,
+			   const char *s, size_t len)
+{
+	const struct cfg_key *key = &cfg_keys[k];
+	char v[SHOW_MAX + 8];
+	const char *why;
+	char *tmp;
+
+	if (len == 0 && key->nonempty) {
+		report(x, HSDO_DIAG_ERROR, o, key->name, "must not be empty");
+		return -HSDO_ECONFIG;
+	}
+	if (len > (size_t)key->max) {
+		report(x, HSDO_DIAG_ERROR, o, key->name, "too long (at most %lld bytes)",
+		       (long long)key->max);
+		return -HSDO_ECONFIG;
+	}
+	if (len > 0 && key->check != NULL) {
+		if ((tmp = hsdo_strndup(s, len)) == NULL)
+			return -HSDO_ENOMEM;
+		why = key->check(tmp);
+		hsdo_free(tmp);
+		if (why != NULL) {
+			report(x, HSDO_DIAG_ERROR, o, key->name, "%s %s", show(s, len, v, sizeof(v)),
+			       why);
+			return -HSDO_ECONFIG;
+		}
+	}
+	return set_string(x, k, s, len);
+}
+
+static int set_list_text(struct cfg_ctx *x, size_t k, const struct origin *o,
+			 const char *s, size_t len)
+{
+	struct hsdo_config_list nl = { NULL, 0 };
+	int rc;
+
+	if ((rc = list_from_string(x, k, o, &nl, s, len)) != 0) {
+		list_free(&nl);
+		return rc;
+	}
+	set_list(x, k, &nl);
+	return 0;
+}
+
+static int set_backends_text(struct cfg_ctx *x, size_t k, const struct origin *o,
+			     const char *s, size_t len)
+{
+	struct hsdo_config_backends nb = { NULL, 0 };
+	int rc;
+
+	if ((rc = backends_from_string(x, k, o, &nb, s, len)) != 0) {
+		hsdo_free(nb.v);
+		return rc;
+	}
+	set_backends(x, k, &nb);
+	return 0;
+}
+
+/* Set key k from text s[0..len) (file or environment syntax). */
 static int set_from_text(struct cfg_ctx *x, size_t k, const struct origin *o,
 			 const char *s, size_t len)
 {
 	const struct cfg_key *key = &cfg_keys[k];
-	char v[SHOW_MAX + 8], lo[32], hi[32], got[32];
-	char buf[64];
+	char v[SHOW_MAX + 8], buf[64];
 	const char *t, *why;
 	size_t tlen = len;
-	int64_t n;
-	bool bv;
-	int rc, i;
 
 	if ((why = raw_problem(s, len)) != NULL) {
 		report(x, HSDO_DIAG_ERROR, o, key->name, "%s", why);
 		return -HSDO_ECONFIG;
 	}
-	t = trim(s, &tlen);
-	if (key->type != CT_STRING && key->type != CT_LIST && key->type != CT_BACKENDS) {
-		if (tlen == 0 && key->type == CT_ENUM) {
-			if (key->def[0] != '\0' && o->kind != ORIGIN_DEFAULT)
-				return set_from_text(x, k, o, key->def, strlen(key->def));
-			x->empty_enum[k] = true;
-			return 0;
-		}
-		if (tlen == 0) {
-			report(x, HSDO_DIAG_ERROR, o, key->name, "empty value, expected %s",
-			       type_expect(key->type));
-			return -HSDO_ECONFIG;
-		}
-		if (tlen >= sizeof(buf))
-			tlen = sizeof(buf) - 1;   /* too long to be valid: fails below */
-		memcpy(buf, t, tlen);
-		buf[tlen] = '\0';
-		show(t, len - (size_t)(t - s), v, sizeof(v));
-	}
 	switch (key->type) {
-	case CT_BOOL:
-		if (parse_bool(buf, &bv) != 0) {
-			report(x, HSDO_DIAG_ERROR, o, key->name,
-			       "expected a boolean (true/false, yes/no, on/off, 1/0), got %s", v);
-			return -HSDO_ECONFIG;
-		}
-		*(bool *)field(x->c, k) = bv;
-		return 0;
-	case CT_INT:
-		if (parse_int(buf, &n) != 0 || tlen == sizeof(buf) - 1) {
-			report(x, HSDO_DIAG_ERROR, o, key->name, "expected an integer, got %s", v);
-			return -HSDO_ECONFIG;
-		}
-		if (n < key->min || n > key->max) {
-			report(x, HSDO_DIAG_ERROR, o, key->name, "must be between %lld and %lld, got %lld",
-			       (long long)key->min, (long long)key->max, (long long)n);
-			return -HSDO_ECONFIG;
-		}
-		*(int *)field(x->c, k) = (int)n;
-		return 0;
-	case CT_DURATION:
-		rc = tlen == sizeof(buf) - 1 ? -1 : parse_duration(buf, &n);
-		if (rc == -2) {
-			report(x, HSDO_DIAG_ERROR, o, key->name, "%s is finer than a millisecond", v);
-			return -HSDO_ECONFIG;
-		}
-		if (rc != 0) {
-			report(x, HSDO_DIAG_ERROR, o, key->name,
-			       "expected a number of seconds (like 5 or 0.5), got %s", v);
-			return -HSDO_ECONFIG;
-		}
-		if (n < key->min || n > key->max) {
-			fmt_seconds(key->max, hi, sizeof(hi));
-			fmt_seconds(n, got, sizeof(got));
-			if (key->min == 1)
-				report(x, HSDO_DIAG_ERROR, o, key->name,
-				       "must be greater than 0 and at most %s seconds, got %s", hi, got);
-			else
-				report(x, HSDO_DIAG_ERROR, o, key->name,
-				       "must be between %s and %s seconds, got %s",
-				       fmt_seconds(key->min, lo, sizeof(lo)), hi, got);
-			return -HSDO_ECONFIG;
-		}
-		*(int64_t *)field(x->c, k) = n;
-		return 0;
-	case CT_ENUM:
-		for (i = 0; key->values[i] != NULL; i++) {
-			if (strcasecmp(buf, key->values[i]) == 0) {
-				memcpy(field(x->c, k), &i, sizeof(i));
-				x->empty_enum[k] = false;
-				return 0;
-			}
-		}
-		{
-			char names[128] = "";
-			size_t used = 0;
-			int w;
-
-			for (i = 0; key->values[i] != NULL; i++) {
-				w = snprintf(names + used, sizeof(names) - used, "%s%s",
-					     i ? ", " : "", key->values[i]);
-				if (w < 0 || (size_t)w >= sizeof(names) - used)
-					break;
-				used += (size_t)w;
-			}
-			report(x, HSDO_DIAG_ERROR, o, key->name, "expected one of %s, got %s", names, v);
-		}
-		return -HSDO_ECONFIG;
 	case CT_STRING:
-		if (len == 0 && key->nonempty) {
-			report(x, HSDO_DIAG_ERROR, o, key->name, "must not be empty");
-			return -HSDO_ECONFIG;
-		}
-		if (len > (size_t)key->max) {
-			report(x, HSDO_DIAG_ERROR, o, key->name, "too long (at most %lld bytes)",
-			       (long long)key->max);
-			return -HSDO_ECONFIG;
-		}
-		if (len > 0 && key->check != NULL) {
-			char *tmp = hsdo_strndup(s, len);
-
-			if (tmp == NULL)
-				return -HSDO_ENOMEM;
-			why = key->check(tmp);
-			hsdo_free(tmp);
-			if (why != NULL) {
-				report(x, HSDO_DIAG_ERROR, o, key->name, "%s %s",
-				       show(s, len, v, sizeof(v)), why);
-				return -HSDO_ECONFIG;
-			}
-		}
-		return set_string(x, k, s, len);
-	case CT_LIST: {
-		struct hsdo_config_list nl = { NULL, 0 };
-
-		rc = list_from_string(x, k, o, &nl, s, len);
-		if (rc != 0) {
-			list_free(&nl);
-			return rc;
-		}
-		set_list(x, k, &nl);
-		return 0;
-	}
-	case CT_BACKENDS: {
-		struct hsdo_config_backends nb = { NULL, 0 };
-
-		rc = backends_from_string(x, k, o, &nb, s, len);
-		if (rc != 0) {
-			hsdo_free(nb.v);
-			return rc;
-		}
-		set_backends(x, k, &nb);
-		return 0;
-	}
-	case CT_TYPE_COUNT:
+		return set_string_text(x, k, o, s, len);
+	case CT_LIST:
+		return set_list_text(x, k, o, s, len);
+	case CT_BACKENDS:
+		return set_backends_text(x, k, o, s, len);
+	default:
 		break;
 	}
-	return -HSDO_EINVAL;
+	t = trim(s, &tlen);
+	if (tlen == 0 && key->type == CT_ENUM) {
+		if (key->def[0] != '\0' && o->kind != ORIGIN_DEFAULT)
+			return set_from_text(x, k, o, key->def, strlen(key->def));
+		x->empty_enum[k] = true;
+		return 0;
+	}
+	if (tlen == 0) {
+		report(x, HSDO_DIAG_ERROR, o, key->name, "empty value, expected %s",
+		       type_expect(key->type));
+		return -HSDO_ECONFIG;
+	}
+	if (tlen >= sizeof(buf))
+		tlen = sizeof(buf) - 1;   /* too long to be valid: fails below */
+	memcpy(buf, t, tlen);
+	buf[tlen] = '\0';
+	show(t, len - (size_t)(t - s), v, sizeof(v));
+	switch (key->type) {
+	case CT_BOOL:
+		return set_bool(x, k, o, buf, v);
+	case CT_INT:
+		return set_int(x, k, o, buf, tlen == sizeof(buf) - 1, v);
+	case CT_DURATION:
+		return set_duration(x, k, o, buf, tlen == sizeof(buf) - 1, v);
+	case CT_ENUM:
+		return set_enum(x, k, o, buf, v);
+	default:
+		return -HSDO_EINVAL;
+	}
 }
 
 /* ---- YAML ---------------------------------------------------------------- */
@@ -1568,24 +1648,18 @@ static void require(struct cfg_ctx *x, size_t k, bool missing, const char *when)
 		KEY_ERROR(x, k, "required %s", when);
 }
 
-static void finalize(struct cfg_ctx *x, enum hsdo_role role)
+/* The single backend of older versions (CLIENT_HAPROXY_BACKEND_NAME +
+ * BASE_NAME) becomes the backend list's one entry; every entry without a
+ * port takes CLIENT_HAPROXY_BACKEND_SERVER_PORT. */
+static void finalize_backends(struct cfg_ctx *x)
 {
 	struct hsdo_config *c = x->c;
 	struct hsdo_config_backends *bl = &c->client_haproxy_backend_list;
 	bool has_name = !str_empty(c->client_haproxy_backend_name);
 	bool has_base = !str_empty(c->client_haproxy_backend_base_name);
-	bool one_only = has_name != has_base;
-	bool has_fname = !str_empty(c->client_haproxy_fallback_backend_name);
-	bool has_fbase = !str_empty(c->client_haproxy_fallback_backend_base_name);
-	bool dynamo, aws;
+	struct hsdo_config_backend *one;
 	size_t i;
 
-	/* STORE unset or empty: keep an original (DynamoDB) config working. */
-	if (x->empty_enum[K_STORE])
-		c->store = str_empty(c->dynamodb_table_name) ? HSDO_CONFIG_STORE_FILE
-							     : HSDO_CONFIG_STORE_DYNAMODB;
-
-	/* The single-backend keys of older versions. */
 	if (bl->n > 0 && (has_name || has_base)) {
 		report(x, HSDO_DIAG_WARNING, &x->origin[has_name ? K_BACKEND_NAME : K_BACKEND_BASE_NAME],
 		       cfg_keys[has_name ? K_BACKEND_NAME : K_BACKEND_BASE_NAME].name,
@@ -1596,9 +1670,7 @@ static void finalize(struct cfg_ctx *x, enum hsdo_role role)
 		else if (!has_base && !x->bad[K_BACKEND_BASE_NAME])
 			KEY_ERROR(x, K_BACKEND_BASE_NAME, "required with CLIENT_HAPROXY_BACKEND_NAME");
 		else if (has_name && has_base) {
-			struct hsdo_config_backend *one = hsdo_calloc(1, sizeof(*one));
-
-			if (one == NULL) {
+			if ((one = hsdo_calloc(1, sizeof(*one))) == NULL) {
 				x->oom = 1;
 				return;
 			}
@@ -1613,69 +1685,106 @@ static void finalize(struct cfg_ctx *x, enum hsdo_role role)
 	for (i = 0; i < bl->n; i++)
 		if (bl->v[i].port == 0)
 			bl->v[i].port = (uint16_t)c->client_haproxy_backend_server_port;
+}
+
+/* The fallback backend's two keys go together. */
+static void finalize_fallback(struct cfg_ctx *x)
+{
+	struct hsdo_config *c = x->c;
+	bool has_fname = !str_empty(c->client_haproxy_fallback_backend_name);
+	bool has_fbase = !str_empty(c->client_haproxy_fallback_backend_base_name);
+	struct hsdo_config_backend *fb = &c->client_haproxy_fallback_backend;
 
 	if (has_fname && !has_fbase)
 		require(x, K_FALLBACK_BASE_NAME, true, "with CLIENT_HAPROXY_FALLBACK_BACKEND_NAME");
 	else if (has_fbase && !has_fname)
 		require(x, K_FALLBACK_NAME, true, "with CLIENT_HAPROXY_FALLBACK_BACKEND_BASE_NAME");
 	else if (has_fname && has_fbase) {
-		struct hsdo_config_backend *fb = &c->client_haproxy_fallback_backend;
-
 		(void)hsdo_strlcpy_field(fb->name, sizeof(fb->name), c->client_haproxy_fallback_backend_name);
 		(void)hsdo_strlcpy_field(fb->base_name, sizeof(fb->base_name),
 					 c->client_haproxy_fallback_backend_base_name);
 		fb->port = (uint16_t)c->client_haproxy_backend_server_port;
 	}
+}
 
-	if (!x->bad[K_MIN_WEIGHT] && !x->bad[K_MAX_WEIGHT] &&
-	    c->server_haproxy_backend_server_min_weight > c->server_haproxy_backend_server_max_weight)
-		KEY_ERROR(x, K_MIN_WEIGHT, "must not be greater than %s (%d)", cfg_keys[K_MAX_WEIGHT].name,
-			  c->server_haproxy_backend_server_max_weight);
+/* What the store and the server's source need. */
+static void finalize_store_and_source(struct cfg_ctx *x, enum hsdo_role role)
+{
+	struct hsdo_config *c = x->c;
+	bool dynamo, aws;
 
 	dynamo = c->store == HSDO_CONFIG_STORE_DYNAMODB && !x->bad[K_STORE];
 	require(x, K_DYNAMODB_TABLE_NAME, dynamo && str_empty(c->dynamodb_table_name),
 		"when STORE is dynamodb");
 	require(x, K_STORE_FILE_PATH, c->store == HSDO_CONFIG_STORE_FILE && !x->bad[K_STORE] &&
 		str_empty(c->store_file_path), "when STORE is file");
-
 	aws = role == HSDO_ROLE_SERVER && c->server_mode == HSDO_CONFIG_SERVER_MODE_AWS &&
 	      !x->bad[K_SERVER_MODE];
 	require(x, K_AWS_DEFAULT_REGION, (dynamo || aws) && str_empty(c->aws_default_region),
 		dynamo ? "when STORE is dynamodb" : "when SERVER_MODE is aws");
-
-	if (role == HSDO_ROLE_SERVER && !x->bad[K_SERVER_MODE]) {
-		switch (c->server_mode) {
-		case HSDO_CONFIG_SERVER_MODE_AWS:
-			require(x, K_SERVER_ASG_NAMES, c->server_asg_names.n == 0,
-				"when SERVER_MODE is aws");
-			break;
-		case HSDO_CONFIG_SERVER_MODE_CONSUL:
-			require(x, K_SERVER_CONSUL_API_URL, str_empty(c->server_consul_api_url),
-				"when SERVER_MODE is consul");
-			require(x, K_SERVER_CONSUL_SERVICE_NAME, c->server_consul_service_name.n == 0,
-				"when SERVER_MODE is consul");
-			break;
-		case HSDO_CONFIG_SERVER_MODE_STATIC:
-			require(x, K_SERVER_STATIC_FILE, str_empty(c->server_static_file),
-				"when SERVER_MODE is static");
-			break;
-		case HSDO_CONFIG_SERVER_MODE_COUNT:
-			break;
-		}
+	if (role != HSDO_ROLE_SERVER || x->bad[K_SERVER_MODE])
+		return;
+	switch (c->server_mode) {
+	case HSDO_CONFIG_SERVER_MODE_AWS:
+		require(x, K_SERVER_ASG_NAMES, c->server_asg_names.n == 0, "when SERVER_MODE is aws");
+		break;
+	case HSDO_CONFIG_SERVER_MODE_CONSUL:
+		require(x, K_SERVER_CONSUL_API_URL, str_empty(c->server_consul_api_url),
+			"when SERVER_MODE is consul");
+		require(x, K_SERVER_CONSUL_SERVICE_NAME, c->server_consul_service_name.n == 0,
+			"when SERVER_MODE is consul");
+		break;
+	case HSDO_CONFIG_SERVER_MODE_STATIC:
+		require(x, K_SERVER_STATIC_FILE, str_empty(c->server_static_file),
+			"when SERVER_MODE is static");
+		break;
+	case HSDO_CONFIG_SERVER_MODE_COUNT:
+		break;
 	}
-	if (role == HSDO_ROLE_CLIENT) {
-		if (bl->n == 0 && !x->bad[K_BACKEND_LIST] && !x->bad[K_BACKEND_NAME] &&
-		    !x->bad[K_BACKEND_BASE_NAME] && !one_only)
-			KEY_ERROR(x, K_BACKEND_LIST, "at least one backend is required (or set "
-				  "CLIENT_HAPROXY_BACKEND_NAME and CLIENT_HAPROXY_BACKEND_BASE_NAME)");
-		if (c->client_dedicated_asg && !x->bad[K_CLIENT_DEDICATED_ASG]) {
-			const char *w = "when CLIENT_DEDICATED_ASG is true";
+}
 
-			require(x, K_CLIENT_ASG_NAMES, c->client_asg_names.n == 0, w);
-			require(x, K_FALLBACK_NAME, !has_fname && !has_fbase, w);
-			require(x, K_FALLBACK_BASE_NAME, !has_fname && !has_fbase, w);
-		}
+/* What client mode needs: a backend, and the dedicated-ASG keys. */
+static void finalize_client(struct cfg_ctx *x, bool one_only)
+{
+	struct hsdo_config *c = x->c;
+	bool has_fname = !str_empty(c->client_haproxy_fallback_backend_name);
+	bool has_fbase = !str_empty(c->client_haproxy_fallback_backend_base_name);
+	const char *w = "when CLIENT_DEDICATED_ASG is true";
+
+	if (c->client_haproxy_backend_list.n == 0 && !x->bad[K_BACKEND_LIST] &&
+	    !x->bad[K_BACKEND_NAME] && !x->bad[K_BACKEND_BASE_NAME] && !one_only)
+		KEY_ERROR(x, K_BACKEND_LIST, "at least one backend is required (or set "
+			  "CLIENT_HAPROXY_BACKEND_NAME and CLIENT_HAPROXY_BACKEND_BASE_NAME)");
+	if (c->client_dedicated_asg && !x->bad[K_CLIENT_DEDICATED_ASG]) {
+		require(x, K_CLIENT_ASG_NAMES, c->client_asg_names.n == 0, w);
+		require(x, K_FALLBACK_NAME, !has_fname && !has_fbase, w);
+		require(x, K_FALLBACK_BASE_NAME, !has_fname && !has_fbase, w);
 	}
+}
+
+/* The rules across keys, once every source of values has been applied. */
+static void finalize(struct cfg_ctx *x, enum hsdo_role role)
+{
+	struct hsdo_config *c = x->c;
+	/* one of the two single-backend keys alone: already reported */
+	bool one_only = str_empty(c->client_haproxy_backend_name) !=
+			str_empty(c->client_haproxy_backend_base_name);
+
+	/* STORE unset or empty: keep an original (DynamoDB) config working. */
+	if (x->empty_enum[K_STORE])
+		c->store = str_empty(c->dynamodb_table_name) ? HSDO_CONFIG_STORE_FILE
+							     : HSDO_CONFIG_STORE_DYNAMODB;
+	finalize_backends(x);
+	if (x->oom)
+		return;
+	finalize_fallback(x);
+	if (!x->bad[K_MIN_WEIGHT] && !x->bad[K_MAX_WEIGHT] &&
+	    c->server_haproxy_backend_server_min_weight > c->server_haproxy_backend_server_max_weight)
+		KEY_ERROR(x, K_MIN_WEIGHT, "must not be greater than %s (%d)", cfg_keys[K_MAX_WEIGHT].name,
+			  c->server_haproxy_backend_server_max_weight);
+	finalize_store_and_source(x, role);
+	if (role == HSDO_ROLE_CLIENT)
+		finalize_client(x, one_only);
 }
 
 /* ---- public API ----------------------------------------------------------- */

@@ -1,0 +1,151 @@
+# Shared by the mixed-fleet tests (ours next to the original HSDO): the
+# SigV4 verifier with dynalite inside, HAProxy in front of three servers
+# on one port and three loopback addresses (the way an Auto Scaling group
+# looks to the original client, which has one port per backend), the
+# original-style peer (tests/fixtures/original_hsdo.js) and the agent's
+# /metrics. Source it after peers.sh.
+# shellcheck shell=bash
+root=${HSDO_SOURCE_DIR:?}
+command -v node >/dev/null || { echo "FAIL - node is not installed (./scripts/deps)"; exit 1; }
+ORIG=$root/tests/fixtures/original_hsdo.js
+TABLE=hsdo-mixed
+
+# verifier_start: the verifier with dynalite embedded; sets DP (its port),
+# exports our credentials and endpoint. The original-style peer signs with
+# AKIDORIGINAL/original.
+verifier_start() {
+	AKID=AKIDHSDOIT SECRET='it/secret+KEY0123456789'
+	node "$root/tests/fixtures/sigv4_proxy.js" --embed --port 0 --region us-east-1 \
+		--creds "[{\"accessKeyId\":\"$AKID\",\"secretAccessKey\":\"$SECRET\"},{\"accessKeyId\":\"AKIDORIGINAL\",\"secretAccessKey\":\"original\"}]" \
+		>"$tmp/proxy.log" 2>&1 &
+	pids+=($!)
+	wait_log "$tmp/proxy.log" "LISTENING [0-9]+" || return 1
+	DP=$(sed -nE 's/.*LISTENING ([0-9]+).*/\1/p' "$tmp/proxy.log" | head -1)
+	export AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET
+	export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DP AWS_EC2_METADATA_DISABLED=true
+	unset AWS_SESSION_TOKEN AWS_PROFILE AWS_REGION
+}
+# stat_of KEY: a number from the verifier's /__stats (byTarget/DynamoDB_20120810.Scan...).
+stat_of() {
+	node -e 'let v = JSON.parse(process.argv[1]); for (const k of process.argv[2].split("/")) v = v == null ? undefined : v[k]; console.log(v ?? 0)' \
+		"$(curl -s "http://127.0.0.1:$DP/__stats")" "$1"
+}
+stats_reset() { curl -s -X POST "http://127.0.0.1:$DP/__reset" >/dev/null; }
+
+# orig COMMAND ARGS...: one run of the original-style peer on the table.
+orig() { node "$ORIG" "$1" --endpoint "http://127.0.0.1:$DP" --table "$TABLE" "${@:2}"; }
+# orig_bg LOG COMMAND ARGS...: the same, in the background; pid in $!.
+orig_bg() {
+	local log=$1
+	shift
+	node "$ORIG" "$1" --endpoint "http://127.0.0.1:$DP" --table "$TABLE" "${@:2}" >"$log" 2>&1 &
+	pids+=($!)
+}
+# item ID ATTR: one attribute of item ID, read with the SDK ("" if none).
+item() {
+	orig dump | node -e 'const it = JSON.parse(require("fs").readFileSync(0)).find(x => x.BackendServerID === +process.argv[1]);
+		const v = it && it[process.argv[2]]; console.log(v === undefined ? "" : v)' "$1" "$2"
+}
+
+# mixed_haproxy NAME BACKENDS: a HAProxy config with the stats socket
+# $tmp/NAME.sock, frontend NAME on $FE_<NAME> (set by the caller) routing to
+# backend be_app, BACKENDS as given (server-template lines), and the three
+# servers A, B, C on 127.0.0.1, .2, .3 port $SP (shared by every HAProxy of
+# the test; only the first one binds them).
+mixed_haproxy() {
+	local name=$1 body=$2 fe servers=${3:-yes}
+	fe=FE_$name
+	{
+		printf 'global\n    stats socket %s/%s.sock mode 600 level admin\n' "$tmp" "$name"
+		printf 'defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n'
+		printf 'frontend fe\n    bind 127.0.0.1:%s\n    default_backend be_app\n' "${!fe}"
+		printf '%s\n' "$body"
+		if [[ $servers == yes ]]; then
+			printf 'listen srvA\n    bind 127.0.0.1:%s\n    http-request return status 200 content-type text/plain string A\n' "$SP"
+			printf 'listen srvB\n    bind 127.0.0.2:%s\n    http-request return status 200 content-type text/plain string B\n' "$SP"
+			printf 'listen srvC\n    bind 127.0.0.3:%s\n    http-request return status 200 content-type text/plain string C\n' "$SP"
+		fi
+	} >"$tmp/$name.cfg"
+	rm -f "$tmp/$name.sock"
+	haproxy -f "$tmp/$name.cfg" -D -p "$tmp/$name.pid" >"$tmp/$name.hap.log" 2>&1 || return 1
+	local i
+	for i in $(seq 1 50); do [[ -S $tmp/$name.sock ]] && break; sleep 0.1; done
+	[[ -S $tmp/$name.sock ]] || return 1
+	mixed_haproxies+=("$tmp/$name.pid")
+}
+mixed_haproxies=()
+mixed_cleanup() {
+	local p
+	for p in "${mixed_haproxies[@]}"; do [[ -f $p ]] && kill -9 "$(cat "$p")" 2>/dev/null; done
+	cleanup
+}
+trap mixed_cleanup EXIT
+
+# hcli NAME CMD: a Runtime API command on HAProxy NAME.
+hcli() { echo "$2" | socat -t 2 - "UNIX-CONNECT:$tmp/$1.sock"; }
+# hsrv NAME FIELD BACKEND SERVER: one column of `show servers state`.
+hsrv() {
+	hcli "$1" "show servers state $3" | awk -v f="$2" -v s="$4" '
+		/^# /{ for (i = 2; i <= NF; i++) col[$i] = i - 1; next }
+		$4 == s { print $col[f] }'
+}
+# hweight NAME SERVER: the effective weight of be_app/SERVER, 0 when it
+# takes no new traffic (maintenance or drain).
+hweight() {
+	local a w
+	a=$(hsrv "$1" srv_admin_state be_app "$2")
+	w=$(hsrv "$1" srv_uweight be_app "$2")
+	[[ -z $a ]] && { echo "?"; return; }
+	if (( a & 0x2b )); then echo 0; else echo "$w"; fi
+}
+# haddr NAME SERVER: "addr:port" of be_app/SERVER, "maint" when in maintenance.
+haddr() {
+	local a
+	a=$(hsrv "$1" srv_admin_state be_app "$2")
+	if (( a & 0x23 )); then echo maint; else echo "$(hsrv "$1" srv_addr be_app "$2"):$(hsrv "$1" srv_port be_app "$2")"; fi
+}
+# nhits NAME N: N requests through HAProxy NAME's frontend: "A=x B=y C=z 503=w".
+nhits() {
+	local fe=FE_$1 i a=0 b=0 c=0 e=0 r
+	for i in $(seq 1 "$2"); do
+		r=$(curl -s -m 2 "http://127.0.0.1:${!fe}/" || true)
+		case $r in A) a=$((a + 1)) ;; B) b=$((b + 1)) ;; C) c=$((c + 1)) ;; *) e=$((e + 1)) ;; esac
+	done
+	echo "A=$a B=$b C=$c 503=$e"
+}
+
+# metric PORT NAME_AND_LABELS: a sample's value from the agent's /metrics
+# ("" when absent), e.g. metric "$CP" 'hsdo_cycles_total{mode="client",result="ok"}'.
+metric() {
+	curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" 'index($0, m " ") == 1 { print $2 }'
+}
+# cycles PORT: client cycles run so far (ok and error).
+cycles() {
+	local ok err
+	ok=$(metric "$1" 'hsdo_cycles_total{mode="client",result="ok"}')
+	err=$(metric "$1" 'hsdo_cycles_total{mode="client",result="error"}')
+	echo $(( ${ok:-0} + ${err:-0} ))
+}
+# wait_long DESC SECONDS CMD...: like wait_for, up to SECONDS.
+wait_long() {
+	local i
+	for i in $(seq 1 $(( $2 * 10 ))); do "${@:3}" >/dev/null 2>&1 && return 0; sleep 0.1; done
+	return 1
+}
+# within_cycles PORT MAX CMD...: CMD becomes true within MAX client cycles
+# of the agent on PORT after the call (counted with hsdo_cycles_total, not
+# with a clock: a loaded machine runs cycles late, not fewer of them; one
+# more is allowed for the sampling). Prints the cycles it took. Gives up
+# after MAX + 1 cycles, or 60 s without any cycle.
+within_cycles() {
+	local port=$1 max=$2 c0 c i
+	c0=$(cycles "$port")
+	for i in $(seq 1 600); do
+		"${@:3}" >/dev/null 2>&1 && { echo $(( $(cycles "$port") - c0 )); return 0; }
+		c=$(cycles "$port")
+		(( c - c0 > max + 1 )) && { echo "more than $max"; return 1; }
+		sleep 0.1
+	done
+	echo "timeout"
+	return 1
+}

@@ -234,6 +234,7 @@ static int client_cycle(struct agent *a)
 			      rep.failed, rep.sent);
 
 	agent_metrics_store_reads(a, rep.store_reads, rep.store_read_errors);
+	agent_metrics_client_table(a, rep.unversioned, rep.unannounced);
 	if (rep.table_changed) {
 		agent_metrics_table(a, rep.table);
 		hsdo_spoa_set_table(a->spoa, rep.table);   /* SPOE: the ACKs' slot_state */

@@ -30,6 +30,8 @@ enum {
 	M_STORE_READS,
 	M_RTAPI_COMMANDS,
 	M_RTAPI_CONNECTIONS,
+	M_CLIENT_UNVERSIONED,
+	M_CLIENT_UNANNOUNCED,
 	M_BUILD_INFO,
 	M_CPU,
 	M_RSS,
@@ -90,6 +92,12 @@ static const struct hsdo_metrics_family_desc families[M_COUNT] = {
 		HSDO_METRICS_COUNTER, { "result" }, NULL, 0 },
 	[M_RTAPI_CONNECTIONS] = { "hsdo_runtime_api_connections",
 		"HAProxy Runtime API connections opened.", HSDO_METRICS_COUNTER, { NULL }, NULL, 0 },
+	[M_CLIENT_UNVERSIONED] = { "hsdo_client_table_unversioned",
+		"1 while the slot table has no generation (written by an original HSDO server): "
+		"it is read whole every cycle.", HSDO_METRICS_GAUGE, { NULL }, NULL, 0 },
+	[M_CLIENT_UNANNOUNCED] = { "hsdo_client_unannounced_changes",
+		"Changes a periodic full read found under an unchanged generation "
+		"(a writer did not bump it).", HSDO_METRICS_COUNTER, { NULL }, NULL, 0 },
 	[M_BUILD_INFO] = { "hsdo_build_info", "Always 1; the version of hsdo-agent as a label.",
 		HSDO_METRICS_GAUGE, { "version" }, NULL, 0 },
 	[M_CPU] = { "process_cpu_seconds", "Total user and system CPU time spent in seconds.",
@@ -334,8 +342,10 @@ int agent_metrics_init(struct agent *a)
 		if (a->role == HSDO_ROLE_CLIENT)
 			m_add(a, M_RTAPI_COMMANDS, res, 0);
 	}
-	if (a->role == HSDO_ROLE_CLIENT)
+	if (a->role == HSDO_ROLE_CLIENT) {
 		m_add(a, M_RTAPI_CONNECTIONS, NULL, 0);
+		m_add(a, M_CLIENT_UNANNOUNCED, NULL, 0);
+	}
 	{
 		const char *mode[] = { mode_str(a) };
 
@@ -376,6 +386,13 @@ void agent_metrics_store_reads(struct agent *a, size_t reads, size_t errors)
 		m_add(a, M_STORE_READS, ok, (double)(reads - errors));
 	if (errors > 0)
 		m_add(a, M_STORE_READS, bad, (double)errors);
+}
+
+void agent_metrics_client_table(struct agent *a, bool unversioned, size_t unannounced)
+{
+	m_set(a, M_CLIENT_UNVERSIONED, NULL, unversioned ? 1 : 0);
+	if (unannounced > 0)
+		m_add(a, M_CLIENT_UNANNOUNCED, NULL, (double)unannounced);
 }
 
 void agent_metrics_table(struct agent *a, const struct hsdo_table *t)

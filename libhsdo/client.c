@@ -1,6 +1,8 @@
 /* Client mode cycle: see include/hsdo/client.h. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "hsdo/alloc.h"
 #include "hsdo/client.h"
@@ -21,6 +23,12 @@ struct hsdo_client {
 	size_t nasg;
 	struct hsdo_plan_client_settings settings;
 	struct hsdo_store *store;               /* borrowed */
+	char what[512];                         /* "table T" / "file P", for logs */
+	bool file_store;
+	int64_t full_read_ms;                   /* CLIENT_FULL_READ_INTERVAL, 0 = never */
+	int64_t last_full_ms;                   /* monotonic time of the last full read */
+	bool unversioned;                       /* the last table read had generation 0 */
+	bool told;                              /* that state was logged */
 	struct hsdo_table table;                /* last good desired table */
 	bool have_table;
 	struct hsdo_plan_client_result plan;    /* last cycle's plan */
@@ -28,6 +36,7 @@ struct hsdo_client {
 	/* Asynchronous refresh (hsdo_client_refresh_async) in flight/done. */
 	struct {
 		bool busy, ready;
+		bool full;                      /* a full read, no generation poll */
 		uint64_t gen;
 		struct hsdo_table t;
 		struct hsdo_client_report rep;  /* store_* fields only */
@@ -75,6 +84,10 @@ int hsdo_client_new(const struct hsdo_config *cfg, struct hsdo_store *store,
 	c->timeout_ms = (int)cfg->client_haproxy_timeout_ms;
 	c->list_size = (size_t)cfg->haproxy_backend_servers_list_size;
 	c->store = store;
+	c->full_read_ms = cfg->client_full_read_interval_ms;
+	c->file_store = strcmp(hsdo_store_name(store), "file") == 0;
+	snprintf(c->what, sizeof(c->what), "%s %s", c->file_store ? "file" : "table",
+		 c->file_store ? cfg->store_file_path : cfg->dynamodb_table_name);
 	c->nbackends = bl->n + (fb ? 1 : 0);
 	c->backends = hsdo_calloc(c->nbackends, sizeof(*c->backends));
 	c->pbe = hsdo_calloc(c->nbackends, sizeof(*c->pbe));
@@ -284,13 +297,68 @@ int hsdo_client_check(struct hsdo_client *c, char *err, size_t errlen)
 	return rc;
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Whether this cycle reads the whole table without polling the generation
+ * first: the first read, every read of an unversioned table (generation 0:
+ * its writer announces nothing), and one every CLIENT_FULL_READ_INTERVAL in
+ * case a writer forgot to bump the generation. */
+static bool full_read_due(const struct hsdo_client *c)
+{
+	if (!c->have_table || c->table.generation == 0)
+		return true;
+	return c->full_read_ms > 0 && mono_ms() - c->last_full_ms >= c->full_read_ms;
+}
+
+/* Slots that differ between a and b (a slot only one has counts). */
+static size_t slots_differ(const struct hsdo_table *a, const struct hsdo_table *b)
+{
+	size_t i, n = a->n < b->n ? a->n : b->n, d = a->n > b->n ? a->n - b->n : b->n - a->n;
+
+	for (i = 0; i < n; i++)
+		d += !hsdo_slot_equal(&a->slots[i], &b->slots[i]);
+	return d;
+}
+
+/* Say once at start, and on every change, whether the table has a
+ * generation: without one every cycle reads it whole. */
+static void note_versioning(struct hsdo_client *c, uint64_t gen)
+{
+	bool unversioned = gen == 0;
+
+	if (c->told && unversioned == c->unversioned)
+		return;
+	if (unversioned && c->file_store)
+		hsdo_log_warn("%s has no generation: reading the whole document every cycle",
+			      c->what);
+	else if (unversioned)
+		hsdo_log_warn("%s has no control item: written by an original HSDO server? "
+			      "reading the whole table every cycle", c->what);
+	else if (c->told && c->file_store)
+		hsdo_log_info("%s has a generation again (%" PRIu64 "): reading the whole "
+			      "document only when it changes", c->what, gen);
+	else if (c->told)
+		hsdo_log_info("%s has a control item again (generation %" PRIu64 "): reading "
+			      "one item per cycle", c->what, gen);
+	c->unversioned = unversioned;
+	c->told = c->told || unversioned;
+}
+
 /* Record a refresh's outcome in rep; on success take *t (a new table) as
  * the desired one. An empty table counts as a failure; the last good table
- * stays on any failure. */
+ * stays on any failure. A full read that finds other slots under the same
+ * generation found a change nobody announced: logged and counted. */
 static void refresh_finish(struct hsdo_client *c, struct hsdo_client_report *rep, int rc,
-			   struct hsdo_table *t, const char *why)
+			   struct hsdo_table *t, const char *why, bool full)
 {
 	char err[200];
+	size_t ndiff;
 
 	snprintf(err, sizeof(err), "%s", why != NULL ? why : "");
 	if (rc == 0 && t->n == 0) {
@@ -303,11 +371,26 @@ static void refresh_finish(struct hsdo_client *c, struct hsdo_client_report *rep
 			 hsdo_strerror(rc), err[0] ? ": " : "", err);
 		return;
 	}
+	rep->store_ok = true;
+	rep->full_read = full;
+	c->last_full_ms = mono_ms();
+	note_versioning(c, t->generation);
+	ndiff = c->have_table ? slots_differ(&c->table, t) : t->n;
+	if (c->have_table && t->generation == c->table.generation && ndiff == 0) {
+		hsdo_table_free(t);   /* read again, unchanged */
+		return;
+	}
+	if (full && c->have_table && t->generation != 0 && t->generation == c->table.generation) {
+		hsdo_log_warn("%s changed without a new generation (still %" PRIu64 "): %zu %s; "
+			      "a writer did not bump it (found by the full read every "
+			      "CLIENT_FULL_READ_INTERVAL)", c->what, t->generation, ndiff,
+			      ndiff == 1 ? "slot differs" : "slots differ");
+		rep->unannounced++;
+	}
 	hsdo_table_free(&c->table);
 	c->table = *t;
 	memset(t, 0, sizeof(*t));
 	c->have_table = true;
-	rep->store_ok = true;
 	rep->table_changed = true;
 }
 
@@ -317,19 +400,22 @@ static void refresh_table(struct hsdo_client *c, struct hsdo_client_report *rep)
 	struct hsdo_table t = { 0 };
 	uint64_t gen = 0;
 	char err[200] = "";
-	int rc;
+	bool full = full_read_due(c);
+	int rc = 0;
 
-	rep->store_reads++;
-	rc = hsdo_store_read_generation(c->store, &gen, err, sizeof(err));
-	if (rc == 0 && c->have_table && gen == c->table.generation) {
-		rep->store_ok = true;
-		return;
+	if (!full) {
+		rep->store_reads++;
+		rc = hsdo_store_read_generation(c->store, &gen, err, sizeof(err));
+		if (rc == 0 && gen == c->table.generation) {
+			rep->store_ok = true;
+			return;
+		}
 	}
 	if (rc == 0) {
 		rep->store_reads++;
 		rc = hsdo_store_read_table(c->store, &t, err, sizeof(err));
 	}
-	refresh_finish(c, rep, rc, &t, err);
+	refresh_finish(c, rep, rc, &t, err, full);
 }
 
 static void ar_complete(struct hsdo_client *c)
@@ -344,8 +430,14 @@ static void ar_table_done(void *arg, int rc, const char *err)
 {
 	struct hsdo_client *c = arg;
 
-	refresh_finish(c, &c->ar.rep, rc, &c->ar.t, err);
+	refresh_finish(c, &c->ar.rep, rc, &c->ar.t, err, c->ar.full);
 	ar_complete(c);
+}
+
+static int ar_read_table(struct hsdo_client *c)
+{
+	c->ar.rep.store_reads++;
+	return hsdo_store_read_table_async(c->store, &c->ar.t, ar_table_done, c);
 }
 
 static void ar_gen_done(void *arg, int rc, const char *err)
@@ -353,20 +445,20 @@ static void ar_gen_done(void *arg, int rc, const char *err)
 	struct hsdo_client *c = arg;
 	int rc2;
 
-	if (rc == 0 && c->have_table && c->ar.gen == c->table.generation) {
+	if (rc == 0 && c->ar.gen == c->table.generation) {
 		c->ar.rep.store_ok = true;
 		ar_complete(c);
 		return;
 	}
 	if (rc != 0) {
-		refresh_finish(c, &c->ar.rep, rc, &c->ar.t, err);
+		refresh_finish(c, &c->ar.rep, rc, &c->ar.t, err, false);
 		ar_complete(c);
 		return;
 	}
-	c->ar.rep.store_reads++;
-	rc2 = hsdo_store_read_table_async(c->store, &c->ar.t, ar_table_done, c);
+	rc2 = ar_read_table(c);
 	if (rc2 != 0) {
-		refresh_finish(c, &c->ar.rep, rc2, &c->ar.t, "could not start the table read");
+		refresh_finish(c, &c->ar.rep, rc2, &c->ar.t, "could not start the table read",
+			       false);
 		ar_complete(c);
 	}
 }
@@ -383,8 +475,13 @@ int hsdo_client_refresh_async(struct hsdo_client *c, void (*done)(void *arg), vo
 	c->ar.ready = false;
 	c->ar.done = done;
 	c->ar.arg = arg;
-	c->ar.rep.store_reads++;
-	rc = hsdo_store_read_generation_async(c->store, &c->ar.gen, ar_gen_done, c);
+	c->ar.full = full_read_due(c);
+	if (c->ar.full) {
+		rc = ar_read_table(c);
+	} else {
+		c->ar.rep.store_reads++;
+		rc = hsdo_store_read_generation_async(c->store, &c->ar.gen, ar_gen_done, c);
+	}
 	if (rc != 0)
 		c->ar.busy = false;
 	return rc;
@@ -438,6 +535,8 @@ int hsdo_client_cycle(struct hsdo_client *c, bool dry_run, struct hsdo_client_re
 		/* A refresh finished in the background: use its outcome. */
 		rep->store_ok = c->ar.rep.store_ok;
 		rep->table_changed = c->ar.rep.table_changed;
+		rep->full_read = c->ar.rep.full_read;
+		rep->unannounced = c->ar.rep.unannounced;
 		rep->store_reads = c->ar.rep.store_reads;
 		rep->store_read_errors = c->ar.rep.store_read_errors;
 		memcpy(rep->store_error, c->ar.rep.store_error, sizeof(rep->store_error));
@@ -460,6 +559,7 @@ static int cycle_rest(struct hsdo_client *c, bool dry_run, struct hsdo_client_re
 
 	hsdo_plan_client_result_free(&c->plan);
 	rep->generation = c->table.generation;
+	rep->unversioned = c->have_table && c->unversioned;
 	rep->table = c->have_table ? &c->table : NULL;
 	if (!c->have_table) {
 		/* Nothing to follow yet: touch nothing. */

@@ -332,7 +332,10 @@ static void on_gen(void *arg, int rc, const char *err)
 		fail(s, rc, err);
 		return;
 	}
-	if (s->have_cache && s->gen == s->cache.generation && s->cache.n >= s->set.slots) {
+	/* Generation 0: an unversioned table (the original server writes it,
+	 * announcing nothing): read it whole every cycle. */
+	if (s->have_cache && s->gen != 0 && s->gen == s->cache.generation &&
+	    s->cache.n >= s->set.slots) {
 		step_plan(s);
 		return;
 	}

@@ -1,6 +1,10 @@
 /* Client mode: one reconcile cycle of a local HAProxy against the slot
- * table. Each cycle reads the store (the table only when its generation
- * changed), opens ONE Runtime API connection, reads `show servers state` of
+ * table. Each cycle reads the store: the generation, and the table only
+ * when it changed; the whole table every cycle when it has no generation
+ * (unversioned: the original server writes none), and at least every
+ * CLIENT_FULL_READ_INTERVAL otherwise (a writer may forget to bump it: such
+ * a change is logged and counted). The table's versioning is logged at
+ * start and on every change. Then it opens ONE Runtime API connection, reads `show servers state` of
  * every configured backend, plans the minimal commands and sends them as one
  * batch on that connection. An idle, converged cycle sends no `set` command.
  * A failed or empty store read never empties HAProxy: the last good table is
@@ -23,7 +27,10 @@ struct hsdo_client;
  * until the next cycle or hsdo_client_free (borrowed). */
 struct hsdo_client_report {
 	bool store_ok;                 /* the store answered this cycle */
-	bool table_changed;            /* a new generation was read */
+	bool table_changed;            /* a table that differs was read */
+	bool full_read;                /* the whole table was read without a poll */
+	bool unversioned;              /* the table followed has no generation */
+	size_t unannounced;            /* changes found under an unchanged generation */
 	bool haproxy_ok;               /* state of every backend was read */
 	bool missing;                  /* a backend or slot is missing in HAProxy */
 	uint64_t generation;           /* of the table used */

@@ -83,6 +83,7 @@ struct hsdo_config {
 	/* client role */
 	char *client_haproxy_socket_path;
 	int64_t client_haproxy_timeout_ms;
+	int64_t client_full_read_interval_ms; /* 0 = never */
 	char *client_haproxy_backend_name;
 	char *client_haproxy_backend_base_name;
 	int client_haproxy_backend_server_port;

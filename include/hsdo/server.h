@@ -7,7 +7,9 @@
  *     nothing else happens; taken over from another -> the cached table is
  *     dropped and every slot is rewritten under the new epoch (fencing);
  *  2. table: read the generation (one small read); read the whole table
- *     only when it is not the one this server last wrote or read;
+ *     only when it is not the one this server last wrote or read, or when
+ *     it is 0 (unversioned: another writer, such as the original server,
+ *     changes it without announcing it);
  *  3. plan (hsdo_plan_server) and the safety valves (below);
  *  4. write only the slots that changed, plus the generation, under the
  *     lease epoch; nothing changed -> no write at all. A conflict (another

@@ -4,7 +4,9 @@
  *   <one DynamoDB item per line, exactly as hsdo_item_encode writes it>
  *   ]}
  *
- * with slots 1..n dense and sorted. Readers take no lock: writers replace
+ * with slots 1..n dense and sorted. A document without "generation" (written
+ * by hand or by another tool) reads as generation 0: unversioned (store.h),
+ * so a client reads it whole every cycle. Readers take no lock: writers replace
  * the file by rename(2), so a reader sees the old or the new document, never
  * a partial one. Writers serialize their read-check-write with an exclusive
  * flock(2) on "<path>.lock", across processes.

@@ -799,7 +799,8 @@ out:
 
 /* ---- Scan / GetItem ---------------------------------------------------------- */
 
-/* The Generation of control item `item`. */
+/* The Generation of control item `item`; 0 when it has none (an item 0
+ * that no writer committed through: the table is unversioned). */
 static int control_generation(const cJSON *item, uint64_t *gen, char *err, size_t errlen)
 {
 	const cJSON *av;
@@ -809,9 +810,10 @@ static int control_generation(const cJSON *item, uint64_t *gen, char *err, size_
 
 	if ((rc = member(item, GENERATION, &av, "control item 0", err, errlen)) != 0)
 		return rc;
-	if (av == NULL)
-		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
-				   "control item 0: missing attribute " GENERATION);
+	if (av == NULL) {
+		*gen = 0;
+		return 0;
+	}
 	if ((s = av_n(av)) == NULL)
 		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
 				   "control item 0: " GENERATION " is not an N attribute value");

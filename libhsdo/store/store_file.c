@@ -85,10 +85,13 @@ static int parse_doc(const cJSON *root, struct hsdo_table *out, char *err, size_
 		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
 				   "version: unsupported version %" PRIu64 " (this build reads %d)",
 				   version, HSDO_STORE_FILE_VERSION);
+	/* No generation: a document written by hand or by a tool that does
+	 * not keep one; it reads as generation 0, unversioned (store.h). */
 	gen = cJSON_GetObjectItemCaseSensitive(root, "generation");
-	if (!json_uint(gen, HSDO_STORE_FILE_GEN_MAX, &generation))
+	generation = 0;
+	if (gen != NULL && !json_uint(gen, HSDO_STORE_FILE_GEN_MAX, &generation))
 		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
-				   "generation: missing or not an integer in 0..%" PRIu64,
+				   "generation: not an integer in 0..%" PRIu64,
 				   HSDO_STORE_FILE_GEN_MAX);
 	slots = cJSON_GetObjectItemCaseSensitive(root, "slots");
 	if (!cJSON_IsArray(slots))

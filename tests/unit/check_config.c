@@ -135,6 +135,7 @@ START_TEST(defaults_every_key)
 	ck_assert_int_eq(c->server_drain_time_ms, 30000);
 	ck_assert_str_eq(c->client_haproxy_socket_path, "/var/run/haproxy/admin.sock");
 	ck_assert_int_eq(c->client_haproxy_timeout_ms, 2000);
+	ck_assert_int_eq(c->client_full_read_interval_ms, 60000);
 	ck_assert_str_eq(c->client_haproxy_backend_name, "");
 	ck_assert_str_eq(c->client_haproxy_backend_base_name, "");
 	ck_assert_int_eq(c->client_haproxy_backend_server_port, 80);
@@ -177,6 +178,7 @@ static const char dump_defaults_text[] =
 	"SERVER_VALVE_CYCLES = 3\n"
 	"CLIENT_HAPROXY_SOCKET_PATH = /var/run/haproxy/admin.sock\n"
 	"CLIENT_HAPROXY_TIMEOUT = 2\n"
+	"CLIENT_FULL_READ_INTERVAL = 60\n"
 	"CLIENT_HAPROXY_BACKEND_NAME = \n"
 	"CLIENT_HAPROXY_BACKEND_BASE_NAME = \n"
 	"CLIENT_HAPROXY_BACKEND_SERVER_PORT = 80\n"
@@ -260,7 +262,7 @@ START_TEST(dump_round_trips_through_env)
 		envv[n++] = line;
 	}
 	envv[n] = NULL;
-	ck_assert_uint_eq(n, 38);
+	ck_assert_uint_eq(n, 39);
 	run(NULL, envv, HSDO_ROLE_ANY);
 	expect_ok();
 	ck_assert_uint_eq(g_d.n, 0);
@@ -327,7 +329,7 @@ START_TEST(docs_and_example_list_every_key)
 		snprintf(pat, sizeof(pat), "\n%s: ", key);
 		ck_assert_msg(strstr(yaml, pat) != NULL, "conf/env.yaml lacks %s", key);
 	}
-	ck_assert_uint_eq(n, 38);
+	ck_assert_uint_eq(n, 39);
 	free(doc);
 	free(yaml);
 }
@@ -370,6 +372,7 @@ static const struct set_case set_cases[] = {
 	{ "CLIENT_HAPROXY_SOCKET_PATH", "/run/h.sock", "/x", VT_STR,
 	  F(client_haproxy_socket_path), 0, "/run/h.sock" },
 	{ "CLIENT_HAPROXY_TIMEOUT", "1.5", "3", VT_MS, F(client_haproxy_timeout_ms), 1500, NULL },
+	{ "CLIENT_FULL_READ_INTERVAL", "0", "30", VT_MS, F(client_full_read_interval_ms), 0, NULL },
 	{ "CLIENT_HAPROXY_BACKEND_NAME", "be_x", "be_y", VT_STR, F(client_haproxy_backend_name), 0, "be_x" },
 	{ "CLIENT_HAPROXY_BACKEND_BASE_NAME", "srv", "s2", VT_STR,
 	  F(client_haproxy_backend_base_name), 0, "srv" },

@@ -183,6 +183,37 @@ START_TEST(first_start_then_zero_writes)
 }
 END_TEST
 
+/* A table without a generation (written by another kind of writer, such
+ * as the original server) is read whole every cycle until a write of ours
+ * gives it one: a change made there meanwhile is seen. */
+START_TEST(unversioned_table_read_every_cycle)
+{
+	const char *doc = "{\"format\":\"hsdo-slots\",\"version\":1,\"slots\":[\n"
+		"{\"BackendServerID\":{\"N\":\"1\"},\"IPAddress\":{\"S\":\"10.0.0.1\"},"
+		"\"ServerName\":{\"S\":\"i-0001\"},\"ASG\":{\"S\":\"asg\"},"
+		"\"Weight\":{\"N\":\"100\"},\"BackendServerStatus\":{\"S\":\"enabled\"},"
+		"\"LastWeightUpdate\":{\"S\":\"2023-11-14 22:13:20\"}}]}";
+	struct fx f;
+	struct hsdo_server_settings set = settings("a", 0);
+	struct hsdo_server *s;
+	struct hsdo_server_report r;
+
+	set.slots = 1;
+	fx_open(&f);
+	ck_assert_int_eq(hsdo_test_write_file(f.path, doc, strlen(doc)), 0);
+	s = mk(f.st, &set);
+	r = cycle(s, 1, 0, T0);
+	ck_assert_int_eq(r.outcome, HSDO_SERVER_UNCHANGED);
+	ck_assert(r.table_read);
+	ck_assert_uint_eq(r.generation, 0);
+	r = cycle(s, 1, 0, T0 + SEC);
+	ck_assert_int_eq(r.outcome, HSDO_SERVER_UNCHANGED);
+	ck_assert(r.table_read);
+	hsdo_server_free(s);
+	fx_close(&f);
+}
+END_TEST
+
 START_TEST(valve_holds_then_applies)
 {
 	struct fx f;
@@ -434,6 +465,7 @@ static Suite *server_suite(void)
 	TCase *tc = tcase_create("cycle");
 
 	tcase_add_test(tc, first_start_then_zero_writes);
+	tcase_add_test(tc, unversioned_table_read_every_cycle);
 	tcase_add_test(tc, valve_holds_then_applies);
 	tcase_add_test(tc, overflow_reported);
 	tcase_add_test(tc, external_write_is_a_conflict_then_reread);

@@ -552,6 +552,72 @@ START_TEST(original_client_reads_it)
 }
 END_TEST
 
+/* Run the original-style peer (tests/fixtures/original_hsdo.js) on table. */
+static void original(const char *table, const char *const *args)
+{
+	const char *argv[24];
+	char out[2048] = "";
+	size_t n = 0;
+
+	argv[n++] = args[0];
+	argv[n++] = "--endpoint";
+	argv[n++] = dyn.direct_url;
+	argv[n++] = "--table";
+	argv[n++] = table;
+	for (args++; *args != NULL && n < 23; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	ck_assert_msg(hsdo_test_node_run("original_hsdo.js", argv, out, sizeof(out)) == 0,
+		      "original_hsdo.js %s: %s", argv[0], out);
+}
+
+/* Read the table and check what it cost: Scan pages and GetItems. */
+static void read_costs(struct env *e, uint64_t gen, long scans, long gets)
+{
+	struct hsdo_table t;
+
+	ctl("/__reset", "{}");
+	read_all(e, &t);
+	ck_assert_uint_eq(t.n, 3);
+	ck_assert_uint_eq(t.generation, gen);
+	ck_assert_int_eq(pstat("DynamoDB_20120810.Scan"), scans);
+	ck_assert_int_eq(pstat("DynamoDB_20120810.GetItem"), gets);  /* -1: none */
+	hsdo_table_free(&t);
+}
+
+/* A table the original server wrote (no item 0) is generation 0, and once a
+ * read found it so, reading it again costs one Scan and no GetItem, what
+ * the original client pays. An item 0 with a generation appearing sends the
+ * read back to the versioned way (GetItem 0, then Scan); one without
+ * Generation leaves the table unversioned. */
+START_TEST(unversioned_table_reads)
+{
+	const char *seed[] = { "seed", "--size", "3", "--slot", "1,10.0.0.1,i-1,web,4,enabled,now",
+			       NULL };
+	const char *ctl7[] = { "put-control", "--generation", "7", NULL };
+	const char *ctl_nogen[] = { "put-control", NULL };
+	const char *del0[] = { "delete", "--id", "0", NULL };
+	struct env e;
+
+	store_up(&e, "hsdo-unversioned", 0);
+	original("hsdo-unversioned", seed);
+	ck_assert_uint_eq(gen_of(&e), 0);
+	read_costs(&e, 0, 1, 1);     /* not known yet: GetItem 0, then Scan */
+	read_costs(&e, 0, 1, -1);    /* unversioned: the Scan alone */
+	read_costs(&e, 0, 1, -1);
+	original("hsdo-unversioned", ctl7);
+	read_costs(&e, 7, 2, 1);     /* the Scan meets item 0: read again, versioned */
+	read_costs(&e, 7, 1, 1);
+	original("hsdo-unversioned", del0);
+	read_costs(&e, 0, 1, 1);
+	read_costs(&e, 0, 1, -1);
+	original("hsdo-unversioned", ctl_nogen);
+	ck_assert_uint_eq(gen_of(&e), 0);
+	read_costs(&e, 0, 1, -1);    /* item 0 without Generation: still unversioned */
+	env_down(&e);
+}
+END_TEST
+
 START_TEST(alloc_failure_ops)
 {
 	struct hsdo_table t, r;
@@ -746,6 +812,7 @@ static Suite *store_ddb_suite(void)
 	tcase_add_test(tc, fencing);
 	tcase_add_test(tc, throttling_inside_operations);
 	tcase_add_test(tc, original_client_reads_it);
+	tcase_add_test(tc, unversioned_table_reads);
 	tcase_add_test(tc, alloc_failure_ops);
 	tcase_add_test(tc, event_mode);
 	suite_add_tcase(s, tc);

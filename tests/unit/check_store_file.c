@@ -439,10 +439,10 @@ static const struct {
 	{ "{\"version\":1,\"generation\":1,\"slots\":[]}", -HSDO_EPROTO, "format:", 0 },
 	{ HEAD("2", "3") "]}", -HSDO_EPROTO, "version: unsupported version 2", 0 },
 	{ HEAD("\"1\"", "3") "]}", -HSDO_EPROTO, "version: missing or not", 0 },
-	{ HEAD("1", "-1") "]}", -HSDO_EPROTO, "generation: missing or not an integer", 0 },
-	{ HEAD("1", "1.5") "]}", -HSDO_EPROTO, "generation: missing or not an integer", 0 },
-	{ HEAD("1", "1e300") "]}", -HSDO_EPROTO, "generation: missing or not an integer", 0 },
-	{ HEAD("1", "9007199254740992") "]}", -HSDO_EPROTO, "generation: missing or not", 0 },
+	{ HEAD("1", "-1") "]}", -HSDO_EPROTO, "generation: not an integer", 0 },
+	{ HEAD("1", "1.5") "]}", -HSDO_EPROTO, "generation: not an integer", 0 },
+	{ HEAD("1", "1e300") "]}", -HSDO_EPROTO, "generation: not an integer", 0 },
+	{ HEAD("1", "9007199254740992") "]}", -HSDO_EPROTO, "generation: not an integer", 0 },
 	{ "{\"format\":\"hsdo-slots\",\"version\":1,\"generation\":3}", -HSDO_EPROTO,
 	  "slots: missing or not an array", 0 },
 	{ HEAD("1", "3") SLOT("1", "1") "," SLOT("2", "300") "]}", -HSDO_EPROTO,
@@ -502,6 +502,33 @@ START_TEST(corrupt_document)
 	hsdo_table_free(&good);
 	hsdo_table_free(&copy);
 	ck_assert_int_eq(stray_files(fx.dir), 0);
+	fx_close(&fx);
+}
+END_TEST
+
+/* A document without "generation" (written by hand): generation 0, an
+ * unversioned table; a write of ours states 0 and gives it generation 1. */
+START_TEST(document_without_generation)
+{
+	const char *doc = "{\"format\":\"hsdo-slots\",\"version\":1,\"slots\":["
+		SLOT("1", "4") "]}";
+	struct fixture fx;
+	struct hsdo_table t;
+	char err[512] = "";
+	uint32_t id = 1;
+
+	fx_open(&fx);
+	ck_assert_int_eq(hsdo_test_write_file(fx.path, doc, strlen(doc)), 0);
+	ck_assert_uint_eq(gen_of(fx.st), 0);
+	read_ok(fx.st, &t);
+	ck_assert_uint_eq(t.n, 1);
+	ck_assert_uint_eq(t.generation, 0);
+	ck_assert_uint_eq(t.slots[0].weight, 4);
+	t.slots[0].weight = 5;
+	ck_assert_msg(hsdo_store_write_slots(fx.st, &t, &id, 1, 0, 0, err, sizeof(err)) == 0,
+		      "%s", err);
+	ck_assert_uint_eq(gen_of(fx.st), 1);
+	hsdo_table_free(&t);
 	fx_close(&fx);
 }
 END_TEST
@@ -872,6 +899,7 @@ static Suite *store_file_suite(void)
 	tc = tcase_create("basics");
 	tcase_add_test(tc, missing_file);
 	tcase_add_test(tc, generation_cache_sees_changes);
+	tcase_add_test(tc, document_without_generation);
 	tcase_add_test(tc, open_errors);
 	tcase_add_test(tc, ensure_creates_and_keeps);
 	tcase_add_test(tc, write_read_roundtrip);

@@ -1,5 +1,7 @@
-/* DynamoDB item codec for one slot (see hsdo/item.h for the contract). Pure:
- * no clock, no I/O; times are converted with days-from-civil arithmetic. */
+/* DynamoDB item codec for one slot (see hsdo/item.h for the contract). Pure
+ * but for the process's time zone (zone.h), in which LastWeightUpdate is
+ * written, as the original writes it: no clock, no I/O; times are converted
+ * with days-from-civil arithmetic. */
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -11,6 +13,7 @@
 #include "hsdo/err.h"
 #include "hsdo/item.h"
 #include "hsdo/slot.h"
+#include "hsdo/zone.h"
 #include "item_json.h"
 
 #define US_PER_SEC  INT64_C(1000000)
@@ -153,6 +156,31 @@ int hsdo_item_parse_time(const char *s, int64_t *us)
 	return 0;
 }
 
+/* LastWeightUpdate of instant utc_us: the local wall clock, as the original
+ * writes it. */
+static int time_text(int64_t utc_us, char *buf, size_t len)
+{
+	int64_t local;
+
+	if (hsdo_zone_utc_to_local(utc_us, &local) != 0)
+		return -HSDO_EINVAL;
+	return hsdo_item_format_time(local, buf, len);
+}
+
+/* The instant a LastWeightUpdate means; the free-slot value is 0. */
+static int time_of_text(const char *s, int64_t *utc_us)
+{
+	int64_t local;
+
+	if (hsdo_item_parse_time(s, &local) != 0)
+		return -HSDO_EINVAL;
+	if (strncmp(s, "0-0-0 ", 6) == 0) {
+		*utc_us = 0;
+		return 0;
+	}
+	return hsdo_zone_local_to_utc(local, utc_us);
+}
+
 /* ---- encode ---------------------------------------------------------------- */
 
 /* True if a fixed-size field holds a NUL (is a C string). */
@@ -183,7 +211,7 @@ int hsdo_item_check(const struct hsdo_slot *s, char *err, size_t errlen)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "slot %" PRIu32
 				   ": weight %" PRIu32 " out of range 0..%d",
 				   s->id, s->weight, HSDO_WEIGHT_MAX);
-	if (hsdo_item_format_time(s->last_weight_update_us, tbuf, sizeof(tbuf)) != 0)
+	if (time_text(s->last_weight_update_us, tbuf, sizeof(tbuf)) != 0)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "slot %" PRIu32
 				   ": time %" PRId64 " us outside years 1..9999",
 				   s->id, s->last_weight_update_us);
@@ -232,7 +260,7 @@ cJSON *hsdo_item_encode(const struct hsdo_slot *s)
 	if (hsdo_item_check(s, NULL, 0) != 0)
 		return NULL;
 	live = s->state != HSDO_SLOT_FREE;
-	if (live && hsdo_item_format_time(s->last_weight_update_us, tbuf, sizeof(tbuf)) != 0)
+	if (live && time_text(s->last_weight_update_us, tbuf, sizeof(tbuf)) != 0)
 		return NULL;
 	hsdo_item_json_begin();
 	o = cJSON_CreateObject();
@@ -441,7 +469,7 @@ int hsdo_item_decode(const cJSON *item, struct hsdo_slot *out, char *err, size_t
 		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
 				   "BackendServerStatus: unknown status \"%s\" (want enabled or disabled)",
 				   quote(v[A_STATUS]->valuestring, q, sizeof(q)));
-	if (hsdo_item_parse_time(v[A_TIME]->valuestring, &s.last_weight_update_us) != 0)
+	if (time_of_text(v[A_TIME]->valuestring, &s.last_weight_update_us) != 0)
 		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
 				   "LastWeightUpdate: bad timestamp \"%s\" (want YYYY-MM-DD HH:MM:SS[.ffffff])",
 				   quote(v[A_TIME]->valuestring, q, sizeof(q)));
@@ -456,9 +484,10 @@ int hsdo_item_decode(const cJSON *item, struct hsdo_slot *out, char *err, size_t
 
 	if (s.state == HSDO_SLOT_FREE) {
 		hsdo_slot_clear(&s);
-	} else if (v[A_DRAINING] != NULL && cJSON_IsTrue(v[A_DRAINING])) {
+	} else if (v[A_DRAINING] != NULL && cJSON_IsTrue(v[A_DRAINING]) && s.weight == 0) {
+		/* with a Weight, a Draining left by a writer that does not know
+		 * it (item.h): the slot is active */
 		s.state = HSDO_SLOT_DRAINING;
-		s.weight = 0;
 	}
 	*out = s;
 	return 0;

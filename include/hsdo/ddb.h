@@ -152,12 +152,15 @@ int hsdo_ddb_build_commit(const char *table, uint64_t expected_gen, uint64_t epo
 /* Take the lease for `me` (1..HSDO_LEASE_HOLDER_LEN-1 printable ASCII
  * bytes) when it is free or expired:
  *   SET LeaseHolder = :me, LeaseExpiry = :exp,
- *       LeaseEpoch = if_not_exists(LeaseEpoch, 0) + 1,
+ *       LeaseEpoch = if_not_exists(LeaseEpoch, :now) + 1,
  *       Generation = if_not_exists(Generation, 0), <free-slot attributes>
  *   IF attribute_not_exists(LeaseHolder) OR attribute_not_exists(LeaseExpiry)
  *      OR LeaseExpiry <= :now
  * with ReturnValues ALL_NEW (parse with hsdo_ddb_parse_control). The epoch
- * grows by one on every take, so it changes whenever the holder does. */
+ * grows by one on every take, so it changes whenever the holder does. The
+ * first take on a control item starts from now_ms: slot items keep their
+ * Epoch stamps when item 0 is deleted (a way back to the original server,
+ * whose UpdateItem leaves them), and a later era must start above them. */
 int hsdo_ddb_build_lease_take(const char *table, const char *me, int64_t now_ms,
 			      int64_t expires_ms, struct hsdo_ddb_req *out,
 			      char *err, size_t errlen);

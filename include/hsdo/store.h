@@ -27,7 +27,10 @@ struct hsdo_store;
 #define HSDO_LEASE_HOLDER_LEN 128
 struct hsdo_lease {
 	char holder[HSDO_LEASE_HOLDER_LEN]; /* "" when nobody holds it */
-	uint64_t epoch;                     /* 0 before the first holder */
+	uint64_t epoch;                     /* 0 before the first holder (DynamoDB:
+					     * the first take starts from its
+					     * Unix ms, above any stamp left by
+					     * a deleted control item) */
 	int64_t expires_ms;
 	bool taken_over;                    /* this call changed the holder to us */
 };

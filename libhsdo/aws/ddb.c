@@ -512,7 +512,7 @@ int hsdo_ddb_build_lease_take(const char *table, const char *me, int64_t now_ms,
 	if (now_ms < 0 || expires_ms < now_ms)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "lease: bad times");
 	off = (size_t)snprintf(expr, sizeof(expr),
-			       "SET #h = :me, #x = :exp, #e = if_not_exists(#e, :zero) + :one, "
+			       "SET #h = :me, #x = :exp, #e = if_not_exists(#e, :now) + :one, "
 			       "#g = if_not_exists(#g, :zero)");
 	if (!control_attrs_expr(expr, sizeof(expr), &off))
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "update expression too long");

@@ -13,7 +13,9 @@
 #  4. the way back: our server stops, item 0 is deleted, the writer starts
 #     again: it keeps every slot, frees the drained one and goes on ramping
 #     from our timestamps; a new instance in the freed slot is served by our
-#     client although the item still carries our Draining.
+#     client although the item still carries our Draining;
+#  5. forward again: our server takes over once more, although the slots
+#     still carry the first era's Epoch stamps.
 source "$(dirname "$0")/lib/peers.sh"
 source "$(dirname "$0")/lib/mixed.sh"
 export TZ=${1:?usage: test_mixed_handover.sh ZONE (Europe/Paris, America/New_York)}
@@ -73,13 +75,13 @@ served() {
 }
 
 # ---- 1. the original writes, our client follows ----------------------------------------------
-printf '127.0.0.1 i-a web\n127.0.0.2 i-b web\n' >"$tmp/instances"
+fleet "127.0.0.1 i-a web" "127.0.0.2 i-b web"
 writer "$tmp/writer1.log"
 CP=$(free_port)
 EXPORTER_PORT=$CP "$AGENT" --client -f "$tmp/env.yaml" >"$tmp/client.log" 2>&1 &
 pids+=($!)
 sleep 5
-printf '127.0.0.1 i-a web\n127.0.0.2 i-b web\n127.0.0.3 i-c web\n' >"$tmp/instances"
+fleet "127.0.0.1 i-a web" "127.0.0.2 i-b web" "127.0.0.3 i-c web"
 if wait_long "C ramps" 40 eval '[[ $(field "$(snap)" i-c 3) -ge 2 ]]'; then
 	ok "1. the original-style writer fills the table and ramps it ($TZ)"; else ko "writer" "$tmp/writer1.log"; fi
 if wait_for "served" eval 'served i-a 127.0.0.1 && served i-c 127.0.0.3'; then
@@ -92,19 +94,24 @@ d=$(( $(lms "$(last "$before" i-a)") - now_ms ))
 if (( d > -60000 && d < 1000 )); then ok "1. its LastWeightUpdate is local time in $TZ (${d} ms from now)"; else ko "writer time $(last "$before" i-a) is ${d} ms from now"; fi
 
 # ---- 2. hand-over: our server takes over the original's table ---------------------------------
-printf -- '- {name: i-a, ip: 127.0.0.1, group: web}\n- {name: i-b, ip: 127.0.0.2, group: web}\n- {name: i-c, ip: 127.0.0.3, group: web}\n' >"$tmp/list.yaml"
+static_list i-a=127.0.0.1 i-b=127.0.0.2 i-c=127.0.0.3
 EXPORTER_PORT=$(free_port) "$AGENT" --server -f "$tmp/env.yaml" >"$tmp/server.log" 2>&1 &
 SERVER=$!
 pids+=($!)
 if wait_log "$tmp/server.log" "generation [0-9]+: wrote 3 slots"; then
 	ok "2. our server takes the lease and rewrites the 3 slots under its epoch"; else ko "takeover" "$tmp/server.log"; fi
 after=$(snap)
+t_after=$(date +%s%3N)
 moved=0 jumped=""
 for n in i-a i-b i-c; do
 	[[ $(field "$before" $n 2) == "$(field "$after" $n 2)" ]] || moved=1
+	# the steps that fell due on the original's clock by now: at most those,
+	# each on its grid (last + k * INTERVAL)
+	t0=$(lms "$(last "$before" $n)")
+	due=$(( (t_after - t0) / (STEP * 1000) ))
 	dw=$(( $(field "$after" $n 3) - $(field "$before" $n 3) ))
-	dt=$(( $(lms "$(last "$after" $n)") - $(lms "$(last "$before" $n)") ))
-	(( dw >= 0 && dw <= 1 && dt == dw * STEP * 1000 )) || jumped+="$n: weight +$dw, clock +$dt ms; "
+	dt=$(( $(lms "$(last "$after" $n)") - t0 ))
+	(( dw >= 0 && dw <= due && dt == dw * STEP * 1000 )) || jumped+="$n: weight +$dw, clock +$dt ms, $due steps due; "
 done
 if (( moved == 0 )); then ok "2. no slot moves ($(tr '\n' ' ' <<<"$after"))"; else ko "slots moved: before $(tr '\n' ' ' <<<"$before") after $(tr '\n' ' ' <<<"$after")"; fi
 if [[ -z $jumped ]]; then ok "2. every ramp goes on from where it was, on the original's clock"; else ko "2. ramps: $jumped (before $(tr '\n' ' ' <<<"$before"), after $(tr '\n' ' ' <<<"$after"))"; fi
@@ -124,7 +131,7 @@ if wait_log "$tmp/client.log" "table $TABLE has a control item again \(generatio
 
 # ---- 3. C leaves: our server drains its slot --------------------------------------------------------
 sc=$(field "$after" i-c 2)
-printf -- '- {name: i-a, ip: 127.0.0.1, group: web}\n- {name: i-b, ip: 127.0.0.2, group: web}\n' >"$tmp/list.yaml"
+static_list i-a=127.0.0.1 i-b=127.0.0.2
 if wait_long "drain" 20 eval '[[ $(item $sc Draining) == true && $(hweight h web$sc) == 0 ]]'; then
 	ok "3. C's slot $sc drains (Draining, Weight 0) and HAProxy sends it nothing new"; else ko "3. drain" "$tmp/server.log"; fi
 
@@ -133,13 +140,14 @@ kill "$SERVER"
 wait "$SERVER" 2>/dev/null
 orig delete --id 0
 back=$(snap)
-printf '127.0.0.1 i-a web\n127.0.0.2 i-b web\n' >"$tmp/instances"
+fleet "127.0.0.1 i-a web" "127.0.0.2 i-b web"
 writer "$tmp/writer2.log"
 if wait_long "freed" 20 eval '[[ $(item $sc BackendServerStatus) == disabled ]]' && kill -0 "$WRITER" 2>/dev/null; then
 	ok "4. the original-style writer runs on the table (item 0 deleted) and frees C's slot"; else ko "4. writer" "$tmp/writer2.log"; fi
 s=$(snap)
-if [[ $(field "$s" i-a 2) == "$(field "$back" i-a 2)" && $(field "$s" i-b 2) == "$(field "$back" i-b 2)" ]]; then
-	ok "4. it keeps every slot ($(tr '\n' ' ' <<<"$s"))"; else ko "4. slots: before $(tr '\n' ' ' <<<"$back") after $(tr '\n' ' ' <<<"$s")"; fi
+if [[ $(field "$s" i-a 2) == "$(field "$back" i-a 2)" && $(field "$s" i-b 2) == "$(field "$back" i-b 2)" ]] &&
+	(( $(field "$s" i-a 3) >= $(field "$back" i-a 3) && $(field "$s" i-b 3) >= $(field "$back" i-b 3) )); then
+	ok "4. it keeps every slot and weight ($(tr '\n' ' ' <<<"$s"))"; else ko "4. slots: before $(tr '\n' ' ' <<<"$back") after $(tr '\n' ' ' <<<"$s")"; fi
 wb=$(field "$back" i-b 3)
 if wait_long "writer ramps" 30 eval '[[ $(field "$(snap)" i-b 3) -gt $wb ]]'; then
 	s=$(snap)
@@ -152,7 +160,7 @@ if wait_long "writer ramps" 30 eval '[[ $(field "$(snap)" i-b 3) -gt $wb ]]'; th
 else
 	ko "4. the writer does not ramp B from $wb (our time $(last "$back" i-b))" "$tmp/writer2.log"
 fi
-printf '127.0.0.1 i-a web\n127.0.0.2 i-b web\n127.0.0.3 i-d web\n' >"$tmp/instances"
+fleet "127.0.0.1 i-a web" "127.0.0.2 i-b web" "127.0.0.3 i-d web"
 if wait_long "D" 20 eval '[[ $(item $sc ServerName) == i-d ]]'; then
 	if [[ $(item "$sc" Draining) == true ]]; then ok "4. D fills C's old slot $sc, which still says Draining (the original updates its six attributes)"; else ko "4. no stale Draining to test: $(orig dump)"; fi
 	if wait_for "D served" eval '[[ $(haddr h web$sc) == 127.0.0.3:$SP && $(hweight h web$sc) -ge 1 ]]'; then
@@ -161,5 +169,19 @@ else
 	ko "4. the writer did not place D" "$tmp/writer2.log"
 fi
 if [[ $(grep -c "has no control item" "$tmp/client.log") == 2 ]]; then ok "4. our client reads the whole table again"; else ko "4. client messages" "$tmp/client.log"; fi
+
+# ---- 5. forward again: the slots still carry the first era's Epoch stamps ------------------------
+kill "$WRITER"
+wait "$WRITER" 2>/dev/null
+back=$(snap)
+static_list i-a=127.0.0.1 i-b=127.0.0.2 i-d=127.0.0.3
+EXPORTER_PORT=$(free_port) "$AGENT" --server -f "$tmp/env.yaml" >"$tmp/server2.log" 2>&1 &
+pids+=($!)
+if wait_log "$tmp/server2.log" "generation [0-9]+: wrote 3 slots" && ! grep -q "deposed" "$tmp/server2.log"; then
+	ok "5. our server takes the table over again (a new epoch above the old stamps)"; else ko "5. second hand-over" "$tmp/server2.log"; fi
+s=$(snap)
+if [[ $(field "$s" i-a 2) == "$(field "$back" i-a 2)" && $(field "$s" i-d 2) == "$(field "$back" i-d 2)" ]] &&
+	(( $(field "$s" i-a 3) >= $(field "$back" i-a 3) && $(field "$s" i-d 3) >= $(field "$back" i-d 3) )); then
+	ok "5. no slot moves, no ramp restarts ($(tr '\n' ' ' <<<"$s"))"; else ko "5. slots: before $(tr '\n' ' ' <<<"$back") after $(tr '\n' ' ' <<<"$s")"; fi
 if [[ $(stat_of bad) == 0 ]]; then ok "every request was signed"; else ko "bad signatures: $(stat_of bad)"; fi
 finish

@@ -22,12 +22,6 @@ mixed_haproxy srv "backend be_app" yes || { ko "servers did not start" "$tmp/srv
 mixed_haproxy ours "$BE" no || { ko "HAProxy (ours) did not start" "$tmp/ours.hap.log"; finish; exit 1; }
 mixed_haproxy orig "$BE" no || { ko "HAProxy (original) did not start" "$tmp/orig.hap.log"; finish; exit 1; }
 
-instances() {   # instances NAME_IP...: the static list, written atomically
-	local e
-	: >"$tmp/list.new"
-	for e in "$@"; do printf -- '- {name: i-%s, ip: %s, group: web}\n' "${e%%=*}" "${e#*=}" >>"$tmp/list.new"; done
-	mv "$tmp/list.new" "$tmp/list.yaml"
-}
 cat >"$tmp/env.yaml" <<YAML
 INTERVAL: 0.5
 STORE: dynamodb
@@ -40,7 +34,7 @@ SERVER_HAPROXY_BACKEND_SERVER_MIN_WEIGHT: 1
 SERVER_HAPROXY_BACKEND_SERVER_MAX_WEIGHT: 3
 SERVER_HAPROXY_BACKEND_SERVER_INCREASE_WEIGHT: 1
 SERVER_HAPROXY_BACKEND_SERVER_INCREASE_WEIGHT_INTERVAL: 1
-SERVER_DRAIN_TIME: 8
+SERVER_DRAIN_TIME: 30
 CLIENT_HAPROXY_SOCKET_PATH: $tmp/ours.sock
 CLIENT_HAPROXY_BACKEND_NAME: be_app
 CLIENT_HAPROXY_BACKEND_BASE_NAME: web
@@ -49,7 +43,7 @@ SPOA_LISTEN: "off"
 YAML
 "$AGENT" --create-table -f "$tmp/env.yaml" >"$tmp/create.log" 2>&1 || ko "create table" "$tmp/create.log"
 
-instances a=127.0.0.1 b=127.0.0.2
+static_list i-a=127.0.0.1 i-b=127.0.0.2
 EXPORTER_PORT=$(free_port) "$AGENT" --server -f "$tmp/env.yaml" >"$tmp/server.log" 2>&1 &
 pids+=($!)
 EXPORTER_PORT=$(free_port) "$AGENT" --client -f "$tmp/env.yaml" >"$tmp/client.log" 2>&1 &
@@ -98,14 +92,14 @@ if grep -qE "cycle [0-9]+: 5 items, 9 commands" "$tmp/reader.log" && [[ $(hcli o
 else ko "item 0 on the original client" "$tmp/reader.log"; fi
 
 # ---- scale-out: C ----------------------------------------------------------------------------------
-instances a=127.0.0.1 b=127.0.0.2 c=127.0.0.3
+static_list i-a=127.0.0.1 i-b=127.0.0.2 i-c=127.0.0.3
 if wait_long "C" 30 same "web3=127.0.0.3:$SP/3"; then
 	ok "scale-out: C served by both after its ramp ($(view orig))"; else ko "scale-out: ours $(view ours); original $(view orig)" "$tmp/server.log"; fi
 if t=$(same_traffic); then ok "same traffic through both ($t)"; else ko "traffic: $t"; fi
 
 # ---- drain: B leaves; our server drains its slot (enabled, Weight 0, address kept) ----------------
 sb=$(slot_named i-b)
-instances a=127.0.0.1 c=127.0.0.3
+static_list i-a=127.0.0.1 i-c=127.0.0.3
 if wait_long "B drains" 20 eval '[[ $(item $sb Draining) == true ]]'; then
 	if [[ $(item "$sb" BackendServerStatus) == enabled && $(item "$sb" Weight) == 0 && $(item "$sb" IPAddress) == 127.0.0.2 ]]; then
 		ok "drain: B's slot $sb is written enabled, Weight 0, address kept, Draining"; else ko "drain item: $(orig dump)"; fi
@@ -120,7 +114,7 @@ if (( (oa & 0x2b) == 0 && ow == 0 && (ua & 0x08) )); then
 if t=$(same_traffic) && [[ $t == *"B=0"* ]]; then ok "same traffic, none to B ($t)"; else ko "traffic during the drain: $t"; fi
 
 # ---- free: after SERVER_DRAIN_TIME ------------------------------------------------------------------
-if wait_long "freed" 30 same "web$sb=maint/0"; then
+if wait_long "freed" 60 same "web$sb=maint/0"; then
 	ok "free: B's slot is in maint on both after the drain time ($(view orig))"; else ko "free: ours $(view ours); original $(view orig)" "$tmp/server.log"; fi
 if [[ $(item "$sb" BackendServerStatus) == disabled && $(item "$sb" IPAddress) == none ]]; then ok "the freed item is the original's free slot"; else ko "freed item: $(orig dump)"; fi
 if t=$(same_traffic); then ok "same traffic through both ($t)"; else ko "traffic: $t"; fi

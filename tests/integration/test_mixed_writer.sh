@@ -31,7 +31,7 @@ YAML
 "$AGENT" --create-table -f "$tmp/env.yaml" >"$tmp/create.log" 2>&1 || ko "create table" "$tmp/create.log"
 
 # ---- the original server writes, our client follows -----------------------------------
-printf '127.0.0.1 i-a web\n127.0.0.2 i-b web\n' >"$tmp/instances"
+fleet "127.0.0.1 i-a web" "127.0.0.2 i-b web"
 orig_bg "$tmp/writer.log" server --instances "$tmp/instances" --size 4 --interval 1 \
 	--min 1 --max 4 --increase 1 --increase-interval 3
 CP=$(free_port)
@@ -56,7 +56,7 @@ if [[ $(orig dump | node -e 'console.log(JSON.parse(require("fs").readFileSync(0
 if grep -q "has no control item: written by an original HSDO server" "$tmp/client.log"; then ok "the client says it reads the whole table every cycle"; else ko "unversioned message" "$tmp/client.log"; fi
 
 # ---- scale-out --------------------------------------------------------------------------
-printf '127.0.0.1 i-a web\n127.0.0.2 i-b web\n127.0.0.3 i-c web\n' >"$tmp/instances"
+fleet "127.0.0.1 i-a web" "127.0.0.2 i-b web" "127.0.0.3 i-c web"
 if wait_long "C written" 20 eval '[[ -n $(slot_of_ip 127.0.0.3) ]]'; then
 	sc=$(slot_of_ip 127.0.0.3)
 	if n=$(within_cycles "$CP" 2 eval '[[ $(haddr h web$sc) == 127.0.0.3:$SP ]]'); then
@@ -78,7 +78,7 @@ if [[ $(written 127.0.0.3 weight) == 4 ]] && sleep 4 && [[ $(written 127.0.0.3 w
 	ok "the ramp stops at MAX (4) on both sides"; else ko "ramp end: writer $(written 127.0.0.3 weight), HAProxy $(hweight h web$sc)"; fi
 
 # ---- scale-in: the original frees B's slot ------------------------------------------------
-printf '127.0.0.1 i-a web\n127.0.0.3 i-c web\n' >"$tmp/instances"
+fleet "127.0.0.1 i-a web" "127.0.0.3 i-c web"
 if wait_long "B freed" 20 grep -qE "^[0-9]+ write $sb ip=none name=none asg=none weight=0 status=disabled last=0-0-0 00:00:00.000000" "$tmp/writer.log"; then
 	if n=$(within_cycles "$CP" 2 eval '[[ $(haddr h web$sb) == maint ]]'); then
 		ok "scale-in: B's slot freed by the original goes to maint within two cycles ($n)"; else ko "scale-in ($n)" "$tmp/client.log"; fi

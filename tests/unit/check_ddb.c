@@ -286,7 +286,7 @@ START_TEST(build_lease)
 	ck_assert_str_eq(r.body, "{\"TableName\":\"hsdo-slots\","
 			 "\"Key\":{\"BackendServerID\":{\"N\":\"0\"}},"
 			 "\"UpdateExpression\":\"SET #h = :me, #x = :exp, "
-			 "#e = if_not_exists(#e, :zero) + :one, #g = if_not_exists(#g, :zero), "
+			 "#e = if_not_exists(#e, :now) + :one, #g = if_not_exists(#g, :zero), "
 			 "#ip = :v0, #name = :v1, #asg = :v2, #w = :v3, #st = :v4, #t = :v5\","
 			 "\"ConditionExpression\":\"attribute_not_exists(#h) OR "
 			 "attribute_not_exists(#x) OR #x <= :now\","

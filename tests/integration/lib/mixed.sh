@@ -32,6 +32,18 @@ stat_of() {
 }
 stats_reset() { curl -s -X POST "http://127.0.0.1:$DP/__reset" >/dev/null; }
 
+# fleet "IP NAME ASG"...: the instances the original-style writer sees
+# ($tmp/instances, what its source would list), replaced atomically.
+fleet() { printf '%s\n' "$@" >"$tmp/instances.new" && mv "$tmp/instances.new" "$tmp/instances"; }
+# static_list NAME=IP...: our server's static list ($tmp/list.yaml, group
+# web, no port: the backend's), replaced atomically.
+static_list() {
+	local e
+	: >"$tmp/list.new"
+	for e in "$@"; do printf -- '- {name: %s, ip: %s, group: web}\n' "${e%%=*}" "${e#*=}" >>"$tmp/list.new"; done
+	mv "$tmp/list.new" "$tmp/list.yaml"
+}
+
 # orig COMMAND ARGS...: one run of the original-style peer on the table.
 orig() { node "$ORIG" "$1" --endpoint "http://127.0.0.1:$DP" --table "$TABLE" "${@:2}"; }
 # orig_bg LOG COMMAND ARGS...: the same, in the background; pid in $!.

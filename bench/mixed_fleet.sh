@@ -69,19 +69,28 @@ ours=$!
 pids+=("$ours")
 for i in $(seq 1 300); do grep -q "every backend has its" "$tmp/client.log" && break; sleep 0.1; done
 sleep 5   # the first cycles apply all N slots
-measure() {   # measure PID: sets R_* over SECS seconds of cycles of our client (PID)
-	local c0 c1 t0 t1 h0 h1
+# between_cycles: return just after a cycle of our client has read the store
+# (a response left the verifier) and finished, before the next one starts:
+# the window's edges fall between cycles, with no request in flight. The
+# agent's /metrics is read once per edge only (each scrape costs it CPU).
+between_cycles() {
+	local f0
+	f0=$(stat_of forwarded)
+	while [[ $(stat_of forwarded) == "$f0" ]]; do sleep 0.02; done
+	sleep 0.3
+}
+measure() {   # measure PID: sets R_* over about SECS cycles of our client (PID)
+	local c0 c1 t0 t1 h0 h1 snap
+	between_cycles
 	stats_reset
 	c0=$(cycles "$CP") t0=$(ticks "$1") h0=$(ticks "$HAP")
 	sleep "$SECS"
+	between_cycles
+	snap=$(stats_now)
 	c1=$(cycles "$CP") t1=$(ticks "$1") h1=$(ticks "$HAP")
 	R_CYC=$((c1 - c0))
-	R_SCAN=$(stat_of byTarget/DynamoDB_20120810.Scan) R_GET=$(stat_of byTarget/DynamoDB_20120810.GetItem)
-	# a request in flight at a window's edge is counted on arrival (bytesIn)
-	# but answered later (bytesOut): responses are counted per response
-	R_IN=$(stat_of bytesIn)
-	R_OUT=$(awk -v o="$(stat_of bytesOut)" -v f="$(stat_of forwarded)" -v n="$(stat_of ok)" \
-		'BEGIN { printf "%d", f ? o / f * n : 0 }')
+	R_SCAN=$(stat_of byTarget/DynamoDB_20120810.Scan "$snap") R_GET=$(stat_of byTarget/DynamoDB_20120810.GetItem "$snap")
+	R_IN=$(stat_of bytesIn "$snap") R_OUT=$(stat_of bytesOut "$snap")
 	R_CPU=$(awk -v t=$((t1 - t0)) -v c=$R_CYC -v hz="$HZ" 'BEGIN { printf "%.2f", c ? 1000 * t / hz / c : 0 }')
 	R_HCPU=$(awk -v t=$((h1 - h0)) -v c=$R_CYC -v hz="$HZ" 'BEGIN { printf "%.2f", c ? 1000 * t / hz / c : 0 }')
 }
@@ -104,7 +113,8 @@ orig delete --id 0
 # ---- the original's way: a full Scan per cycle (SDK default: eventually consistent) -------------
 stats_reset
 orig scan --count "$SECS" >"$tmp/scan.log"
-S_SCAN=$(stat_of byTarget/DynamoDB_20120810.Scan) S_IN=$(stat_of bytesIn) S_OUT=$(stat_of bytesOut)
+snap=$(stats_now)
+S_SCAN=$(stat_of byTarget/DynamoDB_20120810.Scan "$snap") S_IN=$(stat_of bytesIn "$snap") S_OUT=$(stat_of bytesOut "$snap")
 S_CPU=$(awk '{ t += $(NF - 2) } END { printf "%.2f", NR ? t / NR : 0 }' "$tmp/scan.log")
 # and its HAProxy side: 3 commands per used slot, each on its own connection
 orig_bg "$tmp/reader.log" client --socket "$tmp/h.sock" --interval 1 \

@@ -10,7 +10,8 @@
 #     the original's grid) and written in local time; our client goes back
 #     to one GetItem per cycle;
 #  3. one instance leaves: our server drains its slot;
-#  4. the way back: our server stops, item 0 is deleted, the writer starts
+#  4. the way back: our server stops (the writer exits while item 0 is
+#     there, as the original does), item 0 is deleted, the writer starts
 #     again: it keeps every slot, frees the drained one and goes on ramping
 #     from our timestamps; a new instance in the freed slot is served by our
 #     client although the item still carries our Draining;
@@ -138,9 +139,14 @@ if wait_long "drain" 20 eval '[[ $(item $sc Draining) == true && $(hweight h web
 # ---- 4. the way back ----------------------------------------------------------------------------------
 kill "$SERVER"
 wait "$SERVER" 2>/dev/null
+fleet "127.0.0.1 i-a web" "127.0.0.2 i-b web"
+timeout 60 node "$ORIG" server --endpoint "http://127.0.0.1:$DP" --table "$TABLE" --instances "$tmp/instances" \
+	--size 3 >"$tmp/writer0.log" 2>&1
+rc=$?
+if [[ $rc == 2 ]] && grep -q "HAProxy backend size is lower than registered servers" "$tmp/writer0.log"; then
+	ok "4. with item 0 still there, the original server counts 4 items for 3 slots and exits"; else ko "4. writer with item 0: exit $rc" "$tmp/writer0.log"; fi
 orig delete --id 0
 back=$(snap)
-fleet "127.0.0.1 i-a web" "127.0.0.2 i-b web"
 writer "$tmp/writer2.log"
 if wait_long "freed" 20 eval '[[ $(item $sc BackendServerStatus) == disabled ]]' && kill -0 "$WRITER" 2>/dev/null; then
 	ok "4. the original-style writer runs on the table (item 0 deleted) and frees C's slot"; else ko "4. writer" "$tmp/writer2.log"; fi

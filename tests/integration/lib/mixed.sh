@@ -25,11 +25,14 @@ verifier_start() {
 	export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DP AWS_EC2_METADATA_DISABLED=true
 	unset AWS_SESSION_TOKEN AWS_PROFILE AWS_REGION
 }
-# stat_of KEY: a number from the verifier's /__stats (byTarget/DynamoDB_20120810.Scan...).
+# stat_of KEY [JSON]: a number from the verifier's /__stats
+# (byTarget/DynamoDB_20120810.Scan...), or from JSON, one snapshot of it
+# (stats_now), so that several numbers come from the same instant.
 stat_of() {
 	node -e 'let v = JSON.parse(process.argv[1]); for (const k of process.argv[2].split("/")) v = v == null ? undefined : v[k]; console.log(v ?? 0)' \
-		"$(curl -s "http://127.0.0.1:$DP/__stats")" "$1"
+		"${2:-$(stats_now)}" "$1"
 }
+stats_now() { curl -s "http://127.0.0.1:$DP/__stats"; }
 stats_reset() { curl -s -X POST "http://127.0.0.1:$DP/__reset" >/dev/null; }
 
 # fleet "IP NAME ASG"...: the instances the original-style writer sees

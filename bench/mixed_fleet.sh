@@ -105,7 +105,7 @@ orig put-control --generation 1
 sleep 3
 measure "$ours"
 ver=("ours, versioned (GetItem)" "$(per $((R_SCAN < 0 ? 0 : R_SCAN)) $R_CYC)" "$(per $((R_GET < 0 ? 0 : R_GET)) $R_CYC)"
-	"$(per "$R_IN" $R_CYC)" "$(per "$R_OUT" $R_CYC)" "0.5 + full read / 60 s" "$R_CPU (C agent)" "$R_HCPU")
+	"$(per "$R_IN" $R_CYC)" "$(per "$R_OUT" $R_CYC)" "1 + $(rcu 1) every 60 s" "$R_CPU (C agent)" "$R_HCPU")
 kill "$ours"
 wait "$ours" 2>/dev/null || true
 orig delete --id 0

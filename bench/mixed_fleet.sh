@@ -30,24 +30,10 @@ set +u
 HZ=$(getconf CLK_TCK)
 
 verifier_start || { echo "verifier did not start" >&2; exit 1; }
-FE_h=$(free_port) SP=$(free_port)
-mixed_haproxy h "backend be_app
-    balance roundrobin
-    server-template web 1-$N 127.0.0.9:80 disabled" no || { echo "HAProxy did not start" >&2; exit 1; }
+FE_h=$(free_port) SP=80
+mixed_haproxy h "$(backend_app "$N")" no || { echo "HAProxy did not start" >&2; exit 1; }
 HAP=$(cat "$tmp/h.pid")
-cat >"$tmp/env.yaml" <<YAML
-INTERVAL: 1
-STORE: dynamodb
-DYNAMODB_TABLE_NAME: $TABLE
-AWS_DEFAULT_REGION: us-east-1
-HAPROXY_BACKEND_SERVERS_LIST_SIZE: $N
-CLIENT_HAPROXY_SOCKET_PATH: $tmp/h.sock
-CLIENT_HAPROXY_BACKEND_NAME: be_app
-CLIENT_HAPROXY_BACKEND_BASE_NAME: web
-CLIENT_HAPROXY_BACKEND_SERVER_PORT: 80
-SPOA_LISTEN: "off"
-YAML
-"$AGENT" --create-table -f "$tmp/env.yaml" >/dev/null 2>&1
+mixed_env "$N" h "INTERVAL: 1"
 echo "seeding $N used slots, as the original server writes them..." >&2
 orig seed --size "$N" --fill "$N" >/dev/null
 

@@ -25,41 +25,16 @@ STEP=4   # SERVER_HAPROXY_BACKEND_SERVER_INCREASE_WEIGHT_INTERVAL on both sides
 
 verifier_start || { ko "verifier did not start" "$tmp/proxy.log"; finish; exit 1; }
 FE_h=$(free_port) SP=$(free_port)
-mixed_haproxy h "backend be_app
-    balance roundrobin
-    server-template web 1-3 127.0.0.9:80 disabled" \
-	|| { ko "HAProxy did not start" "$tmp/h.hap.log"; finish; exit 1; }
-cat >"$tmp/env.yaml" <<YAML
-INTERVAL: 0.5
-STORE: dynamodb
-DYNAMODB_TABLE_NAME: $TABLE
-AWS_DEFAULT_REGION: us-east-1
-HAPROXY_BACKEND_SERVERS_LIST_SIZE: 3
-SERVER_MODE: static
-SERVER_STATIC_FILE: $tmp/list.yaml
-SERVER_HAPROXY_BACKEND_SERVER_MIN_WEIGHT: 1
-SERVER_HAPROXY_BACKEND_SERVER_MAX_WEIGHT: 20
-SERVER_HAPROXY_BACKEND_SERVER_INCREASE_WEIGHT: 1
-SERVER_HAPROXY_BACKEND_SERVER_INCREASE_WEIGHT_INTERVAL: $STEP
-SERVER_DRAIN_TIME: 300
-CLIENT_HAPROXY_SOCKET_PATH: $tmp/h.sock
-CLIENT_HAPROXY_BACKEND_NAME: be_app
-CLIENT_HAPROXY_BACKEND_BASE_NAME: web
-CLIENT_HAPROXY_BACKEND_SERVER_PORT: $SP
-SPOA_LISTEN: "off"
-YAML
-"$AGENT" --create-table -f "$tmp/env.yaml" >"$tmp/create.log" 2>&1 || ko "create table" "$tmp/create.log"
+mixed_haproxy h "$(backend_app 3)" || { ko "HAProxy did not start" "$tmp/h.hap.log"; finish; exit 1; }
+mixed_env 3 h "INTERVAL: 0.5
+$(server_yaml 200 "$STEP" 300)"
 writer() {   # writer LOG: the original-style server on $tmp/instances
-	orig_bg "$1" server --instances "$tmp/instances" --size 3 --interval 1 --min 1 --max 20 \
+	orig_bg "$1" server --instances "$tmp/instances" --size 3 --interval 1 --min 1 --max 200 \
 		--increase 1 --increase-interval "$STEP"
 	WRITER=$!
 }
 # snap: "name id weight last" per used slot, sorted by name (SDK read).
-snap() {
-	orig dump | node -e 'for (const it of JSON.parse(require("fs").readFileSync(0)))
-		if (it.BackendServerID > 0 && it.IPAddress !== "none")
-			console.log(`${it.ServerName} ${it.BackendServerID} ${it.Weight} ${it.LastWeightUpdate}`);' | sort
-}
+snap() { orig used; }
 field() { awk -v n="$2" -v f="$3" '$1 == n { print $f }' <<<"$1"; }    # field SNAP NAME COL
 last() { awk -v n="$2" '$1 == n { print $4 " " $5 }' <<<"$1"; }        # last SNAP NAME
 # lms TEXT: a LastWeightUpdate read as local time (TZ), in Unix ms.

@@ -15,33 +15,11 @@ source "$(dirname "$0")/lib/mixed.sh"
 
 verifier_start || { ko "verifier did not start" "$tmp/proxy.log"; finish; exit 1; }
 SP=$(free_port) FE_srv=$(free_port) FE_ours=$(free_port) FE_orig=$(free_port)
-BE="backend be_app
-    balance roundrobin
-    server-template web 1-4 127.0.0.9:80 disabled"
 mixed_haproxy srv "backend be_app" yes || { ko "servers did not start" "$tmp/srv.hap.log"; finish; exit 1; }
-mixed_haproxy ours "$BE" no || { ko "HAProxy (ours) did not start" "$tmp/ours.hap.log"; finish; exit 1; }
-mixed_haproxy orig "$BE" no || { ko "HAProxy (original) did not start" "$tmp/orig.hap.log"; finish; exit 1; }
-
-cat >"$tmp/env.yaml" <<YAML
-INTERVAL: 0.5
-STORE: dynamodb
-DYNAMODB_TABLE_NAME: $TABLE
-AWS_DEFAULT_REGION: us-east-1
-HAPROXY_BACKEND_SERVERS_LIST_SIZE: 4
-SERVER_MODE: static
-SERVER_STATIC_FILE: $tmp/list.yaml
-SERVER_HAPROXY_BACKEND_SERVER_MIN_WEIGHT: 1
-SERVER_HAPROXY_BACKEND_SERVER_MAX_WEIGHT: 3
-SERVER_HAPROXY_BACKEND_SERVER_INCREASE_WEIGHT: 1
-SERVER_HAPROXY_BACKEND_SERVER_INCREASE_WEIGHT_INTERVAL: 1
-SERVER_DRAIN_TIME: 30
-CLIENT_HAPROXY_SOCKET_PATH: $tmp/ours.sock
-CLIENT_HAPROXY_BACKEND_NAME: be_app
-CLIENT_HAPROXY_BACKEND_BASE_NAME: web
-CLIENT_HAPROXY_BACKEND_SERVER_PORT: $SP
-SPOA_LISTEN: "off"
-YAML
-"$AGENT" --create-table -f "$tmp/env.yaml" >"$tmp/create.log" 2>&1 || ko "create table" "$tmp/create.log"
+mixed_haproxy ours "$(backend_app 4)" no || { ko "HAProxy (ours) did not start" "$tmp/ours.hap.log"; finish; exit 1; }
+mixed_haproxy orig "$(backend_app 4)" no || { ko "HAProxy (original) did not start" "$tmp/orig.hap.log"; finish; exit 1; }
+mixed_env 4 ours "INTERVAL: 0.5
+$(server_yaml 3 1 30)"
 
 static_list i-a=127.0.0.1 i-b=127.0.0.2
 EXPORTER_PORT=$(free_port) "$AGENT" --server -f "$tmp/env.yaml" >"$tmp/server.log" 2>&1 &
@@ -64,10 +42,7 @@ same() {
 	[[ $o == "$g" && $o == *"$1"* ]]
 }
 # slot_named NAME: the slot id of instance NAME in the table (SDK read).
-slot_named() {
-	orig dump | node -e 'const it = JSON.parse(require("fs").readFileSync(0)).find(x => x.ServerName === process.argv[1]);
-		console.log(it ? it.BackendServerID : "")' "$1"
-}
+slot_named() { orig used | awk -v n="$1" '$1 == n { print $2 }'; }
 # same_traffic: 12 requests through each frontend reach the same servers,
 # each as often within 2 (round-robin positions differ between the two).
 same_traffic() {

@@ -12,23 +12,8 @@ source "$(dirname "$0")/lib/mixed.sh"
 
 verifier_start || { ko "verifier did not start" "$tmp/proxy.log"; finish; exit 1; }
 FE_h=$(free_port) SP=$(free_port)
-mixed_haproxy h "backend be_app
-    balance roundrobin
-    server-template web 1-4 127.0.0.9:80 disabled" \
-	|| { ko "HAProxy did not start" "$tmp/h.hap.log"; finish; exit 1; }
-cat >"$tmp/env.yaml" <<YAML
-INTERVAL: 1
-STORE: dynamodb
-DYNAMODB_TABLE_NAME: $TABLE
-AWS_DEFAULT_REGION: us-east-1
-HAPROXY_BACKEND_SERVERS_LIST_SIZE: 4
-CLIENT_HAPROXY_SOCKET_PATH: $tmp/h.sock
-CLIENT_HAPROXY_BACKEND_NAME: be_app
-CLIENT_HAPROXY_BACKEND_BASE_NAME: web
-CLIENT_HAPROXY_BACKEND_SERVER_PORT: $SP
-SPOA_LISTEN: "off"
-YAML
-"$AGENT" --create-table -f "$tmp/env.yaml" >"$tmp/create.log" 2>&1 || ko "create table" "$tmp/create.log"
+mixed_haproxy h "$(backend_app 4)" || { ko "HAProxy did not start" "$tmp/h.hap.log"; finish; exit 1; }
+mixed_env 4 h "INTERVAL: 1"
 
 # ---- the original server writes, our client follows -----------------------------------
 fleet "127.0.0.1 i-a web" "127.0.0.2 i-b web"

@@ -25,6 +25,38 @@ verifier_start() {
 	export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DP AWS_EC2_METADATA_DISABLED=true
 	unset AWS_SESSION_TOKEN AWS_PROFILE AWS_REGION
 }
+# backend_app N: backend be_app with server-template web 1-N (nowhere until
+# a client fills it).
+backend_app() {
+	printf 'backend be_app\n    balance roundrobin\n    server-template web 1-%s 127.0.0.9:80 disabled' "$1"
+}
+# mixed_env SLOTS SOCKET [YAML]: $tmp/env.yaml for our agents: the table on
+# DynamoDB through the verifier, SLOTS slots, HAProxy SOCKET's be_app on port
+# $SP, no SPOE agent, then YAML (INTERVAL...); creates the table.
+mixed_env() {
+	cat >"$tmp/env.yaml" <<YAML
+STORE: dynamodb
+DYNAMODB_TABLE_NAME: $TABLE
+AWS_DEFAULT_REGION: us-east-1
+HAPROXY_BACKEND_SERVERS_LIST_SIZE: $1
+CLIENT_HAPROXY_SOCKET_PATH: $tmp/$2.sock
+CLIENT_HAPROXY_BACKEND_NAME: be_app
+CLIENT_HAPROXY_BACKEND_BASE_NAME: web
+CLIENT_HAPROXY_BACKEND_SERVER_PORT: $SP
+SPOA_LISTEN: "off"
+${3:-}
+YAML
+	"$AGENT" --create-table -f "$tmp/env.yaml" >"$tmp/create.log" 2>&1 || ko "create table" "$tmp/create.log"
+}
+# server_yaml MAX INTERVAL DRAIN: our server on the static list $tmp/list.yaml,
+# ramping from 1 to MAX by 1 every INTERVAL seconds, draining DRAIN seconds.
+server_yaml() {
+	printf 'SERVER_MODE: static\nSERVER_STATIC_FILE: %s\n' "$tmp/list.yaml"
+	printf 'SERVER_HAPROXY_BACKEND_SERVER_MIN_WEIGHT: 1\nSERVER_HAPROXY_BACKEND_SERVER_MAX_WEIGHT: %s\n' "$1"
+	printf 'SERVER_HAPROXY_BACKEND_SERVER_INCREASE_WEIGHT: 1\n'
+	printf 'SERVER_HAPROXY_BACKEND_SERVER_INCREASE_WEIGHT_INTERVAL: %s\nSERVER_DRAIN_TIME: %s\n' "$2" "$3"
+}
+
 # stat_of KEY [JSON]: a number from the verifier's /__stats
 # (byTarget/DynamoDB_20120810.Scan...), or from JSON, one snapshot of it
 # (stats_now), so that several numbers come from the same instant.
@@ -57,10 +89,7 @@ orig_bg() {
 	pids+=($!)
 }
 # item ID ATTR: one attribute of item ID, read with the SDK ("" if none).
-item() {
-	orig dump | node -e 'const it = JSON.parse(require("fs").readFileSync(0)).find(x => x.BackendServerID === +process.argv[1]);
-		const v = it && it[process.argv[2]]; console.log(v === undefined ? "" : v)' "$1" "$2"
-}
+item() { orig get --id "$1" --attr "$2"; }
 
 # mixed_haproxy NAME BACKENDS: a HAProxy config with the stats socket
 # $tmp/NAME.sock, frontend NAME on $FE_<NAME> (set by the caller) routing to
@@ -140,6 +169,20 @@ cycles() {
 	ok=$(metric "$1" 'hsdo_cycles_total{mode="client",result="ok"}')
 	err=$(metric "$1" 'hsdo_cycles_total{mode="client",result="error"}')
 	echo $(( ${ok:-0} + ${err:-0} ))
+}
+# reads_window PORT SECONDS: over SECONDS of the agent on PORT, sets W_CYC
+# (its cycles), W_SCAN and W_GET (the Scan and GetItem requests the verifier
+# saw); each end reads the verifier and the agent back to back, so the two
+# counts differ by a cycle in flight at either end at most.
+reads_window() {
+	local c0 snap
+	stats_reset
+	c0=$(cycles "$1")
+	sleep "$2"
+	snap=$(stats_now)
+	W_CYC=$(( $(cycles "$1") - c0 ))
+	W_SCAN=$(stat_of byTarget/DynamoDB_20120810.Scan "$snap")
+	W_GET=$(stat_of byTarget/DynamoDB_20120810.GetItem "$snap")
 }
 # wait_long DESC SECONDS CMD...: like wait_for, up to SECONDS.
 wait_long() {

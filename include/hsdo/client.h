@@ -4,9 +4,9 @@
  * (unversioned: the original server writes none), and at least every
  * CLIENT_FULL_READ_INTERVAL otherwise (a writer may forget to bump it: such
  * a change is logged and counted). The table's versioning is logged at
- * start and on every change. Then it opens ONE Runtime API connection, reads `show servers state` of
- * every configured backend, plans the minimal commands and sends them as one
- * batch on that connection. An idle, converged cycle sends no `set` command.
+ * start and on every change. Then it opens ONE Runtime API connection,
+ * reads `show servers state` of every configured backend, plans the minimal
+ * commands and sends them as one batch on that connection. An idle, converged cycle sends no `set` command.
  * A failed or empty store read never empties HAProxy: the last good table is
  * used, and with none yet, nothing is sent. Blocking, bounded by
  * CLIENT_HAPROXY_TIMEOUT. */

@@ -3,6 +3,7 @@
 #define HSDO_AGENT_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -75,6 +76,10 @@ struct hsdo_http_options;
 struct hsdo_aws_options;
 void agent_aws_options(const struct hsdo_config *cfg, struct hsdo_http_options *ho,
 		       struct hsdo_aws_options *ao);
+/* --check-config --debug: the AWS region and where it came from, the
+ * credential chain (never a secret) and the endpoints, or why AWS cannot
+ * be used; "not used" when neither the store nor the source needs it. */
+void agent_print_aws(const struct hsdo_config *cfg, enum hsdo_role role, FILE *f);
 /* One info line on a table (generation, slots by state), debug per slot. */
 void agent_log_table(const struct hsdo_table *t);
 

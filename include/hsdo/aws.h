@@ -50,6 +50,7 @@ struct hsdo_aws_options {
 	long base_delay_ms;            /* default 50 */
 	long max_delay_ms;             /* default 5000 */
 	long timeout_ms;               /* per try; 0: the transport's */
+	long process_timeout_ms;       /* credential_process; 0: HSDO_CREDS_PROCESS_TIMEOUT_S */
 	/* Clock (Unix seconds) and randomness, for tests; NULL: real ones. */
 	int64_t (*now_s)(void *ctx);
 	uint32_t (*random)(void *ctx);

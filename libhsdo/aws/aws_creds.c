@@ -302,7 +302,7 @@ static int setup_base(struct hsdo_aws *a, char *const *envp, char *err, size_t e
 		chain_add(a, "credential_process (%s)", p->where);
 		return 0;
 	case HSDO_CREDS_BASE_WEB_IDENTITY:
-		chain_add(a, "web identity %s with token file %s (%s)", p->web.role_arn,
+		chain_add(a, "AssumeRoleWithWebIdentity %s, token file %s (%s)", p->web.role_arn,
 			  p->token_file, p->where);
 		return 0;
 	default:
@@ -310,43 +310,69 @@ static int setup_base(struct hsdo_aws *a, char *const *envp, char *err, size_t e
 	}
 }
 
-/* Where the credentials come from: fills a->creds (static) or a->plan
- * (fetched). profiles may be NULL (no shared file). */
-static int resolve_creds(struct hsdo_aws *a, char *const *envp, struct hsdo_profiles *profiles,
-			 const char *profile, char *err, size_t errlen)
+/* The profile's plan into a->plan: 1 when it gives credentials (static
+ * keys land in a->creds), 0 when it has none of its own. */
+static int from_profile(struct hsdo_aws *a, struct hsdo_profiles *profiles, const char *profile,
+			char *err, size_t errlen)
 {
 	char perr[AWS_ERR_LEN];
-	size_t i;
 	int rc;
 
-	rc = hsdo_creds_from_env(envp, &a->creds, err, errlen);
-	if (rc == 0) {
-		snprintf(a->source, sizeof(a->source), "env");
-		snprintf(a->chain, sizeof(a->chain), "environment (AWS_ACCESS_KEY_ID)");
+	rc = hsdo_profiles_resolve(profiles, profile, &a->plan, perr, sizeof(perr));
+	if (rc != 0)
+		return hsdo_seterr(err, errlen, rc == -HSDO_ENOMEM ? rc : -HSDO_ECONFIG, "%s", perr);
+	if (a->plan.base == HSDO_CREDS_BASE_NONE) {
+		hsdo_creds_plan_free(&a->plan);
 		return 0;
 	}
-	if (rc != -HSDO_ENOTFOUND)
-		return rc == -HSDO_ENOMEM ? rc : -HSDO_ECONFIG;
-	rc = hsdo_creds_plan_from_env(envp, &a->plan, err, errlen);
-	if (rc == -HSDO_EINVAL || rc == -HSDO_ENOMEM)
-		return rc == -HSDO_ENOMEM ? rc : -HSDO_ECONFIG;
-	if (rc != 0 && profiles != NULL && hsdo_profiles_has(profiles, profile)) {
-		rc = hsdo_profiles_resolve(profiles, profile, &a->plan, perr, sizeof(perr));
-		if (rc != 0)
-			return hsdo_seterr(err, errlen, rc == -HSDO_ENOMEM ? rc : -HSDO_ECONFIG,
-					   "%s", perr);
-		if (a->plan.base == HSDO_CREDS_BASE_STATIC && a->plan.nroles == 0) {
-			a->creds = a->plan.keys;
-			memset(&a->plan.keys, 0, sizeof(a->plan.keys));
-			snprintf(a->source, sizeof(a->source), "%s", a->creds.source);
-			snprintf(a->chain, sizeof(a->chain), "profile %s: keys (%s)", profile,
-				 a->plan.where);
+	if (a->plan.base == HSDO_CREDS_BASE_STATIC && a->plan.nroles == 0) {
+		a->creds = a->plan.keys;
+		memset(&a->plan.keys, 0, sizeof(a->plan.keys));
+		snprintf(a->source, sizeof(a->source), "%s", a->creds.source);
+		snprintf(a->chain, sizeof(a->chain), "profile %s: keys (%s)", profile, a->plan.where);
+		return 1;
+	}
+	chain_add(a, "profile %s: ", profile);
+	return 1;
+}
+
+/* Where the credentials come from, into a->creds (static) or a->plan
+ * (fetched): a profile named by AWS_PROFILE first (as the JavaScript and
+ * Go SDKs do: it may take the environment's keys as its
+ * credential_source), then the environment's keys, the environment's web
+ * identity, the default profile, the container, instance metadata. */
+static int resolve_creds(struct hsdo_aws *a, char *const *envp, struct hsdo_profiles *profiles,
+			 const char *profile, bool explicit_profile, char *err, size_t errlen)
+{
+	size_t i;
+	int rc = 0;
+
+	if (explicit_profile && (rc = from_profile(a, profiles, profile, err, errlen)) < 0)
+		return rc;
+	if (rc == 1 && hsdo_creds_getenv(envp, "AWS_ACCESS_KEY_ID") != NULL &&
+	    a->plan.base != HSDO_CREDS_BASE_ENV)
+		hsdo_log_warn("aws: both AWS_PROFILE and AWS_ACCESS_KEY_ID are set: using profile "
+			      "%s", profile);
+	if (rc == 0) {
+		rc = hsdo_creds_from_env(envp, &a->creds, err, errlen);
+		if (rc == 0) {
+			snprintf(a->source, sizeof(a->source), "env");
+			snprintf(a->chain, sizeof(a->chain), "environment (AWS_ACCESS_KEY_ID)");
 			return 0;
 		}
-		if (a->plan.base != HSDO_CREDS_BASE_NONE)
-			chain_add(a, "profile %s: ", profile);
+		if (rc != -HSDO_ENOTFOUND)
+			return rc == -HSDO_ENOMEM ? rc : -HSDO_ECONFIG;
+		rc = hsdo_creds_plan_from_env(envp, &a->plan, err, errlen);
+		if (rc == -HSDO_EINVAL || rc == -HSDO_ENOMEM)
+			return rc == -HSDO_ENOMEM ? rc : -HSDO_ECONFIG;
+		rc = rc == 0;
 	}
-	if (a->plan.base == HSDO_CREDS_BASE_NONE) {
+	if (rc == 0 && !explicit_profile && hsdo_profiles_has(profiles, profile) &&
+	    (rc = from_profile(a, profiles, profile, err, errlen)) < 0)
+		return rc;
+	if (a->creds.access_key_id != NULL)
+		return 0;
+	if (rc == 0) {
 		/* Nothing static: the container's or the instance's. */
 		rc = setup_ecs(a, envp, err, errlen);
 		if (rc == 0)
@@ -475,7 +501,8 @@ int hsdo_aws_creds_resolve(struct hsdo_aws *a, char *const *envp, char *err, siz
 		goto out;
 	}
 	if ((rc = setup_imds(a, envp, err, errlen)) != 0 ||
-	    (rc = resolve_creds(a, envp, profiles, profile, err, errlen)) != 0 ||
+	    (rc = resolve_creds(a, envp, profiles, profile, profile_env != NULL, err,
+				errlen)) != 0 ||
 	    (rc = resolve_region(a, envp, profiles, profile, err, errlen)) != 0 ||
 	    (rc = keep_endpoint_env(a, envp, err, errlen)) != 0)
 		goto out;
@@ -991,7 +1018,9 @@ static int proc_start(struct hsdo_aws *a, char *err, size_t errlen)
 	}
 	a->proc_fd = pfd[0];
 	(void)fcntl(a->proc_fd, F_SETFL, fcntl(a->proc_fd, F_GETFL) | O_NONBLOCK);
-	a->proc_deadline_ms = mono_ms() + HSDO_CREDS_PROCESS_TIMEOUT_S * 1000L;
+	a->proc_deadline_ms = mono_ms() + (a->opt.process_timeout_ms > 0 ?
+					   a->opt.process_timeout_ms :
+					   HSDO_CREDS_PROCESS_TIMEOUT_S * 1000L);
 	return 0;
 }
 
@@ -1045,8 +1074,9 @@ static int proc_poll(struct hsdo_aws *a, int *rc, char *err, size_t errlen)
 		}
 	}
 	if (mono_ms() >= a->proc_deadline_ms) {
-		*rc = hsdo_seterr(err, errlen, -HSDO_ECONFIG, "still running after %d s: killed",
-				  HSDO_CREDS_PROCESS_TIMEOUT_S);
+		*rc = hsdo_seterr(err, errlen, -HSDO_ECONFIG, "still running after %ld ms: killed",
+				  a->opt.process_timeout_ms > 0 ? a->opt.process_timeout_ms :
+				  HSDO_CREDS_PROCESS_TIMEOUT_S * 1000L);
 		return 1;
 	}
 	return 0;

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "hsdo/aws.h"
+#include "hsdo/aws_ops.h"
 #include "hsdo/client.h"
 #include "hsdo/config.h"
 #include "hsdo/http.h"
@@ -377,8 +378,8 @@ static bool needs_http(const struct hsdo_config *cfg, enum hsdo_role role)
 	       (role == HSDO_ROLE_SERVER && cfg->server_mode != HSDO_CONFIG_SERVER_MODE_STATIC);
 }
 
-void agent_aws_options(const struct hsdo_config *cfg, struct hsdo_http_options *ho,
-		       struct hsdo_aws_options *ao)
+void agent_aws_options(const struct hsdo_config *cfg, unsigned principal,
+		       struct hsdo_http_options *ho, struct hsdo_aws_options *ao)
 {
 	extern char **environ;
 
@@ -387,6 +388,19 @@ void agent_aws_options(const struct hsdo_config *cfg, struct hsdo_http_options *
 	memset(ao, 0, sizeof(*ao));
 	ao->envp = environ;
 	ao->region = cfg->aws_default_region;
+	ao->principal = principal;
+}
+
+unsigned agent_aws_principal(enum hsdo_role role)
+{
+	switch (role) {
+	case HSDO_ROLE_SERVER:
+		return HSDO_AWS_PRINCIPAL_SERVER;
+	case HSDO_ROLE_CLIENT:
+		return HSDO_AWS_PRINCIPAL_CLIENT;
+	default:
+		return HSDO_AWS_PRINCIPAL_SERVER | HSDO_AWS_PRINCIPAL_CLIENT;
+	}
 }
 
 void agent_print_aws(const struct hsdo_config *cfg, enum hsdo_role role, FILE *f)
@@ -408,7 +422,7 @@ void agent_print_aws(const struct hsdo_config *cfg, enum hsdo_role role, FILE *f
 			hsdo_config_store_str(cfg->store), hsdo_config_server_mode_str(cfg->server_mode));
 		return;
 	}
-	agent_aws_options(cfg, &ho, &ao);
+	agent_aws_options(cfg, agent_aws_principal(role), &ho, &ao);
 	rc = hsdo_http_new(&ho, NULL, &http, err, sizeof(err));
 	if (rc == 0)
 		rc = hsdo_aws_new(&ao, http, &aws, err, sizeof(err));
@@ -447,7 +461,7 @@ static int open_http(struct agent *a, const struct hsdo_config *cfg)
 
 	if (a->http_ev != NULL || !needs_http(cfg, a->role))
 		return 0;
-	agent_aws_options(cfg, &ho, &ao);
+	agent_aws_options(cfg, agent_aws_principal(a->role), &ho, &ao);
 	rc = hsdo_agent_http_new(a->loop, &ho, &a->http_ev, err, sizeof(err));
 	if (rc != 0) {
 		hsdo_log_err("HTTP client: %s", err);

@@ -12,6 +12,7 @@
 #include <ev.h>
 
 #include "hsdo/aws.h"
+#include "hsdo/aws_ops.h"
 #include "hsdo/config.h"
 #include "hsdo/diag.h"
 #include "hsdo/err.h"
@@ -126,7 +127,7 @@ static int create_table(const struct hsdo_config *cfg)
 		fputs("hsdo-agent: --create-table: DYNAMODB_TABLE_NAME is not set\n", stderr);
 		return -HSDO_ECONFIG;
 	}
-	agent_aws_options(cfg, &ho, &ao);
+	agent_aws_options(cfg, HSDO_AWS_PRINCIPAL_TABLE_ADMIN, &ho, &ao);
 	rc = hsdo_http_new(&ho, NULL, &http, err, sizeof(err));
 	if (rc == 0)
 		rc = hsdo_aws_new(&ao, http, &aws, err, sizeof(err));

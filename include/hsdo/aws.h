@@ -51,6 +51,9 @@ struct hsdo_aws_options {
 	long max_delay_ms;             /* default 5000 */
 	long timeout_ms;               /* per try; 0: the transport's */
 	long process_timeout_ms;       /* credential_process; 0: HSDO_CREDS_PROCESS_TIMEOUT_S */
+	unsigned principal;            /* enum hsdo_aws_principal bits this client acts as:
+					* an operation aws_ops.h does not grant them fails
+					* (-HSDO_EINVAL through done); 0: no check */
 	/* Clock (Unix seconds) and randomness, for tests; NULL: real ones. */
 	int64_t (*now_s)(void *ctx);
 	uint32_t (*random)(void *ctx);

@@ -29,6 +29,7 @@
 
 #include "hsdo/alloc.h"
 #include "hsdo/aws.h"
+#include "hsdo/aws_ops.h"
 #include "hsdo/aws_query.h"
 #include "hsdo/creds.h"
 #include "hsdo/ddb.h"
@@ -725,6 +726,33 @@ static void call_run(struct aws_call *c)
 		call_free(c);
 }
 
+/* Whether the action actually sent (the X-Amz-Target's operation, or the
+ * Query body's Action) is one the client's principal may send. */
+static bool permitted(const struct hsdo_aws *a, const struct aws_call *c)
+{
+	char action[64];
+	const char *s;
+	size_t n;
+
+	if (a->opt.principal == 0)
+		return true;
+	if (c->proto == HSDO_AWS_JSON) {
+		s = strrchr(c->target, '.');
+		s = s != NULL ? s + 1 : c->target;
+		n = strlen(s);
+	} else {
+		if (strncmp(c->body, "Action=", 7) != 0)
+			return false;
+		s = c->body + 7;
+		n = strcspn(s, "&");
+	}
+	if (n >= sizeof(action))
+		return false;
+	memcpy(action, s, n);
+	action[n] = '\0';
+	return hsdo_aws_ops_allowed(a->opt.principal, c->svc, action);
+}
+
 int hsdo_aws_call(struct hsdo_aws *a, const struct hsdo_aws_request *req,
 		  hsdo_aws_done_fn done, void *arg)
 {
@@ -757,6 +785,13 @@ int hsdo_aws_call(struct hsdo_aws *a, const struct hsdo_aws_request *req,
 	c->done = done;
 	c->arg = arg;
 	c->state = CS_SEND;
+	if (!permitted(a, c)) {
+		c->rc = -HSDO_EINVAL;
+		snprintf(c->err, sizeof(c->err), "%s %s: not an operation of the %s's IAM policy "
+			 "(libhsdo/aws/aws_ops.c, docs/iam/)", hsdo_creds_service_str(c->svc), c->op,
+			 hsdo_aws_principal_str((enum hsdo_aws_principal)a->opt.principal));
+		c->state = CS_FAIL;
+	}
 	c->next = a->calls;
 	if (a->calls != NULL)
 		a->calls->prev = c;

@@ -268,7 +268,9 @@ int main(int argc, char **argv)
 		return EXIT_SUCCESS;
 	}
 
-	a.loop = ev_default_loop(EVFLAG_AUTO);
+	/* Not the default loop: it would reap every child (waitpid(-1)) and
+	 * lose a credential_process's exit status. */
+	a.loop = ev_loop_new(EVFLAG_AUTO);
 	if (a.loop == NULL) {
 		fputs("hsdo-agent: cannot initialise libev\n", stderr);
 		hsdo_config_free(cfg);

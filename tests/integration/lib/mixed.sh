@@ -148,14 +148,10 @@ haddr() {
 	a=$(hsrv "$1" srv_admin_state be_app "$2")
 	if (( a & 0x23 )); then echo maint; else echo "$(hsrv "$1" srv_addr be_app "$2"):$(hsrv "$1" srv_port be_app "$2")"; fi
 }
-# nhits NAME N: N requests through HAProxy NAME's frontend: "A=x B=y C=z 503=w".
+# nhits NAME N: peers.sh's hits N through HAProxy NAME's frontend ($FE_<NAME>).
 nhits() {
-	local fe=FE_$1 i a=0 b=0 c=0 e=0 r
-	for i in $(seq 1 "$2"); do
-		r=$(curl -s -m 2 "http://127.0.0.1:${!fe}/" || true)
-		case $r in A) a=$((a + 1)) ;; B) b=$((b + 1)) ;; C) c=$((c + 1)) ;; *) e=$((e + 1)) ;; esac
-	done
-	echo "A=$a B=$b C=$c 503=$e"
+	local fe=FE_$1
+	FE_PORT=${!fe} hits "$2"
 }
 
 # metric PORT NAME_AND_LABELS: a sample's value from the agent's /metrics

@@ -12,7 +12,7 @@ src=${HSDO_SOURCE_DIR:?HSDO_SOURCE_DIR must point to the source tree}
 dest=$(mktemp -d "${TMPDIR:-/tmp}/hsdo-install-XXXXXX")
 trap 'rm -rf "$dest"' EXIT
 pass=0 fail=0
-check() { if eval "$2"; then pass=$((pass + 1)); echo "ok - $1"; else fail=$((fail + 1)); echo "FAIL - $1"; fi; }
+check() { if eval "$2"; then pass=$((pass + 1)); echo "ok - $1"; else fail=$((fail + 1)); echo "FAIL - $1"; return 1; fi; }
 cache() { sed -nE "s/^$1:[A-Z]+=(.*)$/\\1/p" "$build/CMakeCache.txt"; }
 
 prefix=$(cache CMAKE_INSTALL_PREFIX)

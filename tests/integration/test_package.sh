@@ -5,7 +5,9 @@
 # and the three unpacked into a scratch root (dpkg-deb -x) make a working
 # system: the packaged agent, with its packaged library, writes a slot table
 # (server, static source, file store) and brings a real HAProxy, configured
-# from the packaged example, to it (client --once); its units pass
+# from the packaged example (Debian's socket, mode 660, group haproxy), to it
+# (client --once) as an unprivileged user with the group haproxy, as the
+# client unit runs it (and cannot without the group); its units pass
 # test_systemd_units.sh; the CMake package builds a program.
 source "$(dirname "$0")/lib/peers.sh"
 src=${HSDO_SOURCE_DIR:?}
@@ -37,10 +39,12 @@ done
 # justification.
 changes=$(ls "$out"/hsdo_"$ver"_*.changes 2>/dev/null | head -n1)
 [[ -f $changes ]] && ok "source package and .changes ($(basename "$changes"))" || ko "source package and .changes"
-lintian --pedantic -I -E --show-overrides --fail-on error,warning,info,pedantic,experimental \
+lintian --pedantic -I -E --fail-on error,warning,info,pedantic,experimental \
 	"$changes" >"$tmp/lintian.log" 2>&1
 rc=$?
-grep -v '^running with root privileges' "$tmp/lintian.log" | sed 's/^/# lintian: /'
+# (--show-overrides makes lintian exit 2: a second run only to show them)
+lintian --pedantic -I -E --show-overrides "$changes" 2>&1 | grep -v '^running with root privileges' |
+	sed 's/^/# lintian: /'
 bad=$(grep -E '^[EWIPX]: ' "$tmp/lintian.log")
 [[ $rc -eq 0 && -z $bad ]] && ok "lintian --pedantic -I -E: nothing but justified overrides" \
 	|| ko "lintian: clean (exit $rc) $bad"
@@ -89,11 +93,18 @@ lib=$(ldd "$agent" | sed -nE 's/^\s*libhsdo\.so\.0 => (\S+).*/\1/p')
 	&& ok "--help names /etc/hsdo/env.yaml" || ko "--help names /etc/hsdo/env.yaml"
 "$agent" --check-config --config "$root/etc/hsdo/env.yaml" >"$tmp/check.log" 2>&1 \
 	&& ok "the packaged env.yaml validates" || ko "the packaged env.yaml validates" "$tmp/check.log"
+sed -n '/^## 5\. The configuration/,/^## 6/p' "$src/docs/deploy.md" | sed -n '/^```yaml$/,/^```$/p' | sed '1d;$d' >"$tmp/deploy.yaml"
+[[ -s $tmp/deploy.yaml ]] && "$agent" --check-config --config "$tmp/deploy.yaml" >"$tmp/deploy-check.log" 2>&1 \
+	&& ok "the env.yaml of docs/deploy.md validates" || ko "the env.yaml of docs/deploy.md validates" "$tmp/deploy-check.log"
 
-# HAProxy from the packaged example, made runnable in $tmp.
+# HAProxy from the packaged example, made runnable in $tmp, its socket as on
+# Debian: "mode 660" in a setgid directory of group haproxy (/run/haproxy),
+# HAProxy started as root.
 FE_PORT=$(free_port) PA=$(free_port) PB=$(free_port)
+mkdir -p "$tmp/run"
+chgrp haproxy "$tmp/run" && chmod 2770 "$tmp/run" && chmod 0711 "$tmp"
 sed -E -e '/^\s*(chroot|user|group|log \/dev\/log)/d' \
-	-e "s#/var/run/haproxy/admin.sock#$tmp/admin.sock#; s#/run/haproxy/admin.sock#$tmp/admin.sock#" \
+	-e "s#/var/run/haproxy/admin.sock#$tmp/run/admin.sock#" \
 	-e "s#bind 127.0.0.1:8080#bind 127.0.0.1:$FE_PORT#" \
 	"$root/usr/share/hsdo/haproxy-examples/single-backend.cfg" >"$tmp/haproxy.cfg"
 for n in A B; do
@@ -101,7 +112,13 @@ for n in A B; do
 	printf '\nlisten srv%s\n    bind 127.0.0.1:%s\n    http-request return status 200 content-type text/plain string %s\n' \
 		"$n" "${!port}" "$n" >>"$tmp/haproxy.cfg"
 done
-hap_start "$tmp/haproxy.cfg" && ok "HAProxy runs the packaged single-backend.cfg" || ko "HAProxy runs the packaged single-backend.cfg" "$tmp/haproxy.log"
+haproxy -f "$tmp/haproxy.cfg" -D -p "$tmp/haproxy.pid" >"$tmp/haproxy.log" 2>&1
+for _ in $(seq 1 50); do [[ -S $tmp/run/admin.sock ]] && break; sleep 0.1; done
+ln -sf run/admin.sock "$tmp/admin.sock"   # for peers.sh's cli and srv
+[[ -S $tmp/run/admin.sock ]] && ok "HAProxy runs the packaged single-backend.cfg" || ko "HAProxy runs the packaged single-backend.cfg" "$tmp/haproxy.log"
+perm=$(stat -c '%U:%G %a' "$tmp/run/admin.sock")
+[[ $perm == "$(id -un):haproxy 660" ]] && ok "its Runtime API socket is group haproxy, mode 660 ($perm)" \
+	|| ko "its Runtime API socket is group haproxy, mode 660 ($perm)"
 printf -- '- name: i-a\n  ip: 127.0.0.1\n  port: %s\n  group: g\n- name: i-b\n  ip: 127.0.0.1\n  port: %s\n  group: g\n' \
 	"$PA" "$PB" >"$tmp/instances.yaml"
 cat >"$tmp/env.yaml" <<YAML
@@ -109,16 +126,32 @@ SERVER_MODE: static
 SERVER_STATIC_FILE: $tmp/instances.yaml
 STORE: file
 STORE_FILE_PATH: $tmp/slots.json
-CLIENT_HAPROXY_SOCKET_PATH: $tmp/admin.sock
+CLIENT_HAPROXY_SOCKET_PATH: $tmp/run/admin.sock
 CLIENT_HAPROXY_BACKEND_NAME: be_app
 CLIENT_HAPROXY_BACKEND_BASE_NAME: web
 HAPROXY_BACKEND_SERVERS_LIST_SIZE: 10
 SERVER_HAPROXY_BACKEND_SERVER_MIN_WEIGHT: 10
 YAML
+chmod 0644 "$tmp/env.yaml" "$tmp/instances.yaml"
 "$agent" --server --once --config "$tmp/env.yaml" >"$tmp/server.log" 2>&1 \
 	&& ok "the packaged agent writes the slot table (server --once)" || ko "server --once" "$tmp/server.log"
-"$agent" --client --once --config "$tmp/env.yaml" >"$tmp/client.log" 2>&1 \
-	&& ok "a client cycle brings HAProxy to the table (client --once exits 0)" || ko "client --once" "$tmp/client.log"
+
+# The client as the units run it: an unprivileged user (nobody stands in for
+# hsdo) with the supplementary group haproxy, nothing else.
+as_user() { # GROUPS CMD...: run CMD as nobody:nogroup with GROUPS
+	local sudo=()
+	[[ $(id -u) -eq 0 ]] || sudo=(sudo -n)
+	"${sudo[@]}" env LD_LIBRARY_PATH="$LD_LIBRARY_PATH" \
+		setpriv --reuid=nobody --regid=nogroup "$1" --inh-caps=-all --bounding-set=-all -- "${@:2}"
+}
+as_user --clear-groups "$agent" --client --once --config "$tmp/env.yaml" >"$tmp/client-nogroup.log" 2>&1
+rc=$?
+[[ $rc -ne 0 ]] && grep -q "admin.sock: connect: Permission denied" "$tmp/client-nogroup.log" \
+	&& ok "without the haproxy group the agent cannot open the socket (Permission denied)" \
+	|| ko "without the haproxy group the agent cannot open the socket (exit $rc)" "$tmp/client-nogroup.log"
+as_user --groups=haproxy "$agent" --client --once --config "$tmp/env.yaml" >"$tmp/client.log" 2>&1 \
+	&& ok "with it, a client cycle as an unprivileged user brings HAProxy to the table (client --once exits 0)" \
+	|| ko "client --once as nobody with the group haproxy" "$tmp/client.log"
 grep -q "HAProxy matches the slot table" "$tmp/client.log" && ok "... and says HAProxy matches it" || ko "... HAProxy matches" "$tmp/client.log"
 [[ $(srv srv_addr be_app web1):$(srv srv_port be_app web1) == "127.0.0.1:$PA" && $(srv srv_port be_app web2) == "$PB" ]] \
 	&& ok "web1 and web2 hold the two instances" || ko "web1 and web2 hold the two instances"

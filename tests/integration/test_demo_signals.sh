@@ -78,12 +78,22 @@ check "the demo runs on a terminal (demo $dpid; HAProxy, agents, dynalite: $pids
 # Every endpoint it printed answers HTTP while it runs.
 urls=$(sed -nE '/^Open while it runs:/,/^$/ s#^ +(http://127\.0\.0\.1:[0-9]+/[^ ]*).*#\1#p' "$tmp/hup.out")
 bad=""
+# code URL: its HTTP status, 000 if nothing answers within 10 s.
+code() {
+	local c i
+	for i in $(seq 1 20); do
+		c=$(curl -s -o /dev/null -m 5 -w '%{http_code}' "$1")
+		[[ $c != 000 ]] && break
+		sleep 0.5
+	done
+	echo "$c"
+}
 for u in $urls; do
-	code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' "$u")
+	code=$(code "$u")
 	[[ $code =~ ^[2-5][0-9][0-9]$ ]] || bad+="$u ($code) "
 	if [[ $u == */metrics ]]; then
 		[[ $code == 200 ]] || bad+="$u ($code) "
-		code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' "${u%/metrics}/healthz")
+		code=$(code "${u%/metrics}/healthz")
 		[[ $code =~ ^(200|503)$ ]] || bad+="${u%/metrics}/healthz ($code) "
 	fi
 done

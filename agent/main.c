@@ -13,6 +13,7 @@
 #include <ev.h>
 
 #include "hsdo/aws.h"
+#include "hsdo/aws_ops.h"
 #include "hsdo/config.h"
 #include "hsdo/diag.h"
 #include "hsdo/err.h"
@@ -73,8 +74,10 @@ static void usage(FILE *f)
 	      "  -f, --config FILE   configuration file (default: ./conf/env.yaml, then\n"
 	      "                      %s;\n"
 	      "                      environment variables override every key)\n"
-	      "  -n, --check-config  validate the configuration, print every error or\n"
-	      "                      'configuration OK', and exit\n"
+	      "  -n, --check-config  validate the configuration, say which file was read,\n"
+	      "                      print every error or 'configuration OK', and exit;\n"
+	      "                      with --debug, also every value and where it came\n"
+	      "                      from, and the AWS region and credentials in use\n"
 	      "      --once          run one cycle and exit (0 when it succeeded)\n"
 	      "      --dry-run       print the changes instead of applying them\n"
 	      "      --create-table  create the DynamoDB table DYNAMODB_TABLE_NAME if it\n"
@@ -89,21 +92,45 @@ static void usage(FILE *f)
 	      "EXPORTER_ADDR:EXPORTER_PORT (default 127.0.0.1:6789).\n", installed_config());
 }
 
-/* The file to read: --config, else ./conf/env.yaml (the original's place,
- * relative to the working directory), else the installed one; NULL when
- * none exists (defaults + environment). hsdo-agent(8) and
- * docs/configuration.md say the same. */
+/* Where the agent looks without --config, in order: ./conf/env.yaml (the
+ * original's place, relative to the working directory), then the installed
+ * file; NULL past the last. hsdo-agent(8) and docs/configuration.md say
+ * the same. */
+static const char *config_candidate(size_t i)
+{
+	return i == 0 ? "conf/env.yaml" : i == 1 ? installed_config() : NULL;
+}
+
+/* The file to read: --config, else the first candidate that exists; NULL
+ * when none does (defaults + environment). */
 static const char *resolve_config_path(const char *opt)
 {
-	const char *candidates[] = { "conf/env.yaml", installed_config() };
 	size_t i;
 
 	if (opt != NULL)
 		return opt;
-	for (i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++)
-		if (access(candidates[i], R_OK) == 0)
-			return candidates[i];
+	for (i = 0; config_candidate(i) != NULL; i++)
+		if (access(config_candidate(i), R_OK) == 0)
+			return config_candidate(i);
 	return NULL;
+}
+
+/* Which file the configuration came from, or that none was found: a
+ * configuration of defaults alone must never pass unnoticed. */
+static void describe_config_source(const char *path, char *buf, size_t len)
+{
+	size_t i, used;
+
+	if (path != NULL) {
+		snprintf(buf, len, "configuration file %s", path);
+		return;
+	}
+	used = (size_t)snprintf(buf, len, "no configuration file (looked for");
+	for (i = 0; config_candidate(i) != NULL && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s %s", i ? "," : "",
+					 config_candidate(i));
+	if (used < len)
+		snprintf(buf + used, len - used, "): defaults and environment only");
 }
 
 static void print_diag(const struct hsdo_diag *d, FILE *f)
@@ -138,7 +165,7 @@ static int create_table(const struct hsdo_config *cfg)
 		fputs("hsdo-agent: --create-table: DYNAMODB_TABLE_NAME is not set\n", stderr);
 		return -HSDO_ECONFIG;
 	}
-	agent_aws_options(cfg, &ho, &ao);
+	agent_aws_options(cfg, HSDO_AWS_PRINCIPAL_TABLE_ADMIN, &ho, &ao);
 	rc = hsdo_http_new(&ho, NULL, &http, err, sizeof(err));
 	if (rc == 0)
 		rc = hsdo_aws_new(&ao, http, &aws, err, sizeof(err));
@@ -218,6 +245,7 @@ int main(int argc, char **argv)
 	struct hsdo_config *cfg = NULL;
 	struct hsdo_diag diag = { 0 };
 	const char *config_opt = NULL;
+	char source[512];
 	bool server = false, client = false, check = false, mktable = false;
 	int opt, rc;
 
@@ -274,15 +302,21 @@ int main(int argc, char **argv)
 		hsdo_config_free(cfg);
 		return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 	}
+	describe_config_source(a.config_path, source, sizeof(source));
 	if (check) {
-		if (a.debug_flag)
-			hsdo_config_dump(cfg, stdout);
+		printf("%s\n", source);
+		if (a.debug_flag) {
+			hsdo_config_dump_origins(cfg, stdout);
+			agent_print_aws(cfg, a.role, stdout);
+		}
 		hsdo_config_free(cfg);
 		puts("configuration OK");
 		return EXIT_SUCCESS;
 	}
 
-	a.loop = ev_default_loop(EVFLAG_AUTO);
+	/* Not the default loop: it would reap every child (waitpid(-1)) and
+	 * lose a credential_process's exit status. */
+	a.loop = ev_loop_new(EVFLAG_AUTO);
 	if (a.loop == NULL) {
 		fputs("hsdo-agent: cannot initialise libev\n", stderr);
 		hsdo_config_free(cfg);
@@ -296,6 +330,10 @@ int main(int argc, char **argv)
 	hsdo_log_info("hsdo-agent %s starting in %s mode%s%s", HSDO_VERSION,
 		      server ? "server" : "client", a.dry_run ? " (dry run)" : "",
 		      a.once ? " (once)" : "");
+	if (a.config_path != NULL)
+		hsdo_log_info("%s", source);
+	else
+		hsdo_log_warn("%s", source);
 
 	signal(SIGPIPE, SIG_IGN);
 	ev_signal_init(&a.sig_term, on_stop_signal, SIGTERM);

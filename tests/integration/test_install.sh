@@ -140,7 +140,23 @@ cmake -S "$src" -B "$dest/plain" -DHSDO_BUILD_TESTS=ON >"$dest/plain2.log" 2>&1 
 	-DPKG_CONFIG_EXECUTABLE="$dest/bin/pkg-config"
 check "... and HSDO_BUILD_TESTS=ON asks for check" '[[ $? -ne 0 ]] && grep -q "check" "$dest/plain2.log"'
 
-# ---- 5. every option is documented ------------------------------------------------
+# ---- 5. GNUInstallDirs' special prefixes, as configured ----------------------------
+# /usr: the configuration in /etc/hsdo, no RUNPATH; /opt/P: /etc/opt/P. What
+# the agent is compiled with, what the units start and where env.yaml goes.
+for case in "/usr /etc/hsdo none" "/opt/hsdo /etc/opt/hsdo/hsdo \$ORIGIN/../lib"; do
+	read -r pfx confdir rpath <<<"$case"
+	b=$dest/cfg${pfx//\//_}
+	cmake -S "$src" -B "$b" -DCMAKE_INSTALL_PREFIX="$pfx" >"$b.log" 2>&1
+	flags=$(grep -ho 'HSDO_CONFDIR=[^ ]*' "$b/CMakeFiles/hsdo-agent.dir/flags.make")
+	unit=$(sed -n 's/^ExecStart=//p' "$b/systemd/hsdo-client.service")
+	newrp=$(grep -A3 'RPATH_CHANGE' "$b/cmake_install.cmake" | sed -nE 's/.*NEW_RPATH "(.*)"\).*/\1/p' | tr -d '\\')
+	check "prefix $pfx: compiled-in $confdir ($flags)" '[[ $flags == "HSDO_CONFDIR=\\\"$confdir\\\"" ]]'
+	check "prefix $pfx: ExecStart=$unit" '[[ $unit == "$pfx/bin/hsdo-agent --client --config $confdir/env.yaml" ]]'
+	check "prefix $pfx: env.yaml installed to $confdir" 'grep -q "\"$confdir/env.yaml\"" "$b/cmake_install.cmake"'
+	check "prefix $pfx: RUNPATH ${rpath} (${newrp:-none})" '[[ ${newrp:-none} == "$rpath" ]]'
+done
+
+# ---- 6. every option is documented ------------------------------------------------
 missing=$(grep -hoE '^\s*(option\(HSDO_[A-Z_]+|set\(HSDO_[A-Z_]+[^)]*CACHE)' "$src/CMakeLists.txt" "$src"/cmake/*.cmake |
 	sed -E 's/^\s*(option|set)\((HSDO_[A-Z_]+).*/\2/' | sort -u |
 	while read -r o; do grep -q "\`$o\`" "$src/docs/install.md" || echo "$o"; done)

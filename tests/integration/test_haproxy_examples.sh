@@ -37,12 +37,12 @@ ko() { fail=$((fail + 1)); echo "FAIL - $1"; [[ -n "${2:-}" && -f "$2" ]] && sed
 # check DESC CONDITION [FILE TO SHOW ON FAILURE]
 check() { if eval "$2"; then ok "$1"; else ko "$1" "${3:-}"; fi; }
 
-if ! command -v haproxy >/dev/null 2>&1; then
-	echo "FAIL - haproxy not on PATH (./scripts/deps installs it)"
+# shellcheck source=lib/haproxy_series.sh
+source "$(dirname "$0")/lib/haproxy_series.sh"
+if ! haproxy_series_check; then
 	echo "0 passed, 1 failed"
 	exit 1
 fi
-haproxy -v | head -n1
 
 # ---- helpers -------------------------------------------------------------
 

@@ -4,7 +4,9 @@
 # shellcheck shell=bash
 set -u
 AGENT=${HSDO_AGENT:?HSDO_AGENT must point to hsdo-agent}
-command -v haproxy >/dev/null || { echo "FAIL - haproxy is not installed (./scripts/deps)"; exit 1; }
+# shellcheck source=haproxy_series.sh
+source "$(dirname "${BASH_SOURCE[0]}")/haproxy_series.sh"
+haproxy_series_check || exit 1
 command -v socat >/dev/null || { echo "FAIL - socat is not installed (./scripts/deps)"; exit 1; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hsdo-it-XXXXXX")
 pids=()

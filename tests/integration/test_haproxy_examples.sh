@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # haproxy-examples/*.cfg against the real HAProxy:
-#  - every example passes `haproxy -c` (warnings are printed, not failures),
+#  - every example passes `haproxy -c` (exit status 0; warnings are printed,
+#    not failures),
 #    binds loopback only and has the admin socket hsdo-agent expects;
 #  - single-backend.cfg runs: every slot starts in maintenance, the frontend
 #    answers 503, and a slot driven like hsdo-agent does (addr/port, weight,
@@ -195,8 +196,9 @@ for f in "${cfgs[@]}"; do
 	prepare "$f" "$dir"
 	haproxy -c -f "$dir/haproxy.cfg" >"$dir/check.log" 2>&1
 	rc=$?
-	check "$name.cfg: haproxy -c says valid" \
-		'[[ $rc -eq 0 ]] && grep -q "Configuration file is valid" "$dir/check.log"' "$dir/check.log"
+	# The exit status is the verdict: 3.x prints "Configuration file is
+	# valid" only with -V, 2.6 always.
+	check "$name.cfg: haproxy -c exits 0" '[[ $rc -eq 0 ]]' "$dir/check.log"
 	# On success, still show what HAProxy warned about (on failure, check
 	# already printed the whole output).
 	if [[ $rc -eq 0 ]] && grep -qE '\[(WARNING|ALERT)\]' "$dir/check.log"; then

@@ -1164,7 +1164,11 @@ static void decode_error(const struct aws_call *c, char *code, size_t codelen, c
 			return;     /* an HTML page from a load balancer, say */
 		(void)hsdo_ddb_decode_error(c->resp, c->resp_len, &de, tmp, sizeof(tmp));
 		snprintf(code, codelen, "%s", de.code);
-		snprintf(msg, msglen, "%s", de.message[0] != '\0' || de.code[0] != '\0' ? de.message : tmp);
+		/* a longer message is cut, on purpose (using the result tells GCC
+		 * so: Release builds with -Werror=format-truncation) */
+		if (snprintf(msg, msglen, "%s", de.message[0] != '\0' || de.code[0] != '\0' ?
+			de.message : tmp) < 0)
+			msg[0] = '\0';
 	} else {
 		struct hsdo_aws_query_error *qe = hsdo_malloc(sizeof(*qe));
 

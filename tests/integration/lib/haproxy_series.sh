@@ -11,7 +11,8 @@ HAPROXY_VERSION=""
 haproxy_series_check() {
 	local exe line want=${HSDO_HAPROXY_SERIES:-}
 	exe=$(command -v haproxy) || { echo "FAIL - haproxy is not on PATH (./scripts/deps)"; return 1; }
-	line=$("$exe" -v 2>&1 | head -n1)
+	line=$("$exe" -v 2>&1)
+	line=${line%%$'\n'*}
 	HAPROXY_VERSION=$(awk '{ print $3 }' <<<"$line")
 	echo "# haproxy: $exe: $line"
 	if [[ -n $want && $HAPROXY_VERSION != "$want".* ]]; then

@@ -29,16 +29,7 @@ scenario() {
 backend be_app
     server origin 127.0.0.1:$PO
 
-backend hsdo_spoa
-    mode tcp
-    option spop-check
-    timeout connect 1s
-    timeout server 1m
-    server hsdo-agent 127.0.0.1:$SP $2
-
-listen origin
-    bind 127.0.0.1:$PO
-    http-request return status 200 content-type text/plain string ok"
+$(spoa_backend "$SP" "$2")"
 	hap_start "$tmp/haproxy.cfg" || { ko "$1: haproxy starts" "$tmp/haproxy.log"; return 1; }
 	# with a check, wait until it has marked the agent DOWN
 	if [[ -n $2 ]]; then

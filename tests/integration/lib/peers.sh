@@ -118,6 +118,22 @@ hap_cfg() {
 	} >"$tmp/haproxy.cfg"
 }
 
+# spoa_backend PORT [SERVER OPTIONS]: the agent's backend `hsdo_spoa` of
+# spoe/hsdo.spoe.conf, with the agent at 127.0.0.1:PORT, and the origin
+# server `listen origin` on $PO answering 200 "ok" (404/500/503/302 on
+# paths starting so), for the SPOE tests' hap_cfg bodies.
+spoa_backend() {
+	printf 'backend hsdo_spoa\n    mode tcp\n    option spop-check\n    timeout connect 1s\n'
+	printf '    timeout server 1m\n    server hsdo-agent 127.0.0.1:%s %s\n\n' "$1" "${2:-}"
+	printf 'listen origin\n    bind 127.0.0.1:%s\n' "$PO"
+	local s
+	for s in 404 500 503; do
+		printf '    http-request return status %s if { path_beg /%s }\n' "$s" "$s"
+	done
+	printf '    http-request return status 302 hdr location / if { path_beg /302 }\n'
+	printf '    http-request return status 200 content-type text/plain string ok\n'
+}
+
 # The file store's slot table ($tmp/slots.json), read with node, for the
 # server-mode tests.
 # slot ID FIELD: a slot item's attribute (S, N or BOOL value) from the file.

@@ -124,6 +124,8 @@ mixed_cleanup() {
 	cleanup
 }
 trap mixed_cleanup EXIT
+# A stop by SIGTERM or SIGINT (timeout, Ctrl-C) exits through the cleanup too.
+trap 'exit 143' TERM INT
 
 # hcli NAME CMD: a Runtime API command on HAProxy NAME.
 hcli() { echo "$2" | socat -t 2 - "UNIX-CONNECT:$tmp/$1.sock"; }

@@ -24,7 +24,7 @@
 #include "client_mode.h"
 #include "exporter.h"
 #include "http_ev.h"
-#include "log.h"
+#include "agent_log.h"
 #include "server_mode.h"
 #include "spoa.h"
 
@@ -235,12 +235,12 @@ static int open_http(struct agent *a, const struct hsdo_config *cfg)
 	if (a->http_ev != NULL || !needs_http(cfg, a->role))
 		return 0;
 	agent_aws_options(cfg, &ho, &ao);
-	rc = hsdo_agent_http_new(a->loop, &ho, &a->http_ev, err, sizeof(err));
+	rc = http_ev_new(a->loop, &ho, &a->http_ev, err, sizeof(err));
 	if (rc != 0) {
 		hsdo_log_err("HTTP client: %s", err);
 		return rc;
 	}
-	a->http = hsdo_agent_http_engine(a->http_ev);
+	a->http = http_ev_engine(a->http_ev);
 	rc = hsdo_aws_new(&ao, a->http, &a->aws, err, sizeof(err));
 	if (rc != 0) {
 		/* Only fatal when AWS is what we talk to. */
@@ -337,7 +337,7 @@ int agent_apply_config(struct agent *a, struct hsdo_config *cfg)
 			      "until hsdo-agent restarts", a->cfg->exporter_addr, a->cfg->exporter_port);
 	hsdo_config_free(a->cfg);
 	a->cfg = cfg;
-	hsdo_spoa_set_config(a->spoa, cfg);   /* SPOE: backends; SPOA_LISTEN at restart */
+	spoa_set_config(a->spoa, cfg);   /* SPOE: backends; SPOA_LISTEN at restart */
 	if (ev_is_active(&a->cycle)) {
 		a->cycle.repeat = (ev_tstamp)cfg->interval_ms / 1000.0;
 		ev_timer_again(a->loop, &a->cycle);
@@ -397,7 +397,7 @@ int agent_start(struct agent *a)
 	else if (!a->once && a->role == HSDO_ROLE_CLIENT) {
 		char err[256] = "";   /* the SPOE agent (docs/spoa.md): never fatal */
 
-		if (hsdo_spoa_start(a->loop, a->cfg, NULL, &a->spoa, err, sizeof(err)) != 0)
+		if (spoa_start(a->loop, a->cfg, NULL, &a->spoa, err, sizeof(err)) != 0)
 			hsdo_log_err("SPOE agent: %s (SPOA_LISTEN); running without it", err);
 	}
 	if (a->role == HSDO_ROLE_SERVER && !a->dry_run) {
@@ -424,12 +424,12 @@ void agent_stop(struct agent *a)
 		ev_timer_stop(a->loop, &a->cycle);
 	if (a->server_mode != NULL && a->loop != NULL)
 		server_mode_release(a);
-	hsdo_spoa_stop(a->spoa);   /* SPOE agent */
+	spoa_stop(a->spoa);   /* SPOE agent */
 	a->spoa = NULL;
 	exporter_stop(a->exporter);
 	a->exporter = NULL;
 	/* Cancel HTTP in flight first: its callbacks still find everything. */
-	hsdo_agent_http_free(a->http_ev);
+	http_ev_free(a->http_ev);
 	a->http_ev = NULL;
 	a->http = NULL;
 	server_mode_close(a->server_mode);

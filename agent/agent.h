@@ -16,10 +16,10 @@ struct hsdo_client;
 struct hsdo_metrics;
 struct hsdo_http;
 struct hsdo_aws;
-struct hsdo_agent_http;
+struct http_ev;
 struct exporter;
 struct server_mode;
-struct hsdo_spoa;
+struct spoa;
 
 struct agent {
 	struct ev_loop *loop;
@@ -31,7 +31,7 @@ struct agent {
 	struct hsdo_store *store;
 	/* HTTP and AWS clients on the loop (NULL when nothing needs them:
 	 * file store and static source). */
-	struct hsdo_agent_http *http_ev;
+	struct http_ev *http_ev;
 	struct hsdo_http *http;        /* the engine of http_ev */
 	struct hsdo_aws *aws;
 	struct server_mode *server_mode; /* server mode */
@@ -50,7 +50,7 @@ struct agent {
 	int metrics_error;             /* last failed update, logged once */
 	uint64_t rtapi_conns_seen;     /* client's connection count already counted */
 	struct exporter *exporter;     /* NULL with --once */
-	struct hsdo_spoa *spoa;        /* SPOE agent (agent/spoa.h): client mode, not --once */
+	struct spoa *spoa;        /* SPOE agent (agent/spoa.h): client mode, not --once */
 	unsigned long cycles;          /* cycles run */
 	char health[600];              /* "" when the last cycle succeeded, else why not */
 	ev_signal sig_term, sig_int, sig_hup;

@@ -495,23 +495,23 @@ static void refresh_aws(struct agent *a)
 /* The SPOE agent counts in its own structures; copy them at each scrape. */
 static void refresh_spoa(struct agent *a)
 {
-	const struct hsdo_health *h = hsdo_spoa_health(a->spoa);
-	struct hsdo_spoa_stats st;
+	const struct hsdo_health *h = spoa_health(a->spoa);
+	struct spoa_stats st;
 	struct hsdo_health_stats hs;
-	int64_t now = hsdo_spoa_now_ms();
+	int64_t now = spoa_now_ms();
 	char slot[16];
 	size_t i, c;
 
 	if (a->spoa == NULL)
 		return;
-	hsdo_spoa_get_stats(a->spoa, &st);
+	spoa_get_stats(a->spoa, &st);
 	m_set(a, M_SPOE_LISTENING, NULL, st.listening ? 1 : 0);
 	m_set(a, M_SPOE_CONNECTIONS, NULL, (double)st.conns_open);
 	m_set(a, M_SPOE_ACCEPTED, NULL, (double)st.conns_accepted);
 	m_set(a, M_SPOE_REJECTED, NULL, (double)st.conns_rejected);
 	m_set(a, M_SPOE_MESSAGES, NULL, (double)st.messages);
-	for (i = 0; i < HSDO_SPOA_ERR_COUNT; i++) {
-		const char *v[] = { hsdo_spoa_error_str((enum hsdo_spoa_error)i) };
+	for (i = 0; i < SPOA_ERR_COUNT; i++) {
+		const char *v[] = { spoa_error_str((enum spoa_error)i) };
 
 		m_set(a, M_SPOE_FRAME_ERRORS, v, (double)st.errors[i]);
 	}

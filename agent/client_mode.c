@@ -130,7 +130,7 @@ static int client_cycle(struct agent *a)
 	agent_metrics_store_reads(a, rep.store_reads, rep.store_read_errors);
 	if (rep.table_changed) {
 		agent_metrics_table(a, rep.table);
-		hsdo_spoa_set_table(a->spoa, rep.table);   /* SPOE: the ACKs' slot_state */
+		spoa_set_table(a->spoa, rep.table);   /* SPOE: the ACKs' slot_state */
 	}
 	agent_metrics_rtapi(a, rep.sent - rep.failed, rep.failed + rep.lost, rep.connections);
 	if (rc == 0)

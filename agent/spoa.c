@@ -54,7 +54,7 @@ enum conn_state {
 };
 
 struct conn {
-	struct hsdo_spoa *s;
+	struct spoa *s;
 	struct conn *prev, *next;
 	int fd;
 	ev_io rio, wio;
@@ -76,9 +76,9 @@ struct spoa_backend {
 	size_t name_len;
 };
 
-struct hsdo_spoa {
+struct spoa {
 	struct ev_loop *loop;
-	struct hsdo_spoa_params p;
+	struct spoa_params p;
 	char listen[320];
 	int lfd;
 	ev_io lio;
@@ -91,9 +91,9 @@ struct hsdo_spoa {
 	size_t nstates;
 	bool have_table;
 	struct hsdo_health *health;
-	struct hsdo_spoa_stats st;
-	ev_tstamp errlog_at[HSDO_SPOA_ERR_COUNT];
-	uint64_t errlog_quiet[HSDO_SPOA_ERR_COUNT];
+	struct spoa_stats st;
+	ev_tstamp errlog_at[SPOA_ERR_COUNT];
+	uint64_t errlog_quiet[SPOA_ERR_COUNT];
 };
 
 /* One response message of a NOTIFY. */
@@ -104,17 +104,17 @@ struct resp {
 
 static const char *const state_names[] = { "free", "active", "draining" };
 
-const char *hsdo_spoa_error_str(enum hsdo_spoa_error e)
+const char *spoa_error_str(enum spoa_error e)
 {
-	static const char *const names[HSDO_SPOA_ERR_COUNT] = {
+	static const char *const names[SPOA_ERR_COUNT] = {
 		"too_big", "invalid", "unexpected", "fragmented", "missing_key",
 		"bad_version", "bad_frame_size", "timeout", "resource",
 	};
 
-	return (unsigned)e < HSDO_SPOA_ERR_COUNT ? names[e] : "unknown";
+	return (unsigned)e < SPOA_ERR_COUNT ? names[e] : "unknown";
 }
 
-void hsdo_spoa_params_default(struct hsdo_spoa_params *p)
+void spoa_params_default(struct spoa_params *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->max_frame_size = HSDO_SPOP_FRAME_DEFAULT;
@@ -127,7 +127,7 @@ void hsdo_spoa_params_default(struct hsdo_spoa_params *p)
 	hsdo_health_params_default(&p->health);
 }
 
-int64_t hsdo_spoa_now_ms(void)
+int64_t spoa_now_ms(void)
 {
 	struct timespec ts;
 
@@ -135,7 +135,7 @@ int64_t hsdo_spoa_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static size_t out_hard_max(const struct hsdo_spoa *s)
+static size_t out_hard_max(const struct spoa *s)
 {
 	return s->p.out_high + 4 * IN_CAP;
 }
@@ -144,7 +144,7 @@ static size_t out_hard_max(const struct hsdo_spoa *s)
 
 static void conn_close(struct conn *c)
 {
-	struct hsdo_spoa *s = c->s;
+	struct spoa *s = c->s;
 
 	ev_io_stop(s->loop, &c->rio);
 	ev_io_stop(s->loop, &c->wio);
@@ -213,10 +213,10 @@ static bool out_room(struct conn *c, size_t need)
 }
 
 /* Log a connection error: one warning per reason a minute, the rest debug. */
-static void log_error(struct conn *c, enum hsdo_spoa_error e, enum hsdo_spop_status status,
+static void log_error(struct conn *c, enum spoa_error e, enum hsdo_spop_status status,
 		      const char *detail)
 {
-	struct hsdo_spoa *s = c->s;
+	struct spoa *s = c->s;
 	ev_tstamp now = ev_now(s->loop);
 
 	if (s->errlog_at[e] == 0 || now - s->errlog_at[e] >= ERRLOG_EVERY) {
@@ -224,7 +224,7 @@ static void log_error(struct conn *c, enum hsdo_spoa_error e, enum hsdo_spop_sta
 			hsdo_log_warn("SPOE agent: connection from %s closed with status %d (%s): %s "
 				      "(%llu more '%s' errors since the last warning)", c->peer,
 				      (int)status, hsdo_spop_status_str(status), detail,
-				      (unsigned long long)s->errlog_quiet[e], hsdo_spoa_error_str(e));
+				      (unsigned long long)s->errlog_quiet[e], spoa_error_str(e));
 		else
 			hsdo_log_warn("SPOE agent: connection from %s closed with status %d (%s): %s",
 				      c->peer, (int)status, hsdo_spop_status_str(status), detail);
@@ -248,7 +248,7 @@ static void begin_close(struct conn *c)
 }
 
 /* A protocol error: AGENT-DISCONNECT with `status` after what is queued. */
-static void conn_fail(struct conn *c, enum hsdo_spoa_error e, enum hsdo_spop_status status,
+static void conn_fail(struct conn *c, enum spoa_error e, enum hsdo_spop_status status,
 		      const char *detail)
 {
 	int n;
@@ -267,7 +267,7 @@ static void conn_fail(struct conn *c, enum hsdo_spoa_error e, enum hsdo_spop_sta
 /* Send what is pending. -1 when the connection was closed (c is gone). */
 static int flush(struct conn *c)
 {
-	struct hsdo_spoa *s = c->s;
+	struct spoa *s = c->s;
 	size_t pending;
 	ssize_t n;
 
@@ -313,7 +313,7 @@ static int flush(struct conn *c)
 
 /* ---- frames --------------------------------------------------------------------------- */
 
-static const struct spoa_backend *find_backend(const struct hsdo_spoa *s,
+static const struct spoa_backend *find_backend(const struct spoa *s,
 					       const struct hsdo_spop_bytes *name)
 {
 	size_t i;
@@ -326,7 +326,7 @@ static const struct spoa_backend *find_backend(const struct hsdo_spoa *s,
 }
 
 /* Slot and state of a response (see docs/spoa.md, "Which slot"). */
-static const char *resolve(const struct hsdo_spoa *s, const struct resp *r, uint32_t *slot)
+static const char *resolve(const struct spoa *s, const struct resp *r, uint32_t *slot)
 {
 	const struct spoa_backend *b = find_backend(s, &r->be);
 	bool from_table = false;
@@ -393,7 +393,7 @@ static bool parse_resp(struct hsdo_spop_msg *msg, struct resp *r)
 	return r->be.len > 0;
 }
 
-static void count_resp(struct hsdo_spoa *s, const struct resp *r, int64_t now_ms,
+static void count_resp(struct spoa *s, const struct resp *r, int64_t now_ms,
 		       const char **state)
 {
 	uint32_t slot;
@@ -406,7 +406,7 @@ static void count_resp(struct hsdo_spoa *s, const struct resp *r, int64_t now_ms
 
 static void on_notify(struct conn *c, const struct hsdo_spop_frame *f, int64_t *now_ms)
 {
-	struct hsdo_spoa *s = c->s;
+	struct spoa *s = c->s;
 	struct hsdo_spop_iter it, again;
 	struct hsdo_spop_msg msg;
 	struct hsdo_spop_action act;
@@ -418,8 +418,8 @@ static void on_notify(struct conn *c, const struct hsdo_spop_frame *f, int64_t *
 	int rc;
 
 	if (hsdo_spop_notify_begin(f, &it, &st) != 0) {
-		conn_fail(c, st == HSDO_SPOP_ST_FRAG_NOT_SUPPORTED ? HSDO_SPOA_ERR_FRAGMENTED :
-			  HSDO_SPOA_ERR_INVALID, st, "invalid NOTIFY frame");
+		conn_fail(c, st == HSDO_SPOP_ST_FRAG_NOT_SUPPORTED ? SPOA_ERR_FRAGMENTED :
+			  SPOA_ERR_INVALID, st, "invalid NOTIFY frame");
 		return;
 	}
 	again = it;
@@ -435,11 +435,11 @@ static void on_notify(struct conn *c, const struct hsdo_spop_frame *f, int64_t *
 			overflow = true;
 	}
 	if (rc < 0) {
-		conn_fail(c, HSDO_SPOA_ERR_INVALID, HSDO_SPOP_ST_INVALID, "malformed NOTIFY payload");
+		conn_fail(c, SPOA_ERR_INVALID, HSDO_SPOP_ST_INVALID, "malformed NOTIFY payload");
 		return;
 	}
 	if (n > 0 && *now_ms < 0)
-		*now_ms = hsdo_spoa_now_ms();
+		*now_ms = spoa_now_ms();
 	if (!overflow) {
 		for (i = 0; i < n; i++)
 			count_resp(s, &rs[i], *now_ms, &state);
@@ -455,7 +455,7 @@ static void on_notify(struct conn *c, const struct hsdo_spop_frame *f, int64_t *
 	act.value.type = HSDO_SPOP_DATA_STRING;
 	act.value.bytes = hsdo_spop_cstr(state);
 	if (!out_room(c, ACK_ROOM)) {
-		conn_fail(c, HSDO_SPOA_ERR_RESOURCE, HSDO_SPOP_ST_RES, "output buffer bound reached");
+		conn_fail(c, SPOA_ERR_RESOURCE, HSDO_SPOP_ST_RES, "output buffer bound reached");
 		return;
 	}
 	room = c->out_cap - c->out_len;
@@ -464,7 +464,7 @@ static void on_notify(struct conn *c, const struct hsdo_spop_frame *f, int64_t *
 	rc = hsdo_spop_ack_encode(f->stream_id, f->frame_id, &act, state != NULL ? 1 : 0,
 				  c->out + c->out_len, room);
 	if (rc < 0) {
-		conn_fail(c, HSDO_SPOA_ERR_RESOURCE, HSDO_SPOP_ST_RES, "ACK does not fit");
+		conn_fail(c, SPOA_ERR_RESOURCE, HSDO_SPOP_ST_RES, "ACK does not fit");
 		return;
 	}
 	c->out_len += (size_t)rc;
@@ -473,7 +473,7 @@ static void on_notify(struct conn *c, const struct hsdo_spop_frame *f, int64_t *
 
 static void on_hello(struct conn *c, const struct hsdo_spop_frame *f)
 {
-	struct hsdo_spoa *s = c->s;
+	struct spoa *s = c->s;
 	struct hsdo_spop_hello h;
 	struct hsdo_spop_agent_hello reply;
 	enum hsdo_spop_status st;
@@ -481,21 +481,21 @@ static void on_hello(struct conn *c, const struct hsdo_spop_frame *f)
 
 	if (hsdo_spop_hello_decode(f, &h, &st) != 0) {
 		conn_fail(c, st == HSDO_SPOP_ST_NO_VSN || st == HSDO_SPOP_ST_NO_FRAME_SIZE ||
-			  st == HSDO_SPOP_ST_NO_CAP ? HSDO_SPOA_ERR_MISSING_KEY :
-			  st == HSDO_SPOP_ST_FRAG_NOT_SUPPORTED ? HSDO_SPOA_ERR_FRAGMENTED :
-			  HSDO_SPOA_ERR_INVALID, st, "invalid HAPROXY-HELLO");
+			  st == HSDO_SPOP_ST_NO_CAP ? SPOA_ERR_MISSING_KEY :
+			  st == HSDO_SPOP_ST_FRAG_NOT_SUPPORTED ? SPOA_ERR_FRAGMENTED :
+			  SPOA_ERR_INVALID, st, "invalid HAPROXY-HELLO");
 		return;
 	}
 	if (hsdo_spop_hello_negotiate(&h, s->p.max_frame_size, &reply, &st) != 0) {
-		conn_fail(c, st == HSDO_SPOP_ST_BAD_VSN ? HSDO_SPOA_ERR_BAD_VERSION :
-			  st == HSDO_SPOP_ST_BAD_FRAME_SIZE ? HSDO_SPOA_ERR_BAD_FRAME_SIZE :
-			  HSDO_SPOA_ERR_INVALID, st, "HAPROXY-HELLO cannot be answered");
+		conn_fail(c, st == HSDO_SPOP_ST_BAD_VSN ? SPOA_ERR_BAD_VERSION :
+			  st == HSDO_SPOP_ST_BAD_FRAME_SIZE ? SPOA_ERR_BAD_FRAME_SIZE :
+			  SPOA_ERR_INVALID, st, "HAPROXY-HELLO cannot be answered");
 		return;
 	}
 	if (!out_room(c, 256) ||
 	    (n = hsdo_spop_agent_hello_encode(&reply, c->out + c->out_len,
 					      c->out_cap - c->out_len)) < 0) {
-		conn_fail(c, HSDO_SPOA_ERR_RESOURCE, HSDO_SPOP_ST_RES, "AGENT-HELLO does not fit");
+		conn_fail(c, SPOA_ERR_RESOURCE, HSDO_SPOP_ST_RES, "AGENT-HELLO does not fit");
 		return;
 	}
 	c->out_len += (size_t)n;
@@ -519,7 +519,7 @@ static void on_disconnect(struct conn *c, const struct hsdo_spop_frame *f)
 	int n;
 
 	if (hsdo_spop_disconnect_decode(f, &d, &st) != 0) {
-		conn_fail(c, HSDO_SPOA_ERR_INVALID, st, "invalid HAPROXY-DISCONNECT");
+		conn_fail(c, SPOA_ERR_INVALID, st, "invalid HAPROXY-DISCONNECT");
 		return;
 	}
 	c->s->st.haproxy_disconnects++;
@@ -540,20 +540,20 @@ static void on_frame(struct conn *c, const struct hsdo_spop_frame *f, int64_t *n
 	enum hsdo_spop_status st;
 
 	if (hsdo_spop_frame_check(f, &st) != 0) {
-		conn_fail(c, st == HSDO_SPOP_ST_FRAG_NOT_SUPPORTED ? HSDO_SPOA_ERR_FRAGMENTED :
-			  HSDO_SPOA_ERR_INVALID, st, "invalid frame header");
+		conn_fail(c, st == HSDO_SPOP_ST_FRAG_NOT_SUPPORTED ? SPOA_ERR_FRAGMENTED :
+			  SPOA_ERR_INVALID, st, "invalid frame header");
 		return;
 	}
 	switch (f->type) {
 	case HSDO_SPOP_FRAME_NOTIFY:
 		if (c->state != ST_READY)
-			conn_fail(c, HSDO_SPOA_ERR_UNEXPECTED, HSDO_SPOP_ST_INVALID, "NOTIFY before HELLO");
+			conn_fail(c, SPOA_ERR_UNEXPECTED, HSDO_SPOP_ST_INVALID, "NOTIFY before HELLO");
 		else
 			on_notify(c, f, now_ms);
 		return;
 	case HSDO_SPOP_FRAME_HAPROXY_HELLO:
 		if (c->state != ST_HELLO)
-			conn_fail(c, HSDO_SPOA_ERR_UNEXPECTED, HSDO_SPOP_ST_INVALID, "a second HELLO");
+			conn_fail(c, SPOA_ERR_UNEXPECTED, HSDO_SPOP_ST_INVALID, "a second HELLO");
 		else
 			on_hello(c, f);
 		return;
@@ -576,7 +576,7 @@ static void process(struct conn *c)
 		if (rc == -HSDO_EAGAIN)
 			break;
 		if (rc < 0) {
-			conn_fail(c, rc == -HSDO_ETOOBIG ? HSDO_SPOA_ERR_TOO_BIG : HSDO_SPOA_ERR_INVALID,
+			conn_fail(c, rc == -HSDO_ETOOBIG ? SPOA_ERR_TOO_BIG : SPOA_ERR_INVALID,
 				  hsdo_spop_frame_error_status(rc), rc == -HSDO_ETOOBIG ?
 				  "frame larger than max-frame-size" : "invalid frame");
 			break;
@@ -641,7 +641,7 @@ static void on_write(struct ev_loop *loop, ev_io *w, int revents)
 static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct conn *c = w->data;
-	const struct hsdo_spoa_params *p = &c->s->p;
+	const struct spoa_params *p = &c->s->p;
 	ev_tstamp now = ev_now(loop), next = p->frame_timeout, t;
 
 	(void)revents;
@@ -655,7 +655,7 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	case ST_HELLO:
 		if (now - c->accepted >= p->frame_timeout) {
-			conn_fail(c, HSDO_SPOA_ERR_TIMEOUT, HSDO_SPOP_ST_TIMEOUT, "no HELLO in time");
+			conn_fail(c, SPOA_ERR_TIMEOUT, HSDO_SPOP_ST_TIMEOUT, "no HELLO in time");
 			(void)flush(c);
 			return;
 		}
@@ -663,13 +663,13 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	case ST_READY:
 		if (c->reading && c->frame_start > 0 && now - c->frame_start >= p->frame_timeout) {
-			conn_fail(c, HSDO_SPOA_ERR_TIMEOUT, HSDO_SPOP_ST_TIMEOUT,
+			conn_fail(c, SPOA_ERR_TIMEOUT, HSDO_SPOP_ST_TIMEOUT,
 				  "a frame was started and not finished in time");
 			(void)flush(c);
 			return;
 		}
 		if (now - c->last_io >= p->idle_timeout) {
-			conn_fail(c, HSDO_SPOA_ERR_TIMEOUT, HSDO_SPOP_ST_TIMEOUT, "idle");
+			conn_fail(c, SPOA_ERR_TIMEOUT, HSDO_SPOP_ST_TIMEOUT, "idle");
 			(void)flush(c);
 			return;
 		}
@@ -713,7 +713,7 @@ static void peer_name(int fd, char *buf, size_t len)
 }
 
 /* No room: AGENT-DISCONNECT 13 at once, then close. */
-static void reject(struct hsdo_spoa *s, int fd, const char *why)
+static void reject(struct spoa *s, int fd, const char *why)
 {
 	uint8_t buf[128], sink[512];
 	int n = hsdo_spop_agent_disconnect_encode(HSDO_SPOP_ST_RES, why, buf, sizeof(buf));
@@ -727,7 +727,7 @@ static void reject(struct hsdo_spoa *s, int fd, const char *why)
 	close(fd);
 }
 
-static void conn_new(struct hsdo_spoa *s, int fd)
+static void conn_new(struct spoa *s, int fd)
 {
 	struct conn *c;
 	int one = 1;
@@ -766,7 +766,7 @@ static void conn_new(struct hsdo_spoa *s, int fd)
 
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct hsdo_spoa *s = w->data;
+	struct spoa *s = w->data;
 	int i, fd;
 
 	(void)revents;
@@ -807,7 +807,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 
 /* ---- the listener ------------------------------------------------------------------------ */
 
-static int listen_open(struct hsdo_spoa *s, char *err, size_t errlen)
+static int listen_open(struct spoa *s, char *err, size_t errlen)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	struct sockaddr_storage ss;
@@ -857,7 +857,7 @@ static int listen_open(struct hsdo_spoa *s, char *err, size_t errlen)
 }
 
 /* Bind now, or log (once per distinct reason) and try again later. */
-static void listen_try(struct hsdo_spoa *s)
+static void listen_try(struct spoa *s)
 {
 	char err[256] = "";
 
@@ -879,7 +879,7 @@ static void listen_try(struct hsdo_spoa *s)
 
 static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct hsdo_spoa *s = w->data;
+	struct spoa *s = w->data;
 
 	(void)revents;
 	if (s->st.listening)
@@ -890,7 +890,7 @@ static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ---- public ----------------------------------------------------------------------------- */
 
-void hsdo_spoa_set_config(struct hsdo_spoa *s, const struct hsdo_config *cfg)
+void spoa_set_config(struct spoa *s, const struct hsdo_config *cfg)
 {
 	const struct hsdo_config_backends *l = &cfg->client_haproxy_backend_list;
 	const struct hsdo_config_backend *fb = &cfg->client_haproxy_fallback_backend;
@@ -922,7 +922,7 @@ void hsdo_spoa_set_config(struct hsdo_spoa *s, const struct hsdo_config *cfg)
 	s->nbackends = n;
 }
 
-void hsdo_spoa_set_table(struct hsdo_spoa *s, const struct hsdo_table *t)
+void spoa_set_table(struct spoa *s, const struct hsdo_table *t)
 {
 	uint8_t *states;
 	size_t i;
@@ -948,18 +948,18 @@ void hsdo_spoa_set_table(struct hsdo_spoa *s, const struct hsdo_table *t)
 	s->have_table = true;
 }
 
-int hsdo_spoa_start(struct ev_loop *loop, const struct hsdo_config *cfg,
-		    const struct hsdo_spoa_params *p, struct hsdo_spoa **out,
+int spoa_start(struct ev_loop *loop, const struct hsdo_config *cfg,
+		    const struct spoa_params *p, struct spoa **out,
 		    char *err, size_t errlen)
 {
-	struct hsdo_spoa_params def;
-	struct hsdo_spoa *s;
+	struct spoa_params def;
+	struct spoa *s;
 	char host[256];
 	uint16_t port;
 	int rc;
 
 	if (p == NULL) {
-		hsdo_spoa_params_default(&def);
+		spoa_params_default(&def);
 		p = &def;
 	}
 	if (p->max_frame_size < HSDO_SPOP_FRAME_MIN || p->max_frame_size > FRAME_MAX_OURS ||
@@ -977,12 +977,12 @@ int hsdo_spoa_start(struct ev_loop *loop, const struct hsdo_config *cfg,
 	s->p = *p;
 	s->lfd = -1;
 	snprintf(s->listen, sizeof(s->listen), "%s", cfg->spoa_listen);
-	rc = hsdo_health_new(&p->health, hsdo_spoa_now_ms(), &s->health);
+	rc = hsdo_health_new(&p->health, spoa_now_ms(), &s->health);
 	if (rc != 0) {
 		hsdo_free(s);
 		return hsdo_seterr(err, errlen, rc, "response aggregation: %s", hsdo_strerror(rc));
 	}
-	hsdo_spoa_set_config(s, cfg);
+	spoa_set_config(s, cfg);
 	ev_init(&s->retry, on_retry);
 	s->retry.data = s;
 	listen_try(s);
@@ -990,7 +990,7 @@ int hsdo_spoa_start(struct ev_loop *loop, const struct hsdo_config *cfg,
 	return 0;
 }
 
-void hsdo_spoa_stop(struct hsdo_spoa *s)
+void spoa_stop(struct spoa *s)
 {
 	uint8_t buf[64];
 	int n;
@@ -1018,7 +1018,7 @@ void hsdo_spoa_stop(struct hsdo_spoa *s)
 	hsdo_free(s);
 }
 
-void hsdo_spoa_get_stats(const struct hsdo_spoa *s, struct hsdo_spoa_stats *out)
+void spoa_get_stats(const struct spoa *s, struct spoa_stats *out)
 {
 	if (s == NULL) {
 		memset(out, 0, sizeof(*out));
@@ -1027,7 +1027,7 @@ void hsdo_spoa_get_stats(const struct hsdo_spoa *s, struct hsdo_spoa_stats *out)
 	*out = s->st;
 }
 
-const struct hsdo_health *hsdo_spoa_health(const struct hsdo_spoa *s)
+const struct hsdo_health *spoa_health(const struct spoa *s)
 {
 	return s != NULL ? s->health : NULL;
 }

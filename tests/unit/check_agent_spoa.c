@@ -65,15 +65,15 @@ static const uint8_t hello_check[] = {
 /* ---- the fixture -------------------------------------------------------------------- */
 
 static struct ev_loop *loop;
-static struct hsdo_spoa *spoa;
+static struct spoa *spoa;
 static uint16_t port;
 static struct hsdo_config_backend backends[2];
 static struct hsdo_config cfg;
 static char listen_addr[64];
 
-static void default_params(struct hsdo_spoa_params *p)
+static void default_params(struct spoa_params *p)
 {
-	hsdo_spoa_params_default(p);
+	spoa_params_default(p);
 	p->retry_interval = 0.1;
 }
 
@@ -85,7 +85,7 @@ static void table_set(const enum hsdo_slot_state *states, size_t n)
 	ck_assert_int_eq(hsdo_table_init(&t, n), 0);
 	for (i = 0; i < n; i++)
 		t.slots[i].state = states[i];
-	hsdo_spoa_set_table(spoa, &t);
+	spoa_set_table(spoa, &t);
 	hsdo_table_free(&t);
 }
 
@@ -99,7 +99,7 @@ static void default_table(void)
 	table_set(st, NELEM(st));
 }
 
-static void start_with(const struct hsdo_spoa_params *p)
+static void start_with(const struct spoa_params *p)
 {
 	char err[256] = "";
 
@@ -120,13 +120,13 @@ static void start_with(const struct hsdo_spoa_params *p)
 	cfg.spoa_listen = listen_addr;
 	loop = ev_loop_new(EVFLAG_AUTO);
 	ck_assert_ptr_nonnull(loop);
-	ck_assert_msg(hsdo_spoa_start(loop, &cfg, p, &spoa, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(spoa_start(loop, &cfg, p, &spoa, err, sizeof(err)) == 0, "%s", err);
 	default_table();
 }
 
 static void start(void)
 {
-	struct hsdo_spoa_params p;
+	struct spoa_params p;
 
 	default_params(&p);
 	start_with(&p);
@@ -134,17 +134,17 @@ static void start(void)
 
 static void stop(void)
 {
-	hsdo_spoa_stop(spoa);
+	spoa_stop(spoa);
 	spoa = NULL;
 	ev_loop_destroy(loop);
 	loop = NULL;
 }
 
-static struct hsdo_spoa_stats stats(void)
+static struct spoa_stats stats(void)
 {
-	struct hsdo_spoa_stats st;
+	struct spoa_stats st;
 
-	hsdo_spoa_get_stats(spoa, &st);
+	spoa_get_stats(spoa, &st);
 	return st;
 }
 
@@ -560,7 +560,7 @@ END_TEST
 /* Negotiation takes the smaller size, from either side, and holds it. */
 START_TEST(hello_frame_sizes)
 {
-	struct hsdo_spoa_params p;
+	struct spoa_params p;
 	struct wr *w = calloc(1, sizeof(*w));
 	struct resp_args big = ok200;
 	char srv[2000];
@@ -599,7 +599,7 @@ START_TEST(hello_frame_sizes)
 	cl_send(fd, w->b, w->n);
 	expect_disconnect(fd, HSDO_SPOP_ST_TOO_BIG);
 	close(fd);
-	ck_assert_uint_eq(stats().errors[HSDO_SPOA_ERR_TOO_BIG], 1);
+	ck_assert_uint_eq(stats().errors[SPOA_ERR_TOO_BIG], 1);
 	free(w);
 	stop();
 }
@@ -684,18 +684,18 @@ START_TEST(pipelining)
 	}
 	ck_assert_uint_eq(stats().notifies, N);
 	ck_assert_uint_eq(stats().responses, N);
-	ck_assert_int_eq(hsdo_health_find(hsdo_spoa_health(spoa), "be_app", 6, 1, hsdo_spoa_now_ms(),
+	ck_assert_int_eq(hsdo_health_find(spoa_health(spoa), "be_app", 6, 1, spoa_now_ms(),
 					  &hs), 0);
 	ck_assert_uint_eq(hs.total[HSDO_HEALTH_2XX], N / 4);
 	ck_assert_uint_eq(hs.window[HSDO_HEALTH_2XX], N / 4);
-	ck_assert_int_eq(hsdo_health_find(hsdo_spoa_health(spoa), "be_app", 6, 3, hsdo_spoa_now_ms(),
+	ck_assert_int_eq(hsdo_health_find(spoa_health(spoa), "be_app", 6, 3, spoa_now_ms(),
 					  &hs), 0);
 	ck_assert_uint_eq(hs.total[HSDO_HEALTH_5XX], N / 4);
 	ck_assert_uint_eq(hs.window_errors, N / 4);
-	ck_assert_int_eq(hsdo_health_find(hsdo_spoa_health(spoa), "be_app", 6, 2, hsdo_spoa_now_ms(),
+	ck_assert_int_eq(hsdo_health_find(spoa_health(spoa), "be_app", 6, 2, spoa_now_ms(),
 					  &hs), 0);
 	ck_assert_uint_eq(hs.total[HSDO_HEALTH_4XX], N / 4);
-	ck_assert_uint_eq(hsdo_health_count(hsdo_spoa_health(spoa)), 4);
+	ck_assert_uint_eq(hsdo_health_count(spoa_health(spoa)), 4);
 	close(fd);
 	free(w);
 	stop();
@@ -798,10 +798,10 @@ START_TEST(slot_state_and_key)
 	fd = cl_ready();
 	notify_one(fd, 5, 6, &slot_cases[_i].r);
 	expect_ack(fd, 5, 6, slot_cases[_i].state);
-	ck_assert_uint_eq(hsdo_health_count(hsdo_spoa_health(spoa)), 1);
-	ck_assert_int_eq(hsdo_health_find(hsdo_spoa_health(spoa), slot_cases[_i].key_be,
+	ck_assert_uint_eq(hsdo_health_count(spoa_health(spoa)), 1);
+	ck_assert_int_eq(hsdo_health_find(spoa_health(spoa), slot_cases[_i].key_be,
 					  strlen(slot_cases[_i].key_be), slot_cases[_i].key_slot,
-					  hsdo_spoa_now_ms(), &hs), 0);
+					  spoa_now_ms(), &hs), 0);
 	ck_assert_uint_eq(hs.total[slot_cases[_i].c], 1);
 	ck_assert_uint_eq(hs.window_total, 1);
 	close(fd);
@@ -820,7 +820,7 @@ START_TEST(table_changes)
 	fd = cl_ready();
 	notify_one(fd, 1, 1, &ok200);
 	expect_ack(fd, 1, 1, "active");
-	hsdo_spoa_set_table(spoa, NULL);
+	spoa_set_table(spoa, NULL);
 	notify_one(fd, 1, 2, &ok200);
 	expect_ack(fd, 1, 2, "unknown");
 	table_set(two, NELEM(two));
@@ -828,7 +828,7 @@ START_TEST(table_changes)
 	expect_ack(fd, 1, 3, "draining");
 	notify_one(fd, 1, 4, &slot_cases[2].r);     /* web3: past a 2-slot table */
 	expect_ack(fd, 1, 4, "unknown");
-	hsdo_spoa_set_table(spoa, &empty);
+	spoa_set_table(spoa, &empty);
 	notify_one(fd, 1, 5, &ok200);
 	expect_ack(fd, 1, 5, "unknown");
 	default_table();
@@ -836,11 +836,11 @@ START_TEST(table_changes)
 	expect_ack(fd, 1, 6, "active");
 	/* a new backend list (SIGHUP) */
 	snprintf(backends[0].base_name, sizeof(backends[0].base_name), "srv");
-	hsdo_spoa_set_config(spoa, &cfg);
+	spoa_set_config(spoa, &cfg);
 	notify_one(fd, 1, 7, &ok200);
 	expect_ack(fd, 1, 7, "unknown");
-	hsdo_spoa_set_config(NULL, &cfg);
-	hsdo_spoa_set_table(NULL, NULL);
+	spoa_set_config(NULL, &cfg);
+	spoa_set_table(NULL, NULL);
 	close(fd);
 	stop();
 }
@@ -895,10 +895,10 @@ START_TEST(message_shapes)
 	ck_assert_uint_eq(stats().notifies, 5);
 	ck_assert_uint_eq(stats().messages, 0 + 1 + 1 + 2 + 11);
 	ck_assert_uint_eq(stats().responses, 1 + 11);
-	ck_assert_int_eq(hsdo_health_find(hsdo_spoa_health(spoa), "be_app", 6, 1, hsdo_spoa_now_ms(),
+	ck_assert_int_eq(hsdo_health_find(spoa_health(spoa), "be_app", 6, 1, spoa_now_ms(),
 					  &hs), 0);
 	ck_assert_uint_eq(hs.total[HSDO_HEALTH_2XX], 10);
-	ck_assert_int_eq(hsdo_health_find(hsdo_spoa_health(spoa), "be_app", 6, 3, hsdo_spoa_now_ms(),
+	ck_assert_int_eq(hsdo_health_find(spoa_health(spoa), "be_app", 6, 3, spoa_now_ms(),
 					  &hs), 0);
 	ck_assert_uint_eq(hs.total[HSDO_HEALTH_5XX], 1);
 	close(fd);
@@ -981,40 +981,40 @@ static const struct bad {
 	bool ready;                    /* HELLO first */
 	void (*build)(struct wr *w);
 	uint32_t status;
-	enum hsdo_spoa_error reason;
+	enum spoa_error reason;
 	unsigned acks;                 /* ACKs before the DISCONNECT */
 } bad_cases[] = {
-	{ "frame over 16380 before HELLO", false, b_too_big, 3, HSDO_SPOA_ERR_TOO_BIG, 0 },
-	{ "frame over 16380 after HELLO", true, b_too_big_ready, 3, HSDO_SPOA_ERR_TOO_BIG, 0 },
-	{ "HTTP request", false, b_http, 3, HSDO_SPOA_ERR_TOO_BIG, 0 },
-	{ "HTTP request after HELLO", true, b_http, 3, HSDO_SPOA_ERR_TOO_BIG, 0 },
-	{ "length 3", false, b_short, 4, HSDO_SPOA_ERR_INVALID, 0 },
-	{ "length 0", true, b_zero, 4, HSDO_SPOA_ERR_INVALID, 0 },
-	{ "NOTIFY before HELLO", false, b_notify, 4, HSDO_SPOA_ERR_UNEXPECTED, 0 },
-	{ "a second HELLO", true, b_hello, 4, HSDO_SPOA_ERR_UNEXPECTED, 0 },
-	{ "version 1.0", false, b_v1, 8, HSDO_SPOA_ERR_BAD_VERSION, 0 },
-	{ "versions 2.1, 3.0", false, b_v21, 8, HSDO_SPOA_ERR_BAD_VERSION, 0 },
-	{ "max-frame-size 100", false, b_fs100, 9, HSDO_SPOA_ERR_BAD_FRAME_SIZE, 0 },
-	{ "HELLO without version", false, b_nov, 5, HSDO_SPOA_ERR_MISSING_KEY, 0 },
-	{ "HELLO without max-frame-size", false, b_nofs, 6, HSDO_SPOA_ERR_MISSING_KEY, 0 },
-	{ "HELLO without capabilities", false, b_nocap, 7, HSDO_SPOA_ERR_MISSING_KEY, 0 },
-	{ "HELLO with stream-id 1", false, b_hello_sid, 4, HSDO_SPOA_ERR_INVALID, 0 },
-	{ "HELLO with ABORT", false, b_hello_abort, 10, HSDO_SPOA_ERR_FRAGMENTED, 0 },
-	{ "NOTIFY without FIN", true, b_nofin, 10, HSDO_SPOA_ERR_FRAGMENTED, 0 },
-	{ "continuation frame", true, b_unset, 10, HSDO_SPOA_ERR_FRAGMENTED, 0 },
-	{ "frame type 50", true, b_type50, 4, HSDO_SPOA_ERR_INVALID, 0 },
-	{ "an ACK from HAProxy", true, b_ack, 4, HSDO_SPOA_ERR_INVALID, 0 },
-	{ "NB-ARGS 3, one argument", true, b_nargs, 4, HSDO_SPOA_ERR_INVALID, 0 },
-	{ "reserved data type", true, b_reserved, 4, HSDO_SPOA_ERR_INVALID, 0 },
-	{ "broken NOTIFY after two good ones", true, b_after_good, 4, HSDO_SPOA_ERR_INVALID, 2 },
-	{ "DISCONNECT without status-code", true, b_disconnect_bad, 4, HSDO_SPOA_ERR_INVALID, 0 },
+	{ "frame over 16380 before HELLO", false, b_too_big, 3, SPOA_ERR_TOO_BIG, 0 },
+	{ "frame over 16380 after HELLO", true, b_too_big_ready, 3, SPOA_ERR_TOO_BIG, 0 },
+	{ "HTTP request", false, b_http, 3, SPOA_ERR_TOO_BIG, 0 },
+	{ "HTTP request after HELLO", true, b_http, 3, SPOA_ERR_TOO_BIG, 0 },
+	{ "length 3", false, b_short, 4, SPOA_ERR_INVALID, 0 },
+	{ "length 0", true, b_zero, 4, SPOA_ERR_INVALID, 0 },
+	{ "NOTIFY before HELLO", false, b_notify, 4, SPOA_ERR_UNEXPECTED, 0 },
+	{ "a second HELLO", true, b_hello, 4, SPOA_ERR_UNEXPECTED, 0 },
+	{ "version 1.0", false, b_v1, 8, SPOA_ERR_BAD_VERSION, 0 },
+	{ "versions 2.1, 3.0", false, b_v21, 8, SPOA_ERR_BAD_VERSION, 0 },
+	{ "max-frame-size 100", false, b_fs100, 9, SPOA_ERR_BAD_FRAME_SIZE, 0 },
+	{ "HELLO without version", false, b_nov, 5, SPOA_ERR_MISSING_KEY, 0 },
+	{ "HELLO without max-frame-size", false, b_nofs, 6, SPOA_ERR_MISSING_KEY, 0 },
+	{ "HELLO without capabilities", false, b_nocap, 7, SPOA_ERR_MISSING_KEY, 0 },
+	{ "HELLO with stream-id 1", false, b_hello_sid, 4, SPOA_ERR_INVALID, 0 },
+	{ "HELLO with ABORT", false, b_hello_abort, 10, SPOA_ERR_FRAGMENTED, 0 },
+	{ "NOTIFY without FIN", true, b_nofin, 10, SPOA_ERR_FRAGMENTED, 0 },
+	{ "continuation frame", true, b_unset, 10, SPOA_ERR_FRAGMENTED, 0 },
+	{ "frame type 50", true, b_type50, 4, SPOA_ERR_INVALID, 0 },
+	{ "an ACK from HAProxy", true, b_ack, 4, SPOA_ERR_INVALID, 0 },
+	{ "NB-ARGS 3, one argument", true, b_nargs, 4, SPOA_ERR_INVALID, 0 },
+	{ "reserved data type", true, b_reserved, 4, SPOA_ERR_INVALID, 0 },
+	{ "broken NOTIFY after two good ones", true, b_after_good, 4, SPOA_ERR_INVALID, 2 },
+	{ "DISCONNECT without status-code", true, b_disconnect_bad, 4, SPOA_ERR_INVALID, 0 },
 };
 
 START_TEST(errors)
 {
 	const struct bad *b = &bad_cases[_i];
 	struct wr *w = calloc(1, sizeof(*w));
-	struct hsdo_spoa_stats st;
+	struct spoa_stats st;
 	unsigned i, total = 0;
 	int by, fd, other;
 
@@ -1032,10 +1032,10 @@ START_TEST(errors)
 	expect_disconnect(fd, b->status);
 	close(fd);
 	st = stats();
-	for (i = 0; i < HSDO_SPOA_ERR_COUNT; i++)
+	for (i = 0; i < SPOA_ERR_COUNT; i++)
 		total += (unsigned)st.errors[i];
 	ck_assert_msg(st.errors[b->reason] == 1 && total == 1, "%s: reason %s counted %llu, "
-		      "%u errors in all", b->what, hsdo_spoa_error_str(b->reason),
+		      "%u errors in all", b->what, spoa_error_str(b->reason),
 		      (unsigned long long)st.errors[b->reason], total);
 	ck_assert_uint_eq(st.responses, 2 + b->acks);
 	/* the others were not disturbed */
@@ -1063,7 +1063,7 @@ END_TEST
  * status 0, closed, not an error. */
 START_TEST(haproxy_disconnect)
 {
-	struct hsdo_spoa_stats st;
+	struct spoa_stats st;
 	unsigned i;
 	int fd, by;
 
@@ -1077,7 +1077,7 @@ START_TEST(haproxy_disconnect)
 	close(fd);
 	st = stats();
 	ck_assert_uint_eq(st.haproxy_disconnects, 1);
-	for (i = 0; i < HSDO_SPOA_ERR_COUNT; i++)
+	for (i = 0; i < SPOA_ERR_COUNT; i++)
 		ck_assert_uint_eq(st.errors[i], 0);
 	notify_one(by, 3, 1, &ok200);
 	expect_ack(by, 3, 1, "active");
@@ -1090,7 +1090,7 @@ END_TEST
 
 static void short_timeouts(void)
 {
-	struct hsdo_spoa_params p;
+	struct spoa_params p;
 
 	default_params(&p);
 	p.frame_timeout = 0.2;
@@ -1133,7 +1133,7 @@ START_TEST(timeouts)
 	expect_disconnect(fd, HSDO_SPOP_ST_TIMEOUT);
 	ck_assert_msg(dt >= lo && dt < lo + 1000, "timed out after %lld ms (lower bound %lld)",
 		      (long long)dt, (long long)lo);
-	ck_assert_uint_eq(stats().errors[HSDO_SPOA_ERR_TIMEOUT], 1);
+	ck_assert_uint_eq(stats().errors[SPOA_ERR_TIMEOUT], 1);
 	close(fd);
 	notify_one(by, 4, 99, &ok200);
 	expect_ack(by, 4, 99, "active");
@@ -1180,7 +1180,7 @@ END_TEST
 
 START_TEST(connection_cap)
 {
-	struct hsdo_spoa_params p;
+	struct spoa_params p;
 	int fds[4], fd;
 	size_t i;
 
@@ -1215,7 +1215,7 @@ END_TEST
 START_TEST(backpressure)
 {
 	enum { K = 800, MAXCHUNK = 4000 };
-	struct hsdo_spoa_params p;
+	struct spoa_params p;
 	struct wr *w = calloc(1, sizeof(*w));
 	uint8_t *rb = malloc(1 << 20);
 	size_t off = 0, rlen = 0, acks = 0, chunk = 0, want, i;
@@ -1291,7 +1291,7 @@ START_TEST(backpressure)
 		rlen -= i;
 	}
 	ck_assert_uint_eq(stats().notifies, want);
-	ck_assert_uint_eq(stats().errors[HSDO_SPOA_ERR_RESOURCE], 0);
+	ck_assert_uint_eq(stats().errors[SPOA_ERR_RESOURCE], 0);
 	close(fd);
 	free(rb);
 	free(w);
@@ -1320,7 +1320,7 @@ START_TEST(reset_mid_frame)
 	close(fd);
 	pump(30);
 	ck_assert_uint_eq(stats().conns_open, 1);
-	for (i = 0; i < HSDO_SPOA_ERR_COUNT; i++)
+	for (i = 0; i < SPOA_ERR_COUNT; i++)
 		ck_assert_uint_eq(stats().errors[i], 0);
 	notify_one(by, 1, 1, &ok200);
 	expect_ack(by, 1, 1, "active");
@@ -1336,7 +1336,7 @@ END_TEST
  * port is free. */
 START_TEST(listen_retry)
 {
-	struct hsdo_spoa_params p;
+	struct spoa_params p;
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof(sa);
 	char err[256] = "";
@@ -1356,7 +1356,7 @@ START_TEST(listen_retry)
 	snprintf(listen_addr, sizeof(listen_addr), "127.0.0.1:%u", (unsigned)port);
 	cfg.spoa_listen = listen_addr;
 	loop = ev_loop_new(EVFLAG_AUTO);
-	ck_assert_int_eq(hsdo_spoa_start(loop, &cfg, &p, &spoa, err, sizeof(err)), 0);
+	ck_assert_int_eq(spoa_start(loop, &cfg, &p, &spoa, err, sizeof(err)), 0);
 	ck_assert(!stats().listening);
 	ck_assert_uint_eq(stats().port, 0);
 	pump(250);
@@ -1376,33 +1376,33 @@ END_TEST
 
 START_TEST(bad_arguments)
 {
-	struct hsdo_spoa_params p;
-	struct hsdo_spoa *s = NULL;
+	struct spoa_params p;
+	struct spoa *s = NULL;
 	struct hsdo_config c;
 	struct ev_loop *l = ev_loop_new(EVFLAG_AUTO);
 	char err[256];
 
 	memset(&c, 0, sizeof(c));
 	c.spoa_listen = (char *)(uintptr_t)"127.0.0.1";
-	ck_assert_int_eq(hsdo_spoa_start(l, &c, NULL, &s, err, sizeof(err)), -HSDO_EINVAL);
+	ck_assert_int_eq(spoa_start(l, &c, NULL, &s, err, sizeof(err)), -HSDO_EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "host:port"));
 	c.spoa_listen = (char *)(uintptr_t)"127.0.0.1:0";
-	ck_assert_int_eq(hsdo_spoa_start(l, &c, NULL, &s, err, sizeof(err)), -HSDO_EINVAL);
+	ck_assert_int_eq(spoa_start(l, &c, NULL, &s, err, sizeof(err)), -HSDO_EINVAL);
 	c.spoa_listen = (char *)(uintptr_t)"127.0.0.1:1";
 	default_params(&p);
 	p.max_frame_size = 255;
-	ck_assert_int_eq(hsdo_spoa_start(l, &c, &p, &s, err, sizeof(err)), -HSDO_EINVAL);
+	ck_assert_int_eq(spoa_start(l, &c, &p, &s, err, sizeof(err)), -HSDO_EINVAL);
 	default_params(&p);
 	p.max_conns = 0;
-	ck_assert_int_eq(hsdo_spoa_start(l, &c, &p, &s, err, sizeof(err)), -HSDO_EINVAL);
+	ck_assert_int_eq(spoa_start(l, &c, &p, &s, err, sizeof(err)), -HSDO_EINVAL);
 	default_params(&p);
 	p.health.buckets = 0;
-	ck_assert_int_eq(hsdo_spoa_start(l, &c, &p, &s, err, sizeof(err)), -HSDO_EINVAL);
+	ck_assert_int_eq(spoa_start(l, &c, &p, &s, err, sizeof(err)), -HSDO_EINVAL);
 	ck_assert_ptr_null(s);
-	hsdo_spoa_stop(NULL);
-	ck_assert_str_eq(hsdo_spoa_error_str(HSDO_SPOA_ERR_TOO_BIG), "too_big");
-	ck_assert_str_eq(hsdo_spoa_error_str(HSDO_SPOA_ERR_RESOURCE), "resource");
-	ck_assert_str_eq(hsdo_spoa_error_str(HSDO_SPOA_ERR_COUNT), "unknown");
+	spoa_stop(NULL);
+	ck_assert_str_eq(spoa_error_str(SPOA_ERR_TOO_BIG), "too_big");
+	ck_assert_str_eq(spoa_error_str(SPOA_ERR_RESOURCE), "resource");
+	ck_assert_str_eq(spoa_error_str(SPOA_ERR_COUNT), "unknown");
 	ev_loop_destroy(l);
 }
 END_TEST

@@ -2,7 +2,7 @@
 #include <syslog.h>
 #include <time.h>
 
-#include "log.h"
+#include "agent_log.h"
 
 static bool log_to_syslog;
 

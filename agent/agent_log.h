@@ -1,8 +1,8 @@
 /* The agent's log sink: stderr (timestamped lines) or syslog. libhsdo's
  * messages arrive through hsdo_log_set_handler(); the agent's own through
  * the same hsdo_log_*() calls. */
-#ifndef HSDO_AGENT_LOG_H
-#define HSDO_AGENT_LOG_H
+#ifndef HSDO_AGENT_AGENT_LOG_H
+#define HSDO_AGENT_AGENT_LOG_H
 
 #include <stdbool.h>
 

@@ -34,6 +34,7 @@
 
 #include "hsdo_test.h"
 #include "haproxy_peer.h"
+#include "spop_peer.h"
 #include "spoa.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -42,13 +43,8 @@
  * slow for per-byte and per-frame checks in loops. */
 #define REQUIRE(c) do { if (!(c)) ck_abort_msg("%s:%d: %s", __FILE__, __LINE__, #c); } while (0)
 
-/* §1.5 of the SPOP brief: the normal HAPROXY-HELLO and the health check. */
-#define HELLO_129 \
-	"\x00\x00\x00\x81" "\x01" "\x00\x00\x00\x01" "\x00\x00" \
-	"\x12" "supported-versions" "\x08\x03" "2.0" \
-	"\x0e" "max-frame-size" "\x03\xfc\xf0\x06" \
-	"\x0c" "capabilities" "\x08\x10" "pipelining,async" \
-	"\x09" "engine-id" "\x08\x24" "3168f72c-717a-4fca-975c-495f0cacb120"
+/* §1.5 of the SPOP brief: the health check (HSDO_TEST_HELLO_129 is the normal
+ * HAPROXY-HELLO). */
 static const uint8_t hello_check[] = {
 	0x00, 0x00, 0x00, 0x4e, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x12, 0x73, 0x75, 0x70, 0x70,
 	0x6f, 0x72, 0x74, 0x65, 0x64, 0x2d, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e, 0x73, 0x08, 0x03,
@@ -262,152 +258,6 @@ static void cl_expect_eof(int fd, int timeout_ms)
 	ck_assert_msg(cl_read(fd, &b, 1, timeout_ms) <= 0, "data where EOF was expected");
 }
 
-/* ---- frames HAProxy sends ------------------------------------------------------------------ */
-
-struct wr {
-	uint8_t b[70000];
-	size_t n;
-};
-
-static void w_u8(struct wr *w, uint8_t v)
-{
-	REQUIRE(w->n < sizeof(w->b));
-	w->b[w->n++] = v;
-}
-
-static void w_varint(struct wr *w, uint64_t v)
-{
-	int n = hsdo_spop_varint_encode(v, w->b + w->n, sizeof(w->b) - w->n);
-
-	REQUIRE(n > 0);
-	w->n += (size_t)n;
-}
-
-static void w_bytes(struct wr *w, const void *p, size_t len)
-{
-	w_varint(w, len);
-	REQUIRE(w->n + len <= sizeof(w->b));
-	memcpy(w->b + w->n, p, len);
-	w->n += len;
-}
-
-static void w_name(struct wr *w, const char *s)
-{
-	w_bytes(w, s, strlen(s));
-}
-
-static void w_str(struct wr *w, const char *s)
-{
-	w_u8(w, HSDO_SPOP_DATA_STRING);
-	w_bytes(w, s, strlen(s));
-}
-
-static void w_int(struct wr *w, int64_t v)
-{
-	struct hsdo_spop_data d;
-	int n;
-
-	memset(&d, 0, sizeof(d));
-	d.type = HSDO_SPOP_DATA_INT64;
-	d.i = v;
-	n = hsdo_spop_data_encode(&d, w->b + w->n, sizeof(w->b) - w->n);
-	REQUIRE(n > 0);
-	w->n += (size_t)n;
-}
-
-/* Start a frame at w->n; returns where its length goes. */
-static size_t w_begin(struct wr *w, uint8_t type, uint32_t flags, uint64_t sid, uint64_t fid)
-{
-	size_t at = w->n;
-
-	w->n += 4;
-	w_u8(w, type);
-	w_u8(w, (uint8_t)(flags >> 24));
-	w_u8(w, (uint8_t)(flags >> 16));
-	w_u8(w, (uint8_t)(flags >> 8));
-	w_u8(w, (uint8_t)flags);
-	w_varint(w, sid);
-	w_varint(w, fid);
-	return at;
-}
-
-static void w_end(struct wr *w, size_t at)
-{
-	uint32_t len = (uint32_t)(w->n - at - 4);
-
-	w->b[at] = (uint8_t)(len >> 24);
-	w->b[at + 1] = (uint8_t)(len >> 16);
-	w->b[at + 2] = (uint8_t)(len >> 8);
-	w->b[at + 3] = (uint8_t)len;
-}
-
-/* A HAPROXY-HELLO; NULL leaves a key out. */
-static void w_hello(struct wr *w, const char *versions, int64_t max_frame, const char *caps,
-		    uint32_t flags, uint64_t sid)
-{
-	size_t at = w_begin(w, HSDO_SPOP_FRAME_HAPROXY_HELLO, flags, sid, 0);
-
-	if (versions != NULL) {
-		w_name(w, "supported-versions");
-		w_str(w, versions);
-	}
-	if (max_frame >= 0) {
-		struct hsdo_spop_data d;
-
-		w_name(w, "max-frame-size");
-		memset(&d, 0, sizeof(d));
-		d.type = HSDO_SPOP_DATA_UINT32;
-		d.u = (uint64_t)max_frame;
-		w->n += (size_t)hsdo_spop_data_encode(&d, w->b + w->n, sizeof(w->b) - w->n);
-	}
-	if (caps != NULL) {
-		w_name(w, "capabilities");
-		w_str(w, caps);
-	}
-	w_end(w, at);
-}
-
-/* A response as HAProxy's on-http-response message sends it: be_name,
- * srv_name (NULL: NULL data), srv_id (< 0: NULL), status (< 0: NULL). */
-struct resp_args {
-	const char *be, *srv;
-	int64_t srv_id, status;
-};
-
-static void w_resp_msg(struct wr *w, const char *msgname, const struct resp_args *r)
-{
-	w_name(w, msgname);
-	w_u8(w, 4);
-	w_name(w, "be_name");
-	if (r->be != NULL)
-		w_str(w, r->be);
-	else
-		w_u8(w, HSDO_SPOP_DATA_NULL);
-	w_name(w, "srv_name");
-	if (r->srv != NULL)
-		w_str(w, r->srv);
-	else
-		w_u8(w, HSDO_SPOP_DATA_NULL);
-	w_name(w, "srv_id");
-	if (r->srv_id >= 0)
-		w_int(w, r->srv_id);
-	else
-		w_u8(w, HSDO_SPOP_DATA_NULL);
-	w_name(w, "status");
-	if (r->status >= 0)
-		w_int(w, r->status);
-	else
-		w_u8(w, HSDO_SPOP_DATA_NULL);
-}
-
-static void w_notify(struct wr *w, uint64_t sid, uint64_t fid, const struct resp_args *r)
-{
-	size_t at = w_begin(w, HSDO_SPOP_FRAME_NOTIFY, HSDO_SPOP_FLAG_FIN, sid, fid);
-
-	w_resp_msg(w, "hsdo-response", r);
-	w_end(w, at);
-}
-
 /* ---- frames the agent sends ------------------------------------------------------------- */
 
 static void decode(const uint8_t *buf, int len, uint8_t type, struct hsdo_spop_frame *f)
@@ -512,24 +362,24 @@ static int cl_ready(void)
 	int fd = cl_connect();
 	struct agent_hello h;
 
-	cl_send(fd, HELLO_129, sizeof(HELLO_129) - 1);
+	cl_send(fd, HSDO_TEST_HELLO_129, sizeof(HSDO_TEST_HELLO_129) - 1);
 	h = read_agent_hello(fd);
 	ck_assert_str_eq(h.version, "2.0");
 	return fd;
 }
 
-static void notify_one(int fd, uint64_t sid, uint64_t fid, const struct resp_args *r)
+static void notify_one(int fd, uint64_t sid, uint64_t fid, const struct hsdo_test_resp *r)
 {
-	struct wr *w = calloc(1, sizeof(*w));
+	struct hsdo_test_wr *w = calloc(1, sizeof(*w));
 
 	ck_assert_ptr_nonnull(w);
-	w_notify(w, sid, fid, r);
+	hsdo_test_wr_notify(w, sid, fid, r);
 	cl_send(fd, w->b, w->n);
 	free(w);
 }
 
-static const struct resp_args ok200 = { "be_app", "web1", 1, 200 };
-static const struct resp_args drain404 = { "be_app", "web2", 2, 404 };
+static const struct hsdo_test_resp ok200 = { "be_app", "web1", 1, 200 };
+static const struct hsdo_test_resp drain404 = { "be_app", "web2", 2, 404 };
 
 /* ---- HELLO --------------------------------------------------------------------------------- */
 
@@ -540,7 +390,7 @@ START_TEST(hello_doc_frame)
 
 	start();
 	fd = cl_connect();
-	cl_send(fd, HELLO_129, sizeof(HELLO_129) - 1);
+	cl_send(fd, HSDO_TEST_HELLO_129, sizeof(HSDO_TEST_HELLO_129) - 1);
 	h = read_agent_hello(fd);
 	ck_assert_str_eq(h.version, "2.0");
 	ck_assert_str_eq(h.caps, "pipelining");
@@ -561,8 +411,8 @@ END_TEST
 START_TEST(hello_frame_sizes)
 {
 	struct spoa_params p;
-	struct wr *w = calloc(1, sizeof(*w));
-	struct resp_args big = ok200;
+	struct hsdo_test_wr *w = calloc(1, sizeof(*w));
+	struct hsdo_test_resp big = ok200;
 	char srv[2000];
 	int fd;
 
@@ -571,12 +421,12 @@ START_TEST(hello_frame_sizes)
 	p.max_frame_size = 4096;
 	start_with(&p);
 	fd = cl_connect();
-	cl_send(fd, HELLO_129, sizeof(HELLO_129) - 1);
+	cl_send(fd, HSDO_TEST_HELLO_129, sizeof(HSDO_TEST_HELLO_129) - 1);
 	ck_assert_uint_eq(read_agent_hello(fd).max_frame, 4096);
 	close(fd);
 
 	fd = cl_connect();
-	w_hello(w, "2.0", 1000, "pipelining,async", HSDO_SPOP_FLAG_FIN, 0);
+	hsdo_test_wr_hello(w, "2.0", 1000, "pipelining,async", HSDO_SPOP_FLAG_FIN, 0);
 	cl_send(fd, w->b, w->n);
 	ck_assert_uint_eq(read_agent_hello(fd).max_frame, 1000);
 	/* a NOTIFY of exactly 1000 bytes is fine, one more is too big */
@@ -585,7 +435,7 @@ START_TEST(hello_frame_sizes)
 		w->n = 0;
 		srv[len] = '\0';
 		big.srv = srv;
-		w_notify(w, 7, 9, &big);
+		hsdo_test_wr_notify(w, 7, 9, &big);
 		srv[len] = 'a';
 		if (w->n == 1004)
 			break;
@@ -595,7 +445,7 @@ START_TEST(hello_frame_sizes)
 	expect_ack(fd, 7, 9, "unknown");
 	srv[sizeof(srv) - 1] = '\0';
 	w->n = 0;
-	w_notify(w, 7, 10, &big);
+	hsdo_test_wr_notify(w, 7, 10, &big);
 	cl_send(fd, w->b, w->n);
 	expect_disconnect(fd, HSDO_SPOP_ST_TOO_BIG);
 	close(fd);
@@ -629,14 +479,14 @@ END_TEST
 /* Empty capabilities on a normal HELLO: accepted, pipelining announced. */
 START_TEST(hello_empty_capabilities)
 {
-	struct wr *w = calloc(1, sizeof(*w));
+	struct hsdo_test_wr *w = calloc(1, sizeof(*w));
 	struct agent_hello h;
 	int fd;
 
 	ck_assert_ptr_nonnull(w);
 	start();
 	fd = cl_connect();
-	w_hello(w, " 1.0 , 2.0 ", 16380, "", HSDO_SPOP_FLAG_FIN, 0);
+	hsdo_test_wr_hello(w, " 1.0 , 2.0 ", 16380, "", HSDO_SPOP_FLAG_FIN, 0);
 	cl_send(fd, w->b, w->n);
 	h = read_agent_hello(fd);
 	ck_assert_str_eq(h.caps, "pipelining");
@@ -655,7 +505,7 @@ START_TEST(pipelining)
 {
 	enum { N = 500 };
 	static const struct {
-		struct resp_args r;
+		struct hsdo_test_resp r;
 		const char *state;
 	} kinds[] = {
 		{ { "be_app", "web1", 1, 200 }, "active" },
@@ -663,7 +513,7 @@ START_TEST(pipelining)
 		{ { "be_app", "web3", 3, 503 }, "free" },
 		{ { "be_app", "web4", 4, 302 }, "active" },
 	};
-	struct wr *w = calloc(1, sizeof(*w));
+	struct hsdo_test_wr *w = calloc(1, sizeof(*w));
 	struct hsdo_health_stats hs;
 	uint64_t sid, fid;
 	char state[32];
@@ -674,7 +524,7 @@ START_TEST(pipelining)
 	start();
 	fd = cl_ready();
 	for (i = 0; i < N; i++)
-		w_notify(w, 1795703520851ULL + i * 977, i % 3 == 0 ? 1 : 2 + i, &kinds[i % 4].r);
+		hsdo_test_wr_notify(w, 1795703520851ULL + i * 977, i % 3 == 0 ? 1 : 2 + i, &kinds[i % 4].r);
 	cl_send(fd, w->b, w->n);
 	for (i = 0; i < N; i++) {
 		read_ack(fd, &sid, &fid, state, sizeof(state));
@@ -705,7 +555,7 @@ END_TEST
 /* The HELLO and three NOTIFYs, one byte per send. */
 START_TEST(byte_by_byte)
 {
-	struct wr *w = calloc(1, sizeof(*w));
+	struct hsdo_test_wr *w = calloc(1, sizeof(*w));
 	struct agent_hello h;
 	size_t i, hello_len;
 	int fd;
@@ -713,11 +563,11 @@ START_TEST(byte_by_byte)
 	ck_assert_ptr_nonnull(w);
 	start();
 	fd = cl_connect();
-	memcpy(w->b, HELLO_129, sizeof(HELLO_129) - 1);
-	w->n = hello_len = sizeof(HELLO_129) - 1;
-	w_notify(w, 1, 1, &ok200);
-	w_notify(w, 1, 2, &drain404);
-	w_notify(w, 300, 16380, &ok200);
+	memcpy(w->b, HSDO_TEST_HELLO_129, sizeof(HSDO_TEST_HELLO_129) - 1);
+	w->n = hello_len = sizeof(HSDO_TEST_HELLO_129) - 1;
+	hsdo_test_wr_notify(w, 1, 1, &ok200);
+	hsdo_test_wr_notify(w, 1, 2, &drain404);
+	hsdo_test_wr_notify(w, 300, 16380, &ok200);
 	for (i = 0; i < w->n; i++) {
 		cl_send(fd, w->b + i, 1);
 		pump(i % 50 == 0 ? 2 : 0);
@@ -765,7 +615,7 @@ END_TEST
 /* ---- which slot, which state ----------------------------------------------------------- */
 
 static const struct {
-	struct resp_args r;
+	struct hsdo_test_resp r;
 	const char *state;          /* slot_state in the ACK */
 	const char *key_be;         /* where it is counted */
 	uint32_t key_slot;
@@ -849,9 +699,9 @@ END_TEST
 /* Messages that are not responses, none at all, several in one NOTIFY. */
 START_TEST(message_shapes)
 {
-	struct wr *w = calloc(1, sizeof(*w));
+	struct hsdo_test_wr *w = calloc(1, sizeof(*w));
 	struct hsdo_health_stats hs;
-	struct resp_args nobe = { NULL, "web1", 1, 200 };
+	struct hsdo_test_resp nobe = { NULL, "web1", 1, 200 };
 	size_t at, i;
 	int fd;
 
@@ -859,33 +709,33 @@ START_TEST(message_shapes)
 	start();
 	fd = cl_ready();
 	/* no message */
-	at = w_begin(w, HSDO_SPOP_FRAME_NOTIFY, HSDO_SPOP_FLAG_FIN, 1, 1);
-	w_end(w, at);
+	at = hsdo_test_wr_begin(w, HSDO_SPOP_FRAME_NOTIFY, HSDO_SPOP_FLAG_FIN, 1, 1);
+	hsdo_test_wr_end(w, at);
 	/* a request-side message: no be_name */
-	at = w_begin(w, HSDO_SPOP_FRAME_NOTIFY, HSDO_SPOP_FLAG_FIN, 1, 2);
-	w_name(w, "req-msg");
-	w_u8(w, 1);
-	w_name(w, "path");
-	w_str(w, "/");
-	w_end(w, at);
+	at = hsdo_test_wr_begin(w, HSDO_SPOP_FRAME_NOTIFY, HSDO_SPOP_FLAG_FIN, 1, 2);
+	hsdo_test_wr_name(w, "req-msg");
+	hsdo_test_wr_u8(w, 1);
+	hsdo_test_wr_name(w, "path");
+	hsdo_test_wr_str(w, "/");
+	hsdo_test_wr_end(w, at);
 	/* be_name NULL */
-	at = w_begin(w, HSDO_SPOP_FRAME_NOTIFY, HSDO_SPOP_FLAG_FIN, 1, 3);
-	w_resp_msg(w, "hsdo-response", &nobe);
-	w_end(w, at);
+	at = hsdo_test_wr_begin(w, HSDO_SPOP_FRAME_NOTIFY, HSDO_SPOP_FLAG_FIN, 1, 3);
+	hsdo_test_wr_resp_msg(w, "hsdo-response", &nobe);
+	hsdo_test_wr_end(w, at);
 	/* another message, then a response, then an unnamed argument */
-	at = w_begin(w, HSDO_SPOP_FRAME_NOTIFY, HSDO_SPOP_FLAG_FIN, 1, 4);
-	w_name(w, "other");
-	w_u8(w, 1);
-	w_name(w, "");
-	w_int(w, 5);
-	w_resp_msg(w, "x", &drain404);
-	w_end(w, at);
+	at = hsdo_test_wr_begin(w, HSDO_SPOP_FRAME_NOTIFY, HSDO_SPOP_FLAG_FIN, 1, 4);
+	hsdo_test_wr_name(w, "other");
+	hsdo_test_wr_u8(w, 1);
+	hsdo_test_wr_name(w, "");
+	hsdo_test_wr_int(w, 5);
+	hsdo_test_wr_resp_msg(w, "x", &drain404);
+	hsdo_test_wr_end(w, at);
 	/* eleven responses in one NOTIFY: all counted, the last one's state */
-	at = w_begin(w, HSDO_SPOP_FRAME_NOTIFY, HSDO_SPOP_FLAG_FIN, 1, 5);
+	at = hsdo_test_wr_begin(w, HSDO_SPOP_FRAME_NOTIFY, HSDO_SPOP_FLAG_FIN, 1, 5);
 	for (i = 0; i < 10; i++)
-		w_resp_msg(w, "hsdo-response", &ok200);
-	w_resp_msg(w, "hsdo-response", &slot_cases[2].r);
-	w_end(w, at);
+		hsdo_test_wr_resp_msg(w, "hsdo-response", &ok200);
+	hsdo_test_wr_resp_msg(w, "hsdo-response", &slot_cases[2].r);
+	hsdo_test_wr_end(w, at);
 	cl_send(fd, w->b, w->n);
 	expect_ack(fd, 1, 1, "");
 	expect_ack(fd, 1, 2, "");
@@ -909,77 +759,77 @@ END_TEST
 
 /* ---- errors: one connection ends, the others go on -------------------------------------- */
 
-static void b_raw(struct wr *w, const char *s, size_t len)
+static void b_raw(struct hsdo_test_wr *w, const char *s, size_t len)
 {
 	memcpy(w->b + w->n, s, len);
 	w->n += len;
 }
 #define RAW(w, s) b_raw(w, s, sizeof(s) - 1)
 
-static void b_too_big(struct wr *w) { RAW(w, "\x00\x00\x4e\x20" "\x03\x00\x00\x00\x01\x00\x01"); }
-static void b_too_big_ready(struct wr *w) { RAW(w, "\x00\x00\x3f\xfd" "\x03\x00\x00\x00\x01\x00\x01"); }
-static void b_http(struct wr *w) { RAW(w, "GET / HTTP/1.1\r\nHost: spoa\r\n\r\n"); }
-static void b_short(struct wr *w) { RAW(w, "\x00\x00\x00\x03" "\x01\x00\x00"); }
-static void b_zero(struct wr *w) { RAW(w, "\x00\x00\x00\x00"); }
-static void b_notify(struct wr *w) { w_notify(w, 1, 1, &ok200); }
-static void b_hello(struct wr *w) { RAW(w, HELLO_129); }
-static void b_v1(struct wr *w) { w_hello(w, "1.0", 16380, "pipelining", HSDO_SPOP_FLAG_FIN, 0); }
-static void b_v21(struct wr *w) { w_hello(w, "2.1,3.0", 16380, "pipelining", HSDO_SPOP_FLAG_FIN, 0); }
-static void b_fs100(struct wr *w) { w_hello(w, "2.0", 100, "pipelining", HSDO_SPOP_FLAG_FIN, 0); }
-static void b_nov(struct wr *w) { w_hello(w, NULL, 16380, "pipelining", HSDO_SPOP_FLAG_FIN, 0); }
-static void b_nofs(struct wr *w) { w_hello(w, "2.0", -1, "pipelining", HSDO_SPOP_FLAG_FIN, 0); }
-static void b_nocap(struct wr *w) { w_hello(w, "2.0", 16380, NULL, HSDO_SPOP_FLAG_FIN, 0); }
-static void b_hello_sid(struct wr *w) { w_hello(w, "2.0", 16380, "", HSDO_SPOP_FLAG_FIN, 1); }
-static void b_hello_abort(struct wr *w)
+static void b_too_big(struct hsdo_test_wr *w) { RAW(w, "\x00\x00\x4e\x20" "\x03\x00\x00\x00\x01\x00\x01"); }
+static void b_too_big_ready(struct hsdo_test_wr *w) { RAW(w, "\x00\x00\x3f\xfd" "\x03\x00\x00\x00\x01\x00\x01"); }
+static void b_http(struct hsdo_test_wr *w) { RAW(w, "GET / HTTP/1.1\r\nHost: spoa\r\n\r\n"); }
+static void b_short(struct hsdo_test_wr *w) { RAW(w, "\x00\x00\x00\x03" "\x01\x00\x00"); }
+static void b_zero(struct hsdo_test_wr *w) { RAW(w, "\x00\x00\x00\x00"); }
+static void b_notify(struct hsdo_test_wr *w) { hsdo_test_wr_notify(w, 1, 1, &ok200); }
+static void b_hello(struct hsdo_test_wr *w) { RAW(w, HSDO_TEST_HELLO_129); }
+static void b_v1(struct hsdo_test_wr *w) { hsdo_test_wr_hello(w, "1.0", 16380, "pipelining", HSDO_SPOP_FLAG_FIN, 0); }
+static void b_v21(struct hsdo_test_wr *w) { hsdo_test_wr_hello(w, "2.1,3.0", 16380, "pipelining", HSDO_SPOP_FLAG_FIN, 0); }
+static void b_fs100(struct hsdo_test_wr *w) { hsdo_test_wr_hello(w, "2.0", 100, "pipelining", HSDO_SPOP_FLAG_FIN, 0); }
+static void b_nov(struct hsdo_test_wr *w) { hsdo_test_wr_hello(w, NULL, 16380, "pipelining", HSDO_SPOP_FLAG_FIN, 0); }
+static void b_nofs(struct hsdo_test_wr *w) { hsdo_test_wr_hello(w, "2.0", -1, "pipelining", HSDO_SPOP_FLAG_FIN, 0); }
+static void b_nocap(struct hsdo_test_wr *w) { hsdo_test_wr_hello(w, "2.0", 16380, NULL, HSDO_SPOP_FLAG_FIN, 0); }
+static void b_hello_sid(struct hsdo_test_wr *w) { hsdo_test_wr_hello(w, "2.0", 16380, "", HSDO_SPOP_FLAG_FIN, 1); }
+static void b_hello_abort(struct hsdo_test_wr *w)
 {
-	w_hello(w, "2.0", 16380, "", HSDO_SPOP_FLAG_FIN | HSDO_SPOP_FLAG_ABORT, 0);
+	hsdo_test_wr_hello(w, "2.0", 16380, "", HSDO_SPOP_FLAG_FIN | HSDO_SPOP_FLAG_ABORT, 0);
 }
-static void b_nofin(struct wr *w)
+static void b_nofin(struct hsdo_test_wr *w)
 {
-	size_t at = w_begin(w, HSDO_SPOP_FRAME_NOTIFY, 0, 1, 1);
+	size_t at = hsdo_test_wr_begin(w, HSDO_SPOP_FRAME_NOTIFY, 0, 1, 1);
 
-	w_resp_msg(w, "hsdo-response", &ok200);
-	w_end(w, at);
+	hsdo_test_wr_resp_msg(w, "hsdo-response", &ok200);
+	hsdo_test_wr_end(w, at);
 }
-static void b_unset(struct wr *w) { w_end(w, w_begin(w, 0, HSDO_SPOP_FLAG_FIN, 1, 1)); }
-static void b_type50(struct wr *w) { w_end(w, w_begin(w, 50, HSDO_SPOP_FLAG_FIN, 0, 0)); }
-static void b_ack(struct wr *w) { w_end(w, w_begin(w, HSDO_SPOP_FRAME_ACK, HSDO_SPOP_FLAG_FIN, 1, 1)); }
-static void b_nargs(struct wr *w)
+static void b_unset(struct hsdo_test_wr *w) { hsdo_test_wr_end(w, hsdo_test_wr_begin(w, 0, HSDO_SPOP_FLAG_FIN, 1, 1)); }
+static void b_type50(struct hsdo_test_wr *w) { hsdo_test_wr_end(w, hsdo_test_wr_begin(w, 50, HSDO_SPOP_FLAG_FIN, 0, 0)); }
+static void b_ack(struct hsdo_test_wr *w) { hsdo_test_wr_end(w, hsdo_test_wr_begin(w, HSDO_SPOP_FRAME_ACK, HSDO_SPOP_FLAG_FIN, 1, 1)); }
+static void b_nargs(struct hsdo_test_wr *w)
 {
-	size_t at = w_begin(w, HSDO_SPOP_FRAME_NOTIFY, HSDO_SPOP_FLAG_FIN, 1, 1);
+	size_t at = hsdo_test_wr_begin(w, HSDO_SPOP_FRAME_NOTIFY, HSDO_SPOP_FLAG_FIN, 1, 1);
 
-	w_name(w, "hsdo-response");
-	w_u8(w, 3);
-	w_name(w, "be_name");
-	w_str(w, "be_app");
-	w_end(w, at);
+	hsdo_test_wr_name(w, "hsdo-response");
+	hsdo_test_wr_u8(w, 3);
+	hsdo_test_wr_name(w, "be_name");
+	hsdo_test_wr_str(w, "be_app");
+	hsdo_test_wr_end(w, at);
 }
-static void b_reserved(struct wr *w)
+static void b_reserved(struct hsdo_test_wr *w)
 {
-	size_t at = w_begin(w, HSDO_SPOP_FRAME_NOTIFY, HSDO_SPOP_FLAG_FIN, 1, 1);
+	size_t at = hsdo_test_wr_begin(w, HSDO_SPOP_FRAME_NOTIFY, HSDO_SPOP_FLAG_FIN, 1, 1);
 
-	w_name(w, "hsdo-response");
-	w_u8(w, 1);
-	w_name(w, "be_name");
-	w_u8(w, 12);
-	w_end(w, at);
+	hsdo_test_wr_name(w, "hsdo-response");
+	hsdo_test_wr_u8(w, 1);
+	hsdo_test_wr_name(w, "be_name");
+	hsdo_test_wr_u8(w, 12);
+	hsdo_test_wr_end(w, at);
 }
 /* valid NOTIFYs, then a broken one: the first two are answered and counted */
-static void b_after_good(struct wr *w)
+static void b_after_good(struct hsdo_test_wr *w)
 {
-	w_notify(w, 1, 1, &ok200);
-	w_notify(w, 1, 2, &ok200);
+	hsdo_test_wr_notify(w, 1, 1, &ok200);
+	hsdo_test_wr_notify(w, 1, 2, &ok200);
 	b_nargs(w);
 }
-static void b_disconnect_bad(struct wr *w)
+static void b_disconnect_bad(struct hsdo_test_wr *w)
 {
-	w_end(w, w_begin(w, HSDO_SPOP_FRAME_HAPROXY_DISCONNECT, HSDO_SPOP_FLAG_FIN, 0, 0));
+	hsdo_test_wr_end(w, hsdo_test_wr_begin(w, HSDO_SPOP_FRAME_HAPROXY_DISCONNECT, HSDO_SPOP_FLAG_FIN, 0, 0));
 }
 
 static const struct bad {
 	const char *what;
 	bool ready;                    /* HELLO first */
-	void (*build)(struct wr *w);
+	void (*build)(struct hsdo_test_wr *w);
 	uint32_t status;
 	enum spoa_error reason;
 	unsigned acks;                 /* ACKs before the DISCONNECT */
@@ -1013,7 +863,7 @@ static const struct bad {
 START_TEST(errors)
 {
 	const struct bad *b = &bad_cases[_i];
-	struct wr *w = calloc(1, sizeof(*w));
+	struct hsdo_test_wr *w = calloc(1, sizeof(*w));
 	struct spoa_stats st;
 	unsigned i, total = 0;
 	int by, fd, other;
@@ -1103,7 +953,7 @@ static void short_timeouts(void)
  * HELLO; 3: nothing after the HELLO (idle). */
 START_TEST(timeouts)
 {
-	struct wr *w = calloc(1, sizeof(*w));
+	struct hsdo_test_wr *w = calloc(1, sizeof(*w));
 	int64_t t0, dt, lo = _i == 3 ? 550 : 150;
 	int fd, by, i;
 
@@ -1113,9 +963,9 @@ START_TEST(timeouts)
 	fd = _i >= 2 ? cl_ready() : cl_connect();
 	t0 = now_ms();
 	if (_i == 1)
-		cl_send(fd, HELLO_129, 20);
+		cl_send(fd, HSDO_TEST_HELLO_129, 20);
 	if (_i == 2) {
-		w_notify(w, 1, 1, &ok200);
+		hsdo_test_wr_notify(w, 1, 1, &ok200);
 		cl_send(fd, w->b, 10);
 	}
 	/* the bystander keeps talking: it is never idle; meanwhile, note when
@@ -1147,7 +997,7 @@ END_TEST
  * slow sender of many small frames is not. */
 START_TEST(slow_frames)
 {
-	struct wr *w = calloc(1, sizeof(*w));
+	struct hsdo_test_wr *w = calloc(1, sizeof(*w));
 	size_t i;
 	int fd;
 
@@ -1159,7 +1009,7 @@ START_TEST(slow_frames)
 		pump(100);
 		expect_ack(fd, 8, i + 1, "active");
 	}
-	w_notify(w, 8, 100, &ok200);
+	hsdo_test_wr_notify(w, 8, 100, &ok200);
 	for (i = 0; i < w->n; i++) {
 		uint8_t b;
 
@@ -1216,7 +1066,7 @@ START_TEST(backpressure)
 {
 	enum { K = 800, MAXCHUNK = 4000 };
 	struct spoa_params p;
-	struct wr *w = calloc(1, sizeof(*w));
+	struct hsdo_test_wr *w = calloc(1, sizeof(*w));
 	uint8_t *rb = malloc(1 << 20);
 	size_t off = 0, rlen = 0, acks = 0, chunk = 0, want, i;
 	int64_t last = now_ms();
@@ -1231,7 +1081,7 @@ START_TEST(backpressure)
 	start_with(&p);
 	fd = cl_ready();
 	for (i = 0; i < K; i++)
-		w_notify(w, chunk, i + 1, &ok200);
+		hsdo_test_wr_notify(w, chunk, i + 1, &ok200);
 	while (chunk < MAXCHUNK) {
 		n = send(fd, w->b + off, w->n - off, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
@@ -1242,7 +1092,7 @@ START_TEST(backpressure)
 				off = 0;
 				w->n = 0;
 				for (i = 0; i < K; i++)
-					w_notify(w, chunk, i + 1, &ok200);
+					hsdo_test_wr_notify(w, chunk, i + 1, &ok200);
 			}
 			continue;
 		}
@@ -1303,7 +1153,7 @@ END_TEST
  * without an error (HAProxy 3.x closes idle connections that way). */
 START_TEST(reset_mid_frame)
 {
-	struct wr *w = calloc(1, sizeof(*w));
+	struct hsdo_test_wr *w = calloc(1, sizeof(*w));
 	struct linger lg = { 1, 0 };
 	unsigned i;
 	int fd, by;
@@ -1312,8 +1162,8 @@ START_TEST(reset_mid_frame)
 	start();
 	by = cl_ready();
 	fd = cl_ready();
-	w_notify(w, 1, 1, &ok200);
-	w_notify(w, 1, 2, &ok200);
+	hsdo_test_wr_notify(w, 1, 1, &ok200);
+	hsdo_test_wr_notify(w, 1, 2, &ok200);
 	cl_send(fd, w->b, w->n - 5);
 	pump(20);
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
@@ -1411,7 +1261,7 @@ END_TEST
  * all are closed, nothing leaks (LeakSanitizer). */
 START_TEST(stop_with_connections)
 {
-	struct wr *w = calloc(1, sizeof(*w));
+	struct hsdo_test_wr *w = calloc(1, sizeof(*w));
 	uint8_t buf[256];
 	int ready[3], hello, half, i, n;
 
@@ -1424,7 +1274,7 @@ START_TEST(stop_with_connections)
 	}
 	hello = cl_connect();
 	half = cl_ready();
-	w_notify(w, 1, 1, &ok200);
+	hsdo_test_wr_notify(w, 1, 1, &ok200);
 	cl_send(half, w->b, 7);
 	pump(20);
 	ck_assert_uint_eq(stats().conns_open, 5);

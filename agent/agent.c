@@ -148,8 +148,10 @@ void agent_cycle_done(struct agent *a, bool ok, double seconds)
 	}
 	if (!a->once)
 		return;
-	if (a->role == HSDO_ROLE_CLIENT && ok && !a->dry_run)
-		ok = client_mode_verify(a);
+	/* --once in client mode: one more state read says whether HAProxy
+	 * now matches the table; its end leaves the loop. */
+	if (a->role == HSDO_ROLE_CLIENT && ok && !a->dry_run && client_mode_verify(a) == 0)
+		return;
 	a->exit_code = ok ? 0 : 1;
 	ev_break(a->loop, EVBREAK_ALL);
 }
@@ -186,7 +188,7 @@ static ev_tstamp next_delay(const struct agent *a)
 	ev_tstamp cap = interval > 5.0 ? interval : 5.0, d = interval;
 	unsigned i;
 
-	for (i = 1; i < a->failures && d < cap; i++)
+	for (i = 1; i < client_mode_failures(a) && d < cap; i++)
 		d *= 2;
 	return d < cap ? d : cap;
 }
@@ -284,7 +286,6 @@ int agent_apply_config(struct agent *a, struct hsdo_config *cfg)
 {
 	struct hsdo_store *store = NULL;
 	struct hsdo_client *client = NULL;
-	char err[256] = "";
 	bool store_changed;
 
 	if (a->cfg != NULL && a->cycle_running) {
@@ -307,8 +308,7 @@ int agent_apply_config(struct agent *a, struct hsdo_config *cfg)
 	if (store_changed && open_store(a, cfg, &store) != 0)
 		return -HSDO_EINVAL;
 	if (a->role == HSDO_ROLE_CLIENT &&
-	    hsdo_client_new(cfg, store_changed ? store : a->store, &client, err, sizeof(err)) != 0) {
-		hsdo_log_err("CLIENT_HAPROXY_SOCKET_PATH: %s", err);
+	    client_mode_prepare(a, cfg, store_changed ? store : a->store, &client) != 0) {
 		hsdo_store_free(store);
 		return -HSDO_EINVAL;
 	}
@@ -321,14 +321,8 @@ int agent_apply_config(struct agent *a, struct hsdo_config *cfg)
 		a->have_table = false;
 		a->last_error[0] = '\0';
 	}
-	if (client != NULL) {
-		/* The backends may have changed: check them again. */
-		hsdo_client_free(a->client);
-		a->client = client;
-		a->client_ready = false;
-		a->last_nskips = 0;
-		a->rtapi_conns_seen = 0;
-	}
+	if (client != NULL)
+		client_mode_commit(a, client);
 	if (store_changed && a->cfg != NULL)
 		agent_metrics_table(a, NULL);
 	if (a->exporter != NULL && (strcmp(a->cfg->exporter_addr, cfg->exporter_addr) != 0 ||
@@ -405,7 +399,7 @@ int agent_start(struct agent *a)
 		if (rc != 0)
 			return rc;
 	}
-	if (run_cycle(a) < 0 || (a->once && a->role == HSDO_ROLE_CLIENT && !a->client_ready)) {
+	if (run_cycle(a) < 0) {
 		a->exit_code = 1;
 		return -HSDO_ECONFIG;
 	}
@@ -435,8 +429,7 @@ void agent_stop(struct agent *a)
 	server_mode_close(a->server_mode);
 	a->server_mode = NULL;
 	agent_metrics_free(a);
-	hsdo_client_free(a->client);
-	a->client = NULL;
+	client_mode_close(a);
 	hsdo_store_free(a->store);
 	a->store = NULL;
 	hsdo_aws_free(a->aws);

@@ -12,7 +12,7 @@
 #include "hsdo/slot.h"
 
 struct hsdo_store;
-struct hsdo_client;
+struct client_mode;
 struct hsdo_metrics;
 struct hsdo_http;
 struct hsdo_aws;
@@ -35,14 +35,9 @@ struct agent {
 	struct hsdo_http *http;        /* the engine of http_ev */
 	struct hsdo_aws *aws;
 	struct server_mode *server_mode; /* server mode */
-	struct hsdo_client *client;    /* client mode */
+	struct client_mode *client_mode; /* client mode */
 	bool cycle_running;            /* a cycle started and has not ended */
 	struct timespec cycle_t0;
-	bool client_ready;             /* start-up check passed */
-	bool ever_ready;               /* it passed once: later failures do not exit */
-	unsigned failures;             /* consecutive HAProxy failures (backoff) */
-	char last_haproxy[512];        /* last HAProxy state, logged once per change */
-	size_t last_nskips;
 	struct hsdo_table table;       /* last good slot table */
 	bool have_table;
 	char last_error[512];          /* last store error, logged once per change */

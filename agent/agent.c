@@ -14,6 +14,7 @@
 #include "hsdo/config.h"
 #include "hsdo/http.h"
 #include "hsdo/err.h"
+#include "hsdo/liveness.h"
 #include "hsdo/log.h"
 #include "hsdo/store.h"
 #include "hsdo/store_ddb.h"
@@ -130,21 +131,42 @@ double agent_elapsed(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+static void liveness_tick(struct agent *a);
+
+/* A reload deferred while a cycle ran: applied from a loop turn of its
+ * own, never from inside the callbacks that ended the cycle (the store or
+ * the client it replaces may still be on the stack). */
+static void on_deferred_reload(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct agent *a = w->data;
+	struct hsdo_config *next = a->pending_cfg;
+	int rc;
+
+	(void)loop;
+	(void)revents;
+	if (next == NULL)
+		return;
+	a->pending_cfg = NULL;
+	rc = agent_apply_config(a, next);
+	if (rc < 0) {
+		hsdo_log_err("reload failed; keeping the running configuration");
+		hsdo_config_free(next);
+	} else if (rc == 0) {
+		hsdo_log_info("configuration reloaded");
+	}
+}
+
 void agent_cycle_done(struct agent *a, bool ok, double seconds)
 {
 	a->cycle_running = false;
 	a->cycles++;
 	agent_metrics_cycle(a, ok, seconds);
-	if (a->pending_cfg != NULL) {
-		struct hsdo_config *next = a->pending_cfg;
-
-		a->pending_cfg = NULL;
-		if (agent_apply_config(a, next) < 0) {
-			hsdo_log_err("reload failed; keeping the running configuration");
-			hsdo_config_free(next);
-		} else {
-			hsdo_log_info("configuration reloaded");
-		}
+	if (a->exporter != NULL)
+		liveness_tick(a);
+	if (a->pending_cfg != NULL && !ev_is_active(&a->reload)) {
+		ev_timer_init(&a->reload, on_deferred_reload, 0., 0.);
+		a->reload.data = a;
+		ev_timer_start(a->loop, &a->reload);
 	}
 	if (!a->once)
 		return;
@@ -339,19 +361,85 @@ int agent_apply_config(struct agent *a, struct hsdo_config *cfg)
 	return 0;
 }
 
-/* /healthz: the outcome of the last cycle. */
-static bool agent_health(void *arg, char *why, size_t whylen)
-{
-	struct agent *a = arg;
+#define LIVENESS_TICK 0.25   /* s between two liveness publications */
 
-	if (a->cycles == 0) {
-		snprintf(why, whylen, "starting: no cycle has run yet");
-		return false;
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* What /healthz judges: the last cycle's outcome, and what is in flight
+ * since when (docs/metrics.md, /healthz). */
+static void liveness_fill(const struct agent *a, struct hsdo_liveness *l)
+{
+	int64_t since = 0;
+	enum hsdo_client_wait w;
+
+	memset(l, 0, sizeof(*l));
+	l->bound_ms = a->cfg->healthz_stall_timeout_ms;
+	l->loop_ms = mono_ms();
+	l->cycled = a->cycles > 0;
+	snprintf(l->last_error, sizeof(l->last_error), "%s", a->health);
+	if (a->cycle_running) {
+		l->since_ms[HSDO_LIVENESS_CYCLE] = (int64_t)a->cycle_t0.tv_sec * 1000 +
+						   a->cycle_t0.tv_nsec / 1000000;
+		snprintf(l->what[HSDO_LIVENESS_CYCLE], sizeof(l->what[0]), "%s cycle",
+			 a->role == HSDO_ROLE_CLIENT ? "client" : "server");
 	}
-	if (a->health[0] == '\0')
-		return true;
-	snprintf(why, whylen, "%s", a->health);
-	return false;
+	if (a->role != HSDO_ROLE_CLIENT) {
+		server_mode_liveness(a, l);
+		return;
+	}
+	w = client_mode_waiting(a, &since);
+	if (w == HSDO_CLIENT_WAIT_STORE) {
+		l->since_ms[HSDO_LIVENESS_STORE] = since;
+		snprintf(l->what[HSDO_LIVENESS_STORE], sizeof(l->what[0]), "store %s read",
+			 hsdo_store_name(a->store));
+	} else if (w == HSDO_CLIENT_WAIT_HAPROXY) {
+		l->since_ms[HSDO_LIVENESS_HAPROXY] = since;
+		snprintf(l->what[HSDO_LIVENESS_HAPROXY], sizeof(l->what[0]), "HAProxy at %s",
+			 a->cfg->client_haproxy_socket_path);
+	}
+}
+
+/* Publish the liveness to the exporter's thread, and log a stall once
+ * when it starts and once when it ends; the loop's own stall is seen
+ * afterwards, by how late this tick runs. */
+static void liveness_tick(struct agent *a)
+{
+	struct hsdo_liveness l;
+	char why[sizeof(a->stalled_why)];
+	int64_t age = 0, late;
+	int op;
+
+	liveness_fill(a, &l);
+	late = a->liveness_ms > 0 ? l.loop_ms - a->liveness_ms : 0;
+	if (late > l.bound_ms)
+		hsdo_log_warn("the event loop was held for %.1f s (HEALTHZ_STALL_TIMEOUT %.1f s): "
+			      "/healthz answered 503 meanwhile", (double)late / 1000.0,
+			      (double)l.bound_ms / 1000.0);
+	a->liveness_ms = l.loop_ms;
+	op = hsdo_liveness_stalled(&l, l.loop_ms, &age);
+	if (op >= 0 && op != a->stalled) {
+		(void)hsdo_liveness_ok(&l, l.loop_ms, why, sizeof(why));
+		hsdo_log_warn("%s; /healthz answers 503 until it ends", why);
+		snprintf(a->stalled_why, sizeof(a->stalled_why), "%s",
+			 l.what[op][0] ? l.what[op] : hsdo_liveness_op_str((enum hsdo_liveness_op)op));
+	} else if (op < 0 && a->stalled >= 0) {
+		hsdo_log_info("%s is no longer outstanding", a->stalled_why);
+	}
+	a->stalled = op;
+	exporter_publish(a->exporter, &l);
+}
+
+static void on_liveness(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	liveness_tick(w->data);
 }
 
 /* The exporter, unless --once: an address or port it cannot take is a
@@ -365,12 +453,17 @@ static int start_exporter(struct agent *a)
 	if (rc != 0)
 		return rc;
 	rc = exporter_start(a->loop, a->cfg->exporter_addr, a->cfg->exporter_port,
-			    agent_metrics_render, agent_health, a, &a->exporter, err, sizeof(err));
+			    agent_metrics_render, a, &a->exporter, err, sizeof(err));
 	if (rc != 0) {
 		hsdo_log_err("exporter: cannot listen on %s:%d: %s (EXPORTER_ADDR, EXPORTER_PORT)",
 			     a->cfg->exporter_addr, a->cfg->exporter_port, err);
 		return rc;
 	}
+	a->stalled = -1;
+	ev_timer_init(&a->liveness, on_liveness, LIVENESS_TICK, LIVENESS_TICK);
+	a->liveness.data = a;
+	ev_timer_start(a->loop, &a->liveness);
+	liveness_tick(a);
 	hsdo_log_info("exporter listening on http://%s%s%s:%d/metrics",
 		      strchr(a->cfg->exporter_addr, ':') ? "[" : "", a->cfg->exporter_addr,
 		      strchr(a->cfg->exporter_addr, ':') ? "]" : "", a->cfg->exporter_port);
@@ -416,6 +509,10 @@ void agent_stop(struct agent *a)
 {
 	if (a->loop != NULL && ev_is_active(&a->cycle))
 		ev_timer_stop(a->loop, &a->cycle);
+	if (a->loop != NULL && ev_is_active(&a->liveness))
+		ev_timer_stop(a->loop, &a->liveness);
+	if (a->loop != NULL && ev_is_active(&a->reload))
+		ev_timer_stop(a->loop, &a->reload);
 	if (a->server_mode != NULL && a->loop != NULL)
 		server_mode_release(a);
 	spoa_stop(a->spoa);   /* SPOE agent */

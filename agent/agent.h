@@ -50,6 +50,11 @@ struct agent {
 	char health[600];              /* "" when the last cycle succeeded, else why not */
 	ev_signal sig_term, sig_int, sig_hup;
 	ev_timer cycle;
+	ev_timer liveness;             /* publishes to /healthz, logs stalls */
+	ev_timer reload;               /* applies a reload deferred by a cycle */
+	int64_t liveness_ms;           /* its last tick */
+	int stalled;                   /* what was stalled at that tick (-1: nothing) */
+	char stalled_why[600];
 	int exit_code;
 };
 

@@ -7,6 +7,7 @@
 
 #include "hsdo/alloc.h"
 #include "hsdo/err.h"
+#include "hsdo/liveness.h"
 #include "hsdo/log.h"
 #include "hsdo/server.h"
 #include "hsdo/source.h"
@@ -32,6 +33,7 @@ struct server_mode {
 	struct hsdo_source_result snap;  /* last good list */
 	bool snap_ok;                    /* the last list succeeded */
 	bool listing, cycling, stopping;
+	int64_t list_ms, cycle_ms;       /* when the list / cycle in flight started */
 	struct lc_entry *lc;
 	size_t nlc, caplc;
 	struct timespec t0;
@@ -49,6 +51,14 @@ static int64_t wall_us(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static double since(const struct timespec *t0)
@@ -266,6 +276,7 @@ static void start_cycle(struct server_mode *sm)
 	if (sm->cycling || !sm->snap_ok)
 		return;
 	sm->cycling = true;
+	sm->cycle_ms = mono_ms();
 	clock_gettime(CLOCK_MONOTONIC, &sm->t0);
 	rc = hsdo_server_cycle(sm->server, sm->snap.instances, sm->snap.n, wall_us(), on_cycle,
 			       sm);
@@ -346,6 +357,7 @@ static void start_list(struct server_mode *sm)
 	if (sm->listing || sm->stopping)
 		return;
 	sm->listing = true;
+	sm->list_ms = mono_ms();
 	if (!sm->watch)
 		clock_gettime(CLOCK_MONOTONIC, &sm->t0);
 	rc = hsdo_source_list(sm->source, on_list, sm);
@@ -377,6 +389,25 @@ bool server_mode_tick(struct agent *a)
 		return false;
 	start_cycle(sm);
 	return true;
+}
+
+void server_mode_liveness(const struct agent *a, struct hsdo_liveness *l)
+{
+	const struct server_mode *sm = a->server_mode;
+
+	if (sm == NULL)
+		return;
+	/* A Consul list is a blocking query: long by design, not a stall. */
+	if (sm->listing && !sm->watch) {
+		l->since_ms[HSDO_LIVENESS_SOURCE] = sm->list_ms;
+		snprintf(l->what[HSDO_LIVENESS_SOURCE], sizeof(l->what[0]), "source %s list",
+			 hsdo_source_name(sm->source));
+	}
+	if (sm->cycling) {
+		l->since_ms[HSDO_LIVENESS_STORE] = sm->cycle_ms;
+		snprintf(l->what[HSDO_LIVENESS_STORE], sizeof(l->what[0]),
+			 "server cycle (store %s)", hsdo_store_name(a->store));
+	}
 }
 
 int server_mode_open(struct agent *a, struct server_mode **out)

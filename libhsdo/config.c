@@ -129,6 +129,7 @@ enum {
 	K_AWS_CA_BUNDLE,
 	K_EXPORTER_ADDR,
 	K_EXPORTER_PORT,
+	K_HEALTHZ_STALL_TIMEOUT,
 	K_SPOA_LISTEN,
 	K_LOG_TARGET,
 	K_COUNT
@@ -282,6 +283,10 @@ static const struct cfg_key cfg_keys[K_COUNT] = {
 	[K_EXPORTER_PORT] = KEY_INT("EXPORTER_PORT", exporter_port,
 		"6789", 1, 65535, ANY,
 		"port the Prometheus exporter listens on"),
+	[K_HEALTHZ_STALL_TIMEOUT] = KEY_SECONDS("HEALTHZ_STALL_TIMEOUT", healthz_stall_timeout_ms,
+		"10", MS_PER_S, 3600LL * MS_PER_S, ANY,
+		"seconds a cycle, store call, HAProxy call or the event loop may be "
+		"outstanding before /healthz answers 503"),
 	[K_SPOA_LISTEN] = KEY_STRING("SPOA_LISTEN", spoa_listen,
 		"127.0.0.1:12345", 300, ANY, REQUIRED, check_hostport,
 		"host:port the SPOE agent listens on, or off"),

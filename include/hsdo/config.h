@@ -109,6 +109,7 @@ struct hsdo_config {
 	char *aws_ca_bundle;                  /* "" = system CA store */
 	char *exporter_addr;
 	int exporter_port;
+	int64_t healthz_stall_timeout_ms;
 	char *spoa_listen;                    /* validated "host:port" */
 	enum hsdo_config_log_target log_target;
 };

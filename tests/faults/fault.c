@@ -284,25 +284,6 @@ void fault_proxy_set(struct fault_env *f, enum fault_proxy_mode m)
 
 /* ---- HTTP and SPOE probes ------------------------------------------------------------ */
 
-static int tcp_connect(uint16_t port)
-{
-	struct sockaddr_in sa;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-
-	if (fd < 0)
-		return -1;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons(port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		close(fd);
-		return -1;
-	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	return fd;
-}
-
 /* Wait for fd to be readable until the deadline; false on timeout. */
 static bool wait_in(int fd, double deadline)
 {
@@ -332,7 +313,7 @@ int fault_http(uint16_t port, const char *path, int timeout_ms, double *ms, char
 
 	if (body != NULL && bodylen > 0)
 		body[0] = '\0';
-	fd = tcp_connect(port);
+	fd = hsdo_test_tcp_connect(port);
 	if (fd < 0)
 		return -1;
 	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
@@ -416,7 +397,7 @@ double fault_notify(uint16_t port, int *fd, uint64_t *sid, int timeout_ms)
 
 	if (*fd < 0) {
 		deadline = fault_now_ms() + timeout_ms;
-		*fd = tcp_connect(port);
+		*fd = hsdo_test_tcp_connect(port);
 		if (*fd < 0)
 			return -1;
 		if (send(*fd, HSDO_TEST_HELLO_129, sizeof(HSDO_TEST_HELLO_129) - 1, MSG_NOSIGNAL) < 0 ||

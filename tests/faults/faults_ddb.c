@@ -18,7 +18,7 @@ static struct fault_env env;
 
 static void setup(void)
 {
-	struct fault_opts o = { .store = FAULT_STORE_DYNAMODB };
+	struct fault_opts o = { .store = FAULT_STORE_DYNAMODB, .extra = "HEALTHZ_STALL_TIMEOUT: 2" };
 
 	fault_setup(&env, &o);
 }
@@ -35,19 +35,28 @@ static void teardown(void)
 	fault_teardown(&env);
 }
 
-/* Finding 5: DynamoDB accepts and never answers for 12 s. */
+/* Finding 5: DynamoDB accepts and never answers: within
+ * HEALTHZ_STALL_TIMEOUT (2 s here) /healthz says the store call is
+ * outstanding, and the log says it once. */
 START_TEST(hung)
 {
 	struct fault_stats m, n;
+	char why[600] = "";
 
 	fault_probe_start(&env);
 	ck_assert_int_eq(kill(env.ddb.proxy.pid, SIGSTOP), 0);
-	ck_assert_msg(fault_log_wait(&env, "outstanding", 10000),
+	ck_assert_msg(fault_healthz_wait(&env, 503, why, sizeof(why), 6000),
+		      "/healthz stayed 200 while DynamoDB hangs");
+	ck_assert_msg(strstr(why, "store dynamodb") != NULL && strstr(why, "outstanding") != NULL,
+		      "/healthz: %s", why);
+	ck_assert_msg(fault_log_wait(&env, "outstanding", 2000),
 		      "nothing logged while DynamoDB hangs; log %s", env.log_path);
 	usleep(2000000);
+	ck_assert_int_eq(fault_log_count(&env, "outstanding for"), 1);
 	ck_assert_int_eq(kill(env.ddb.proxy.pid, SIGCONT), 0);
 	fault_probe_stop(&env, &m, &n);
 	fault_report("DynamoDB hung (verifier stopped)", &m, &n);
+	ck_assert_msg(fault_healthz_wait(&env, 200, why, sizeof(why), 15000), "/healthz: %s", why);
 	fault_check_recovered(&env, "DynamoDB hung");
 }
 END_TEST

@@ -8,6 +8,7 @@
 #include <check.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "fault.h"
@@ -17,7 +18,7 @@ static struct fault_env env;
 
 static void setup(void)
 {
-	struct fault_opts o = { .extra = "CLIENT_HAPROXY_TIMEOUT: 5" };
+	struct fault_opts o = { .extra = "CLIENT_HAPROXY_TIMEOUT: 5\nHEALTHZ_STALL_TIMEOUT: 2" };
 
 	fault_setup(&env, &o);
 }
@@ -27,14 +28,21 @@ static void teardown(void)
 	fault_teardown(&env);
 }
 
-/* Finding 3, with the real HAProxy: stopped for 8 s. */
+/* Finding 3, with the real HAProxy: stopped for 8 s. The HAProxy call is
+ * outstanding past HEALTHZ_STALL_TIMEOUT (2 s) before it times out (5 s):
+ * /healthz says so meanwhile. */
 START_TEST(haproxy_stopped)
 {
 	struct fault_stats m, n;
+	char why[600] = "";
 
 	fault_probe_start(&env);
 	ck_assert_int_eq(kill(env.hap.pid, SIGSTOP), 0);
-	usleep(8000000);
+	ck_assert_msg(fault_healthz_wait(&env, 503, why, sizeof(why), 6000),
+		      "/healthz stayed 200 while HAProxy hangs");
+	ck_assert_msg(strstr(why, "HAProxy at") != NULL && strstr(why, "outstanding") != NULL,
+		      "/healthz: %s", why);
+	usleep(5000000);
 	ck_assert_int_eq(kill(env.hap.pid, SIGCONT), 0);
 	fault_probe_stop(&env, &m, &n);
 	fault_report("HAProxy stopped 8 s (SIGSTOP)", &m, &n);

@@ -196,6 +196,7 @@ static const char dump_defaults_text[] =
 	"AWS_CA_BUNDLE = \n"
 	"EXPORTER_ADDR = 127.0.0.1\n"
 	"EXPORTER_PORT = 6789\n"
+	"HEALTHZ_STALL_TIMEOUT = 10\n"
 	"SPOA_LISTEN = 127.0.0.1:12345\n"
 	"LOG_TARGET = stderr\n";
 
@@ -260,7 +261,7 @@ START_TEST(dump_round_trips_through_env)
 		envv[n++] = line;
 	}
 	envv[n] = NULL;
-	ck_assert_uint_eq(n, 38);
+	ck_assert_uint_eq(n, 39);
 	run(NULL, envv, HSDO_ROLE_ANY);
 	expect_ok();
 	ck_assert_uint_eq(g_d.n, 0);
@@ -327,7 +328,7 @@ START_TEST(docs_and_example_list_every_key)
 		snprintf(pat, sizeof(pat), "\n%s: ", key);
 		ck_assert_msg(strstr(yaml, pat) != NULL, "conf/env.yaml lacks %s", key);
 	}
-	ck_assert_uint_eq(n, 38);
+	ck_assert_uint_eq(n, 39);
 	free(doc);
 	free(yaml);
 }
@@ -393,6 +394,7 @@ static const struct set_case set_cases[] = {
 	{ "AWS_DEFAULT_REGION", "us-east-2", "eu-west-3", VT_STR, F(aws_default_region), 0, "us-east-2" },
 	{ "EXPORTER_ADDR", "::1", "0.0.0.0", VT_STR, F(exporter_addr), 0, "::1" },
 	{ "EXPORTER_PORT", "9000", "9100", VT_INT, F(exporter_port), 9000, NULL },
+	{ "HEALTHZ_STALL_TIMEOUT", "2.5", "30", VT_MS, F(healthz_stall_timeout_ms), 2500, NULL },
 	{ "SPOA_LISTEN", "localhost:9999", "[::1]:1", VT_STR, F(spoa_listen), 0, "localhost:9999" },
 	{ "SPOA_LISTEN", "off", "[::1]:1", VT_STR, F(spoa_listen), 0, "off" },
 	{ "LOG_TARGET", "syslog", "stderr", VT_ENUM, F(log_target), HSDO_CONFIG_LOG_SYSLOG, NULL },

@@ -17,6 +17,7 @@
 #include "hsdo/config.h"
 #include "hsdo/diag.h"
 #include "hsdo/err.h"
+#include "hsdo/file.h"
 #include "hsdo/slot.h"
 #include "yaml_guard.h"
 
@@ -1876,50 +1877,26 @@ out:
 int hsdo_config_load(const char *path, char *const *envp, enum hsdo_role role,
 		     struct hsdo_config **out, struct hsdo_diag *diag)
 {
-	char *buf;
-	size_t len = 0, n;
-	FILE *f;
-	int rc, err;
+	char *buf = NULL, why[PATH_LEN_MAX + 128];
+	size_t len = 0;
+	int rc;
 
 	if (path == NULL)
 		return hsdo_config_parse(NULL, 0, NULL, envp, role, out, diag);
 	if (out == NULL)
 		return -HSDO_EINVAL;
-	f = fopen(path, "rb");
-	if (f == NULL) {
-		err = errno;
-		if (diag != NULL && hsdo_diag_add(diag, HSDO_DIAG_ERROR, "%s: cannot open: %s",
-						  path, strerror(err)) == -HSDO_ENOMEM)
-			return -HSDO_ENOMEM;
-		return -HSDO_ECONFIG;
-	}
-	/* One byte more than the limit tells "too large" from "exactly full". */
-	buf = hsdo_malloc(HSDO_CONFIG_FILE_MAX + 1);
-	if (buf == NULL) {
-		fclose(f);
-		return -HSDO_ENOMEM;
-	}
-	while (len <= HSDO_CONFIG_FILE_MAX) {
-		n = fread(buf + len, 1, HSDO_CONFIG_FILE_MAX + 1 - len, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	if (ferror(f)) {
-		err = errno;
-		fclose(f);
-		hsdo_free(buf);
-		if (diag != NULL && hsdo_diag_add(diag, HSDO_DIAG_ERROR, "%s: cannot read: %s",
-						  path, strerror(err)) == -HSDO_ENOMEM)
-			return -HSDO_ENOMEM;
-		return -HSDO_ECONFIG;
-	}
-	fclose(f);
-	if (len > HSDO_CONFIG_FILE_MAX) {
-		hsdo_free(buf);
-		if (diag != NULL && hsdo_diag_add(diag, HSDO_DIAG_ERROR,
-						  "%s: file too large (more than %d bytes)",
-						  path, HSDO_CONFIG_FILE_MAX) == -HSDO_ENOMEM)
+	/* Non-blocking and regular files only: a reload (SIGHUP) runs on the
+	 * agent's loop, and a FIFO put at the path must not hang it. */
+	rc = hsdo_file_read(path, HSDO_CONFIG_FILE_MAX, &buf, &len, NULL, why, sizeof(why));
+	if (rc == -HSDO_ENOTFOUND)
+		snprintf(why, sizeof(why), "%s: cannot open: %s", path, strerror(ENOENT));
+	else if (rc == -HSDO_ETOOBIG)
+		snprintf(why, sizeof(why), "%s: file too large (more than %d bytes)", path,
+			 HSDO_CONFIG_FILE_MAX);
+	if (rc == -HSDO_ENOMEM)
+		return rc;
+	if (rc != 0) {
+		if (diag != NULL && hsdo_diag_add(diag, HSDO_DIAG_ERROR, "%s", why) == -HSDO_ENOMEM)
 			return -HSDO_ENOMEM;
 		return -HSDO_ECONFIG;
 	}

@@ -36,8 +36,10 @@
 #define HSDO_STORE_FILE_VERSION 1
 /* Documents above this size are refused (-HSDO_ETOOBIG). */
 #define HSDO_STORE_FILE_MAX     ((size_t)64 << 20)
-/* Longest wait for the writers' lock before -HSDO_EAGAIN. */
-#define HSDO_STORE_FILE_LOCK_MS 2000
+/* Longest wait for the writers' lock before -HSDO_EAGAIN: a store call
+ * runs on the agent's loop, so it holds the loop at most this long (the
+ * caller retries at its next cycle). */
+#define HSDO_STORE_FILE_LOCK_MS 250
 /* The generation is a JSON number: keep it exact in a double. */
 #define HSDO_STORE_FILE_GEN_MAX UINT64_C(9007199254740991)
 

@@ -17,6 +17,7 @@
 
 #include "hsdo/alloc.h"
 #include "hsdo/err.h"
+#include "hsdo/file.h"
 #include "hsdo/item.h"
 #include "hsdo/slot.h"
 #include "hsdo/store.h"
@@ -278,59 +279,11 @@ static struct file_store *fs_of(struct hsdo_store *st)
 	return st->impl;
 }
 
-/* Read a whole regular file of at most HSDO_STORE_FILE_MAX bytes. */
+/* Read a whole regular file of at most HSDO_STORE_FILE_MAX bytes, never
+ * blocking on what is not one (a FIFO put at the path: hsdo/file.h). */
 static int read_whole(const char *path, char **out, size_t *outlen, char *err, size_t errlen)
 {
-	struct stat sb;
-	size_t size, got = 0;
-	ssize_t r = 0;
-	char *buf;
-	int fd, e;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1) {
-		e = errno;
-		if (e == ENOENT)
-			return hsdo_seterr(err, errlen, -HSDO_ENOTFOUND, "%s: no such file", path);
-		return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: open: %s", path, strerror(e));
-	}
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: not a readable regular file", path);
-	}
-	if (sb.st_size < 0 || (uintmax_t)sb.st_size > HSDO_STORE_FILE_MAX) {
-		close(fd);
-		return hsdo_seterr(err, errlen, -HSDO_ETOOBIG, "%s: %jd bytes is over the %zu byte limit",
-				   path, (intmax_t)sb.st_size, HSDO_STORE_FILE_MAX);
-	}
-	size = (size_t)sb.st_size;
-	/* One spare byte: reading it means the file grew under us. */
-	buf = hsdo_malloc(size + 1);
-	if (buf == NULL) {
-		close(fd);
-		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "%s: out of memory", path);
-	}
-	for (;;) {
-		r = read(fd, buf + got, size + 1 - got);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-		if (got > size)
-			break;
-	}
-	e = errno;
-	close(fd);
-	if (r < 0 || got > size) {
-		hsdo_free(buf);
-		if (r < 0)
-			return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: read: %s", path, strerror(e));
-		return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: changed size while being read", path);
-	}
-	*out = buf;
-	*outlen = got;
-	return 0;
+	return hsdo_file_read(path, HSDO_STORE_FILE_MAX, out, outlen, NULL, err, errlen);
 }
 
 /* Read and parse the document; a missing file is -HSDO_ENOTFOUND. */
@@ -367,7 +320,7 @@ static int lock_take(struct file_store *fs, int *fdp, char *err, size_t errlen)
 {
 	int fd, e, waited;
 
-	fd = open(fs->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	fd = open(fs->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0644);
 	if (fd == -1) {
 		e = errno;
 		return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: open: %s", fs->lock_path, strerror(e));

@@ -537,6 +537,33 @@ START_TEST(oversized_file_refused)
 }
 END_TEST
 
+/* A FIFO (no writer) at the path: every operation fails at once, naming
+ * it, and never opens it for a blocking read (this test would hang: the
+ * runner's timeout catches it). The lease path too. */
+START_TEST(fifo_refused)
+{
+	struct fixture fx;
+	struct hsdo_table t = { NULL, 0, 5 };
+	struct hsdo_lease l;
+	char err[512] = "", lease[600];
+	uint64_t gen = 9;
+
+	fx_open(&fx);
+	ck_assert_int_eq(mkfifo(fx.path, 0644), 0);
+	ck_assert_int_eq(hsdo_store_read_generation(fx.st, &gen, err, sizeof(err)), -HSDO_EIO);
+	ck_assert_msg(strstr(err, "not a regular file (a FIFO)") != NULL, "%s", err);
+	ck_assert_int_eq(hsdo_store_read_table(fx.st, &t, err, sizeof(err)), -HSDO_EIO);
+	ck_assert_uint_eq(t.generation, 5);
+	ck_assert_int_eq(hsdo_store_ensure_slots(fx.st, 3, err, sizeof(err)), -HSDO_EIO);
+	ck_assert_int_eq(unlink(fx.path), 0);
+	snprintf(lease, sizeof(lease), "%s.lease", fx.path);
+	ck_assert_int_eq(mkfifo(lease, 0644), 0);
+	ck_assert_int_eq(hsdo_store_lease(fx.st, "me", 1000, 5000, &l, err, sizeof(err)), -HSDO_EIO);
+	ck_assert_msg(strstr(err, "not a regular file (a FIFO)") != NULL, "%s", err);
+	fx_close(&fx);
+}
+END_TEST
+
 /* ---- concurrency ------------------------------------------------------------- */
 
 #define WRITERS    4
@@ -564,9 +591,10 @@ static void writer(const char *path, int k)
 		t.slots[id - 1].weight = (uint32_t)done + 1;
 		rc = hsdo_store_write_slots(st, &t, &id, 1, t.generation, 0, err, sizeof(err));
 		hsdo_table_free(&t);
+		/* A conflict, or the lock held past its bounded wait: try again. */
 		if (rc == 0)
 			done++;
-		else if (rc != -HSDO_ECONFLICT) {
+		else if (rc != -HSDO_ECONFLICT && rc != -HSDO_EAGAIN) {
 			fprintf(stderr, "writer %d: write: %s\n", k, err);
 			_exit(12);
 		}
@@ -888,6 +916,7 @@ static Suite *store_file_suite(void)
 	tcase_add_loop_test(tc, corrupt_document, 0, N(corrupt));
 	tcase_add_test(tc, parse_limits);
 	tcase_add_test(tc, oversized_file_refused);
+	tcase_add_test(tc, fifo_refused);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("concurrency");

@@ -30,7 +30,8 @@
 #include "spoa.h"
 
 /* Log a store failure once per distinct message; `ctx` names the step. */
-void agent_store_failed(struct agent *a, const char *ctx, int rc, const char *err)
+void agent_store_failed(struct agent *a, const char *ctx, int rc, const char *err,
+			bool have_table)
 {
 	char msg[sizeof(a->last_error)];
 
@@ -41,8 +42,7 @@ void agent_store_failed(struct agent *a, const char *ctx, int rc, const char *er
 		snprintf(msg, sizeof(msg), "%s: %s", ctx, err);
 	if (strcmp(msg, a->last_error) != 0) {
 		hsdo_log_err("store %s %s; keeping the last good slot table%s",
-			     hsdo_store_name(a->store), msg,
-			     a->have_table ? "" : " (none yet)");
+			     hsdo_store_name(a->store), msg, have_table ? "" : " (none yet)");
 		memcpy(a->last_error, msg, sizeof(msg));
 	}
 }
@@ -85,7 +85,7 @@ static int cycle_once(struct agent *a)
 
 	rc = hsdo_store_read_generation(a->store, &gen, err, sizeof(err));
 	if (rc != 0) {
-		agent_store_failed(a, "read generation", rc, err);
+		agent_store_failed(a, "read generation", rc, err, a->have_table);
 		goto out;
 	}
 	if (a->have_table && gen == a->table.generation) {
@@ -96,14 +96,14 @@ static int cycle_once(struct agent *a)
 	reads++;
 	rc = hsdo_store_read_table(a->store, &t, err, sizeof(err));
 	if (rc != 0) {
-		agent_store_failed(a, "read table", rc, err);
+		agent_store_failed(a, "read table", rc, err, a->have_table);
 		goto out;
 	}
 	if (t.n == 0) {
 		/* An empty read is a failure, never "free every slot". */
 		hsdo_table_free(&t);
 		rc = -HSDO_EPROTO;
-		agent_store_failed(a, "read table", rc, "the table has no slots");
+		agent_store_failed(a, "read table", rc, "the table has no slots", a->have_table);
 		goto out;
 	}
 	agent_store_recovered(a);
@@ -345,6 +345,9 @@ int agent_apply_config(struct agent *a, struct hsdo_config *cfg)
 	}
 	if (client != NULL)
 		client_mode_commit(a, client);
+	/* A client follows N slots (a server reads what it writes, whatever N). */
+	if (a->role == HSDO_ROLE_CLIENT)
+		hsdo_store_file_set_max_slots(a->store, (size_t)cfg->haproxy_backend_servers_list_size);
 	if (store_changed && a->cfg != NULL)
 		agent_metrics_table(a, NULL);
 	if (a->exporter != NULL && (strcmp(a->cfg->exporter_addr, cfg->exporter_addr) != 0 ||

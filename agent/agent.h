@@ -78,8 +78,10 @@ void agent_aws_options(const struct hsdo_config *cfg, struct hsdo_http_options *
 /* One info line on a table (generation, slots by state), debug per slot. */
 void agent_log_table(const struct hsdo_table *t);
 /* A store failure, logged once per distinct message (`ctx` names the
- * step), and the line that says it answers again. */
-void agent_store_failed(struct agent *a, const char *ctx, int rc, const char *err);
+ * step; have_table: a last good table is kept), and the line that says it
+ * answers again. */
+void agent_store_failed(struct agent *a, const char *ctx, int rc, const char *err,
+			bool have_table);
 void agent_store_recovered(struct agent *a);
 /* Seconds since t0 (CLOCK_MONOTONIC). */
 double agent_elapsed(const struct timespec *t0);

@@ -148,10 +148,16 @@ static void on_cycle(void *arg, int rc, const struct hsdo_client_report *rep)
 	if (rep->store_ok)
 		agent_store_recovered(a);
 	else
-		agent_store_failed(a, "read", 0, rep->store_error);
+		agent_store_failed(a, "read", 0, rep->store_error, rep->table != NULL);
 	if (rep->table_changed)
 		hsdo_log_info("slot table generation %llu read",
 			      (unsigned long long)rep->generation);
+	if (rep->table_changed && rep->slots_missing_from > 0)
+		hsdo_log_warn("slot table generation %llu has %zu slots, HAPROXY_BACKEND_SERVERS_LIST_SIZE "
+			      "is %d: slots %zu..%d are not in it and stay as HAProxy has them",
+			      (unsigned long long)rep->generation, rep->slots_missing_from - 1,
+			      a->cfg->haproxy_backend_servers_list_size, rep->slots_missing_from,
+			      a->cfg->haproxy_backend_servers_list_size);
 	if (rep->plan != NULL) {
 		haproxy_state(cm, 0, "");
 		log_plan(cm, rep->plan);

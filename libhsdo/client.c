@@ -548,6 +548,14 @@ static void refresh_finish(struct hsdo_client *c, int rc, const char *why)
 		hsdo_table_free(t);
 		rc = hsdo_seterr(err, sizeof(err), -HSDO_EPROTO, "the table has no slots");
 	}
+	/* A slot HAProxy has no server for is a table meant for another N:
+	 * following only part of it would silently leave its instances out. */
+	if (rc == 0 && t->n > c->list_size) {
+		rc = hsdo_seterr(err, sizeof(err), -HSDO_EPROTO, "slot %zu (BackendServerID %zu) is "
+				 "beyond the %zu slots of HAPROXY_BACKEND_SERVERS_LIST_SIZE (the table "
+				 "has %zu)", c->list_size + 1, c->list_size + 1, c->list_size, t->n);
+		hsdo_table_free(t);
+	}
 	if (rc != 0) {
 		rep->store_read_errors++;
 		snprintf(rep->store_error, sizeof(rep->store_error), "%s%s%s",
@@ -560,6 +568,9 @@ static void refresh_finish(struct hsdo_client *c, int rc, const char *why)
 	c->have_table = true;
 	rep->store_ok = true;
 	rep->table_changed = true;
+	/* Fewer slots than HAProxy has: those are not touched (a table from a
+	 * server with a smaller N, or a resize under way); the caller says so. */
+	rep->slots_missing_from = c->table.n < c->list_size ? c->table.n + 1 : 0;
 }
 
 /* The store part of a cycle is over: on to HAProxy, with the last good

@@ -34,6 +34,9 @@ struct hsdo_client_report {
 	bool haproxy_ok;               /* state of every backend was read */
 	bool missing;                  /* a backend or slot is missing in HAProxy */
 	uint64_t generation;           /* of the table used */
+	size_t slots_missing_from;     /* a new table stops before N: slots from
+					* here to N are left as HAProxy has them
+					* (0: none). More slots than N fail the read. */
 	size_t sent, failed;           /* commands sent / rejected by HAProxy */
 	size_t lost;                   /* commands of a batch whose connection failed */
 	size_t store_reads;            /* store calls (generation, table) ... */

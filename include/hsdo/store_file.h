@@ -48,6 +48,15 @@
  * -HSDO_ENOMEM. */
 int hsdo_store_file_open(const char *path, struct hsdo_store **out, char *err, size_t errlen);
 
+/* Bound st (a file store) to max_slots slots, as a client following N =
+ * HAPROXY_BACKEND_SERVERS_LIST_SIZE slots sets it: a document with a slot
+ * id above max_slots fails the read (-HSDO_EPROTO naming the slot, the
+ * way the DynamoDB store's max_slots does), and one larger than
+ * 64 KiB + 16 KiB per slot is refused before it is read (-HSDO_ETOOBIG):
+ * a hostile or mistaken file cannot make a client parse megabytes on its
+ * loop. 0 (the default): HSDO_SLOTS_MAX and HSDO_STORE_FILE_MAX. */
+void hsdo_store_file_set_max_slots(struct hsdo_store *st, size_t max_slots);
+
 /* Parse a document (len bytes, NUL not needed) into *out, a new table the
  * caller frees; *out is untouched on error. -HSDO_EPROTO with a precise
  * reason, -HSDO_ETOOBIG above HSDO_STORE_FILE_MAX, or -HSDO_ENOMEM. Pure. */

@@ -29,7 +29,7 @@
 #include "server_mode.h"
 #include "spoa.h"
 
-/* Log a store failure once per distinct message; `ctx` names the step. */
+/* Log a store failure once per cause; `ctx` names the step. */
 void agent_store_failed(struct agent *a, const char *ctx, int rc, const char *err,
 			bool have_table)
 {
@@ -40,11 +40,10 @@ void agent_store_failed(struct agent *a, const char *ctx, int rc, const char *er
 			 err[0] ? ": " : "", err);
 	else
 		snprintf(msg, sizeof(msg), "%s: %s", ctx, err);
-	if (strcmp(msg, a->last_error) != 0) {
+	if (a->last_error[0] == '\0' || !agent_log_same_cause(msg, a->last_error))
 		hsdo_log_err("store %s %s; keeping the last good slot table%s",
 			     hsdo_store_name(a->store), msg, have_table ? "" : " (none yet)");
-		memcpy(a->last_error, msg, sizeof(msg));
-	}
+	memcpy(a->last_error, msg, sizeof(msg));
 }
 
 void agent_store_recovered(struct agent *a)

@@ -12,5 +12,9 @@
  * level (debug when `debug`, info otherwise). Safe to call again on reload. */
 void agent_log_setup(bool use_syslog, bool debug);
 void agent_log_close(void);
+/* True when two error messages have the same cause (hsdo_log_cause: they
+ * differ only in parenthesized details such as a request id): an error is
+ * logged once per cause, not once per occurrence. */
+bool agent_log_same_cause(const char *a, const char *b);
 
 #endif

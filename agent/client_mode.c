@@ -16,6 +16,7 @@
 #include "hsdo/store.h"
 
 #include "agent.h"
+#include "agent_log.h"
 #include "agent_metrics.h"
 #include "client_mode.h"
 #include "spoa.h"
@@ -78,7 +79,7 @@ static void wait_for(void *ctx, int fd, int events, long timeout_ms)
 
 /* ---- logs ------------------------------------------------------------------------------ */
 
-/* Log HAProxy's reachability once per change of message. */
+/* Log HAProxy's reachability once per cause (agent_log_same_cause). */
 static void haproxy_state(struct client_mode *cm, int rc, const char *msg)
 {
 	struct agent *a = cm->a;
@@ -94,11 +95,10 @@ static void haproxy_state(struct client_mode *cm, int rc, const char *msg)
 	}
 	cm->failures++;
 	snprintf(line, sizeof(line), "%s%s%s", hsdo_strerror(rc), msg[0] ? ": " : "", msg);
-	if (strcmp(line, cm->last_haproxy) != 0) {
+	if (cm->last_haproxy[0] == '\0' || !agent_log_same_cause(line, cm->last_haproxy))
 		hsdo_log_err("HAProxy at %s: %s; HAProxy keeps its current state, retrying",
 			     a->cfg->client_haproxy_socket_path, line);
-		memcpy(cm->last_haproxy, line, sizeof(line));
-	}
+	memcpy(cm->last_haproxy, line, sizeof(line));
 }
 
 /* One log line per slot and backend that changed: the commands sent, in

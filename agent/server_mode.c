@@ -14,6 +14,7 @@
 #include "hsdo/store.h"
 
 #include "agent.h"
+#include "agent_log.h"
 #include "agent_metrics.h"
 #include "server_mode.h"
 
@@ -170,9 +171,11 @@ static void lifecycle(struct server_mode *sm, const struct hsdo_table *t)
 
 /* ---- the cycle ---------------------------------------------------------------- */
 
+/* Log msg unless the last one had the same cause (agent_log_same_cause). */
 static void log_once(char *last, size_t len, int level, const char *msg)
 {
-	if (strcmp(last, msg) == 0) {
+	if (last[0] != '\0' && agent_log_same_cause(last, msg)) {
+		snprintf(last, len, "%s", msg);
 		hsdo_log_debug("%s", msg);
 		return;
 	}

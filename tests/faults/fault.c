@@ -842,6 +842,9 @@ void fault_setup(struct fault_env *f, const struct fault_opts *o)
 
 void fault_baseline(struct fault_env *f)
 {
+	/* The checks keep one SPOE connection open: count it in. */
+	if (!f->o.server && f->spoe_fd < 0)
+		(void)fault_notify(f->spoa_port, &f->spoe_fd, &f->spoe_sid, 5000);
 	f->rss0_kb = fault_rss_kb(f->agent);
 	f->fds0 = fault_fds(f->agent);
 }

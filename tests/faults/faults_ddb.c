@@ -76,7 +76,7 @@ START_TEST(missing_table)
 	ck_assert(fault_applied(&env, gen, 15000));
 	ck_assert_msg(fault_log_count(&env, "again") > 0, "no recovery line; log %s",
 		      env.log_path);
-	usleep(500000);
+	usleep(1500000);   /* the HTTP connection cache settles */
 	fault_baseline(&env);
 	fault_check_recovered(&env, "missing table");
 }

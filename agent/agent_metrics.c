@@ -60,6 +60,7 @@ enum {
 	M_SPOE_WINDOW,
 	M_SPOE_WINDOW_SECONDS,
 	M_SPOE_DROPPED,
+	M_SPOE_BUFFERS,
 	M_COUNT
 };
 
@@ -164,6 +165,9 @@ static const struct hsdo_metrics_family_desc families[M_COUNT] = {
 	[M_SPOE_DROPPED] = { "hsdo_spoe_responses_dropped",
 		"Responses not aggregated: a new backend/slot beyond the key bound, or an "
 		"unusable backend name.", HSDO_METRICS_COUNTER, { NULL }, NULL, 0 },
+	[M_SPOE_BUFFERS] = { "hsdo_spoe_buffer_bytes",
+		"Bytes the SPOE agent's connections hold in buffers now (cut frames, output "
+		"HAProxy has not read yet).", HSDO_METRICS_GAUGE, { NULL }, NULL, 0 },
 };
 
 static const char *mode_str(const struct agent *a)
@@ -517,6 +521,7 @@ static void refresh_spoa(struct agent *a)
 	}
 	m_set(a, M_SPOE_WINDOW_SECONDS, NULL, (double)hsdo_health_window_ms(h) / 1000.0);
 	m_set(a, M_SPOE_DROPPED, NULL, (double)hsdo_health_dropped(h));
+	m_set(a, M_SPOE_BUFFERS, NULL, (double)st.buffer_bytes);
 	for (i = 0; i < hsdo_health_count(h); i++) {
 		hsdo_health_get(h, i, now, &hs);
 		if (hs.slot == 0)

@@ -1,12 +1,18 @@
 /* The SPOE agent: see spoa.h.
  *
- * One struct conn per HAProxy connection, in a list. Reads go into a
- * 64 KiB buffer; every complete frame in it is handled at once and its
- * answer appended to the connection's output buffer, which is sent with
- * one send() at the end of the batch. A frame cut by the read stays at the
- * start of the buffer for the next one. When more than out_high bytes wait
- * to be sent, reading stops until HAProxy has taken half of them, so a
- * peer that does not read costs at most out_high plus one batch.
+ * One struct conn per HAProxy connection, in a list. Reads (16 KiB at most
+ * per wake-up, so that many busy peers share the loop fairly) go into one
+ * 64 KiB buffer shared by every connection; every complete frame in it is
+ * handled at once and its answer appended to the connection's output
+ * buffer, which is sent with one send() at the end of the batch. Only a
+ * frame cut by the read is kept by the connection (a buffer of its size,
+ * freed once the frame is whole), and an output buffer is given back once
+ * it has drained: an idle connection holds no buffer. When more than out_high bytes wait to be
+ * sent, reading stops until HAProxy has taken half of them, so a peer that
+ * does not read costs at most out_high plus one batch; and while all the
+ * connections' buffers together exceed buffers_max, every connection with
+ * output waiting stops reading. Memory freed by many connections leaving
+ * is handed back to the system (malloc_trim) at most once a second.
  *
  * Closing on our side: the AGENT-DISCONNECT (or, for a health check, the
  * AGENT-HELLO) is flushed, then shutdown(SHUT_WR), then the input is read
@@ -20,6 +26,9 @@
 #define _GNU_SOURCE   /* accept4 */
 #include <arpa/inet.h>
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>    /* malloc_trim */
+#endif
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -37,7 +46,10 @@
 
 #include "spoa.h"
 
-#define IN_CAP          (64u * 1024)   /* one read; > 4 + the largest max-frame-size */
+#define IN_CAP          (64u * 1024)   /* > 4 + the largest max-frame-size */
+#define READ_MAX        (16u * 1024)   /* one read: many busy peers share the loop fairly */
+#define TRIM_AFTER      (4u << 20)     /* bytes freed by closed connections before a trim */
+#define TRIM_EVERY      1.0            /* s between two trims at most */
 #define FRAME_MAX_OURS  65532u
 #define ACCEPT_BATCH    64             /* accepts per wake-up */
 #define ACCEPT_PAUSE    0.1            /* s: after EMFILE/ENFILE */
@@ -63,8 +75,8 @@ struct conn {
 	bool reading, wr_shut;
 	uint32_t max_frame;
 	ev_tstamp accepted, last_io, frame_start, close_at;
-	uint8_t *in;
-	size_t in_len;
+	uint8_t *in;                   /* a frame cut by the last read, or NULL */
+	size_t in_len, in_cap;
 	uint8_t *out;
 	size_t out_off, out_len, out_cap;
 	char peer[PEER_LEN];
@@ -91,6 +103,9 @@ struct spoa {
 	size_t nstates;
 	bool have_table;
 	struct hsdo_health *health;
+	uint8_t *scratch;           /* IN_CAP: the read buffer of every connection */
+	size_t freed;               /* buffer bytes freed by closings since the last trim */
+	ev_tstamp trimmed_at;
 	struct spoa_stats st;
 	ev_tstamp errlog_at[SPOA_ERR_COUNT];
 	uint64_t errlog_quiet[SPOA_ERR_COUNT];
@@ -123,7 +138,8 @@ void spoa_params_default(struct spoa_params *p)
 	p->idle_timeout = 300.0;
 	p->linger_timeout = 2.0;
 	p->retry_interval = 5.0;
-	p->out_high = 256u * 1024;
+	p->out_high = 64u * 1024;
+	p->buffers_max = 32u << 20;
 	hsdo_health_params_default(&p->health);
 }
 
@@ -138,6 +154,31 @@ int64_t spoa_now_ms(void)
 static size_t out_hard_max(const struct spoa *s)
 {
 	return s->p.out_high + 4 * IN_CAP;
+}
+
+/* Give a connection's buffer back; the bytes it held leave the count. */
+static void buf_release(struct spoa *s, uint8_t **p, size_t *cap)
+{
+	hsdo_free(*p);
+	*p = NULL;
+	s->st.buffer_bytes -= *cap;
+	s->freed += *cap;
+	*cap = 0;
+}
+
+/* Closings freed a lot: hand the memory back to the system (glibc keeps
+ * freed heap pages otherwise), at most once per TRIM_EVERY. */
+static void maybe_trim(struct spoa *s)
+{
+	ev_tstamp now = ev_now(s->loop);
+
+	if (s->freed < TRIM_AFTER || now - s->trimmed_at < TRIM_EVERY)
+		return;
+#ifdef __GLIBC__
+	(void)malloc_trim(0);
+#endif
+	s->freed = 0;
+	s->trimmed_at = now;
 }
 
 /* ---- connections: life and death -------------------------------------------------- */
@@ -158,9 +199,11 @@ static void conn_close(struct conn *c)
 		c->next->prev = c->prev;
 	s->st.conns_open--;
 	hsdo_log_debug("SPOE agent: connection from %s closed", c->peer);
-	hsdo_free(c->in);
-	hsdo_free(c->out);
+	buf_release(s, &c->in, &c->in_cap);
+	buf_release(s, &c->out, &c->out_cap);
 	hsdo_free(c);
+	s->freed += sizeof(*c);
+	maybe_trim(s);
 }
 
 static void timer_in(struct conn *c, ev_tstamp after)
@@ -207,6 +250,7 @@ static bool out_room(struct conn *c, size_t need)
 	p = hsdo_realloc(c->out, cap);
 	if (p == NULL)
 		return false;
+	c->s->st.buffer_bytes += cap - c->out_cap;
 	c->out = p;
 	c->out_cap = cap;
 	return true;
@@ -242,6 +286,7 @@ static void begin_close(struct conn *c)
 {
 	c->state = ST_CLOSING;
 	c->in_len = 0;
+	buf_release(c->s, &c->in, &c->in_cap);
 	c->close_at = ev_now(c->s->loop) + c->s->p.linger_timeout;
 	set_reading(c, true);
 	timer_in(c, c->s->p.linger_timeout);
@@ -291,6 +336,7 @@ static int flush(struct conn *c)
 		s->st.out_pending_max = pending;
 	if (pending == 0) {
 		c->out_off = c->out_len = 0;
+		buf_release(s, &c->out, &c->out_cap);
 		ev_io_stop(s->loop, &c->wio);
 		if (c->state == ST_CLOSING && !c->wr_shut) {
 			shutdown(c->fd, SHUT_WR);
@@ -301,7 +347,7 @@ static int flush(struct conn *c)
 	}
 	if (c->state == ST_CLOSING)
 		return 0;
-	if (pending > s->p.out_high) {
+	if (pending > s->p.out_high || (pending > 0 && s->st.buffer_bytes > s->p.buffers_max)) {
 		set_reading(c, false);
 	} else if (!c->reading && pending <= s->p.out_high / 2) {
 		set_reading(c, true);
@@ -563,16 +609,19 @@ static void on_frame(struct conn *c, const struct hsdo_spop_frame *f, int64_t *n
 	}
 }
 
-/* Handle every complete frame of the input buffer. */
-static void process(struct conn *c)
+/* Handle every complete frame of buf[0..len); keep what is left (a frame
+ * cut by the read) in the connection's own buffer, sized to it. */
+static void process(struct conn *c, const uint8_t *buf, size_t len)
 {
+	struct spoa *s = c->s;
 	struct hsdo_spop_frame f;
 	int64_t now_ms = -1;
 	size_t off = 0, left;
+	uint8_t *p;
 	int rc;
 
 	while (c->state != ST_CLOSING) {
-		rc = hsdo_spop_frame_decode(c->in + off, c->in_len - off, c->max_frame, &f);
+		rc = hsdo_spop_frame_decode(buf + off, len - off, c->max_frame, &f);
 		if (rc == -HSDO_EAGAIN)
 			break;
 		if (rc < 0) {
@@ -584,18 +633,29 @@ static void process(struct conn *c)
 		off += (size_t)rc;
 		on_frame(c, &f, &now_ms);
 	}
-	if (c->state == ST_CLOSING) {
+	if (c->state == ST_CLOSING)
+		return;   /* begin_close dropped the input */
+	left = len - off;
+	if (left == 0) {
 		c->in_len = 0;
+		buf_release(s, &c->in, &c->in_cap);
+		c->frame_start = 0;
 		return;
 	}
-	left = c->in_len - off;
-	if (off > 0 && left > 0)
-		memmove(c->in, c->in + off, left);
+	if (left > c->in_cap) {
+		p = hsdo_realloc(c->in, left);
+		if (p == NULL) {
+			conn_fail(c, SPOA_ERR_RESOURCE, HSDO_SPOP_ST_RES, "out of memory for a frame");
+			return;
+		}
+		s->st.buffer_bytes += left - c->in_cap;
+		c->in = p;
+		c->in_cap = left;
+	}
+	memmove(c->in, buf + off, left);
 	c->in_len = left;
-	if (left == 0)
-		c->frame_start = 0;
-	else if (off > 0 || c->frame_start == 0)
-		c->frame_start = ev_now(c->s->loop);
+	if (off > 0 || c->frame_start == 0)
+		c->frame_start = ev_now(s->loop);
 }
 
 /* ---- libev callbacks ------------------------------------------------------------------- */
@@ -603,17 +663,23 @@ static void process(struct conn *c)
 static void on_read(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct conn *c = w->data;
+	struct spoa *s = c->s;
+	uint8_t *buf = s->scratch;
 	ssize_t n;
 
 	(void)loop;
 	(void)revents;
 	if (c->state == ST_CLOSING) {
-		n = recv(c->fd, c->in, IN_CAP, 0);
+		n = recv(c->fd, buf, IN_CAP, 0);
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
 			conn_close(c);
 		return;
 	}
-	n = recv(c->fd, c->in + c->in_len, IN_CAP - c->in_len, 0);
+	/* The cut frame first, then what the socket has after it. */
+	if (c->in_len > 0)
+		memcpy(buf, c->in, c->in_len);
+	n = recv(c->fd, buf + c->in_len, IN_CAP - c->in_len < READ_MAX ? IN_CAP - c->in_len :
+		 READ_MAX, 0);
 	if (n <= 0) {
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 			return;
@@ -622,10 +688,9 @@ static void on_read(struct ev_loop *loop, ev_io *w, int revents)
 		conn_close(c);
 		return;
 	}
-	c->in_len += (size_t)n;
-	c->s->st.bytes_in += (uint64_t)n;
-	c->last_io = ev_now(c->s->loop);
-	process(c);
+	s->st.bytes_in += (uint64_t)n;
+	c->last_io = ev_now(s->loop);
+	process(c, buf, c->in_len + (size_t)n);
 	(void)flush(c);
 }
 
@@ -733,10 +798,7 @@ static void conn_new(struct spoa *s, int fd)
 	int one = 1;
 
 	c = hsdo_calloc(1, sizeof(*c));
-	if (c != NULL)
-		c->in = hsdo_malloc(IN_CAP);
-	if (c == NULL || c->in == NULL) {
-		hsdo_free(c);
+	if (c == NULL) {
 		reject(s, fd, "resource allocation error");
 		return;
 	}
@@ -964,7 +1026,8 @@ int spoa_start(struct ev_loop *loop, const struct hsdo_config *cfg,
 	}
 	if (p->max_frame_size < HSDO_SPOP_FRAME_MIN || p->max_frame_size > FRAME_MAX_OURS ||
 	    p->max_conns < 1 || !(p->frame_timeout > 0) || !(p->idle_timeout > 0) ||
-	    !(p->linger_timeout > 0) || !(p->retry_interval > 0) || p->out_high < 4096)
+	    !(p->linger_timeout > 0) || !(p->retry_interval > 0) || p->out_high < 4096 ||
+	    p->buffers_max < p->out_high)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "invalid SPOE agent parameters");
 	if (cfg->spoa_listen == NULL || strlen(cfg->spoa_listen) >= sizeof(s->listen) ||
 	    hsdo_config_split_hostport(cfg->spoa_listen, host, sizeof(host), &port) != 0)
@@ -977,8 +1040,14 @@ int spoa_start(struct ev_loop *loop, const struct hsdo_config *cfg,
 	s->p = *p;
 	s->lfd = -1;
 	snprintf(s->listen, sizeof(s->listen), "%s", cfg->spoa_listen);
+	s->scratch = hsdo_malloc(IN_CAP);
+	if (s->scratch == NULL) {
+		hsdo_free(s);
+		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");
+	}
 	rc = hsdo_health_new(&p->health, spoa_now_ms(), &s->health);
 	if (rc != 0) {
+		hsdo_free(s->scratch);
 		hsdo_free(s);
 		return hsdo_seterr(err, errlen, rc, "response aggregation: %s", hsdo_strerror(rc));
 	}
@@ -1015,6 +1084,7 @@ void spoa_stop(struct spoa *s)
 	hsdo_health_free(s->health);
 	hsdo_free(s->backends);
 	hsdo_free(s->states);
+	hsdo_free(s->scratch);
 	hsdo_free(s);
 }
 

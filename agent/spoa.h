@@ -57,11 +57,13 @@ struct spoa_params {
 	double linger_timeout;     /* s: after our DISCONNECT, wait this long for HAProxy to close */
 	double retry_interval;     /* s: between two attempts to bind SPOA_LISTEN */
 	size_t out_high;           /* bytes of pending output that stop reading */
+	size_t buffers_max;        /* all connections' buffers: over it, those with
+				    * output waiting stop reading */
 	struct hsdo_health_params health;
 };
 
-/* The defaults: 16380, 1024 connections, 10 s, 300 s, 2 s, 5 s, 256 KiB,
- * and hsdo_health_params_default. */
+/* The defaults: 16380, 1024 connections, 10 s, 300 s, 2 s, 5 s, 64 KiB,
+ * 32 MiB, and hsdo_health_params_default. */
 void spoa_params_default(struct spoa_params *p);
 
 struct spoa_stats {
@@ -78,6 +80,7 @@ struct spoa_stats {
 	uint64_t errors[SPOA_ERR_COUNT];
 	uint64_t bytes_in, bytes_out;
 	size_t out_pending_max;        /* most output ever pending on one connection */
+	size_t buffer_bytes;           /* held by the connections' buffers now */
 };
 
 struct spoa;

@@ -1142,8 +1142,85 @@ START_TEST(backpressure)
 	}
 	ck_assert_uint_eq(stats().notifies, want);
 	ck_assert_uint_eq(stats().errors[SPOA_ERR_RESOURCE], 0);
+	/* Everything read: the big output buffer was given back. */
+	pump(50);
+	ck_assert_uint_le(stats().buffer_bytes, 4096);
 	close(fd);
 	free(rb);
+	free(w);
+	stop();
+}
+END_TEST
+
+/* Buffers are held only while needed: an idle connection holds none, a
+ * frame cut by a read is kept in a buffer of its size until it is whole,
+ * and 300 peers that never read stay under buffers_max together and give
+ * everything back when they leave. */
+START_TEST(buffers_bounded_and_returned)
+{
+	enum { PEERS = 300 };
+	static int fds[PEERS];
+	struct hsdo_test_wr *w = calloc(1, sizeof(*w));
+	struct spoa_params p;
+	uint8_t ack[128];
+	size_t i, k, peak = 0;
+	int fd, rcv = 4096;
+
+	ck_assert_ptr_nonnull(w);
+	default_params(&p);
+	p.buffers_max = 2u << 20;
+	p.out_high = 64u * 1024;
+	start_with(&p);
+	fd = cl_ready();
+	pump(20);
+	ck_assert_uint_eq(stats().buffer_bytes, 0);
+	/* half a NOTIFY: kept; the rest: answered, given back */
+	hsdo_test_wr_notify(w, 1, 1, &ok200);
+	cl_send(fd, w->b, 10);
+	pump(20);
+	ck_assert_uint_eq(stats().buffer_bytes, 10);
+	cl_send(fd, w->b + 10, w->n - 10);
+	ck_assert_int_gt(cl_frame(fd, ack, sizeof(ack)), 0);
+	pump(20);
+	ck_assert_uint_eq(stats().buffer_bytes, 0);
+	close(fd);
+	/* peers that never read */
+	w->n = 0;
+	for (i = 0; i < 600; i++)
+		hsdo_test_wr_notify(w, i + 1, 1, &ok200);
+	for (k = 0; k < PEERS; k++) {
+		fds[k] = socket(AF_INET, SOCK_STREAM, 0);
+		ck_assert_int_ge(fds[k], 0);
+		setsockopt(fds[k], SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+		{
+			struct sockaddr_in sa;
+
+			memset(&sa, 0, sizeof(sa));
+			sa.sin_family = AF_INET;
+			sa.sin_port = htons(port);
+			sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			ck_assert_int_eq(connect(fds[k], (struct sockaddr *)&sa, sizeof(sa)), 0);
+		}
+		ck_assert_int_eq(fcntl(fds[k], F_SETFL, O_NONBLOCK), 0);
+		(void)send(fds[k], HSDO_TEST_HELLO_129, sizeof(HSDO_TEST_HELLO_129) - 1, MSG_NOSIGNAL);
+	}
+	pump(100);
+	for (i = 0; i < 10; i++) {
+		for (k = 0; k < PEERS; k++)
+			(void)send(fds[k], w->b, w->n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		pump(20);
+		if (stats().buffer_bytes > peak)
+			peak = stats().buffer_bytes;
+	}
+	ck_assert_msg(peak > 0, "no output ever waited");
+	/* At most the bound, plus what one batch of each connection that was
+	 * reading when it was crossed may add. */
+	ck_assert_msg(peak <= p.buffers_max + PEERS * (4 * 65536u), "peak %zu", peak);
+	for (k = 0; k < PEERS; k++)
+		close(fds[k]);
+	pump(200);
+	ck_assert_uint_eq(stats().conns_open, 0);
+	ck_assert_uint_eq(stats().buffer_bytes, 0);
 	free(w);
 	stop();
 }
@@ -1333,6 +1410,7 @@ static Suite *spoa_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, connection_cap);
 	tcase_add_test(tc, backpressure);
+	tcase_add_test(tc, buffers_bounded_and_returned);
 	tcase_add_test(tc, listen_retry);
 	tcase_add_test(tc, bad_arguments);
 	tcase_add_test(tc, stop_with_connections);

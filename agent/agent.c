@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#ifdef __GLIBC__   /* (defined by the headers above) */
+#include <malloc.h>    /* malloc_trim */
+#endif
 
 #include "hsdo/aws.h"
 #include "hsdo/client.h"
@@ -132,6 +135,8 @@ double agent_elapsed(const struct timespec *t0)
 
 static void liveness_tick(struct agent *a);
 
+#define TRIM_EVERY 5.0   /* s between two hand-backs of freed memory */
+
 /* A reload deferred while a cycle ran: applied from a loop turn of its
  * own, never from inside the callbacks that ended the cycle (the store or
  * the client it replaces may still be on the stack). */
@@ -155,11 +160,41 @@ static void on_deferred_reload(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
+#ifdef __SANITIZE_ADDRESS__
+void __sanitizer_purge_allocator(void);   /* libasan's malloc_trim */
+#endif
+
+void agent_give_memory_back(void)
+{
+#ifdef __SANITIZE_ADDRESS__
+	/* Test builds: ASan's allocator ignores malloc_trim; this is its own,
+	 * so the fault suite sees what a release build does. */
+	__sanitizer_purge_allocator();
+#elif defined(__GLIBC__)
+	(void)malloc_trim(0);
+#endif
+}
+
+/* At most every TRIM_EVERY, after a cycle: glibc keeps the pages of a heap
+ * that a big list or table fragmented (20,000 instances kept 48 MB
+ * resident after they were gone). */
+static void give_memory_back(struct agent *a)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (a->trimmed_at.tv_sec != 0 && agent_elapsed(&a->trimmed_at) < TRIM_EVERY)
+		return;
+	a->trimmed_at = now;
+	agent_give_memory_back();
+}
+
 void agent_cycle_done(struct agent *a, bool ok, double seconds)
 {
 	a->cycle_running = false;
 	a->cycles++;
 	agent_metrics_cycle(a, ok, seconds);
+	give_memory_back(a);
 	if (a->exporter != NULL)
 		liveness_tick(a);
 	if (a->pending_cfg != NULL && !ev_is_active(&a->reload)) {

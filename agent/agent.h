@@ -38,6 +38,7 @@ struct agent {
 	struct client_mode *client_mode; /* client mode */
 	bool cycle_running;            /* a cycle started and has not ended */
 	struct timespec cycle_t0;
+	struct timespec trimmed_at;    /* freed memory last handed back */
 	struct hsdo_table table;       /* last good slot table */
 	bool have_table;
 	char last_error[512];          /* last store error, logged once per change */
@@ -83,6 +84,10 @@ void agent_log_table(const struct hsdo_table *t);
 void agent_store_failed(struct agent *a, const char *ctx, int rc, const char *err,
 			bool have_table);
 void agent_store_recovered(struct agent *a);
+/* Hand memory freed but kept by the allocator back to the system
+ * (malloc_trim; under ASan, its allocator's purge). Not cheap on a big
+ * heap: callers throttle it. */
+void agent_give_memory_back(void);
 /* Seconds since t0 (CLOCK_MONOTONIC). */
 double agent_elapsed(const struct timespec *t0);
 

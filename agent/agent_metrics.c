@@ -41,6 +41,7 @@ enum {
 	M_SERVER_CYCLES,
 	M_SERVER_SLOT_WRITES,
 	M_SERVER_VALVE_HELD,
+	M_SERVER_VALVE_HELD_SECONDS,
 	M_SERVER_OVERFLOW,
 	M_SERVER_LEADER,
 	M_SERVER_LEASE_EPOCH,
@@ -114,6 +115,9 @@ static const struct hsdo_metrics_family_desc families[M_COUNT] = {
 	[M_SERVER_VALVE_HELD] = { "hsdo_server_valve_held_cycles",
 		"Consecutive cycles the safety valve has held a change (0: none held).",
 		HSDO_METRICS_GAUGE, { NULL }, NULL, 0 },
+	[M_SERVER_VALVE_HELD_SECONDS] = { "hsdo_server_valve_held_seconds",
+		"How long the safety valve has held the current change (0: none held); it "
+		"applies at SERVER_VALVE_SECONDS.", HSDO_METRICS_GAUGE, { NULL }, NULL, 0 },
 	[M_SERVER_OVERFLOW] = { "hsdo_server_overflow_instances",
 		"In-service instances left without a slot in the last cycle.",
 		HSDO_METRICS_GAUGE, { NULL }, NULL, 0 },
@@ -441,6 +445,8 @@ void agent_metrics_server(struct agent *a, const struct hsdo_server_report *rep)
 		m_add(a, M_SERVER_SLOT_WRITES, NULL, (double)rep->written);
 	m_set(a, M_SERVER_VALVE_HELD, NULL,
 	      rep->outcome == HSDO_SERVER_HELD ? (double)rep->held_cycles : 0);
+	m_set(a, M_SERVER_VALVE_HELD_SECONDS, NULL,
+	      rep->outcome == HSDO_SERVER_HELD ? (double)rep->held_us / 1e6 : 0);
 	if (rep->planned)
 		m_set(a, M_SERVER_OVERFLOW, NULL, (double)rep->overflow);
 	if (rep->outcome != HSDO_SERVER_ERROR) {

@@ -217,8 +217,9 @@ static void on_cycle(void *arg, const struct hsdo_server_report *rep)
 		log_once(sm->last_standby, sizeof(sm->last_standby), 0, msg);
 		break;
 	case HSDO_SERVER_HELD:
-		hsdo_log_warn("safety valve: %s; held (%u of %d cycles), nothing written",
-			      rep->held_reason, rep->held_cycles, a->cfg->server_valve_cycles);
+		hsdo_log_warn("safety valve: %s; held for %.1f of %.1f s (SERVER_VALVE_SECONDS), "
+			      "nothing written", rep->held_reason, (double)rep->held_us / 1e6,
+			      (double)a->cfg->server_valve_ms / 1000.0);
 		break;
 	case HSDO_SERVER_CONFLICT:
 		hsdo_log_warn("store %s: another writer changed the table (%s); re-reading",
@@ -452,7 +453,7 @@ int server_mode_open(struct agent *a, struct server_mode **out)
 	}
 	st.lease_ttl_ms = c->server_lease_ttl_ms;
 	st.max_remove_share = (double)c->server_valve_remove_percent / 100.0;
-	st.confirm_cycles = (unsigned)c->server_valve_cycles;
+	st.confirm_us = c->server_valve_ms * 1000;
 	rc = hsdo_server_new(&st, a->store, &sm->server, err, sizeof(err));
 	if (rc != 0) {
 		hsdo_log_err("server settings: %s", err);

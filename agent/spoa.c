@@ -26,9 +26,6 @@
 #define _GNU_SOURCE   /* accept4 */
 #include <arpa/inet.h>
 #include <errno.h>
-#ifdef __GLIBC__
-#include <malloc.h>    /* malloc_trim */
-#endif
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -44,6 +41,7 @@
 #include "hsdo/log.h"
 #include "hsdo/spop.h"
 
+#include "agent.h"
 #include "spoa.h"
 
 #define IN_CAP          (64u * 1024)   /* > 4 + the largest max-frame-size */
@@ -174,9 +172,7 @@ static void maybe_trim(struct spoa *s)
 
 	if (s->freed < TRIM_AFTER || now - s->trimmed_at < TRIM_EVERY)
 		return;
-#ifdef __GLIBC__
-	(void)malloc_trim(0);
-#endif
+	agent_give_memory_back();
 	s->freed = 0;
 	s->trimmed_at = now;
 }

@@ -56,6 +56,7 @@ struct cfg_key {
 	const char *const *values;   /* CT_ENUM names, indexed by enum value */
 	cfg_check_fn *check;         /* CT_STRING extra validation */
 	const char *help;
+	bool deprecated;             /* still read, warned about, not dumped */
 };
 
 static const char *check_backend_name(const char *s);
@@ -108,6 +109,7 @@ enum {
 	K_SERVER_ID,
 	K_SERVER_LEASE_TTL,
 	K_SERVER_VALVE_REMOVE_PERCENT,
+	K_SERVER_VALVE_SECONDS,
 	K_SERVER_VALVE_CYCLES,
 	K_CLIENT_HAPROXY_SOCKET_PATH,
 	K_CLIENT_HAPROXY_TIMEOUT,
@@ -210,9 +212,13 @@ static const struct cfg_key cfg_keys[K_COUNT] = {
 		server_valve_remove_percent,
 		"50", 0, 100, SERVER,
 		"a cycle taking more than this share of in-service slots out is held"),
-	[K_SERVER_VALVE_CYCLES] = KEY_INT("SERVER_VALVE_CYCLES", server_valve_cycles,
-		"3", 0, 10000, SERVER,
-		"cycles a held change must persist before it applies (0 = valve off)"),
+	[K_SERVER_VALVE_SECONDS] = KEY_SECONDS("SERVER_VALVE_SECONDS", server_valve_ms,
+		"30", 0, DAY_MS, SERVER,
+		"seconds a held change must persist before it applies (0 = valve off)"),
+	[K_SERVER_VALVE_CYCLES] = { KEY_(
+		"SERVER_VALVE_CYCLES", CT_INT, server_valve_cycles, "0", 0, 10000, SERVER),
+		.help = "deprecated: SERVER_VALVE_SECONDS (read as that many INTERVALs)",
+		.deprecated = true },
 	[K_CLIENT_HAPROXY_SOCKET_PATH] = KEY_STRING("CLIENT_HAPROXY_SOCKET_PATH",
 		client_haproxy_socket_path,
 		"/var/run/haproxy/admin.sock", 107, CLIENT, REQUIRED, NULL,
@@ -1769,6 +1775,30 @@ static void finalize_client(struct cfg_ctx *x, bool one_only)
 }
 
 /* The rules across keys, once every source of values has been applied. */
+/* SERVER_VALVE_CYCLES, deprecated: it counted cycles, so its hold shrank
+ * with INTERVAL (3 cycles of 0.2 s gave way after 0.6 s). It still works,
+ * as that many INTERVALs, with a warning; SERVER_VALVE_SECONDS wins. */
+static void finalize_valve(struct cfg_ctx *x)
+{
+	struct hsdo_config *c = x->c;
+	const struct origin *o = &x->origin[K_SERVER_VALVE_CYCLES];
+	char a[32], b[32];
+
+	if (o->kind == ORIGIN_DEFAULT || x->bad[K_SERVER_VALVE_CYCLES])
+		return;
+	if (x->origin[K_SERVER_VALVE_SECONDS].kind != ORIGIN_DEFAULT) {
+		report(x, HSDO_DIAG_WARNING, o, cfg_keys[K_SERVER_VALVE_CYCLES].name,
+		       "deprecated and ignored: SERVER_VALVE_SECONDS is set");
+		return;
+	}
+	c->server_valve_ms = (int64_t)c->server_valve_cycles * c->interval_ms;
+	report(x, HSDO_DIAG_WARNING, o, cfg_keys[K_SERVER_VALVE_CYCLES].name,
+	       "deprecated: read as SERVER_VALVE_SECONDS %s (%d cycles of INTERVAL %s); "
+	       "set SERVER_VALVE_SECONDS instead",
+	       fmt_seconds(c->server_valve_ms, a, sizeof(a)), c->server_valve_cycles,
+	       fmt_seconds(c->interval_ms, b, sizeof(b)));
+}
+
 static void finalize(struct cfg_ctx *x, enum hsdo_role role)
 {
 	struct hsdo_config *c = x->c;
@@ -1789,6 +1819,7 @@ static void finalize(struct cfg_ctx *x, enum hsdo_role role)
 		KEY_ERROR(x, K_MIN_WEIGHT, "must not be greater than %s (%d)", cfg_keys[K_MAX_WEIGHT].name,
 			  c->server_haproxy_backend_server_max_weight);
 	finalize_store_and_source(x, role);
+	finalize_valve(x);
 	if (role == HSDO_ROLE_CLIENT)
 		finalize_client(x, one_only);
 }
@@ -1928,6 +1959,8 @@ int hsdo_config_dump(const struct hsdo_config *c, FILE *f)
 		const void *p = cfield(c, k);
 		const struct cfg_key *key = &cfg_keys[k];
 
+		if (key->deprecated)
+			continue;   /* its effect is in the key that replaces it */
 		if (fprintf(f, "%s = ", key->name) < 0)
 			return -HSDO_EIO;
 		switch (key->type) {

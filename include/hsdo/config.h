@@ -78,7 +78,8 @@ struct hsdo_config {
 	char *server_id;                      /* "" = host:pid */
 	int64_t server_lease_ttl_ms;          /* 0 = no lease */
 	int server_valve_remove_percent;
-	int server_valve_cycles;
+	int64_t server_valve_ms;              /* 0 = valve off */
+	int server_valve_cycles;              /* deprecated: as set, 0 when not */
 
 	/* client role */
 	char *client_haproxy_socket_path;

@@ -1134,7 +1134,9 @@ static void decode_error(const struct aws_call *c, char *code, size_t codelen, c
 			return;     /* an HTML page from a load balancer, say */
 		(void)hsdo_ddb_decode_error(c->resp, c->resp_len, &de, tmp, sizeof(tmp));
 		snprintf(code, codelen, "%s", de.code);
-		snprintf(msg, msglen, "%s", de.message[0] != '\0' || de.code[0] != '\0' ? de.message : tmp);
+		/* Cut to msglen on purpose (a bounded %.*s: GCC sees the cut). */
+		snprintf(msg, msglen, "%.*s", (int)(msglen > 0 ? msglen - 1 : 0),
+			 de.message[0] != '\0' || de.code[0] != '\0' ? de.message : tmp);
 	} else {
 		struct hsdo_aws_query_error *qe = hsdo_malloc(sizeof(*qe));
 

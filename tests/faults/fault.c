@@ -86,7 +86,7 @@ static int unix_connect(const char *path)
 		return -1;
 	memset(&su, 0, sizeof(su));
 	su.sun_family = AF_UNIX;
-	snprintf(su.sun_path, sizeof(su.sun_path), "%s", path);
+	snprintf(su.sun_path, sizeof(su.sun_path), "%.*s", (int)sizeof(su.sun_path) - 1, path);
 	if (connect(fd, (struct sockaddr *)&su, sizeof(su)) != 0) {
 		close(fd);
 		return -1;
@@ -256,7 +256,7 @@ static struct fault_proxy *proxy_start(const char *path, const char *upstream)
 	ck_assert_int_ge(p->lfd, 0);
 	memset(&su, 0, sizeof(su));
 	su.sun_family = AF_UNIX;
-	snprintf(su.sun_path, sizeof(su.sun_path), "%s", path);
+	snprintf(su.sun_path, sizeof(su.sun_path), "%.*s", (int)sizeof(su.sun_path) - 1, path);
 	ck_assert_int_eq(bind(p->lfd, (struct sockaddr *)&su, sizeof(su)), 0);
 	ck_assert_int_eq(listen(p->lfd, 64), 0);
 	ck_assert_int_eq(pthread_create(&p->thread, NULL, proxy_main, p), 0);

@@ -174,7 +174,7 @@ static const char dump_defaults_text[] =
 	"SERVER_ID = \n"
 	"SERVER_LEASE_TTL = 15\n"
 	"SERVER_VALVE_REMOVE_PERCENT = 50\n"
-	"SERVER_VALVE_CYCLES = 3\n"
+	"SERVER_VALVE_SECONDS = 30\n"
 	"CLIENT_HAPROXY_SOCKET_PATH = /var/run/haproxy/admin.sock\n"
 	"CLIENT_HAPROXY_TIMEOUT = 2\n"
 	"CLIENT_HAPROXY_BACKEND_NAME = \n"
@@ -747,6 +747,40 @@ START_TEST(backend_list_wins_with_warning)
 	ck_assert_uint_eq(g_d.n, 1);
 	expect_diag(HSDO_DIAG_WARNING,
 		    "env.yaml:1: CLIENT_HAPROXY_BACKEND_NAME: ignored because CLIENT_HAPROXY_BACKEND_LIST is set");
+}
+END_TEST
+
+/* The valve in seconds; its deprecated predecessor, read as that many
+ * INTERVALs (with a warning), or ignored when SERVER_VALVE_SECONDS is set. */
+START_TEST(valve_seconds_and_deprecated_cycles)
+{
+	run("INTERVAL: 0.2\nSERVER_VALVE_SECONDS: 3\n", NULL, HSDO_ROLE_SERVER);
+	expect_ok();
+	ck_assert_int_eq(g_c->server_valve_ms, 3000);
+	ck_assert_uint_eq(g_d.n, 0);
+	hsdo_config_free(g_c);
+	g_c = NULL;
+	run("INTERVAL: 0.2\nSERVER_VALVE_CYCLES: 3\n", NULL, HSDO_ROLE_SERVER);
+	expect_ok();
+	ck_assert_int_eq(g_c->server_valve_ms, 600);
+	ck_assert_uint_eq(g_d.n, 1);
+	expect_diag(HSDO_DIAG_WARNING, "env.yaml:2: SERVER_VALVE_CYCLES: deprecated: read as "
+		    "SERVER_VALVE_SECONDS 0.6 (3 cycles of INTERVAL 0.2); set SERVER_VALVE_SECONDS "
+		    "instead");
+	hsdo_config_free(g_c);
+	g_c = NULL;
+	hsdo_diag_free(&g_d);
+	run("SERVER_VALVE_CYCLES: 0\n", ENV("SERVER_VALVE_SECONDS=12"), HSDO_ROLE_SERVER);
+	expect_ok();
+	ck_assert_int_eq(g_c->server_valve_ms, 12000);
+	expect_diag(HSDO_DIAG_WARNING, "env.yaml:1: SERVER_VALVE_CYCLES: deprecated and ignored: "
+		    "SERVER_VALVE_SECONDS is set");
+	hsdo_config_free(g_c);
+	g_c = NULL;
+	hsdo_diag_free(&g_d);
+	run(NULL, ENV("SERVER_VALVE_CYCLES=0"), HSDO_ROLE_SERVER);   /* the valve off, still */
+	expect_ok();
+	ck_assert_int_eq(g_c->server_valve_ms, 0);
 }
 END_TEST
 
@@ -1564,6 +1598,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, backend_list_wins_with_warning);
 	tcase_add_test(tc, backend_unknown_field_warns);
 	tcase_add_test(tc, list_and_backend_bounds);
+	tcase_add_test(tc, valve_seconds_and_deprecated_cycles);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("validation");

@@ -326,7 +326,8 @@ int fault_http(uint16_t port, const char *path, int timeout_ms, double *ms, char
 			break;
 		n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
 		if (n <= 0) {
-			if (got > 12 && sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
+			/* (a long body moved the status out: it was read then) */
+			if (status < 0 && got > 12 && sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
 				status = -1;
 			break;
 		}

@@ -12,7 +12,7 @@
  *
  * The machine running the tests is shared and loaded: latencies are
  * measured and printed (the goal, 50 ms, is reported when missed), and
- * only a stall (FAULT_STALL_MS) fails a test. */
+ * only a stall (FAULT_STALL_MS, 2.5 s) or no answer fails a test. */
 #ifndef HSDO_FAULT_H
 #define HSDO_FAULT_H
 
@@ -26,7 +26,11 @@
 #include "haproxy_peer.h"
 
 #define FAULT_GOAL_MS   50.0    /* what a healthy agent answers within */
-#define FAULT_STALL_MS  1000.0  /* what fails a test: the loop was held */
+/* What fails a test: the loop held for seconds (the faults of issue #10
+ * held it 3.9 to 10 s, or left requests unanswered). Floods of 1,000
+ * peers or 2,000 connections on the shared 2-CPU test machine take up to
+ * about 1 s: measured and reported, not a stall. */
+#define FAULT_STALL_MS  2500.0
 #define FAULT_RSS_SLACK_KB (8 * 1024)   /* "back where it was", resident */
 
 enum fault_store { FAULT_STORE_FILE = 0, FAULT_STORE_DYNAMODB };

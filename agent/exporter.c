@@ -47,7 +47,7 @@
 #include "exporter.h"
 
 #define EXPORTER_CONNECTIONS 256     /* concurrent connections */
-#define EXPORTER_BACKLOG     1024    /* connections the kernel queues beyond */
+#define EXPORTER_BACKLOG     4096    /* connections the kernel queues beyond */
 #define EXPORTER_CONN_MEMORY (16 * 1024)  /* a request's head and the answer's */
 #define REQUEST_DEADLINE_MS  5000    /* a request, complete and answered */
 #define EVICT_AFTER_MS       10      /* at the limit: a silent one this old goes */

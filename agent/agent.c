@@ -156,8 +156,10 @@ static void on_deferred_reload(struct ev_loop *loop, ev_timer *w, int revents)
 	if (rc < 0) {
 		hsdo_log_err("reload failed; keeping the running configuration");
 		hsdo_config_free(next);
+		agent_notify_ready(&a->notify, "reload failed; running configuration kept");
 	} else if (rc == 0) {
 		hsdo_log_info("configuration reloaded");
+		agent_notify_ready(&a->notify, "configuration reloaded");
 	}
 }
 
@@ -196,6 +198,10 @@ void agent_cycle_done(struct agent *a, bool ok, double seconds)
 	a->cycles++;
 	agent_metrics_cycle(a, ok, seconds);
 	give_memory_back(a);
+	if (a->notify.ready)
+		agent_notify_status(&a->notify, a->health[0] ? a->health : "serving");
+	else if (a->health[0] != '\0')
+		agent_notify_status(&a->notify, a->health);   /* e.g. waiting for HAProxy */
 	if (a->exporter != NULL)
 		liveness_tick(a);
 	if (a->pending_cfg != NULL && !ev_is_active(&a->reload)) {
@@ -592,6 +598,8 @@ int agent_start(struct agent *a)
 		if (rc != 0)
 			return rc;
 	}
+	if (a->role == HSDO_ROLE_SERVER)   /* source and store open: serving */
+		agent_notify_ready(&a->notify, "server: discovering and writing the slot table");
 	if (run_cycle(a) < 0) {
 		a->exit_code = 1;
 		return -HSDO_ECONFIG;

@@ -12,6 +12,8 @@
 #include "hsdo/config.h"
 #include "hsdo/slot.h"
 
+#include "notify.h"
+
 struct hsdo_store;
 struct client_mode;
 struct hsdo_metrics;
@@ -57,6 +59,7 @@ struct agent {
 	int64_t liveness_ms;           /* its last tick */
 	int stalled;                   /* what was stalled at that tick (-1: nothing) */
 	char stalled_why[600];
+	struct agent_notify notify;    /* systemd: READY, STATUS, WATCHDOG */
 	int exit_code;
 };
 

@@ -140,7 +140,7 @@ static void log_plan(struct client_mode *cm, const struct hsdo_plan_client_resul
 
 /* ---- the cycle -------------------------------------------------------------------------- */
 
-static void on_cycle(void *arg, int rc, const struct hsdo_client_report *rep)
+static void cycle_done(void *arg, int rc, const struct hsdo_client_report *rep)
 {
 	struct client_mode *cm = arg;
 	struct agent *a = cm->a;
@@ -192,7 +192,7 @@ static void on_cycle(void *arg, int rc, const struct hsdo_client_report *rep)
 static void start_cycle(struct client_mode *cm)
 {
 	struct agent *a = cm->a;
-	int rc = hsdo_client_cycle_start(cm->client, a->dry_run, on_cycle, cm);
+	int rc = hsdo_client_cycle_start(cm->client, a->dry_run, cycle_done, cm);
 
 	if (rc != 0) {
 		snprintf(a->health, sizeof(a->health), "client: %s", hsdo_strerror(rc));
@@ -206,6 +206,7 @@ static void on_check(void *arg, int rc, const char *err)
 {
 	struct client_mode *cm = arg;
 	struct agent *a = cm->a;
+	char status[1024];
 
 	if (rc == -HSDO_ECONFIG && !cm->ever_ready) {
 		hsdo_log_err("HAProxy does not have what the configuration names: %s", err);
@@ -226,6 +227,9 @@ static void on_check(void *arg, int rc, const char *err)
 	hsdo_log_info("HAProxy at %s: every backend has its %d slots",
 		      a->cfg->client_haproxy_socket_path,
 		      a->cfg->haproxy_backend_servers_list_size);
+	snprintf(status, sizeof(status), "HAProxy at %s has every slot; following the slot table",
+		 a->cfg->client_haproxy_socket_path);
+	agent_notify_ready(&a->notify, status);   /* the start-up check passed */
 	cm->ready = true;
 	cm->ever_ready = true;
 	start_cycle(cm);

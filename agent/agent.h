@@ -12,7 +12,7 @@
 #include "hsdo/config.h"
 #include "hsdo/slot.h"
 
-#include "notify.h"
+#include "agent_notify.h"
 
 struct hsdo_store;
 struct client_mode;

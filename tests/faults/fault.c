@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -539,6 +540,7 @@ static void start_agent(struct fault_env *f)
 	char *envp[16];
 	size_t k = 0;
 	int fd;
+	pid_t parent;
 
 	ck_assert_msg(agent != NULL, "HSDO_AGENT is not set (run through ctest)");
 	snprintf(exe, sizeof(exe), "%s", agent);
@@ -559,9 +561,15 @@ static void start_agent(struct fault_env *f)
 		envp[k++] = env_ep;
 	}
 	envp[k] = NULL;
+	parent = getpid();
 	f->agent = fork();
 	ck_assert_int_ge(f->agent, 0);
 	if (f->agent == 0) {
+		/* The agent dies with the test: a case that crashes or times out must not
+		 * leave an agent behind (a stalled one would not even answer SIGTERM). */
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
 		fd = open(f->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
 		if (fd >= 0) {
 			dup2(fd, 1);

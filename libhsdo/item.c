@@ -55,6 +55,46 @@ bool hsdo_item_json_nomem(void)
 	return json_nomem;
 }
 
+/* Offset of the first "\u0000" escape in buf, or len. Backslashes only
+ * appear in JSON strings, where each escapes the next character. */
+static size_t nul_escape(const char *buf, size_t len, size_t from)
+{
+	size_t i;
+
+	for (i = from; i + 5 < len; i++) {
+		if (buf[i] != '\\')
+			continue;
+		if (buf[i + 1] == 'u' && memcmp(buf + i + 2, "0000", 4) == 0)
+			return i;
+		i++;   /* the escaped character */
+	}
+	return len;
+}
+
+cJSON *hsdo_item_json_parse(const char *buf, size_t len, const char **end)
+{
+	const char *cend = NULL;
+	size_t at = nul_escape(buf, len, 0);
+	char *copy;
+	cJSON *root;
+
+	if (at == len)
+		return cJSON_ParseWithLengthOpts(buf, len, end, 0);
+	copy = hsdo_malloc(len);
+	if (copy == NULL) {
+		json_nomem = true;
+		return NULL;
+	}
+	memcpy(copy, buf, len);
+	for (; at < len; at = nul_escape(copy, len, at + 6))
+		memcpy(copy + at + 2, "ffff", 4);
+	root = cJSON_ParseWithLengthOpts(copy, len, &cend, 0);
+	if (end != NULL)
+		*end = cend != NULL ? buf + (cend - copy) : NULL;
+	hsdo_free(copy);
+	return root;
+}
+
 /* ---- time ------------------------------------------------------------------ */
 
 /* Floor division, so times before 1970 format correctly. */
@@ -189,9 +229,26 @@ static bool field_ok(const char *f, size_t len)
 	return memchr(f, '\0', len) != NULL;
 }
 
+/* The first control character of s (its value) and where, or -1. */
+static int not_text(const char *s, size_t *at)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i;
+
+	for (i = 0; u[i] != '\0'; i++)
+		if (u[i] < 0x20 || u[i] == 0x7f) {
+			*at = i;
+			return u[i];
+		}
+	return -1;
+}
+
 int hsdo_item_check(const struct hsdo_slot *s, char *err, size_t errlen)
 {
 	char tbuf[HSDO_ITEM_TIME_LEN];
+	const char *what = "ServerName";
+	size_t at = 0;
+	int bad;
 
 	if (s == NULL)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no slot");
@@ -211,6 +268,13 @@ int hsdo_item_check(const struct hsdo_slot *s, char *err, size_t errlen)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "slot %" PRIu32
 				   ": weight %" PRIu32 " out of range 0..%d",
 				   s->id, s->weight, HSDO_WEIGHT_MAX);
+	if (!hsdo_ip_valid(s->ip))
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "slot %" PRIu32 ": address \"%.45s\" "
+				   "is not an IPv4 or IPv6 address", s->id, s->ip);
+	if ((bad = not_text(s->name, &at)) >= 0 || (what = "ASG", bad = not_text(s->group, &at)) >= 0 ||
+	    (what = "AZ", bad = not_text(s->az, &at)) >= 0)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "slot %" PRIu32 ": %s: control "
+				   "character 0x%02x at byte %zu", s->id, what, bad, at);
 	if (time_text(s->last_weight_update_us, tbuf, sizeof(tbuf)) != 0)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "slot %" PRIu32
 				   ": time %" PRId64 " us outside years 1..9999",
@@ -394,13 +458,26 @@ static int n_value(const cJSON *v, const struct attr_spec *a, uint64_t lo, uint6
 	return 0;
 }
 
-/* An S into a fixed field, "none" as "". */
+/* An S into a fixed field, "none" as "". Text only: no control character,
+ * no NUL (which hsdo_item_json_parse turns into U+FFFF), whatever the
+ * attribute: these values reach logs, metrics labels and HAProxy. */
 static int s_value(const cJSON *v, const struct attr_spec *a, char *dst, size_t dstlen,
 		   char *err, size_t errlen)
 {
+	const unsigned char *u = (const unsigned char *)v->valuestring;
 	const char *s = v->valuestring;
-	size_t len = strlen(s);
+	size_t len = strlen(s), i;
 
+	for (i = 0; i < len; i++) {
+		if (u[i] < 0x20 || u[i] == 0x7f)
+			return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+					   "%s: control character 0x%02x at byte %zu (not text)",
+					   a->name, u[i], i);
+		if (u[i] == 0xef && u[i + 1] == 0xbf && u[i + 2] == 0xbf)
+			return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+					   "%s: NUL (\\u0000) or U+FFFF at byte %zu (not text)",
+					   a->name, i);
+	}
 	if (strcmp(s, NONE) == 0) {
 		dst[0] = '\0';
 		return 0;
@@ -482,6 +559,10 @@ int hsdo_item_decode(const cJSON *item, struct hsdo_slot *out, char *err, size_t
 	    (rc = s_value(v[A_AZ], &attrs[A_AZ], s.az, sizeof(s.az), err, errlen)) != 0)
 		return rc;
 
+	if (s.state != HSDO_SLOT_FREE && !hsdo_ip_valid(s.ip))
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+				   "IPAddress: \"%s\" is not an IPv4 or IPv6 address (the item is "
+				   "enabled)", s.ip[0] ? quote(s.ip, q, sizeof(q)) : "none");
 	if (s.state == HSDO_SLOT_FREE) {
 		hsdo_slot_clear(&s);
 	} else if (v[A_DRAINING] != NULL && cJSON_IsTrue(v[A_DRAINING]) && s.weight == 0) {
@@ -504,7 +585,7 @@ int hsdo_item_decode_json(const char *buf, size_t len, struct hsdo_slot *out,
 	if (buf == NULL || len == 0)
 		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "empty input");
 	hsdo_item_json_begin();
-	root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+	root = hsdo_item_json_parse(buf, len, &end);
 	if (root == NULL) {
 		if (hsdo_item_json_nomem())
 			return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory parsing item");

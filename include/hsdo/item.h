@@ -27,8 +27,11 @@
  * from local time (zone.h), the free-slot value aside.
  * N values must be plain decimal integers ("5"; not "5.0", "5e0" or " 5"),
  * which is how DynamoDB returns integral numbers. Unknown attributes are
- * ignored. An enabled item's address syntax is not checked here (only its
- * length): the client planner skips that one slot and applies the rest.
+ * ignored. Values are what they claim to be: every S is text (no control
+ * character, no NUL: "\u0000" would otherwise cut "127.0.0.9\u0000set
+ * server ..." to 127.0.0.9), and an enabled item's IPAddress is an IPv4 or
+ * IPv6 literal; an item that is not is rejected with the attribute and
+ * the byte named, and the stores name the item (its BackendServerID).
  *
  * The codec points cJSON's (process-wide) allocation hooks at hsdo_malloc /
  * hsdo_free so allocation-failure tests reach them; like the alloc hook
@@ -49,8 +52,9 @@ struct cJSON;
 #define HSDO_ITEM_TIME_NONE "0-0-0 00:00:00.000000"
 
 /* 0 if s can be encoded into an item that decodes back: id in
- * 1..HSDO_SLOTS_MAX, known state and, unless free, NUL-terminated fields,
- * weight <= HSDO_WEIGHT_MAX and a time within years 1..9999. Else -HSDO_EINVAL. */
+ * 1..HSDO_SLOTS_MAX, known state and, unless free, NUL-terminated fields
+ * without control characters, an IP literal, weight <= HSDO_WEIGHT_MAX
+ * and a time within years 1..9999. Else -HSDO_EINVAL. */
 int hsdo_item_check(const struct hsdo_slot *s, char *err, size_t errlen);
 
 /* Encode s as a DynamoDB item (a cJSON object the caller cJSON_Delete()s).

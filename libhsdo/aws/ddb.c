@@ -629,7 +629,7 @@ static int parse_json(const char *buf, size_t len, cJSON **root, char *err, size
 		return hsdo_seterr(err, errlen, -HSDO_ETOOBIG, "body of %zu bytes over %zu",
 				   len, HSDO_DDB_BODY_MAX);
 	hsdo_item_json_begin();
-	r = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+	r = hsdo_item_json_parse(buf, len, &end);
 	if (r == NULL) {
 		if (hsdo_item_json_nomem())
 			return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory parsing JSON");

@@ -61,7 +61,7 @@ static struct hsdo_slot rt_slot(int i)
 	case 3: return mk(4, HSDO_SLOT_DRAINING, "10.0.0.8", "i-1", "my-asg", "", 0, 0, T_2023);
 	case 4: return mk(HSDO_SLOTS_MAX, HSDO_SLOT_DRAINING, "10.0.0.9", "i-2", "", "eu-west-1c",
 			  65535, 0, 1);
-	case 5: return mk(6, HSDO_SLOT_ACTIVE, "", "", "", "", 0, 0, 0);  /* enabled, "none" IP */
+	case 5: return mk(6, HSDO_SLOT_ACTIVE, "::ffff:10.0.0.6", "", "", "", 0, 0, 0);  /* no name */
 	case 6: return mk(7, HSDO_SLOT_ACTIVE, "10.0.0.10", "i-3", "g", "", 1, 1,
 			  INT64_C(-62135596800000000));
 	/* not a round trip: a draining slot still holding a weight */
@@ -139,7 +139,7 @@ static const struct {
 	     "\"BackendServerStatus\":{\"S\":\"enabled\"},"
 	     "\"LastWeightUpdate\":{\"S\":\"2023-05-02 10:11:12.123456\"},"
 	     "\"Draining\":{\"BOOL\":true}}" },
-	{ 5, "{\"BackendServerID\":{\"N\":\"6\"},\"IPAddress\":{\"S\":\"none\"},"
+	{ 5, "{\"BackendServerID\":{\"N\":\"6\"},\"IPAddress\":{\"S\":\"::ffff:10.0.0.6\"},"
 	     "\"ServerName\":{\"S\":\"none\"},\"ASG\":{\"S\":\"none\"},\"Weight\":{\"N\":\"0\"},"
 	     "\"BackendServerStatus\":{\"S\":\"enabled\"},"
 	     "\"LastWeightUpdate\":{\"S\":\"1970-01-01 00:00:00.000000\"}}" },
@@ -366,6 +366,25 @@ static const struct {
 	{ OKITEM(",\"Draining\":{\"BOOL\":true},\"Draining\":{\"BOOL\":false}"),
 	  "duplicate attribute Draining" },
 	{ OKITEM(",\"IPAddress\":{\"S\":\"10.0.0.2\"}"), "duplicate attribute IPAddress" },
+	/* Values are what they claim to be: an address, and text. */
+	{ ITEM(OKID, "127.0.0.9\\u0000set server be_app/web2 state maint", OKW, "enabled", OKT) "}",
+	  "IPAddress: NUL (\\u0000) or U+FFFF at byte 9 (not text)" },
+	{ ITEM(OKID, "127.0.0.9\\u0000", OKW, "enabled", OKT) "}",
+	  "IPAddress: NUL (\\u0000) or U+FFFF at byte 9" },
+	{ ITEM(OKID, "\\u0000", OKW, "disabled", OKT) "}", "IPAddress: NUL (\\u0000)" },
+	{ ITEM(OKID, "10.0.0.1\\n", OKW, "enabled", OKT) "}",
+	  "IPAddress: control character 0x0a at byte 8 (not text)" },
+	{ ITEM(OKID, "not-an-ip", OKW, "enabled", OKT) "}",
+	  "IPAddress: \"not-an-ip\" is not an IPv4 or IPv6 address (the item is enabled)" },
+	{ ITEM(OKID, "none", OKW, "enabled", OKT) "}",
+	  "IPAddress: \"none\" is not an IPv4 or IPv6 address" },
+	{ ITEM(OKID, "10.0.0.1:80", OKW, "enabled", OKT) "}",
+	  "IPAddress: \"10.0.0.1:80\" is not an IPv4 or IPv6 address" },
+	{ OKITEM(",\"AZ\":{\"S\":\"eu-west-1a\\u007f\"}"), "AZ: control character 0x7f at byte 10" },
+	{ "{\"BackendServerID\":{\"N\":\"3\"},\"IPAddress\":{\"S\":\"none\"},\"ServerName\":{\"S\":\""
+	  "i-1\\r\\nset server x\"},\"Weight\":{\"N\":\"0\"},\"BackendServerStatus\":{\"S\":\"disabled\"},"
+	  "\"LastWeightUpdate\":{\"S\":\"" OKT "\"}}", "ServerName: control character 0x0d at byte 3" },
+	{ OKITEM(",\"AZ\":{\"S\":\"a\\uFFFF\"}"), "AZ: NUL (\\u0000) or U+FFFF at byte 1" },
 };
 
 START_TEST(malformed_rejected)
@@ -400,14 +419,19 @@ START_TEST(malformed_baseline_ok)
 }
 END_TEST
 
-/* IP syntax is the planner's business; length is ours. NULL err is fine. */
-START_TEST(bad_ip_syntax_is_decoded)
+/* A free item's address is not looked at (it is cleared); an escaped
+ * backslash before "u0000" is not a NUL. NULL err is fine. */
+START_TEST(free_item_address_ignored)
 {
-	const char *j = ITEM(OKID, "not-an-ip", OKW, "enabled", OKT) "}";
+	const char *j = ITEM(OKID, "not-an-ip", OKW, "disabled", OKT) "}";
+	const char *k = ITEM(OKID, "10.0.0.1", OKW, "enabled", OKT) ",\"AZ\":{\"S\":\"a\\\\u0000\"}}";
 	struct hsdo_slot d;
 
 	ck_assert_int_eq(hsdo_item_decode_json(j, strlen(j), &d, NULL, 0), 0);
-	ck_assert_str_eq(d.ip, "not-an-ip");
+	ck_assert_int_eq(d.state, HSDO_SLOT_FREE);
+	ck_assert_str_eq(d.ip, "");
+	ck_assert_int_eq(hsdo_item_decode_json(k, strlen(k), &d, NULL, 0), 0);
+	ck_assert_str_eq(d.az, "a\\u0000");
 	ck_assert_int_eq(hsdo_item_decode(NULL, &d, NULL, 0), -HSDO_EPROTO);
 }
 END_TEST
@@ -455,6 +479,19 @@ START_TEST(encode_refuses_invalid)
 	s = rt_slot(1);
 	s.last_weight_update_us = INT64_MAX;
 	ck_assert_ptr_null(hsdo_item_encode(&s));
+	/* what the decoder refuses is never written: an address that is not
+	 * one, a string that is not text */
+	s = rt_slot(1);
+	s.ip[0] = '\0';
+	ck_assert_int_eq(hsdo_item_check(&s, err, sizeof(err)), -HSDO_EINVAL);
+	ck_assert_msg(strstr(err, "slot 2: address \"\" is not an IPv4 or IPv6 address") != NULL,
+		      "%s", err);
+	snprintf(s.ip, sizeof(s.ip), "web-1");
+	ck_assert_ptr_null(hsdo_item_encode(&s));
+	s = rt_slot(1);
+	snprintf(s.name, sizeof(s.name), "i-1\nset server x");
+	ck_assert_int_eq(hsdo_item_check(&s, err, sizeof(err)), -HSDO_EINVAL);
+	ck_assert_msg(strstr(err, "slot 2: ServerName: control character 0x0a") != NULL, "%s", err);
 	/* a free slot's leftovers do not matter */
 	s.state = HSDO_SLOT_FREE;
 	s.weight = 1000;
@@ -722,7 +759,7 @@ static Suite *item_suite(void)
 	tcase_add_test(tc, original_client_reads_ours);
 	tcase_add_loop_test(tc, malformed_rejected, 0, N(bad));
 	tcase_add_test(tc, malformed_baseline_ok);
-	tcase_add_test(tc, bad_ip_syntax_is_decoded);
+	tcase_add_test(tc, free_item_address_ignored);
 	tcase_add_test(tc, draining_needs_weight_zero);
 	tcase_add_test(tc, encode_refuses_invalid);
 	suite_add_tcase(s, tc);

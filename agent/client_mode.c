@@ -171,6 +171,7 @@ static void cycle_done(void *arg, int rc, const struct hsdo_client_report *rep)
 			      rep->failed, rep->sent);
 
 	agent_metrics_store_reads(a, rep->store_reads, rep->store_read_errors);
+	agent_metrics_client_table(a, rep->unversioned, rep->unannounced);
 	if (rep->table_changed) {
 		agent_metrics_table(a, rep->table);
 		spoa_set_table(a->spoa, rep->table);   /* SPOE: the ACKs' slot_state */

@@ -78,7 +78,7 @@ instances() {
 stop_run() {
 	local p
 	for p in $S $C; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	S= C=
+	S='' C=''
 	if [[ -f $tmp/h.pid ]]; then
 		p=$(cat "$tmp/h.pid")
 		kill "$p" 2>/dev/null

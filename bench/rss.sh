@@ -48,6 +48,9 @@ set +u
 [[ $STORES == *dynamodb* ]] && { verifier_start || { echo "verifier did not start" >&2; exit 1; }; }
 
 kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }   # kb PID VmRSS|VmHWM
+# peak PID KB: VmHWM, or KB (a VmRSS read earlier) when larger: the kernel
+# syncs its per-thread RSS counters lazily, so VmHWM can lag behind VmRSS.
+peak() { local h; h=$(kb "$1" VmHWM); echo $(( h > $2 ? h : $2 )); }
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k * 1024 / 1e6 }'; }
 # settle PORT MODE N PID: until the agent PID on PORT holds N active slots
 # and has run 3 more cycles of MODE after that (10 minutes at most).
@@ -119,7 +122,7 @@ run() {
 	settle "$cp" client "$m" "$C" || { echo "client ($store, $n) did not settle" >&2; tail -n 5 "$d/client.log" >&2; return 1; }
 	c0=$(kb "$C" VmRSS)
 	sleep "$HOLD"
-	RES="$s0 $(kb "$S" VmRSS) $(kb "$S" VmHWM) $c0 $(kb "$C" VmRSS) $(kb "$C" VmHWM)"
+	RES="$s0 $(kb "$S" VmRSS) $(peak "$S" "$s0") $c0 $(kb "$C" VmRSS) $(peak "$C" "$c0")"
 }
 
 declare -A R

@@ -19,11 +19,9 @@ if [[ ${1:-} == --baseline ]]; then baseline=$2; shift 2; fi
 build=${1:-$src/build/bench}
 SIZES=${SIZES:-10 1000 10000} STORES=${STORES:-file dynamodb} HOLD=${HOLD:-5}
 
-agent_build() {   # agent_build SRC_DIR BUILD_DIR: a Release hsdo-agent
-	if [[ ! -x $2/hsdo-agent ]]; then
-		cmake -S "$1" -B "$2" -DCMAKE_BUILD_TYPE=Release -DHSDO_BUILD_TESTS=OFF >/dev/null
-		cmake --build "$2" -j 2 --target hsdo-agent >/dev/null
-	fi
+agent_build() {   # agent_build SRC_DIR BUILD_DIR: a Release hsdo-agent, up to date
+	[[ -f $2/CMakeCache.txt ]] || cmake -S "$1" -B "$2" -DCMAKE_BUILD_TYPE=Release -DHSDO_BUILD_TESTS=OFF >/dev/null
+	cmake --build "$2" -j 2 --target hsdo-agent >/dev/null
 }
 agent_build "$src" "$build"
 agents=("$build/hsdo-agent") labels=("$(git -C "$src" rev-parse --short HEAD)$(git -C "$src" diff --quiet HEAD -- libhsdo agent include || echo +)")

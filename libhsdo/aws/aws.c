@@ -1164,7 +1164,8 @@ static void decode_error(const struct aws_call *c, char *code, size_t codelen, c
 			return;     /* an HTML page from a load balancer, say */
 		(void)hsdo_ddb_decode_error(c->resp, c->resp_len, &de, tmp, sizeof(tmp));
 		snprintf(code, codelen, "%s", de.code);
-		snprintf(msg, msglen, "%s", de.message[0] != '\0' || de.code[0] != '\0' ? de.message : tmp);
+		snprintf(msg, msglen, "%.*s", 300,
+			 de.message[0] != '\0' || de.code[0] != '\0' ? de.message : tmp);
 	} else {
 		struct hsdo_aws_query_error *qe = hsdo_malloc(sizeof(*qe));
 

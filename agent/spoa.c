@@ -33,6 +33,7 @@
 #include "hsdo/err.h"
 #include "hsdo/health.h"
 #include "hsdo/log.h"
+#include "hsdo/slot.h"
 #include "hsdo/spop.h"
 
 #include "spoa.h"
@@ -333,8 +334,8 @@ static const char *resolve(const struct hsdo_spoa *s, const struct resp *r, uint
 
 	*slot = 0;
 	if (r->srv.len > 0) {
-		if (b != NULL && hsdo_health_slot_from_name(b->base, (const char *)r->srv.ptr,
-							    r->srv.len, slot) == 0)
+		if (b != NULL && hsdo_slot_from_name(b->base, (const char *)r->srv.ptr, r->srv.len,
+						     UINT32_MAX, slot) == 0)
 			from_table = true;
 		else if (r->srv_id > 0 && r->srv_id <= (int64_t)UINT32_MAX)
 			*slot = (uint32_t)r->srv_id;

@@ -226,22 +226,19 @@ static bool find_missing_slots(const struct hsdo_client *c, const struct hsdo_se
 	}
 	for (i = 0; i < c->nbackends; i++) {
 		const struct hsdo_config_backend *be = &c->backends[i];
-		size_t blen = strlen(be->base_name), first = 0, last = 0, nmiss = 0;
+		size_t first = 0, last = 0, nmiss = 0;
 
 		if (c->be_missing[i])
 			continue;  /* the whole backend is missing: named above */
 		/* One pass over the state marks the slots <base><k> present. */
 		memset(present, 0, (c->list_size + 1) * sizeof(*present));
 		for (s = 0; s < st->n; s++) {
-			const char *name = st->srv[s].srv_name, *p;
-			size_t k = 0;
+			const char *name = st->srv[s].srv_name;
+			uint32_t k;
 
-			if (strcmp(st->srv[s].be_name, be->name) != 0 ||
-			    strncmp(name, be->base_name, blen) != 0 || name[blen] == '0')
-				continue;
-			for (p = name + blen; *p >= '0' && *p <= '9' && k <= c->list_size; p++)
-				k = k * 10 + (size_t)(*p - '0');
-			if (*p == '\0' && p > name + blen && k >= 1 && k <= c->list_size)
+			if (strcmp(st->srv[s].be_name, be->name) == 0 &&
+			    hsdo_slot_from_name(be->base_name, name, strlen(name),
+						(uint32_t)c->list_size, &k) == 0)
 				present[k] = true;
 		}
 		for (s = 1; s <= c->list_size; s++) {

@@ -1,6 +1,8 @@
 /* Slot model helpers: table init/copy/free, field copies, IP validation,
- * error strings and the allocation failure hook. */
+ * server-template names to slot numbers, error strings and the allocation
+ * failure hook. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,6 +110,113 @@ START_TEST(strerror_both_signs)
 }
 END_TEST
 
+/* ---- server-template name -> slot ------------------------------------------------ */
+
+static const struct {
+	const char *base, *name;
+	uint32_t max;
+	int rc;
+	uint32_t slot;
+} name_cases[] = {
+	/* digits after the prefix */
+	{ "web", "web1", 10, 0, 1 },
+	{ "web", "web9", 10, 0, 9 },
+	{ "web", "web10", 10, 0, 10 },
+	{ "web", "web12", 100, 0, 12 },
+	{ "web", "web100000", 100000, 0, 100000 },
+	/* bounds: 1..max */
+	{ "web", "web11", 10, -HSDO_EINVAL, 0 },
+	{ "web", "web100001", 100000, -HSDO_EINVAL, 0 },
+	{ "web", "web1", 0, -HSDO_EINVAL, 0 },
+	{ "web", "web4294967295", UINT32_MAX, 0, 4294967295u },
+	/* overflow: past UINT32_MAX, past 64 bits */
+	{ "web", "web4294967296", UINT32_MAX, -HSDO_EINVAL, 0 },
+	{ "web", "web99999999999", UINT32_MAX, -HSDO_EINVAL, 0 },
+	{ "web", "web184467440737095516161", UINT32_MAX, -HSDO_EINVAL, 0 },
+	/* zero and leading zeros: server-template never pads */
+	{ "web", "web0", 10, -HSDO_EINVAL, 0 },
+	{ "web", "web00", 10, -HSDO_EINVAL, 0 },
+	{ "web", "web01", 10, -HSDO_EINVAL, 0 },
+	{ "web", "web007", 10, -HSDO_EINVAL, 0 },
+	/* the prefix must match exactly, case included */
+	{ "web", "web", 10, -HSDO_EINVAL, 0 },
+	{ "web", "we1", 10, -HSDO_EINVAL, 0 },
+	{ "web", "Web1", 10, -HSDO_EINVAL, 0 },
+	{ "web", "xweb1", 10, -HSDO_EINVAL, 0 },
+	{ "web", "", 10, -HSDO_EINVAL, 0 },
+	{ "web", "webweb1", 10, -HSDO_EINVAL, 0 },
+	/* nothing but digits after it: no sign, space or suffix */
+	{ "web", "web1a", 10, -HSDO_EINVAL, 0 },
+	{ "web", "web-1", 10, -HSDO_EINVAL, 0 },
+	{ "web", "web+1", 10, -HSDO_EINVAL, 0 },
+	{ "web", "web 1", 10, -HSDO_EINVAL, 0 },
+	{ "web", "web1 ", 10, -HSDO_EINVAL, 0 },
+	{ "web", "web\xd9\xa1", 10, -HSDO_EINVAL, 0 },
+	/* empty and NULL base: the name is the number */
+	{ "", "7", 10, 0, 7 },
+	{ NULL, "7", 10, 0, 7 },
+	{ "", "x7", 10, -HSDO_EINVAL, 0 },
+	{ "", "07", 10, -HSDO_EINVAL, 0 },
+	/* a base that ends in digits */
+	{ "srv_", "srv_3", 10, 0, 3 },
+	{ "a1", "a12", 10, 0, 2 },
+	{ "a1", "a1", 10, -HSDO_EINVAL, 0 },
+};
+
+START_TEST(slot_names)
+{
+	uint32_t slot = 99;
+	const char *name = name_cases[_i].name;
+	int rc = hsdo_slot_from_name(name_cases[_i].base, name, strlen(name), name_cases[_i].max,
+				     &slot);
+
+	ck_assert_msg(rc == name_cases[_i].rc, "%s (max %u): %d", name, name_cases[_i].max, rc);
+	ck_assert_uint_eq(slot, name_cases[_i].slot);
+}
+END_TEST
+
+/* Every name of a 1000-slot template maps to its number, and every other
+ * decimal spelling of 0..1100 to nothing. */
+START_TEST(slot_names_exhaustive)
+{
+	char name[32];
+	uint32_t slot, v;
+
+	for (v = 0; v <= 1100; v++) {
+		int n = snprintf(name, sizeof(name), "be%u", v);
+
+		slot = 99;
+		if (v >= 1 && v <= 1000) {
+			ck_assert_int_eq(hsdo_slot_from_name("be", name, (size_t)n, 1000, &slot), 0);
+			ck_assert_uint_eq(slot, v);
+		} else {
+			ck_assert_int_eq(hsdo_slot_from_name("be", name, (size_t)n, 1000, &slot),
+					 -HSDO_EINVAL);
+			ck_assert_uint_eq(slot, 0);
+		}
+		n = snprintf(name, sizeof(name), "be0%u", v);
+		ck_assert_int_eq(hsdo_slot_from_name("be", name, (size_t)n, 1000, &slot),
+				 -HSDO_EINVAL);
+	}
+}
+END_TEST
+
+START_TEST(slot_name_length)
+{
+	uint32_t slot = 0;
+
+	/* only name[0..nlen) is read: names come unterminated from SPOP */
+	ck_assert_int_eq(hsdo_slot_from_name("web", "web12junk", 5, 100, &slot), 0);
+	ck_assert_uint_eq(slot, 12);
+	ck_assert_int_eq(hsdo_slot_from_name("web", "web12", 4, 100, &slot), 0);
+	ck_assert_uint_eq(slot, 1);
+	ck_assert_int_eq(hsdo_slot_from_name("web", "web12", 3, 100, &slot), -HSDO_EINVAL);
+	ck_assert_int_eq(hsdo_slot_from_name("web", "we", 3, 100, &slot), -HSDO_EINVAL);
+	ck_assert_int_eq(hsdo_slot_from_name("web", NULL, 0, 100, &slot), -HSDO_EINVAL);
+	ck_assert_int_eq(hsdo_slot_from_name("", "1\0" "2", 3, 100, &slot), -HSDO_EINVAL);
+}
+END_TEST
+
 static Suite *slot_suite(void)
 {
 	Suite *s = suite_create("slot");
@@ -120,6 +229,12 @@ static Suite *slot_suite(void)
 	tcase_add_test(tc, field_copy_bounds);
 	tcase_add_loop_test(tc, ip_validation, 0, sizeof(ip_cases) / sizeof(ip_cases[0]));
 	tcase_add_test(tc, strerror_both_signs);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("names");
+	tcase_add_loop_test(tc, slot_names, 0, sizeof(name_cases) / sizeof(name_cases[0]));
+	tcase_add_test(tc, slot_names_exhaustive);
+	tcase_add_test(tc, slot_name_length);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -18,6 +18,7 @@
 #include "hsdo/diag.h"
 #include "hsdo/err.h"
 #include "hsdo/slot.h"
+#include "env.h"
 #include "yaml_guard.h"
 
 #define MS_PER_S       1000
@@ -1582,17 +1583,6 @@ out:
 
 /* ---- environment ------------------------------------------------------- */
 
-/* Value of the first "name=value" entry of envp, or NULL (getenv rules). */
-static const char *env_get(char *const *envp, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (; *envp != NULL; envp++)
-		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
-			return *envp + n + 1;
-	return NULL;
-}
-
 static int apply_env(struct cfg_ctx *x, char *const *envp)
 {
 	struct origin o = { ORIGIN_ENV, 0 };
@@ -1603,7 +1593,7 @@ static int apply_env(struct cfg_ctx *x, char *const *envp)
 	if (envp == NULL)
 		return 0;
 	for (k = 0; k < K_COUNT; k++) {
-		v = env_get(envp, cfg_keys[k].name);
+		v = hsdo_env_value(envp, cfg_keys[k].name);
 		if (v == NULL)
 			continue;
 		x->origin[k] = o;

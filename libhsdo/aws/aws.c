@@ -37,6 +37,8 @@
 #include "hsdo/log.h"
 #include "hsdo/sigv4.h"
 
+#include "env.h"
+
 #define AWS_OPS_MAX        48
 #define AWS_ERR_LEN        512
 #define AWS_TRIES_MAX      20
@@ -158,17 +160,6 @@ static void wipe_free(char **s)
 	if (*s != NULL)
 		hsdo_freezero(*s, strlen(*s));
 	*s = NULL;
-}
-
-/* Value of NAME in envp; empty counts as unset. */
-static const char *env_get(char *const *envp, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (; envp != NULL && *envp != NULL; envp++)
-		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
-			return (*envp)[n + 1] != '\0' ? *envp + n + 1 : NULL;
-	return NULL;
 }
 
 /* Remove every trace of secret from s (size bytes): whole occurrences
@@ -436,13 +427,13 @@ static bool full_uri_allowed(const char *u)
 
 static int setup_remote(struct hsdo_aws *a, char *const *envp, char *err, size_t errlen)
 {
-	const char *rel = env_get(envp, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
-	const char *full = env_get(envp, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
-	const char *tok = env_get(envp, "AWS_CONTAINER_AUTHORIZATION_TOKEN");
-	const char *tokf = env_get(envp, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
-	const char *dis = env_get(envp, "AWS_EC2_METADATA_DISABLED");
-	const char *ep = env_get(envp, "AWS_EC2_METADATA_SERVICE_ENDPOINT");
-	const char *mode = env_get(envp, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
+	const char *rel = hsdo_env_get(envp, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+	const char *full = hsdo_env_get(envp, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
+	const char *tok = hsdo_env_get(envp, "AWS_CONTAINER_AUTHORIZATION_TOKEN");
+	const char *tokf = hsdo_env_get(envp, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+	const char *dis = hsdo_env_get(envp, "AWS_EC2_METADATA_DISABLED");
+	const char *ep = hsdo_env_get(envp, "AWS_EC2_METADATA_SERVICE_ENDPOINT");
+	const char *mode = hsdo_env_get(envp, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
 	size_t n;
 
 	if (rel != NULL || full != NULL) {
@@ -490,10 +481,10 @@ static int setup_remote(struct hsdo_aws *a, char *const *envp, char *err, size_t
 
 static int resolve(struct hsdo_aws *a, char *const *envp, char *err, size_t errlen)
 {
-	const char *profile = env_get(envp, "AWS_PROFILE");
-	const char *home = env_get(envp, "HOME");
-	const char *cpath = env_get(envp, "AWS_SHARED_CREDENTIALS_FILE");
-	const char *gpath = env_get(envp, "AWS_CONFIG_FILE");
+	const char *profile = hsdo_env_get(envp, "AWS_PROFILE");
+	const char *home = hsdo_env_get(envp, "HOME");
+	const char *cpath = hsdo_env_get(envp, "AWS_SHARED_CREDENTIALS_FILE");
+	const char *gpath = hsdo_env_get(envp, "AWS_CONFIG_FILE");
 	char *cdef = NULL, *gdef = NULL;
 	char file_region[HSDO_CREDS_REGION_MAX] = "";
 	struct hsdo_creds fc, gc;

@@ -10,6 +10,7 @@
 #include "hsdo/civil.h"
 #include "hsdo/creds.h"
 #include "hsdo/err.h"
+#include "env.h"
 #include "item_json.h"
 
 static const char *const service_names[HSDO_CREDS_SVC_COUNT] = {
@@ -51,18 +52,6 @@ void hsdo_creds_free(struct hsdo_creds *c)
 static void set_source(struct hsdo_creds *c, const char *src)
 {
 	snprintf(c->source, sizeof(c->source), "%s", src != NULL ? src : "");
-}
-
-/* Value of NAME in envp, or NULL; empty values count as unset. */
-static const char *env_get(char *const *envp, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (; envp != NULL && *envp != NULL; envp++) {
-		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
-			return (*envp)[n + 1] != '\0' ? *envp + n + 1 : NULL;
-	}
-	return NULL;
 }
 
 /* A credential value: 1..VALUE_MAX printable, non-space ASCII bytes. The
@@ -111,9 +100,9 @@ int hsdo_creds_from_env(char *const *envp, struct hsdo_creds *out, char *err, si
 	if (out == NULL)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
 	memset(out, 0, sizeof(*out));
-	id = env_get(envp, "AWS_ACCESS_KEY_ID");
-	secret = env_get(envp, "AWS_SECRET_ACCESS_KEY");
-	token = env_get(envp, "AWS_SESSION_TOKEN");
+	id = hsdo_env_get(envp, "AWS_ACCESS_KEY_ID");
+	secret = hsdo_env_get(envp, "AWS_SECRET_ACCESS_KEY");
+	token = hsdo_env_get(envp, "AWS_SESSION_TOKEN");
 	if (id == NULL && secret == NULL)
 		return hsdo_seterr(err, errlen, -HSDO_ENOTFOUND,
 				   "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set");
@@ -534,9 +523,9 @@ int hsdo_creds_region(char *const *envp, const char *config_region, char *out,
 	if (out == NULL || outlen == 0)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
 	out[0] = '\0';
-	if ((v = env_get(envp, "AWS_REGION")) == NULL) {
+	if ((v = hsdo_env_get(envp, "AWS_REGION")) == NULL) {
 		from = "AWS_DEFAULT_REGION";
-		if ((v = env_get(envp, "AWS_DEFAULT_REGION")) == NULL) {
+		if ((v = hsdo_env_get(envp, "AWS_DEFAULT_REGION")) == NULL) {
 			from = "config region";
 			v = config_region != NULL && config_region[0] != '\0' ? config_region : NULL;
 		}
@@ -589,9 +578,9 @@ int hsdo_creds_endpoint(char *const *envp, enum hsdo_creds_service svc, const ch
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "invalid argument");
 	*url = NULL;
 	from = service_env[svc];
-	if ((v = env_get(envp, from)) == NULL) {
+	if ((v = hsdo_env_get(envp, from)) == NULL) {
 		from = "AWS_ENDPOINT_URL";
-		v = env_get(envp, from);
+		v = hsdo_env_get(envp, from);
 	}
 	if (v != NULL) {
 		if (!url_valid(v))

@@ -13,6 +13,7 @@
 #include "hsdo/source_static.h"
 #include "hsdo/source_consul.h"
 #include "hsdo/source_aws.h"
+#include "env.h"
 #include "source_int.h"
 
 #define TOKEN_FILE_MAX 4096
@@ -282,36 +283,24 @@ const char *hsdo_source_name(const struct hsdo_source *s)
 
 /* ---- from the configuration ---------------------------------------------------------- */
 
-static const char *env_get(char *const *envp, const char *name)
-{
-	size_t n = strlen(name);
-
-	if (envp == NULL)
-		return NULL;
-	for (; *envp != NULL; envp++)
-		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
-			return *envp + n + 1;
-	return NULL;
-}
-
 /* CONSUL_HTTP_TOKEN, else the first line of CONSUL_HTTP_TOKEN_FILE, into
  * *tok (hsdo_freezero; NULL when neither is set). */
 static int consul_token(char *const *envp, char **tok, size_t *toklen, char *err, size_t errlen)
 {
-	const char *v = env_get(envp, "CONSUL_HTTP_TOKEN");
-	const char *path = env_get(envp, "CONSUL_HTTP_TOKEN_FILE");
+	const char *v = hsdo_env_get(envp, "CONSUL_HTTP_TOKEN");
+	const char *path = hsdo_env_get(envp, "CONSUL_HTTP_TOKEN_FILE");
 	char *buf;
 	size_t n;
 	FILE *f;
 
 	*tok = NULL;
 	*toklen = 0;
-	if (v != NULL && v[0] != '\0') {
+	if (v != NULL) {
 		*tok = hsdo_strdup(v);
 		*toklen = strlen(v) + 1;
 		return *tok == NULL ? -HSDO_ENOMEM : 0;
 	}
-	if (path == NULL || path[0] == '\0')
+	if (path == NULL)
 		return 0;
 	f = fopen(path, "rb");
 	if (f == NULL)

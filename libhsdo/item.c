@@ -11,7 +11,7 @@
 #include "hsdo/err.h"
 #include "hsdo/item.h"
 #include "hsdo/slot.h"
-#include "item_json.h"
+#include "json.h"
 
 #define US_PER_SEC  INT64_C(1000000)
 #define SEC_PER_DAY INT64_C(86400)
@@ -20,37 +20,6 @@
 #define TIME_MAX_US (INT64_C(253402300799) * US_PER_SEC + 999999)
 
 #define NONE "none"
-
-/* ---- cJSON allocation hooks ------------------------------------------------ */
-
-static bool json_nomem;
-
-static void *json_malloc(size_t n)
-{
-	void *p = hsdo_malloc(n);
-
-	if (p == NULL)
-		json_nomem = true;
-	return p;
-}
-
-static void json_free(void *p)
-{
-	hsdo_free(p);
-}
-
-void hsdo_item_json_begin(void)
-{
-	static cJSON_Hooks hooks = { json_malloc, json_free };
-
-	cJSON_InitHooks(&hooks);
-	json_nomem = false;
-}
-
-bool hsdo_item_json_nomem(void)
-{
-	return json_nomem;
-}
 
 /* ---- time ------------------------------------------------------------------ */
 
@@ -234,7 +203,7 @@ cJSON *hsdo_item_encode(const struct hsdo_slot *s)
 	live = s->state != HSDO_SLOT_FREE;
 	if (live && hsdo_item_format_time(s->last_weight_update_us, tbuf, sizeof(tbuf)) != 0)
 		return NULL;
-	hsdo_item_json_begin();
+	hsdo_json_begin();
 	o = cJSON_CreateObject();
 	if (o == NULL)
 		return NULL;
@@ -467,26 +436,24 @@ int hsdo_item_decode(const cJSON *item, struct hsdo_slot *out, char *err, size_t
 int hsdo_item_decode_json(const char *buf, size_t len, struct hsdo_slot *out,
 			  char *err, size_t errlen)
 {
-	const char *end = NULL;
+	struct hsdo_json_error e;
 	cJSON *root;
-	size_t off;
-	int rc;
+	int rc = hsdo_json_parse(buf, len, HSDO_ITEM_JSON_MAX, &root, &e);
 
-	if (buf == NULL || len == 0)
-		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "empty input");
-	hsdo_item_json_begin();
-	root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
-	if (root == NULL) {
-		if (hsdo_item_json_nomem())
-			return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory parsing item");
-		off = end != NULL && end >= buf ? (size_t)(end - buf) : 0;
-		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "invalid JSON at byte %zu", off);
-	}
-	for (off = (size_t)(end - buf); off < len; off++) {
-		if (buf[off] != ' ' && buf[off] != '\t' && buf[off] != '\n' && buf[off] != '\r') {
-			cJSON_Delete(root);
-			return hsdo_seterr(err, errlen, -HSDO_EPROTO,
-					   "trailing data after the item at byte %zu", off);
+	if (rc != 0) {
+		switch (e.fault) {
+		case HSDO_JSON_EMPTY:
+			return hsdo_seterr(err, errlen, rc, "empty input");
+		case HSDO_JSON_TOOBIG:
+			return hsdo_seterr(err, errlen, rc, "item of %zu bytes over %zu", len,
+					   HSDO_ITEM_JSON_MAX);
+		case HSDO_JSON_NOMEM:
+			return hsdo_seterr(err, errlen, rc, "out of memory parsing item");
+		case HSDO_JSON_INVALID:
+			return hsdo_seterr(err, errlen, rc, "invalid JSON at byte %zu", e.at);
+		default:
+			return hsdo_seterr(err, errlen, rc,
+					   "trailing data after the item at byte %zu", e.at);
 		}
 	}
 	rc = hsdo_item_decode(root, out, err, errlen);

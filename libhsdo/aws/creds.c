@@ -11,7 +11,7 @@
 #include "hsdo/creds.h"
 #include "hsdo/err.h"
 #include "env.h"
-#include "item_json.h"
+#include "json.h"
 
 static const char *const service_names[HSDO_CREDS_SVC_COUNT] = {
 	[HSDO_CREDS_SVC_DYNAMODB] = "dynamodb",
@@ -392,16 +392,6 @@ static int parse_rfc3339(const char *s, int64_t *out)
 	return 0;
 }
 
-/* Wipe every string in a cJSON tree: cJSON frees without wiping. */
-static void json_wipe(cJSON *j)
-{
-	for (; j != NULL; j = j->next) {
-		if (j->valuestring != NULL)
-			explicit_bzero(j->valuestring, strlen(j->valuestring));
-		json_wipe(j->child);
-	}
-}
-
 static bool code_printable(const char *s)
 {
 	size_t i;
@@ -467,35 +457,16 @@ static int json_fill(const cJSON *root, struct hsdo_creds *out, char *err, size_
 int hsdo_creds_parse_json(const char *buf, size_t len, const char *source,
 			  struct hsdo_creds *out, char *err, size_t errlen)
 {
-	const char *end = NULL;
 	cJSON *root;
-	size_t off;
-	int rc = 0;
+	int rc;
 
 	if (out == NULL)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
 	memset(out, 0, sizeof(*out));
-	if (buf == NULL || len == 0)
-		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "empty body");
-	if (len > HSDO_CREDS_FILE_MAX)
-		return hsdo_seterr(err, errlen, -HSDO_ETOOBIG, "body of %zu bytes over %d", len,
-				   HSDO_CREDS_FILE_MAX);
-	hsdo_item_json_begin();
-	root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
-	if (root == NULL) {
-		if (hsdo_item_json_nomem())
-			return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory parsing JSON");
-		off = end != NULL && end >= buf ? (size_t)(end - buf) : 0;
-		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "invalid JSON at byte %zu", off);
-	}
-	for (off = (size_t)(end - buf); off < len && rc == 0; off++)
-		if (buf[off] != ' ' && buf[off] != '\t' && buf[off] != '\n' && buf[off] != '\r')
-			rc = hsdo_seterr(err, errlen, -HSDO_EPROTO, "trailing data at byte %zu",
-					 off);
+	rc = hsdo_json_parse_body(buf, len, HSDO_CREDS_FILE_MAX, &root, err, errlen);
 	if (rc == 0)
 		rc = json_fill(root, out, err, errlen);
-	json_wipe(root);
-	cJSON_Delete(root);
+	hsdo_json_delete_wiped(root);
 	if (rc != 0) {
 		hsdo_creds_free(out);
 		return rc;

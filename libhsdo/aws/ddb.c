@@ -13,7 +13,7 @@
 #include "hsdo/err.h"
 #include "hsdo/item.h"
 #include "hsdo/slot.h"
-#include "item_json.h"
+#include "json.h"
 
 #define TARGET(op) HSDO_DDB_TARGET_PREFIX op
 #define TABLE_NAME_MIN 3
@@ -106,7 +106,7 @@ static cJSON *req_new(const char *table)
 {
 	cJSON *o;
 
-	hsdo_item_json_begin();
+	hsdo_json_begin();
 	o = cJSON_CreateObject();
 	if (o != NULL && cJSON_AddStringToObject(o, "TableName", table) == NULL) {
 		cJSON_Delete(o);
@@ -121,7 +121,7 @@ static int req_finish(cJSON *o, const char *target, struct hsdo_ddb_req *out,
 {
 	char *body;
 
-	hsdo_item_json_begin();
+	hsdo_json_begin();
 	body = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (body == NULL)
@@ -616,37 +616,6 @@ static int error_from(const cJSON *root, char *err, size_t errlen)
 			   e.message[0] ? ": " : "", e.message);
 }
 
-/* Parse a whole body (bounded, no trailing data). */
-static int parse_json(const char *buf, size_t len, cJSON **root, char *err, size_t errlen)
-{
-	const char *end = NULL;
-	size_t off;
-	cJSON *r = NULL;
-
-	if (buf == NULL || len == 0)
-		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "empty body");
-	if (len > HSDO_DDB_BODY_MAX)
-		return hsdo_seterr(err, errlen, -HSDO_ETOOBIG, "body of %zu bytes over %zu",
-				   len, HSDO_DDB_BODY_MAX);
-	hsdo_item_json_begin();
-	r = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
-	if (r == NULL) {
-		if (hsdo_item_json_nomem())
-			return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory parsing JSON");
-		off = end != NULL && end >= buf ? (size_t)(end - buf) : 0;
-		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "invalid JSON at byte %zu", off);
-	}
-	for (off = (size_t)(end - buf); off < len; off++) {
-		if (buf[off] != ' ' && buf[off] != '\t' && buf[off] != '\n' && buf[off] != '\r') {
-			cJSON_Delete(r);
-			return hsdo_seterr(err, errlen, -HSDO_EPROTO,
-					   "trailing data at byte %zu", off);
-		}
-	}
-	*root = r;
-	return 0;
-}
-
 /* A success body: a JSON object that is not an error ("__type"). */
 static int parse_response(const char *buf, size_t len, const char *op, cJSON **root,
 			  char *err, size_t errlen)
@@ -654,7 +623,7 @@ static int parse_response(const char *buf, size_t len, const char *op, cJSON **r
 	cJSON *r = NULL;
 	int rc;
 
-	if ((rc = parse_json(buf, len, &r, err, errlen)) != 0)
+	if ((rc = hsdo_json_parse_body(buf, len, HSDO_DDB_BODY_MAX, &r, err, errlen)) != 0)
 		return rc;
 	if (!cJSON_IsObject(r)) {
 		cJSON_Delete(r);
@@ -676,7 +645,7 @@ int hsdo_ddb_decode_error(const char *buf, size_t len, struct hsdo_ddb_error *ou
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = parse_json(buf, len, &r, err, errlen);
+	rc = hsdo_json_parse_body(buf, len, HSDO_DDB_BODY_MAX, &r, err, errlen);
 	if (rc == -HSDO_ENOMEM)
 		return rc;
 	if (rc != 0)

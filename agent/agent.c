@@ -252,7 +252,7 @@ static int client_cycle(struct agent *a)
 	return rc;
 }
 
-static double elapsed(const struct timespec *t0)
+double agent_seconds_since(const struct timespec *t0)
 {
 	struct timespec t1;
 
@@ -298,7 +298,7 @@ static void on_client_refreshed(void *arg)
 	struct agent *a = arg;
 	int rc = client_cycle(a);
 
-	agent_cycle_done(a, rc == 0, elapsed(&a->cycle_t0));
+	agent_cycle_done(a, rc == 0, agent_seconds_since(&a->cycle_t0));
 }
 
 /* Start one cycle of the mode (in client mode, with the start-up check
@@ -316,7 +316,7 @@ static int run_cycle(struct agent *a)
 	if (a->role != HSDO_ROLE_CLIENT) {
 		if (a->dry_run) {
 			rc = cycle_once(a);
-			agent_cycle_done(a, rc == 0, elapsed(&a->cycle_t0));
+			agent_cycle_done(a, rc == 0, agent_seconds_since(&a->cycle_t0));
 		} else if (!server_mode_tick(a)) {
 			a->cycle_running = false;
 		}
@@ -330,14 +330,14 @@ static int run_cycle(struct agent *a)
 	if (rc > 0) {
 		snprintf(a->health, sizeof(a->health), "HAProxy at %s: %s",
 			 a->cfg->client_haproxy_socket_path, a->last_haproxy);
-		agent_cycle_done(a, false, elapsed(&a->cycle_t0));
+		agent_cycle_done(a, false, agent_seconds_since(&a->cycle_t0));
 		return 0;
 	}
 	rc = hsdo_client_refresh_async(a->client, on_client_refreshed, a);
 	if (rc != 0) {
 		snprintf(a->health, sizeof(a->health), "store %s: %s", hsdo_store_name(a->store),
 			 hsdo_strerror(rc));
-		agent_cycle_done(a, false, elapsed(&a->cycle_t0));
+		agent_cycle_done(a, false, agent_seconds_since(&a->cycle_t0));
 	}
 	return 0;
 }

@@ -69,6 +69,9 @@ void agent_stop(struct agent *a);
 /* A cycle ended (possibly asynchronously): count and time it; with --once,
  * set the exit code and leave the loop. */
 void agent_cycle_done(struct agent *a, bool ok, double seconds);
+/* Seconds since t0 on the monotonic clock (t0 from clock_gettime
+ * (CLOCK_MONOTONIC)): a cycle's duration, for agent_cycle_done(). */
+double agent_seconds_since(const struct timespec *t0);
 /* Transport and AWS client options from the configuration (CA bundle,
  * region, the process environment), for the agent and --create-table. */
 struct hsdo_http_options;

@@ -51,14 +51,6 @@ static int64_t wall_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static double since(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 /* ---- lifecycle hooks -------------------------------------------------------- */
 
 static struct lc_entry *lc_find(struct server_mode *sm, const char *id)
@@ -256,7 +248,7 @@ static void on_cycle(void *arg, const struct hsdo_server_report *rep)
 		snprintf(a->health, sizeof(a->health), "%.590s", msg);
 	if (rep->table != NULL && !sm->stopping)
 		lifecycle(sm, rep->table);
-	agent_cycle_done(a, ok, since(&sm->t0));
+	agent_cycle_done(a, ok, agent_seconds_since(&sm->t0));
 }
 
 static void start_cycle(struct server_mode *sm)
@@ -297,7 +289,7 @@ static void on_list(void *arg, int rc, const struct hsdo_source_result *res, con
 		log_once(sm->last_source, sizeof(sm->last_source), 2, msg);
 		snprintf(a->health, sizeof(a->health), "%.590s", msg);
 		if (!sm->watch || a->once)
-			agent_cycle_done(a, false, since(&sm->t0));
+			agent_cycle_done(a, false, agent_seconds_since(&sm->t0));
 		/* watch mode: the next tick starts the list again (the source
 		 * paces its requests). */
 		return;
@@ -310,7 +302,7 @@ static void on_list(void *arg, int rc, const struct hsdo_source_result *res, con
 		if (hsdo_source_result_copy(&sm->snap, res) != 0) {
 			sm->snap_ok = false;
 			hsdo_log_err("source %s: out of memory", hsdo_source_name(sm->source));
-			agent_cycle_done(a, false, since(&sm->t0));
+			agent_cycle_done(a, false, agent_seconds_since(&sm->t0));
 			return;
 		}
 		if (res->n != sm->last_n || res->nleaving != sm->last_leaving) {

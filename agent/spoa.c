@@ -103,8 +103,6 @@ struct resp {
 	int64_t srv_id, status;     /* -1: absent */
 };
 
-static const char *const state_names[] = { "free", "active", "draining" };
-
 const char *hsdo_spoa_error_str(enum hsdo_spoa_error e)
 {
 	static const char *const names[HSDO_SPOA_ERR_COUNT] = {
@@ -345,8 +343,7 @@ static const char *resolve(const struct hsdo_spoa *s, const struct resp *r, uint
 	}
 	if (!from_table || !s->have_table || *slot == 0 || *slot > s->nstates)
 		return "unknown";
-	return state_names[s->states[*slot - 1] < HSDO_SLOT_STATE_COUNT ?
-			   s->states[*slot - 1] : HSDO_SLOT_FREE];
+	return hsdo_slot_state_str((enum hsdo_slot_state)s->states[*slot - 1]);
 }
 
 static int64_t int_value(const struct hsdo_spop_data *d)

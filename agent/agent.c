@@ -2,9 +2,10 @@
  * first, the table only when it changed; asynchronously on DynamoDB) and
  * runs hsdo_client_cycle() every INTERVAL, after a start-up check that
  * waits for HAProxy's socket with backoff. Server mode runs the discovery
- * source and the server cycle (server_mode.c); `--server --dry-run` only
- * watches the store. Every cycle is timed and counted in the metrics, and
- * its outcome is what /healthz reports. HTTP (AWS, Consul) runs on the
+ * source and the server cycle (server_mode.c). --dry-run is one cycle of
+ * either that changes nothing and prints what it would do. Every cycle is
+ * timed and counted in the metrics, and its outcome is what /healthz
+ * reports. HTTP (AWS, Consul) runs on the
  * loop through curl multi (http_ev.c): nothing blocks it. */
 #include <stdio.h>
 #include <string.h>
@@ -28,20 +29,16 @@
 #include "server_mode.h"
 #include "spoa.h"
 
-/* Log a store failure once per distinct message; `ctx` names the step. */
-static void store_failed(struct agent *a, const char *ctx, int rc, const char *err)
+/* Log a failed store read once per distinct message; have_table: the
+ * client has a good table to keep. */
+static void store_failed(struct agent *a, const char *err, bool have_table)
 {
 	char msg[sizeof(a->last_error)];
 
-	if (rc != 0)
-		snprintf(msg, sizeof(msg), "%s: %s%s%s", ctx, hsdo_strerror(rc),
-			 err[0] ? ": " : "", err);
-	else
-		snprintf(msg, sizeof(msg), "%s: %s", ctx, err);
+	snprintf(msg, sizeof(msg), "read: %s", err);
 	if (strcmp(msg, a->last_error) != 0) {
 		hsdo_log_err("store %s %s; keeping the last good slot table%s",
-			     hsdo_store_name(a->store), msg,
-			     a->have_table ? "" : " (none yet)");
+			     hsdo_store_name(a->store), msg, have_table ? "" : " (none yet)");
 		memcpy(a->last_error, msg, sizeof(msg));
 	}
 }
@@ -71,55 +68,6 @@ void agent_log_table(const struct hsdo_table *t)
 				       s->id, hsdo_slot_state_str(s->state), s->name, s->ip,
 				       s->group, s->weight);
 	}
-}
-
-/* One cycle: 0 when the store answered with a usable table. */
-static int cycle_once(struct agent *a)
-{
-	struct hsdo_table t;
-	uint64_t gen = 0;
-	char err[256] = "";
-	size_t reads = 1;
-	int rc;
-
-	rc = hsdo_store_read_generation(a->store, &gen, err, sizeof(err));
-	if (rc != 0) {
-		store_failed(a, "read generation", rc, err);
-		goto out;
-	}
-	if (a->have_table && gen == a->table.generation) {
-		store_recovered(a);
-		hsdo_log_debug("slot table unchanged (generation %llu)", (unsigned long long)gen);
-		goto out;
-	}
-	reads++;
-	rc = hsdo_store_read_table(a->store, &t, err, sizeof(err));
-	if (rc != 0) {
-		store_failed(a, "read table", rc, err);
-		goto out;
-	}
-	if (t.n == 0) {
-		/* An empty read is a failure, never "free every slot". */
-		hsdo_table_free(&t);
-		rc = -HSDO_EPROTO;
-		store_failed(a, "read table", rc, "the table has no slots");
-		goto out;
-	}
-	store_recovered(a);
-	hsdo_table_free(&a->table);
-	a->table = t;
-	a->have_table = true;
-	agent_log_table(&a->table);
-	agent_metrics_table(a, &a->table);
-out:
-	agent_metrics_store_reads(a, reads, rc != 0);
-	if (rc == 0)
-		a->health[0] = '\0';
-	else
-		snprintf(a->health, sizeof(a->health), "store %s %s; keeping the last good slot "
-			 "table%s", hsdo_store_name(a->store), a->last_error,
-			 a->have_table ? "" : " (none yet)");
-	return rc;
 }
 
 /* ---- client mode ------------------------------------------------------ */
@@ -217,7 +165,7 @@ static int client_cycle(struct agent *a)
 	if (rep.store_ok)
 		store_recovered(a);
 	else
-		store_failed(a, "read", 0, rep.store_error);
+		store_failed(a, rep.store_error, rep.table != NULL);
 	if (rep.table_changed)
 		hsdo_log_info("slot table generation %llu read",
 			      (unsigned long long)rep.generation);
@@ -314,12 +262,8 @@ static int run_cycle(struct agent *a)
 	a->cycle_running = true;
 	clock_gettime(CLOCK_MONOTONIC, &a->cycle_t0);
 	if (a->role != HSDO_ROLE_CLIENT) {
-		if (a->dry_run) {
-			rc = cycle_once(a);
-			agent_cycle_done(a, rc == 0, agent_seconds_since(&a->cycle_t0));
-		} else if (!server_mode_tick(a)) {
+		if (!server_mode_tick(a))
 			a->cycle_running = false;
-		}
 		return 0;
 	}
 	rc = a->client_ready ? 0 : client_check(a);
@@ -481,8 +425,6 @@ int agent_apply_config(struct agent *a, struct hsdo_config *cfg)
 	if (store_changed) {
 		hsdo_store_free(a->store);
 		a->store = store;
-		hsdo_table_free(&a->table);
-		a->have_table = false;
 		a->last_error[0] = '\0';
 	}
 	if (client != NULL) {
@@ -564,7 +506,7 @@ int agent_start(struct agent *a)
 		if (hsdo_spoa_start(a->loop, a->cfg, NULL, &a->spoa, err, sizeof(err)) != 0)
 			hsdo_log_err("SPOE agent: %s (SPOA_LISTEN); running without it", err);
 	}
-	if (a->role == HSDO_ROLE_SERVER && !a->dry_run) {
+	if (a->role == HSDO_ROLE_SERVER) {
 		rc = server_mode_open(a, &a->server_mode);
 		if (rc != 0)
 			return rc;
@@ -605,8 +547,6 @@ void agent_stop(struct agent *a)
 	a->store = NULL;
 	hsdo_aws_free(a->aws);
 	a->aws = NULL;
-	hsdo_table_free(&a->table);
-	a->have_table = false;
 	hsdo_config_free(a->cfg);
 	a->cfg = NULL;
 	hsdo_config_free(a->pending_cfg);

@@ -43,8 +43,6 @@ struct agent {
 	unsigned failures;             /* consecutive HAProxy failures (backoff) */
 	char last_haproxy[512];        /* last HAProxy state, logged once per change */
 	size_t last_nskips;
-	struct hsdo_table table;       /* last good slot table */
-	bool have_table;
 	char last_error[512];          /* last store error, logged once per change */
 	struct hsdo_metrics *metrics;  /* what the exporter serves */
 	int metrics_error;             /* last failed update, logged once */

@@ -391,27 +391,11 @@ static const char *trim(const char *s, size_t *len)
 	return s;
 }
 
-/* Quote at most SHOW_MAX bytes of s for a message, replacing anything that
- * is not printable ASCII: values and key names may be arbitrary bytes. */
+/* At most SHOW_MAX bytes of s, quoted, for a message (hsdo_show): values and
+ * key names may be arbitrary bytes. */
 static const char *show(const char *s, size_t len, char *buf, size_t bufsz)
 {
-	size_t i, o = 0;
-
-	if (bufsz < SHOW_MAX + 8)
-		return "?";
-	buf[o++] = '\'';
-	for (i = 0; i < len && i < SHOW_MAX; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		buf[o++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
-	}
-	if (len > SHOW_MAX) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o++] = '\'';
-	buf[o] = '\0';
-	return buf;
+	return hsdo_show(s, len, SHOW_MAX, true, buf, bufsz);
 }
 
 /* Like show() but without quotes, for key names at the start of messages. */

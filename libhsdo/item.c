@@ -259,20 +259,12 @@ static const struct attr_spec {
 	[A_DRAINING] = { "Draining",            "BOOL", false },
 };
 
-/* Copy at most 32 characters of an untrusted string for an error message,
- * non-printable bytes as '?'. */
+/* At most 32 bytes of an untrusted string for an error message (hsdo_show). */
 static const char *quote(const char *s, char *buf, size_t len)
 {
-	size_t i, max = len - 4;
+	size_t max = len - 4 < 32 ? len - 4 : 32;
 
-	for (i = 0; s[i] != '\0' && i < max && i < 32; i++)
-		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	if (s[i] != '\0') {
-		memcpy(buf + i, "...", 3);
-		i += 3;
-	}
-	buf[i] = '\0';
-	return buf;
+	return hsdo_show(s, strnlen(s, max + 1), max, false, buf, len);
 }
 
 /* The value inside an attribute value {type: value}, checked for type. */

@@ -229,23 +229,7 @@ void hsdo_source_warn(struct hsdo_source_result *r, const char *fmt, ...)
 
 const char *hsdo_source_show(const char *s, size_t len, char *buf, size_t bufsz)
 {
-	size_t i, o = 0, max = 48;
-
-	if (bufsz < max + 6)
-		return "?";
-	buf[o++] = '\'';
-	for (i = 0; i < len && i < max; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		buf[o++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
-	}
-	if (len > max) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o++] = '\'';
-	buf[o] = '\0';
-	return buf;
+	return hsdo_show(s, len, 48, true, buf, bufsz);
 }
 
 /* ---- the interface ---------------------------------------------------------------- */

@@ -217,6 +217,23 @@ START_TEST(slot_name_length)
 }
 END_TEST
 
+/* The one rule for untrusted bytes in a message. */
+START_TEST(show_untrusted_bytes)
+{
+	char buf[16];
+
+	ck_assert_str_eq(hsdo_show("abc", 3, 8, false, buf, sizeof(buf)), "abc");
+	ck_assert_str_eq(hsdo_show("abc", 3, 8, true, buf, sizeof(buf)), "'abc'");
+	ck_assert_str_eq(hsdo_show("a\nb\x7f\xff", 5, 8, false, buf, sizeof(buf)), "a?b??");
+	ck_assert_str_eq(hsdo_show("abcdefghij", 10, 8, false, buf, sizeof(buf)), "abcdefgh...");
+	ck_assert_str_eq(hsdo_show("abcdefghij", 10, 8, true, buf, sizeof(buf)), "'abcdefgh...'");
+	ck_assert_str_eq(hsdo_show("abcdefgh", 8, 8, true, buf, sizeof(buf)), "'abcdefgh'");
+	ck_assert_str_eq(hsdo_show("a\0b", 3, 8, false, buf, sizeof(buf)), "a?b");
+	ck_assert_str_eq(hsdo_show("abc", 3, 12, false, buf, sizeof(buf)), "abc");
+	ck_assert_str_eq(hsdo_show("abc", 3, 12, true, buf, sizeof(buf)), "?");  /* 12 + 6 > 16 */
+}
+END_TEST
+
 static Suite *slot_suite(void)
 {
 	Suite *s = suite_create("slot");
@@ -229,6 +246,7 @@ static Suite *slot_suite(void)
 	tcase_add_test(tc, field_copy_bounds);
 	tcase_add_loop_test(tc, ip_validation, 0, sizeof(ip_cases) / sizeof(ip_cases[0]));
 	tcase_add_test(tc, strerror_both_signs);
+	tcase_add_test(tc, show_untrusted_bytes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("names");

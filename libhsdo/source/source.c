@@ -65,34 +65,12 @@ int hsdo_source_result_copy(struct hsdo_source_result *dst, const struct hsdo_so
 	return 0;
 }
 
-/* Grow *arr (capacity *cap) to hold n + 1 entries, at most max. */
-static int grow(void **arr, size_t *cap, size_t n, size_t size, size_t max, const char *what,
-		char *err, size_t errlen)
-{
-	size_t ncap;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	if (n >= max)
-		return hsdo_seterr(err, errlen, -HSDO_ETOOBIG, "more than %zu %s", max, what);
-	ncap = *cap != 0 ? *cap * 2 : 16;
-	if (ncap > max)
-		ncap = max;
-	p = hsdo_reallocarray(*arr, ncap, size);
-	if (p == NULL)
-		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
-
 int hsdo_source_push(struct hsdo_source_builder *b, const struct hsdo_instance *in,
 		     char *err, size_t errlen)
 {
 	struct hsdo_source_result *r = b->r;
-	int rc = grow((void **)&r->instances, &b->cap, r->n, sizeof(*r->instances),
-		      HSDO_SOURCE_INSTANCES_MAX, "instances", err, errlen);
+	int rc = hsdo_grow((void **)&r->instances, &b->cap, r->n, sizeof(*r->instances),
+			   HSDO_SOURCE_INSTANCES_MAX, "instances", err, errlen);
 
 	if (rc != 0)
 		return rc;
@@ -115,8 +93,8 @@ struct hsdo_source_group *hsdo_source_group(struct hsdo_source_builder *b, const
 				  HSDO_GROUP_LEN - 1);
 		return NULL;
 	}
-	*rc = grow((void **)&r->groups, &b->gcap, r->ngroups, sizeof(*r->groups),
-		   HSDO_SOURCE_GROUPS_MAX, "groups", err, errlen);
+	*rc = hsdo_grow((void **)&r->groups, &b->gcap, r->ngroups, sizeof(*r->groups),
+			HSDO_SOURCE_GROUPS_MAX, "groups", err, errlen);
 	if (*rc != 0)
 		return NULL;
 	g = &r->groups[r->ngroups++];
@@ -134,8 +112,9 @@ int hsdo_source_push_awaiting(struct hsdo_source_builder *b, const char *id, con
 
 	if (strlen(id) >= sizeof(l->id) || strlen(group) >= sizeof(l->group))
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "id or group too long");
-	rc = grow((void **)&r->awaiting, &b->acap, r->nawaiting, sizeof(*r->awaiting),
-		  HSDO_SOURCE_INSTANCES_MAX, "instances awaiting a lifecycle action", err, errlen);
+	rc = hsdo_grow((void **)&r->awaiting, &b->acap, r->nawaiting, sizeof(*r->awaiting),
+		       HSDO_SOURCE_INSTANCES_MAX, "instances awaiting a lifecycle action", err,
+		       errlen);
 	if (rc != 0)
 		return rc;
 	l = &r->awaiting[r->nawaiting++];

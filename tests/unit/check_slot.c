@@ -217,6 +217,39 @@ START_TEST(slot_name_length)
 }
 END_TEST
 
+/* Growing arrays: doubling from 16 up to max, zeroed, bounded, and an
+ * allocation failure leaves the array as it was. */
+START_TEST(grow_arrays)
+{
+	uint32_t *v = NULL;
+	size_t cap = 0, i;
+	char err[64];
+
+	for (i = 0; i < 40; i++) {
+		ck_assert_int_eq(hsdo_grow((void **)&v, &cap, i, sizeof(*v), 40, "ids", err,
+					   sizeof(err)), 0);
+		ck_assert_uint_eq(v[i], 0);
+		v[i] = (uint32_t)i + 1;
+	}
+	ck_assert_uint_eq(cap, 40);   /* 16, 32, then capped at 40 */
+	ck_assert_int_eq(hsdo_grow((void **)&v, &cap, 40, sizeof(*v), 40, "ids", err,
+				   sizeof(err)), -HSDO_ETOOBIG);
+	ck_assert_str_eq(err, "more than 40 ids");
+	hsdo_free(v);
+	v = NULL;
+	cap = 0;
+	ck_assert_int_eq(hsdo_grow((void **)&v, &cap, 0, sizeof(*v), 40, "ids", err,
+				   sizeof(err)), 0);
+	hsdo_alloc_fail_at(1, 0);
+	ck_assert_int_eq(hsdo_grow((void **)&v, &cap, 16, sizeof(*v), 40, "ids", err,
+				   sizeof(err)), -HSDO_ENOMEM);
+	hsdo_alloc_fail_at(0, 0);
+	ck_assert_uint_eq(cap, 16);
+	ck_assert_ptr_nonnull(v);
+	hsdo_free(v);
+}
+END_TEST
+
 /* The one rule for untrusted bytes in a message. */
 START_TEST(show_untrusted_bytes)
 {
@@ -247,6 +280,7 @@ static Suite *slot_suite(void)
 	tcase_add_loop_test(tc, ip_validation, 0, sizeof(ip_cases) / sizeof(ip_cases[0]));
 	tcase_add_test(tc, strerror_both_signs);
 	tcase_add_test(tc, show_untrusted_bytes);
+	tcase_add_test(tc, grow_arrays);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("names");

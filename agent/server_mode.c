@@ -505,8 +505,7 @@ int server_mode_open(struct agent *a, struct server_mode **out)
 	sm->a = a;
 	rc = hsdo_source_open_config(c, environ, a->http, a->aws, &sm->source, err, sizeof(err));
 	if (rc != 0) {
-		hsdo_log_err("SERVER_MODE=%s: %s%s%s", c->server_mode == HSDO_CONFIG_SERVER_MODE_AWS ?
-			     "aws" : c->server_mode == HSDO_CONFIG_SERVER_MODE_CONSUL ? "consul" : "static",
+		hsdo_log_err("SERVER_MODE=%s: %s%s%s", hsdo_config_server_mode_str(c->server_mode),
 			     hsdo_strerror(rc), err[0] ? ": " : "", err);
 		hsdo_free(sm);
 		return rc;

@@ -323,32 +323,30 @@ struct cfg_ctx {
 
 /* ---- small helpers -------------------------------------------------------- */
 
+/* names[v], or "unknown" outside 0..count-1. */
+static const char *enum_name(const char *const *names, unsigned count, unsigned v)
+{
+	return v < count ? names[v] : "unknown";
+}
+
 const char *hsdo_config_role_str(enum hsdo_role role)
 {
-	if ((unsigned)role >= HSDO_ROLE_COUNT)
-		return "unknown";
-	return role_names[role];
+	return enum_name(role_names, HSDO_ROLE_COUNT, (unsigned)role);
 }
 
 const char *hsdo_config_server_mode_str(enum hsdo_config_server_mode mode)
 {
-	if ((unsigned)mode >= HSDO_CONFIG_SERVER_MODE_COUNT)
-		return "unknown";
-	return server_mode_names[mode];
+	return enum_name(server_mode_names, HSDO_CONFIG_SERVER_MODE_COUNT, (unsigned)mode);
 }
 
 const char *hsdo_config_store_str(enum hsdo_config_store store)
 {
-	if ((unsigned)store >= HSDO_CONFIG_STORE_COUNT)
-		return "unknown";
-	return store_names[store];
+	return enum_name(store_names, HSDO_CONFIG_STORE_COUNT, (unsigned)store);
 }
 
 const char *hsdo_config_log_target_str(enum hsdo_config_log_target target)
 {
-	if ((unsigned)target >= HSDO_CONFIG_LOG_TARGET_COUNT)
-		return "unknown";
-	return log_target_names[target];
+	return enum_name(log_target_names, HSDO_CONFIG_LOG_TARGET_COUNT, (unsigned)target);
 }
 
 static void *field(struct hsdo_config *c, size_t k)

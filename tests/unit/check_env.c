@@ -73,16 +73,20 @@ START_TEST(setting_set_empty_over_the_file)
 END_TEST
 
 /* Through the AWS chain: AWS_REGION= does not hide AWS_DEFAULT_REGION, and
- * an empty AWS_DEFAULT_REGION does not hide the configured region. */
+ * an empty AWS_DEFAULT_REGION does not hide the profile's region. */
 START_TEST(aws_variable_empty_is_unset)
 {
 	char *both[] = { "AWS_REGION=", "AWS_DEFAULT_REGION=us-west-2", NULL };
 	char *empty[] = { "AWS_REGION=", "AWS_DEFAULT_REGION=", NULL };
+	enum hsdo_creds_region_source src;
 	char r[HSDO_CREDS_REGION_MAX], err[256];
 
-	ck_assert_int_eq(hsdo_creds_region(both, "ap-east-1", r, sizeof(r), err, sizeof(err)), 0);
+	ck_assert_int_eq(hsdo_creds_region(both, "ap-east-1", r, sizeof(r), &src, err,
+					   sizeof(err)), 0);
 	ck_assert_str_eq(r, "us-west-2");
-	ck_assert_int_eq(hsdo_creds_region(empty, "ap-east-1", r, sizeof(r), err, sizeof(err)), 0);
+	ck_assert_int_eq(src, HSDO_CREDS_REGION_ENV_DEFAULT);
+	ck_assert_int_eq(hsdo_creds_region(empty, "ap-east-1", r, sizeof(r), &src, err,
+					   sizeof(err)), 0);
 	ck_assert_str_eq(r, "ap-east-1");
 }
 END_TEST

@@ -192,7 +192,8 @@ errs=$(awk '$1 ~ /^hsdo_spoe_frame_errors_total/ { s += $2 } END { print s + 0 }
    $(val hsdo_spoe_listening) == 1 && $(val hsdo_spoe_connections_rejected_total) == 0 ]] \
 	&& ok "no frame error (9 reasons exported at 0), listening, none rejected" || ko "frame errors" "$tmp/metrics.txt"
 echo "show stat" | socat -t 2 - "UNIX-CONNECT:$tmp/admin.sock" | awk -F, '$1 == "hsdo_spoa" && $2 == "hsdo-agent" { print $18, $37 }' >"$tmp/check"
-grep -q '^UP L7OK' "$tmp/check" && ok "option spop-check: the agent is UP (L7OK)" || ko "spop-check ($(cat "$tmp/check"))" "$tmp/haproxy.log"
+# check_status reads "* L7OK" while a check is in progress (HAProxy prefixes "* ").
+grep -qE '^UP (\* )?L7OK$' "$tmp/check" && ok "option spop-check: the agent is UP (L7OK)" || ko "spop-check ($(cat "$tmp/check"))" "$tmp/haproxy.log"
 if promtool check metrics <"$tmp/metrics.txt" >"$tmp/promtool.out" 2>&1; then
 	ok "promtool check metrics accepts the output"
 else

@@ -163,7 +163,9 @@ n=$(wc -l <"$tmp/during")
 bad=$(grep -vc '^200 ' "$tmp/during")
 down=$(grep -c '^200 - ' "$tmp/during")
 echo "    during the restart: $n requests, $down without slot_state ($(grep '^200 - ' "$tmp/during" | sort | uniq -c | tr '\n' ' '))"
-((n > 20 && bad == 0)) && ok "agent killed and restarted: all $n requests answered 200" || ko "200s while the agent restarts ($bad of $n not 200)" "$tmp/during"
+# At least a few requests each side of the kill (a loaded machine sends
+# fewer in 5 s: 16 were seen), and none of them answered other than 200.
+((n >= 8 && bad == 0)) && ok "agent killed and restarted: all $n requests answered 200" || ko "200s while the agent restarts ($bad of $n not 200)" "$tmp/during"
 ((down > 0)) && grep -q '^200 - [0-9]' "$tmp/during" \
 	&& ok "while it was down, txn.hsdo.error was set instead (option set-on-error)" || ko "set-on-error while down" "$tmp/during"
 wait_for "SPOE back" spoe_up && ok "HAProxy reconnects to the new agent" || ko "HAProxy reconnects" "$tmp/agent.log" "$tmp/haproxy.log"

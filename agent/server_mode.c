@@ -9,12 +9,14 @@
 #include "hsdo/alloc.h"
 #include "hsdo/err.h"
 #include "hsdo/item.h"
+#include "hsdo/liveness.h"
 #include "hsdo/log.h"
 #include "hsdo/server.h"
 #include "hsdo/source.h"
 #include "hsdo/store.h"
 
 #include "agent.h"
+#include "agent_log.h"
 #include "agent_metrics.h"
 #include "server_mode.h"
 
@@ -36,6 +38,7 @@ struct server_mode {
 	struct hsdo_source_result snap;  /* last good list */
 	bool snap_ok;                    /* the last list succeeded */
 	bool listing, cycling, stopping;
+	int64_t list_ms, cycle_ms;       /* when the list / cycle in flight started */
 	struct lc_entry *lc;
 	size_t nlc, caplc;
 	struct timespec t0;
@@ -53,6 +56,14 @@ static int64_t wall_us(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- lifecycle hooks -------------------------------------------------------- */
@@ -156,8 +167,9 @@ static void lifecycle(struct server_mode *sm, const struct hsdo_table *t)
 
 /* ---- the cycle ---------------------------------------------------------------- */
 
-/* Log fmt at level (0 info, 1 warning, 2 error) when it differs from
- * `last`, else at debug level; `last` then holds the message. */
+/* Log fmt at level (0 info, 1 warning, 2 error) unless the last message
+ * had the same cause (agent_log_same_cause), else at debug level; `last`
+ * then holds the message. */
 static void log_once(char *last, size_t len, int level, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
@@ -169,7 +181,8 @@ static void log_once(char *last, size_t len, int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (strcmp(last, msg) == 0) {
+	if (last[0] != '\0' && agent_log_same_cause(last, msg)) {
+		snprintf(last, len, "%s", msg);
 		hsdo_log_debug("%s", msg);
 		return;
 	}
@@ -210,8 +223,9 @@ static void on_cycle(void *arg, const struct hsdo_server_report *rep)
 			 rep->lease.holder, (unsigned long long)rep->lease.epoch);
 		break;
 	case HSDO_SERVER_HELD:
-		hsdo_log_warn("safety valve: %s; held (%u of %d cycles), nothing written",
-			      rep->held_reason, rep->held_cycles, a->cfg->server_valve_cycles);
+		hsdo_log_warn("safety valve: %s; held for %.1f of %.1f s (SERVER_VALVE_SECONDS), "
+			      "nothing written", rep->held_reason, (double)rep->held_us / 1e6,
+			      (double)a->cfg->server_valve_ms / 1000.0);
 		break;
 	case HSDO_SERVER_CONFLICT:
 		hsdo_log_warn("store %s: another writer changed the table (%s); re-reading",
@@ -262,7 +276,7 @@ static void on_cycle(void *arg, const struct hsdo_server_report *rep)
 		snprintf(a->health, sizeof(a->health), "%.590s", sm->last_outcome);
 	if (rep->table != NULL && !sm->stopping)
 		lifecycle(sm, rep->table);
-	agent_cycle_done(a, ok, agent_seconds_since(&sm->t0));
+	agent_cycle_done(a, ok, agent_elapsed(&sm->t0));
 }
 
 /* ---- --dry-run: one cycle planned and printed, nothing written --------------------
@@ -313,9 +327,10 @@ static void dry_print(struct server_mode *sm, const struct hsdo_table *cur, size
 		       "raise HAPROXY_BACKEND_SERVERS_LIST_SIZE\n", p->overflow,
 		       p->overflow == 1 ? "" : "s", p->noverflow_ids ? p->overflow_ids[0] : "");
 	if (hsdo_server_valve(cur, t, sm->snap.n, sm->set.max_remove_share, &rm, &used, why,
-			      sizeof(why)) && sm->set.confirm_cycles > 1)
-		printf("# safety valve: %s: a running server writes this plan only when %u "
-		       "cycles in a row see it (SERVER_VALVE_CYCLES)\n", why, sm->set.confirm_cycles);
+			      sizeof(why)) && sm->set.confirm_us > 0)
+		printf("# safety valve: %s: a running server writes this plan only once its "
+		       "cycles have seen it for %lld s (SERVER_VALVE_SECONDS)\n", why,
+		       (long long)(sm->set.confirm_us / 1000000));
 	for (i = 0; i < t->n; i++) {
 		slot_text(&t->slots[i], a, sizeof(a));
 		printf("slot %u %s\n", t->slots[i].id, a);
@@ -360,20 +375,19 @@ static void on_dry_table(void *arg, int rc, const char *err)
 	if (rc != 0)
 		hsdo_log_err("dry run: store %s: %s%s%s", hsdo_store_name(sm->a->store),
 			     hsdo_strerror(rc), err && err[0] ? ": " : "", err ? err : "");
-	agent_cycle_done(sm->a, rc == 0, agent_seconds_since(&sm->t0));
+	agent_cycle_done(sm->a, rc == 0, agent_elapsed(&sm->t0));
 }
 
 static void start_dry_cycle(struct server_mode *sm)
 {
 	int rc;
 
-	sm->cycling = true;
 	rc = hsdo_store_read_table_async(sm->a->store, &sm->dry, on_dry_table, sm);
 	if (rc != 0) {
 		sm->cycling = false;
 		hsdo_log_err("dry run: store %s: %s", hsdo_store_name(sm->a->store),
 			     hsdo_strerror(rc));
-		agent_cycle_done(sm->a, false, agent_seconds_since(&sm->t0));
+		agent_cycle_done(sm->a, false, agent_elapsed(&sm->t0));
 	}
 }
 
@@ -383,12 +397,13 @@ static void start_cycle(struct server_mode *sm)
 
 	if (sm->cycling || !sm->snap_ok)
 		return;
+	sm->cycling = true;
+	sm->cycle_ms = mono_ms();
+	clock_gettime(CLOCK_MONOTONIC, &sm->t0);
 	if (sm->a->dry_run) {
 		start_dry_cycle(sm);
 		return;
 	}
-	sm->cycling = true;
-	clock_gettime(CLOCK_MONOTONIC, &sm->t0);
 	rc = hsdo_server_cycle(sm->server, sm->snap.instances, sm->snap.n, wall_us(), on_cycle,
 			       sm);
 	if (rc != 0) {
@@ -418,7 +433,7 @@ static void on_list(void *arg, int rc, const struct hsdo_source_result *res, con
 			 err ? err : "");
 		snprintf(a->health, sizeof(a->health), "%.590s", sm->last_source);
 		if (!sm->watch || a->once)
-			agent_cycle_done(a, false, agent_seconds_since(&sm->t0));
+			agent_cycle_done(a, false, agent_elapsed(&sm->t0));
 		/* watch mode: the next tick starts the list again (the source
 		 * paces its requests). */
 		return;
@@ -431,7 +446,7 @@ static void on_list(void *arg, int rc, const struct hsdo_source_result *res, con
 		if (hsdo_source_result_copy(&sm->snap, res) != 0) {
 			sm->snap_ok = false;
 			hsdo_log_err("source %s: out of memory", hsdo_source_name(sm->source));
-			agent_cycle_done(a, false, agent_seconds_since(&sm->t0));
+			agent_cycle_done(a, false, agent_elapsed(&sm->t0));
 			return;
 		}
 		if (res->n != sm->last_n || res->nleaving != sm->last_leaving) {
@@ -467,6 +482,7 @@ static void start_list(struct server_mode *sm)
 	if (sm->listing || sm->stopping)
 		return;
 	sm->listing = true;
+	sm->list_ms = mono_ms();
 	if (!sm->watch)
 		clock_gettime(CLOCK_MONOTONIC, &sm->t0);
 	rc = hsdo_source_list(sm->source, on_list, sm);
@@ -498,6 +514,25 @@ bool server_mode_tick(struct agent *a)
 		return false;
 	start_cycle(sm);
 	return true;
+}
+
+void server_mode_liveness(const struct agent *a, struct hsdo_liveness *l)
+{
+	const struct server_mode *sm = a->server_mode;
+
+	if (sm == NULL)
+		return;
+	/* A Consul list is a blocking query: long by design, not a stall. */
+	if (sm->listing && !sm->watch) {
+		l->since_ms[HSDO_LIVENESS_SOURCE] = sm->list_ms;
+		snprintf(l->what[HSDO_LIVENESS_SOURCE], sizeof(l->what[0]), "source %s list",
+			 hsdo_source_name(sm->source));
+	}
+	if (sm->cycling) {
+		l->since_ms[HSDO_LIVENESS_STORE] = sm->cycle_ms;
+		snprintf(l->what[HSDO_LIVENESS_STORE], sizeof(l->what[0]),
+			 "server cycle (store %s)", hsdo_store_name(a->store));
+	}
 }
 
 int server_mode_open(struct agent *a, struct server_mode **out)
@@ -538,7 +573,7 @@ int server_mode_open(struct agent *a, struct server_mode **out)
 	}
 	st.lease_ttl_ms = c->server_lease_ttl_ms;
 	st.max_remove_share = (double)c->server_valve_remove_percent / 100.0;
-	st.confirm_cycles = (unsigned)c->server_valve_cycles;
+	st.confirm_us = c->server_valve_ms * 1000;
 	sm->set = st;
 	rc = hsdo_server_new(&st, a->store, &sm->server, err, sizeof(err));
 	if (rc != 0) {

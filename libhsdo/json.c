@@ -51,6 +51,52 @@ void hsdo_json_delete_wiped(cJSON *j)
 	cJSON_Delete(j);
 }
 
+/* Offset of the first "\u0000" escape in buf at or after from, or len.
+ * Backslashes only appear in JSON strings, where each escapes the next
+ * character. */
+static size_t nul_escape(const char *buf, size_t len, size_t from)
+{
+	size_t i;
+
+	for (i = from; i + 5 < len; i++) {
+		if (buf[i] != '\\')
+			continue;
+		if (buf[i + 1] == 'u' && memcmp(buf + i + 2, "0000", 4) == 0)
+			return i;
+		i++;   /* the escaped character */
+	}
+	return len;
+}
+
+/* cJSON_ParseWithLengthOpts (*end in buf) that does not lose a NUL: cJSON
+ * decodes "\u0000" into a NUL byte that ends the C string
+ * ("127.0.0.9\u0000set server..." would read as 127.0.0.9), so every
+ * "\u0000" is parsed as "\uffff", a noncharacter the item decoder rejects
+ * as not text. The copy is wiped (the input may hold secrets). */
+static cJSON *parse_nul_safe(const char *buf, size_t len, const char **end)
+{
+	const char *cend = NULL;
+	size_t at = nul_escape(buf, len, 0);
+	char *copy;
+	cJSON *root;
+
+	if (at == len)
+		return cJSON_ParseWithLengthOpts(buf, len, end, 0);
+	copy = hsdo_malloc(len);
+	if (copy == NULL) {
+		json_nomem = true;
+		return NULL;
+	}
+	memcpy(copy, buf, len);
+	for (; at < len; at = nul_escape(copy, len, at + 6))
+		memcpy(copy + at + 2, "ffff", 4);
+	root = cJSON_ParseWithLengthOpts(copy, len, &cend, 0);
+	*end = cend != NULL ? buf + (cend - copy) : NULL;
+	explicit_bzero(copy, len);
+	hsdo_free(copy);
+	return root;
+}
+
 static int fault(struct hsdo_json_error *e, enum hsdo_json_fault f, size_t at, int rc)
 {
 	e->fault = f;
@@ -70,7 +116,7 @@ int hsdo_json_parse(const char *buf, size_t len, size_t max, cJSON **root,
 	if (len > max)
 		return fault(e, HSDO_JSON_TOOBIG, 0, -HSDO_ETOOBIG);
 	hsdo_json_begin();
-	*root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+	*root = parse_nul_safe(buf, len, &end);
 	if (*root == NULL) {
 		if (hsdo_json_nomem())
 			return fault(e, HSDO_JSON_NOMEM, 0, -HSDO_ENOMEM);

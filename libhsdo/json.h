@@ -6,6 +6,8 @@
  *  - bounded: longer than the caller's max is refused before parsing;
  *  - whole: exactly one JSON value, with nothing after it but JSON
  *    whitespace (space, tab, LF, CR); buf need not be NUL-terminated;
+ *  - a "\u0000" escape is read as U+FFFF (a noncharacter that text checks
+ *    refuse), never as a NUL that would silently cut the string short;
  *  - an allocation failure is -HSDO_ENOMEM, never "invalid JSON", so the
  *    caller retries instead of calling good data bad.
  * Callers word their own messages from the fault (hsdo_json_parse) or take

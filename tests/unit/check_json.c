@@ -1,7 +1,7 @@
 /* The strict JSON rule (libhsdo/json.h) every parser of libhsdo uses:
  * bounded, one whole value, nothing after it but JSON whitespace, and an
- * allocation failure told apart from bad input; allocations go through
- * hsdo_malloc. */
+ * allocation failure told apart from bad input, a "\u0000" that cannot
+ * cut a string short; allocations go through hsdo_malloc. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +130,31 @@ START_TEST(out_of_memory_is_not_bad_input)
 }
 END_TEST
 
+/* A "\u0000" escape never cuts a string short (cJSON would stop the C
+ * string at the NUL): it reads as U+FFFF, in every string; an escaped
+ * backslash before "u0000" is not an escape of it; the copy's allocation
+ * failing is NOMEM. */
+START_TEST(nul_escape_is_not_a_terminator)
+{
+	const char *doc = "{\"a\":\"1.2.3.4\\u0000set\",\"b\":[\"\\u0000\"],"
+			  "\"c\":\"\\\\u0000\"}";
+	struct hsdo_json_error e;
+	cJSON *root;
+
+	ck_assert_int_eq(hsdo_json_parse(doc, strlen(doc), 1000, &root, &e), 0);
+	ck_assert_str_eq(cJSON_GetObjectItem(root, "a")->valuestring, "1.2.3.4\xef\xbf\xbfset");
+	ck_assert_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(root, "b"), 0)->valuestring,
+			 "\xef\xbf\xbf");
+	ck_assert_str_eq(cJSON_GetObjectItem(root, "c")->valuestring, "\\u0000");
+	cJSON_Delete(root);
+	hsdo_alloc_fail_at(1, 1);
+	ck_assert_int_eq(hsdo_json_parse(doc, strlen(doc), 1000, &root, &e), -HSDO_ENOMEM);
+	hsdo_alloc_fail_at(0, 0);
+	ck_assert_int_eq(e.fault, HSDO_JSON_NOMEM);
+	ck_assert_ptr_null(root);
+}
+END_TEST
+
 START_TEST(wiped_delete_takes_null)
 {
 	const char *doc = "{\"k\":[\"secret\",{\"x\":\"y\"}]}";
@@ -167,6 +192,7 @@ static Suite *json_suite(void)
 	tcase_add_test(tc, null_buffer_is_empty);
 	tcase_add_test(tc, body_messages);
 	tcase_add_test(tc, out_of_memory_is_not_bad_input);
+	tcase_add_test(tc, nul_escape_is_not_a_terminator);
 	tcase_add_test(tc, wiped_delete_takes_null);
 	tcase_add_test(tc, item_is_bounded);
 	suite_add_tcase(s, tc);

@@ -15,6 +15,7 @@
 #include "hsdo/aws.h"
 #include "hsdo/aws_ops.h"
 #include "hsdo/client.h"
+#include "hsdo/clock.h"
 #include "hsdo/config.h"
 #include "hsdo/http.h"
 #include "hsdo/err.h"
@@ -412,14 +413,6 @@ int agent_apply_config(struct agent *a, struct hsdo_config *cfg)
 
 #define LIVENESS_TICK 0.25   /* s between two liveness publications */
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* What /healthz judges: the last cycle's outcome, and what is in flight
  * since when (docs/metrics.md, /healthz). */
 static void liveness_fill(const struct agent *a, struct hsdo_liveness *l)
@@ -429,7 +422,7 @@ static void liveness_fill(const struct agent *a, struct hsdo_liveness *l)
 
 	memset(l, 0, sizeof(*l));
 	l->bound_ms = a->cfg->healthz_stall_timeout_ms;
-	l->loop_ms = mono_ms();
+	l->loop_ms = hsdo_clock_mono_ms();
 	l->cycled = a->cycles > 0;
 	snprintf(l->last_error, sizeof(l->last_error), "%s", a->health);
 	if (a->cycle_running) {

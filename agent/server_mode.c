@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "hsdo/alloc.h"
+#include "hsdo/clock.h"
 #include "hsdo/err.h"
 #include "hsdo/item.h"
 #include "hsdo/liveness.h"
@@ -56,14 +57,6 @@ static int64_t wall_us(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- lifecycle hooks -------------------------------------------------------- */
@@ -398,7 +391,7 @@ static void start_cycle(struct server_mode *sm)
 	if (sm->cycling || !sm->snap_ok)
 		return;
 	sm->cycling = true;
-	sm->cycle_ms = mono_ms();
+	sm->cycle_ms = hsdo_clock_mono_ms();
 	clock_gettime(CLOCK_MONOTONIC, &sm->t0);
 	if (sm->a->dry_run) {
 		start_dry_cycle(sm);
@@ -482,7 +475,7 @@ static void start_list(struct server_mode *sm)
 	if (sm->listing || sm->stopping)
 		return;
 	sm->listing = true;
-	sm->list_ms = mono_ms();
+	sm->list_ms = hsdo_clock_mono_ms();
 	if (!sm->watch)
 		clock_gettime(CLOCK_MONOTONIC, &sm->t0);
 	rc = hsdo_source_list(sm->source, on_list, sm);

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "hsdo/alloc.h"
+#include "hsdo/clock.h"
 #include "hsdo/err.h"
 #include "hsdo/health.h"
 #include "hsdo/log.h"
@@ -138,14 +139,6 @@ void spoa_params_default(struct spoa_params *p)
 	p->out_high = 64u * 1024;
 	p->buffers_max = 32u << 20;
 	hsdo_health_params_default(&p->health);
-}
-
-int64_t spoa_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static size_t out_hard_max(const struct spoa *s)
@@ -479,7 +472,7 @@ static void on_notify(struct conn *c, const struct hsdo_spop_frame *f, int64_t *
 		return;
 	}
 	if (n > 0 && *now_ms < 0)
-		*now_ms = spoa_now_ms();
+		*now_ms = hsdo_clock_mono_ms();
 	if (!overflow) {
 		for (i = 0; i < n; i++)
 			count_resp(s, &rs[i], *now_ms, &state);
@@ -1039,7 +1032,7 @@ int spoa_start(struct ev_loop *loop, const struct hsdo_config *cfg,
 		hsdo_free(s);
 		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");
 	}
-	rc = hsdo_health_new(&p->health, spoa_now_ms(), &s->health);
+	rc = hsdo_health_new(&p->health, hsdo_clock_mono_ms(), &s->health);
 	if (rc != 0) {
 		hsdo_free(s->scratch);
 		hsdo_free(s);

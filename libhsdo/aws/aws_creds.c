@@ -34,6 +34,7 @@
 #include "hsdo/alloc.h"
 #include "hsdo/aws.h"
 #include "hsdo/aws_query.h"
+#include "hsdo/clock.h"
 #include "hsdo/creds.h"
 #include "hsdo/err.h"
 #include "hsdo/file.h"
@@ -921,14 +922,6 @@ static void sts_request(struct hsdo_aws *a)
 
 /* ---- credential_process ---------------------------------------------------------------- */
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void proc_stop(struct hsdo_aws *a)
 {
 	int st;
@@ -989,7 +982,7 @@ static int proc_start(struct hsdo_aws *a, char *err, size_t errlen)
 	}
 	a->proc_fd = pfd[0];
 	(void)fcntl(a->proc_fd, F_SETFL, fcntl(a->proc_fd, F_GETFL) | O_NONBLOCK);
-	a->proc_deadline_ms = mono_ms() + (a->opt.process_timeout_ms > 0 ?
+	a->proc_deadline_ms = hsdo_clock_mono_ms() + (a->opt.process_timeout_ms > 0 ?
 					   a->opt.process_timeout_ms :
 					   HSDO_CREDS_PROCESS_TIMEOUT_S * 1000L);
 	return 0;
@@ -1044,7 +1037,7 @@ static int proc_poll(struct hsdo_aws *a, int *rc, char *err, size_t errlen)
 			return 1;
 		}
 	}
-	if (mono_ms() >= a->proc_deadline_ms) {
+	if (hsdo_clock_mono_ms() >= a->proc_deadline_ms) {
 		*rc = hsdo_seterr(err, errlen, -HSDO_ECONFIG, "still running after %ld ms: killed",
 				  a->opt.process_timeout_ms > 0 ? a->opt.process_timeout_ms :
 				  HSDO_CREDS_PROCESS_TIMEOUT_S * 1000L);

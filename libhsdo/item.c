@@ -152,6 +152,14 @@ static int time_of_text(const char *s, int64_t *utc_us)
 
 /* ---- encode ---------------------------------------------------------------- */
 
+/* At most 32 bytes of an untrusted string for an error message (hsdo_show). */
+static const char *quote(const char *s, char *buf, size_t len)
+{
+	size_t max = len - 4 < 32 ? len - 4 : 32;
+
+	return hsdo_show(s, strnlen(s, max + 1), max, false, buf, len);
+}
+
 /* True if a fixed-size field holds a NUL (is a C string). */
 static bool field_ok(const char *f, size_t len)
 {
@@ -174,7 +182,7 @@ static int not_text(const char *s, size_t *at)
 
 int hsdo_item_check(const struct hsdo_slot *s, char *err, size_t errlen)
 {
-	char tbuf[HSDO_ITEM_TIME_LEN];
+	char tbuf[HSDO_ITEM_TIME_LEN], q[40];
 	const char *what = "ServerName";
 	size_t at = 0;
 	int bad;
@@ -198,8 +206,8 @@ int hsdo_item_check(const struct hsdo_slot *s, char *err, size_t errlen)
 				   ": weight %" PRIu32 " out of range 0..%d",
 				   s->id, s->weight, HSDO_WEIGHT_MAX);
 	if (!hsdo_ip_valid(s->ip))
-		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "slot %" PRIu32 ": address \"%.45s\" "
-				   "is not an IPv4 or IPv6 address", s->id, s->ip);
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "slot %" PRIu32 ": address \"%s\" "
+				   "is not an IPv4 or IPv6 address", s->id, quote(s->ip, q, sizeof(q)));
 	if ((bad = not_text(s->name, &at)) >= 0 || (what = "ASG", bad = not_text(s->group, &at)) >= 0 ||
 	    (what = "AZ", bad = not_text(s->az, &at)) >= 0)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "slot %" PRIu32 ": %s: control "
@@ -311,14 +319,6 @@ static const struct attr_spec {
 	[A_DRAINING] = { "Draining",            "BOOL", false },
 };
 
-/* At most 32 bytes of an untrusted string for an error message (hsdo_show). */
-static const char *quote(const char *s, char *buf, size_t len)
-{
-	size_t max = len - 4 < 32 ? len - 4 : 32;
-
-	return hsdo_show(s, strnlen(s, max + 1), max, false, buf, len);
-}
-
 /* The value inside an attribute value {type: value}, checked for type. */
 static int av_value(const cJSON *av, const struct attr_spec *a, const cJSON **val,
 		    char *err, size_t errlen)
@@ -385,20 +385,18 @@ static int n_value(const cJSON *v, const struct attr_spec *a, uint64_t lo, uint6
 static int s_value(const cJSON *v, const struct attr_spec *a, char *dst, size_t dstlen,
 		   char *err, size_t errlen)
 {
-	const unsigned char *u = (const unsigned char *)v->valuestring;
-	const char *s = v->valuestring;
-	size_t len = strlen(s), i;
+	const char *s = v->valuestring, *ff;
+	size_t len = strlen(s), at = 0;
+	int bad = not_text(s, &at);
 
-	for (i = 0; i < len; i++) {
-		if (u[i] < 0x20 || u[i] == 0x7f)
-			return hsdo_seterr(err, errlen, -HSDO_EPROTO,
-					   "%s: control character 0x%02x at byte %zu (not text)",
-					   a->name, u[i], i);
-		if (u[i] == 0xef && u[i + 1] == 0xbf && u[i + 2] == 0xbf)
-			return hsdo_seterr(err, errlen, -HSDO_EPROTO,
-					   "%s: NUL (\\u0000) or U+FFFF at byte %zu (not text)",
-					   a->name, i);
-	}
+	if (bad >= 0)
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+				   "%s: control character 0x%02x at byte %zu (not text)",
+				   a->name, bad, at);
+	if ((ff = strstr(s, "\xef\xbf\xbf")) != NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+				   "%s: NUL (\\u0000) or U+FFFF at byte %zu (not text)",
+				   a->name, (size_t)(ff - s));
 	if (strcmp(s, NONE) == 0) {
 		dst[0] = '\0';
 		return 0;

@@ -191,6 +191,20 @@ static void on_call_done(void *arg, int rc, const char *body, size_t len, const 
 	op_run(o);
 }
 
+/* The AWS request that sends r as DynamoDB operation op (r's body is
+ * borrowed: the client copies it when the call starts). */
+static void ddb_request(struct hsdo_aws_request *req, const struct hsdo_ddb_req *r,
+			const char *op)
+{
+	memset(req, 0, sizeof(*req));
+	req->service = HSDO_CREDS_SVC_DYNAMODB;
+	req->protocol = HSDO_AWS_JSON;
+	req->operation = op;
+	req->target = r->target;
+	req->body = r->body;
+	req->len = r->len;
+}
+
 /* Send one DynamoDB request built into *r (consumed); the response goes to
  * h, then the machine goes on. */
 static void op_send(struct op *o, struct hsdo_ddb_req *r, const char *operation, op_handler h)
@@ -198,13 +212,7 @@ static void op_send(struct op *o, struct hsdo_ddb_req *r, const char *operation,
 	struct hsdo_aws_request req;
 	int rc;
 
-	memset(&req, 0, sizeof(req));
-	req.service = HSDO_CREDS_SVC_DYNAMODB;
-	req.protocol = HSDO_AWS_JSON;
-	req.operation = operation;
-	req.target = r->target;
-	req.body = r->body;
-	req.len = r->len;
+	ddb_request(&req, r, operation);
 	o->handler = h;
 	o->step = S_WAIT;
 	rc = hsdo_aws_call(o->s->aws, &req, on_call_done, o);
@@ -449,13 +457,7 @@ static void puts_step(struct op *o)
 			o->step = S_PUTS;
 			break;
 		}
-		memset(&req, 0, sizeof(req));
-		req.service = HSDO_CREDS_SVC_DYNAMODB;
-		req.protocol = HSDO_AWS_JSON;
-		req.operation = "PutItem";
-		req.target = r.target;
-		req.body = r.body;
-		req.len = r.len;
+		ddb_request(&req, &r, "PutItem");
 		o->inflight++;
 		rc = hsdo_aws_call(o->s->aws, &req, put_reply, p);
 		hsdo_ddb_req_free(&r);
@@ -943,9 +945,8 @@ static void ddb_free(struct hsdo_store *st)
 
 /* ---- synchronous operations: only over a blocking transport ----------------------------
  *
- * store.c could run the asynchronous operation and give up when it has not
- * completed on return, but the operation would then go on with pointers to
- * the caller's stack. Refuse up front instead. */
+ * Over the event-driven transport an operation completes later, from the
+ * loop, with pointers into the caller's stack: refuse up front instead. */
 
 struct wait {
 	bool done;
@@ -1133,13 +1134,7 @@ int hsdo_store_ddb_create_table(struct hsdo_aws *aws, const char *table, char *e
 	rc = hsdo_ddb_build_create_table(table, &r, berr, sizeof(berr));
 	if (rc != 0)
 		return hsdo_seterr(err, errlen, rc, "create table: %s", berr);
-	memset(&req, 0, sizeof(req));
-	req.service = HSDO_CREDS_SVC_DYNAMODB;
-	req.protocol = HSDO_AWS_JSON;
-	req.operation = "CreateTable";
-	req.target = r.target;
-	req.body = r.body;
-	req.len = r.len;
+	ddb_request(&req, &r, "CreateTable");
 	rc = hsdo_aws_call_sync(aws, &req, &body, &len, aerr, sizeof(aerr));
 	hsdo_ddb_req_free(&r);
 	hsdo_free(body);

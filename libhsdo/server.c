@@ -86,7 +86,7 @@ bool hsdo_server_lifecycle_due(const struct hsdo_table *t, const char *instance_
 		s = &t->slots[i];
 		if (s->state == HSDO_SLOT_FREE || strcmp(s->name, instance_id) != 0)
 			continue;
-		if (s->state == HSDO_SLOT_ACTIVE)
+		if (s->state != HSDO_SLOT_DRAINING)
 			return false;
 		return now_us - s->last_weight_update_us >= drain_time_us;
 	}

@@ -14,11 +14,18 @@
  *   Port                N  1..65535, only when the slot has a port (ours)
  *   AZ                  S  only when known (ours)
  *   Draining            BOOL true, only when draining (ours)
+ *   Ejected             N  until when, Unix ms, only when ejected (ours)
+ *   EjectReason         S  why, only when ejected (ours)
+ *   EjectCount          N  times ejected, on ejected slots and on active
+ *                          slots that came back (ours)
+ *   EjectedSince        N  Unix ms of the first of those ejections (ours)
  *
  * Mapping: disabled -> FREE (every other field cleared, whatever the item
- * holds); enabled + Draining -> DRAINING (weight forced to 0); enabled ->
- * ACTIVE. "none" <-> "". A DRAINING slot is written as enabled with Weight 0
- * and its address kept, so an original client sets weight 0 and drains it.
+ * holds); enabled + Draining -> DRAINING (weight forced to 0, ejection
+ * attributes dropped); enabled + Ejected -> EJECTED (weight forced to 0);
+ * enabled -> ACTIVE (keeping EjectCount and EjectedSince). "none" <-> "".
+ * DRAINING and EJECTED slots are written as enabled with Weight 0 and their
+ * address kept, so an original client sets weight 0 and drains them.
  * N values must be plain decimal integers ("5"; not "5.0", "5e0" or " 5"),
  * which is how DynamoDB returns integral numbers. Unknown attributes are
  * ignored. An enabled item's address syntax is not checked here (only its

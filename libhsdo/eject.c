@@ -13,7 +13,7 @@
 
 #define PPM UINT64_C(1000000)
 
-enum todo { T_NONE = 0, T_EJECT, T_READMIT, T_FORGET, T_CAPPED };
+enum todo { T_NONE = 0, T_EJECT, T_READMIT, T_CAPPED };
 
 /* One report as used: the later of several with one id. */
 struct rref {
@@ -41,6 +41,7 @@ struct work {
 	struct hsdo_eject_tally *tally;   /* per table index */
 	enum hsdo_eject_cause *cause;
 	unsigned char *todo;              /* enum todo per table index */
+	bool *forget;                     /* step 3, per table index */
 	bool *errors_vote;                /* a failing vote that counts errors */
 	struct pct *pcts;
 	size_t npcts;
@@ -113,6 +114,7 @@ static void work_free(struct work *w)
 	hsdo_free(w->tally);
 	hsdo_free(w->cause);
 	hsdo_free(w->todo);
+	hsdo_free(w->forget);
 	hsdo_free(w->errors_vote);
 	hsdo_free(w->pcts);
 	hsdo_free(w->cands);
@@ -171,6 +173,13 @@ static bool in_service(const struct hsdo_slot *s)
 	return s->state == HSDO_SLOT_ACTIVE || s->state == HSDO_SLOT_EJECTED;
 }
 
+/* More than half of its votes failing, out of two or more: with a single
+ * slot to judge, a client cannot tell its own network from that slot. */
+static bool candidate(const struct rref *r)
+{
+	return r->voting >= 2 && 2 * r->failing > r->voting;
+}
+
 /* Step 4. */
 static void find_outliers(struct work *w, const struct hsdo_table *t)
 {
@@ -190,12 +199,12 @@ static void find_outliers(struct work *w, const struct hsdo_table *t)
 			w->refs[i].failing += e->verdict == HSDO_VERDICT_FAILING;
 		}
 		voters += w->refs[i].voting > 0;
-		cand += 2 * w->refs[i].failing > w->refs[i].voting;
+		cand += candidate(&w->refs[i]);
 	}
 	if (2 * cand >= voters)
 		return;   /* not a minority: the fleet agrees, no outlier */
 	for (i = 0; i < w->nrefs; i++)
-		w->refs[i].outlier = 2 * w->refs[i].failing > w->refs[i].voting;
+		w->refs[i].outlier = candidate(&w->refs[i]);
 }
 
 static int pct_cmp(const void *pa, const void *pb)
@@ -232,7 +241,7 @@ static int tally_votes(struct work *w, const struct hsdo_table *t, const uint64_
 			    (unsigned)e->verdict >= HSDO_VERDICT_COUNT)
 				continue;
 			x = e->slot - 1;
-			if (t->slots[x].state != HSDO_SLOT_ACTIVE || w->todo[x] != T_NONE)
+			if (t->slots[x].state != HSDO_SLOT_ACTIVE)
 				continue;
 			if (min_gen != NULL && r->generation < min_gen[x]) {
 				out->stale++;
@@ -361,35 +370,31 @@ static int64_t eject_duration(uint32_t count, int64_t base)
 	return base * count < HSDO_EJECT_TIME_MAX_MS ? base * count : HSDO_EJECT_TIME_MAX_MS;
 }
 
-static enum hsdo_eject_kind kind_of(enum todo t)
+static struct hsdo_eject_event *add_event(struct hsdo_eject_result *out,
+					  enum hsdo_eject_kind k, const struct hsdo_slot *s)
 {
-	switch (t) {
-	case T_EJECT:
-		return HSDO_EJECT_EJECTED;
-	case T_READMIT:
-		return HSDO_EJECT_READMITTED;
-	case T_CAPPED:
-		return HSDO_EJECT_CAPPED;
-	default:
-		return HSDO_EJECT_FORGOTTEN;
-	}
+	struct hsdo_eject_event *ev = &out->events[out->nevents++];
+
+	ev->kind = k;
+	ev->slot = s->id;
+	out->counts[k]++;
+	return ev;
 }
 
 static void apply(struct work *w, struct hsdo_table *t, int64_t now_ms,
 		  const struct hsdo_eject_settings *st, struct hsdo_eject_result *out)
 {
 	int64_t now_us = now_ms * 1000;
+	struct hsdo_eject_event *ev;
 	size_t i;
 
 	for (i = 0; i < t->n; i++) {
 		struct hsdo_slot *s = &t->slots[i];
-		struct hsdo_eject_event *ev;
 
-		if (w->todo[i] == T_NONE)
-			continue;
-		ev = &out->events[out->nevents++];
-		ev->kind = kind_of((enum todo)w->todo[i]);
-		ev->slot = s->id;
+		if (w->forget[i]) {
+			hsdo_slot_clear_eject(s);
+			add_event(out, HSDO_EJECT_FORGOTTEN, s);
+		}
 		switch (w->todo[i]) {
 		case T_READMIT:
 			s->state = HSDO_SLOT_ACTIVE;
@@ -397,34 +402,34 @@ static void apply(struct work *w, struct hsdo_table *t, int64_t now_ms,
 			s->last_weight_update_us = now_us;
 			s->ejected_until_ms = 0;
 			memset(s->eject_reason, 0, sizeof(s->eject_reason));
-			break;
-		case T_FORGET:
-			hsdo_slot_clear_eject(s);
+			add_event(out, HSDO_EJECT_READMITTED, s)->count = s->eject_count;
 			break;
 		case T_EJECT:
 			if (s->eject_count == 0 || s->eject_since_ms == 0)
 				s->eject_since_ms = now_ms;
 			if (s->eject_count < UINT32_MAX)
 				s->eject_count++;
+			ev = add_event(out, HSDO_EJECT_EJECTED, s);
 			ev->duration_ms = eject_duration(s->eject_count, st->eject_time_ms);
+			ev->votes = w->tally[i];
+			ev->cause = w->cause[i];
+			ev->count = s->eject_count;
 			s->state = HSDO_SLOT_EJECTED;
 			s->weight = 0;
 			s->last_weight_update_us = now_us;
 			s->ejected_until_ms = now_ms + ev->duration_ms;
 			hsdo_eject_reason(&w->tally[i], w->cause[i], st->error_ratio_ppm,
 					  s->eject_reason, sizeof(s->eject_reason));
-			ev->votes = w->tally[i];
-			ev->cause = w->cause[i];
 			break;
 		case T_CAPPED:
+			ev = add_event(out, HSDO_EJECT_CAPPED, s);
 			ev->votes = w->tally[i];
 			ev->cause = w->cause[i];
+			ev->count = s->eject_count;
 			break;
 		default:
 			break;
 		}
-		ev->count = s->eject_count;
-		out->counts[ev->kind]++;
 	}
 }
 
@@ -503,7 +508,7 @@ static void mark_returns(struct work *w, const struct hsdo_table *t, int64_t now
 		else if (s->state == HSDO_SLOT_ACTIVE && s->eject_count > 0 &&
 			 s->weight >= st->max_weight && s->last_weight_update_us <= now_us &&
 			 now_us - s->last_weight_update_us >= (int64_t)HSDO_EJECT_TIME_MAX_MS * 1000)
-			w->todo[i] = T_FORGET;
+			w->forget[i] = true;
 	}
 }
 
@@ -533,7 +538,9 @@ int hsdo_eject_plan(struct hsdo_table *t, const struct hsdo_report *rep, size_t 
 	w.cause = hsdo_calloc(t->n, sizeof(*w.cause));
 	w.todo = hsdo_calloc(t->n, sizeof(*w.todo));
 	w.errors_vote = hsdo_calloc(t->n, sizeof(*w.errors_vote));
-	if (w.tally == NULL || w.cause == NULL || w.todo == NULL || w.errors_vote == NULL)
+	w.forget = hsdo_calloc(t->n, sizeof(*w.forget));
+	if (w.tally == NULL || w.cause == NULL || w.todo == NULL || w.errors_vote == NULL ||
+	    w.forget == NULL)
 		goto fail;
 	mark_returns(&w, t, now_ms, st);
 	if (st->enabled) {
@@ -546,7 +553,7 @@ int hsdo_eject_plan(struct hsdo_table *t, const struct hsdo_report *rep, size_t 
 			goto fail;
 	}
 	for (i = 0, nev = 0; i < t->n; i++)
-		nev += w.todo[i] != T_NONE;
+		nev += (w.todo[i] != T_NONE) + w.forget[i];
 	if (nev > 0 && (out->events = hsdo_calloc(nev, sizeof(*out->events))) == NULL) {
 		rc = -HSDO_ENOMEM;
 		goto fail;

@@ -14,7 +14,8 @@
  *     for HSDO_EJECT_TIME_MAX_MS since its last ramp step forgets its
  *     ejections (count and since back to 0);
  *  4. outliers: a client that calls more than half of the in-service
- *     slots it votes on failing is a candidate; when fewer than half of the
+ *     slots it votes on failing (and votes on two or more) is a
+ *     candidate; when fewer than half of the
  *     voting clients are candidates, the candidates are outliers and none
  *     of their votes count (their own network is what fails). When half or
  *     more are, the fleet agrees: the backends fail, the cap below applies;

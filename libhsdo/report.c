@@ -215,9 +215,15 @@ int hsdo_report_decode(const cJSON *item, struct hsdo_report *out, char *err, si
 	int rc;
 
 	memset(&r, 0, sizeof(r));
+	/* The version first: another version's item may lack what ours needs. */
 	if ((rc = hsdo_item_json_attr(item, "ClientId", "S", true, &id, err, errlen)) != 0 ||
 	    (rc = hsdo_item_json_attr(item, "Version", "N", true, &ver, err, errlen)) != 0 ||
-	    (rc = hsdo_item_json_attr(item, "Generation", "N", true, &gen, err, errlen)) != 0 ||
+	    (rc = hsdo_item_json_n(ver, "Version", 0, UINT64_MAX, &n, err, errlen)) != 0)
+		return rc;
+	if (n != HSDO_REPORT_VERSION)
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "Version %" PRIu64 " is not %d: "
+				   "written by another HSDO version", n, HSDO_REPORT_VERSION);
+	if ((rc = hsdo_item_json_attr(item, "Generation", "N", true, &gen, err, errlen)) != 0 ||
 	    (rc = hsdo_item_json_attr(item, "Written", "N", true, &wr, err, errlen)) != 0 ||
 	    (rc = hsdo_item_json_attr(item, "Expires", "N", true, &ex, err, errlen)) != 0 ||
 	    (rc = hsdo_item_json_attr(item, "Slots", "S", false, &sl, err, errlen)) != 0)
@@ -226,11 +232,6 @@ int hsdo_report_decode(const cJSON *item, struct hsdo_report *out, char *err, si
 		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "ClientId: not 1..%d of "
 				   "[A-Za-z0-9._-]", ID_MAX);
 	memcpy(r.client_id, id->valuestring, strlen(id->valuestring) + 1);
-	if ((rc = hsdo_item_json_n(ver, "Version", 0, UINT64_MAX, &n, err, errlen)) != 0)
-		return rc;
-	if (n != HSDO_REPORT_VERSION)
-		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "Version %" PRIu64 " is not %d: "
-				   "written by another HSDO version", n, HSDO_REPORT_VERSION);
 	if ((rc = hsdo_item_json_n(gen, "Generation", 0, UINT64_MAX, &r.generation, err,
 				   errlen)) != 0 ||
 	    (rc = hsdo_item_json_n(wr, "Written", 0, (uint64_t)HSDO_REPORT_TIME_MAX_S * 1000,

@@ -120,6 +120,10 @@ int hsdo_store_ddb_verify_async(struct hsdo_store *st, hsdo_store_done_fn done, 
  * existing table with another key schema is -HSDO_EPROTO. */
 int hsdo_store_ddb_create_table(struct hsdo_aws *aws, const char *table, char *err,
 				size_t errlen);
+/* The same for a table whose hash key is key of type key_type ("S", "N"):
+ * the health table (reports_ddb.h). */
+int hsdo_store_ddb_create_table_key(struct hsdo_aws *aws, const char *table, const char *key,
+				    const char *key_type, char *err, size_t errlen);
 
 /* For tests: true when st is a DynamoDB store. */
 bool hsdo_store_is_ddb(const struct hsdo_store *st);

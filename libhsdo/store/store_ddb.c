@@ -1093,6 +1093,12 @@ static void sleep_ms(long ms)
 int hsdo_store_ddb_create_table(struct hsdo_aws *aws, const char *table, char *err,
 				size_t errlen)
 {
+	return hsdo_store_ddb_create_table_key(aws, table, HSDO_DDB_KEY, "N", err, errlen);
+}
+
+int hsdo_store_ddb_create_table_key(struct hsdo_aws *aws, const char *table, const char *key,
+				    const char *key_type, char *err, size_t errlen)
+{
 	struct hsdo_aws_request req;
 	struct hsdo_ddb_table_info info;
 	struct hsdo_ddb_req r;
@@ -1105,7 +1111,7 @@ int hsdo_store_ddb_create_table(struct hsdo_aws *aws, const char *table, char *e
 	if (aws == NULL || !hsdo_http_blocking(hsdo_aws_http(aws)))
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL,
 				   "create table: needs a blocking transport");
-	rc = hsdo_ddb_build_create_table(table, &r, berr, sizeof(berr));
+	rc = hsdo_ddb_build_create_table_key(table, key, key_type, &r, berr, sizeof(berr));
 	if (rc != 0)
 		return hsdo_seterr(err, errlen, rc, "create table: %s", berr);
 	memset(&req, 0, sizeof(req));
@@ -1135,7 +1141,8 @@ int hsdo_store_ddb_create_table(struct hsdo_aws *aws, const char *table, char *e
 		rc = hsdo_aws_call_sync(aws, &req, &body, &len, aerr, sizeof(aerr));
 		hsdo_ddb_req_free(&r);
 		if (rc == 0) {
-			rc = hsdo_ddb_parse_describe_table(body, len, &info, berr, sizeof(berr));
+			rc = hsdo_ddb_parse_describe_table_key(body, len, key, key_type, &info, berr,
+							       sizeof(berr));
 			hsdo_free(body);
 			body = NULL;
 			if (rc != 0)

@@ -22,6 +22,7 @@
 #include "hsdo/store.h"
 #include "hsdo/store_file.h"
 #include "item_json.h"
+#include "store/file_io.h"
 
 /* ---- document: parse ------------------------------------------------------- */
 
@@ -278,8 +279,8 @@ static struct file_store *fs_of(struct hsdo_store *st)
 	return st->impl;
 }
 
-/* Read a whole regular file of at most HSDO_STORE_FILE_MAX bytes. */
-static int read_whole(const char *path, char **out, size_t *outlen, char *err, size_t errlen)
+int hsdo_file_read_whole(const char *path, size_t max, char **out, size_t *outlen,
+			 char *err, size_t errlen)
 {
 	struct stat sb;
 	size_t size, got = 0;
@@ -298,10 +299,10 @@ static int read_whole(const char *path, char **out, size_t *outlen, char *err, s
 		close(fd);
 		return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: not a readable regular file", path);
 	}
-	if (sb.st_size < 0 || (uintmax_t)sb.st_size > HSDO_STORE_FILE_MAX) {
+	if (sb.st_size < 0 || (uintmax_t)sb.st_size > max) {
 		close(fd);
 		return hsdo_seterr(err, errlen, -HSDO_ETOOBIG, "%s: %jd bytes is over the %zu byte limit",
-				   path, (intmax_t)sb.st_size, HSDO_STORE_FILE_MAX);
+				   path, (intmax_t)sb.st_size, max);
 	}
 	size = (size_t)sb.st_size;
 	/* One spare byte: reading it means the file grew under us. */
@@ -340,7 +341,7 @@ static int load(struct file_store *fs, struct hsdo_table *t, char *err, size_t e
 	size_t len = 0;
 	int rc;
 
-	rc = read_whole(fs->path, &buf, &len, err, errlen);
+	rc = hsdo_file_read_whole(fs->path, HSDO_STORE_FILE_MAX, &buf, &len, err, errlen);
 	if (rc != 0)
 		return rc;
 	rc = hsdo_store_file_parse(buf, len, t, perr, sizeof(perr));
@@ -410,17 +411,14 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* Replace `target` (in the store's directory) with len bytes of doc
- * atomically: temp file in the same directory, fsync, rename over the
- * path, fsync the directory. Call with the lock held. */
-static int replace_file(struct file_store *fs, const char *target, const char *doc, size_t len,
-			char *err, size_t errlen)
+int hsdo_file_replace(const char *dir, const char *tmp_template, const char *target,
+		      const char *doc, size_t len, bool durable, char *err, size_t errlen)
 {
 	char *tmp;
 	const char *what;
 	int fd, dfd, e, rc;
 
-	tmp = hsdo_strdup(fs->tmp_template);
+	tmp = hsdo_strdup(tmp_template);
 	if (tmp == NULL)
 		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");
 	fd = mkstemp(tmp);
@@ -437,7 +435,7 @@ static int replace_file(struct file_store *fs, const char *target, const char *d
 		what = "fchmod";
 	else if (write_all(fd, doc, len) == -1)
 		what = "write";
-	else if (fsync(fd) == -1)
+	else if (durable && fsync(fd) == -1)
 		what = "fsync";
 	e = errno;
 	if (close(fd) == -1 && what == NULL) {
@@ -455,15 +453,17 @@ static int replace_file(struct file_store *fs, const char *target, const char *d
 		return rc;
 	}
 	hsdo_free(tmp);
+	if (!durable)
+		return 0;
 	/* The new document is in place; make the rename itself durable. */
-	dfd = open(fs->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd == -1 || (fsync(dfd) == -1 && errno != EINVAL)) {
 		e = errno;
 		if (dfd != -1)
 			close(dfd);
 		return hsdo_seterr(err, errlen, -HSDO_EIO,
 				   "%s: written, but fsync of directory %s failed: %s",
-				   target, fs->dir, strerror(e));
+				   target, dir, strerror(e));
 	}
 	close(dfd);
 	return 0;
@@ -485,7 +485,7 @@ static int store_doc(struct file_store *fs, const struct hsdo_table *t, char *er
 				   "%s: document of %zu bytes is over the %zu byte limit",
 				   fs->path, len, HSDO_STORE_FILE_MAX);
 	}
-	rc = replace_file(fs, fs->path, doc, len, err, errlen);
+	rc = hsdo_file_replace(fs->dir, fs->tmp_template, fs->path, doc, len, true, err, errlen);
 	hsdo_free(doc);
 	return rc;
 }
@@ -505,7 +505,7 @@ static int lease_load(struct file_store *fs, struct hsdo_lease *l, char *err, si
 	int rc;
 
 	memset(l, 0, sizeof(*l));
-	rc = read_whole(fs->lease_path, &buf, &len, err, errlen);
+	rc = hsdo_file_read_whole(fs->lease_path, HSDO_STORE_FILE_MAX, &buf, &len, err, errlen);
 	if (rc == -HSDO_ENOTFOUND)
 		return 0;
 	if (rc != 0)
@@ -547,7 +547,8 @@ static int lease_store(struct file_store *fs, const struct hsdo_lease *l, char *
 		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");
 	}
 	cJSON_Delete(root);
-	rc = replace_file(fs, fs->lease_path, doc, strlen(doc), err, errlen);
+	rc = hsdo_file_replace(fs->dir, fs->tmp_template, fs->lease_path, doc, strlen(doc), true,
+			       err, errlen);
 	cJSON_free(doc);
 	return rc;
 }

@@ -1,0 +1,21 @@
+/* Private to the file backends (store_file.c, reports_file.c): reading a
+ * whole small file and replacing one atomically. */
+#ifndef HSDO_FILE_IO_H
+#define HSDO_FILE_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Read a whole regular file of at most max bytes into *out (hsdo_free,
+ * NUL not added) and *outlen. -HSDO_ENOTFOUND (missing), -HSDO_ETOOBIG,
+ * -HSDO_EIO, -HSDO_ENOMEM with the path in err. */
+int hsdo_file_read_whole(const char *path, size_t max, char **out, size_t *outlen,
+			 char *err, size_t errlen);
+/* Replace target with len bytes of doc atomically: a temporary file from
+ * tmp_template (mkstemp, in target's directory dir), then rename(2) over
+ * target. durable: fsync the file before and the directory after (the
+ * slot table); without, a crash may lose the write but never tear it. */
+int hsdo_file_replace(const char *dir, const char *tmp_template, const char *target,
+		      const char *doc, size_t len, bool durable, char *err, size_t errlen);
+
+#endif

@@ -23,6 +23,7 @@
 #include "agent.h"
 #include "agent_metrics.h"
 #include "exporter.h"
+#include "fleet_health.h"
 #include "http_ev.h"
 #include "log.h"
 #include "server_mode.h"
@@ -239,6 +240,7 @@ static int client_cycle(struct agent *a)
 		hsdo_spoa_set_table(a->spoa, rep.table);   /* SPOE: the ACKs' slot_state */
 	}
 	agent_metrics_rtapi(a, rep.sent - rep.failed, rep.failed + rep.lost, rep.connections);
+	fleet_health_client_cycle(a, &rep);   /* docs/health.md: verdicts, report */
 	if (rc == 0)
 		a->health[0] = '\0';
 	else if (!rep.store_ok || rep.haproxy_error[0] != '\0')
@@ -598,6 +600,8 @@ void agent_stop(struct agent *a)
 	a->http = NULL;
 	server_mode_close(a->server_mode);
 	a->server_mode = NULL;
+	fleet_health_close(a->fleet_health);
+	a->fleet_health = NULL;
 	agent_metrics_free(a);
 	hsdo_client_free(a->client);
 	a->client = NULL;

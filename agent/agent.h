@@ -20,6 +20,7 @@ struct hsdo_agent_http;
 struct exporter;
 struct server_mode;
 struct hsdo_spoa;
+struct fleet_health;
 
 struct agent {
 	struct ev_loop *loop;
@@ -51,6 +52,7 @@ struct agent {
 	uint64_t rtapi_conns_seen;     /* client's connection count already counted */
 	struct exporter *exporter;     /* NULL with --once */
 	struct hsdo_spoa *spoa;        /* SPOE agent (agent/spoa.h): client mode, not --once */
+	struct fleet_health *fleet_health; /* agent/fleet_health.h; made on first use */
 	unsigned long cycles;          /* cycles run */
 	char health[600];              /* "" when the last cycle succeeded, else why not */
 	ev_signal sig_term, sig_int, sig_hup;

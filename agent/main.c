@@ -17,6 +17,7 @@
 #include "hsdo/err.h"
 #include "hsdo/http.h"
 #include "hsdo/log.h"
+#include "hsdo/reports_ddb.h"
 #include "hsdo/store_ddb.h"
 
 #include "agent.h"
@@ -44,9 +45,10 @@ static void usage(FILE *f)
 	      "                      'configuration OK', and exit\n"
 	      "      --once          run one cycle and exit (0 when it succeeded)\n"
 	      "      --dry-run       print the changes instead of applying them\n"
-	      "      --create-table  create the DynamoDB table DYNAMODB_TABLE_NAME if it\n"
-	      "                      is missing, wait until it is ACTIVE, and exit (for\n"
-	      "                      development: production tables come from IaC)\n"
+	      "      --create-table  create the DynamoDB table DYNAMODB_TABLE_NAME (and,\n"
+	      "                      with HEALTH_EJECT, HEALTH_TABLE_NAME) if missing, wait\n"
+	      "                      until ACTIVE, and exit (for development: production\n"
+	      "                      tables come from IaC)\n"
 	      "  -V, --version       print the version and exit\n"
 	      "  -h, --help          print this help and exit\n"
 	      "\n"
@@ -116,6 +118,16 @@ static int create_table(const struct hsdo_config *cfg)
 	else
 		fprintf(stderr, "hsdo-agent: --create-table %s: %s%s%s\n", cfg->dynamodb_table_name,
 			hsdo_strerror(rc), err[0] ? ": " : "", err);
+	/* The fleet health reports' table (docs/health.md), TTL on Expires. */
+	if (rc == 0 && cfg->health_eject) {
+		rc = hsdo_reports_ddb_create_table(aws, cfg->health_table_name, err, sizeof(err));
+		if (rc == 0)
+			printf("table %s in %s is ACTIVE (TTL on Expires)\n", cfg->health_table_name,
+			       hsdo_aws_region(aws));
+		else
+			fprintf(stderr, "hsdo-agent: --create-table %s: %s%s%s\n",
+				cfg->health_table_name, hsdo_strerror(rc), err[0] ? ": " : "", err);
+	}
 	hsdo_aws_free(aws);
 	hsdo_http_free(http);
 	return rc;

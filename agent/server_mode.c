@@ -11,9 +11,11 @@
 #include "hsdo/server.h"
 #include "hsdo/source.h"
 #include "hsdo/store.h"
+#include "hsdo/verdict.h"
 
 #include "agent.h"
 #include "agent_metrics.h"
+#include "fleet_health.h"
 #include "server_mode.h"
 
 /* A lifecycle hook completion, tracked per instance so it is sent once. */
@@ -248,6 +250,7 @@ static void on_cycle(void *arg, const struct hsdo_server_report *rep)
 	if (rep->table != NULL && (rep->table_read || rep->outcome == HSDO_SERVER_WROTE))
 		agent_log_table(rep->table);
 	agent_metrics_server(a, rep);
+	fleet_health_server_cycle(a, rep, sm->source);
 	if (rep->table != NULL)
 		agent_metrics_table(a, rep->table);
 	if (ok)
@@ -419,6 +422,12 @@ int server_mode_open(struct agent *a, struct server_mode **out)
 	st.lease_ttl_ms = c->server_lease_ttl_ms;
 	st.max_remove_share = (double)c->server_valve_remove_percent / 100.0;
 	st.confirm_cycles = (unsigned)c->server_valve_cycles;
+	st.eject.enabled = c->health_eject;
+	st.eject.quorum_ppm = (uint32_t)(c->health_quorum * 1e6 + 0.5);
+	st.eject.eject_time_ms = c->health_eject_time_ms;
+	st.eject.max_ejected_percent = (unsigned)c->health_max_ejected_percent;
+	st.eject.asg_after_ms = c->health_asg_set_unhealthy ? c->health_asg_after_ms : -1;
+	st.eject.error_ratio_ppm = hsdo_verdict_ratio_ppm(c->health_error_ratio);
 	rc = hsdo_server_new(&st, a->store, &sm->server, err, sizeof(err));
 	if (rc != 0) {
 		hsdo_log_err("server settings: %s", err);
@@ -426,6 +435,8 @@ int server_mode_open(struct agent *a, struct server_mode **out)
 		hsdo_free(sm);
 		return rc;
 	}
+	/* Fleet health: the reports each cycle reads (docs/health.md). */
+	hsdo_server_set_reports(sm->server, fleet_health_reports(a));
 	hsdo_log_info("server: source %s, %zu slots, store %s, %s%s", hsdo_source_name(sm->source),
 		      st.slots, hsdo_store_name(a->store),
 		      st.lease_ttl_ms > 0 ? "writer lease as " : "no writer lease",

@@ -102,7 +102,9 @@ struct resp {
 	int64_t srv_id, status;     /* -1: absent */
 };
 
-static const char *const state_names[] = { "free", "active", "draining" };
+static const char *const state_names[] = { "free", "active", "draining", "ejected" };
+_Static_assert(sizeof(state_names) / sizeof(state_names[0]) == HSDO_SLOT_STATE_COUNT,
+	       "a name per slot state");
 
 const char *hsdo_spoa_error_str(enum hsdo_spoa_error e)
 {
@@ -960,6 +962,9 @@ int hsdo_spoa_start(struct ev_loop *loop, const struct hsdo_config *cfg,
 
 	if (p == NULL) {
 		hsdo_spoa_params_default(&def);
+		/* The window fleet health judges slots on (HEALTH_WINDOW). */
+		if (cfg->health_window_ms > 0)
+			def.health.window_ms = cfg->health_window_ms;
 		p = &def;
 	}
 	if (p->max_frame_size < HSDO_SPOP_FRAME_MIN || p->max_frame_size > FRAME_MAX_OURS ||

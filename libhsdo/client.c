@@ -24,6 +24,7 @@ struct hsdo_client {
 	struct hsdo_table table;                /* last good desired table */
 	bool have_table;
 	struct hsdo_plan_client_result plan;    /* last cycle's plan */
+	struct hsdo_servers_state state;        /* last cycle's HAProxy state */
 	uint64_t connections;
 	/* Asynchronous refresh (hsdo_client_refresh_async) in flight/done. */
 	struct {
@@ -51,6 +52,7 @@ void hsdo_client_free(struct hsdo_client *c)
 	hsdo_table_free(&c->table);
 	hsdo_table_free(&c->ar.t);
 	hsdo_plan_client_result_free(&c->plan);
+	hsdo_rtapi_servers_state_free(&c->state);
 	hsdo_free(c);
 }
 
@@ -459,6 +461,7 @@ static int cycle_rest(struct hsdo_client *c, bool dry_run, struct hsdo_client_re
 	int rc;
 
 	hsdo_plan_client_result_free(&c->plan);
+	hsdo_rtapi_servers_state_free(&c->state);
 	rep->generation = c->table.generation;
 	rep->table = c->have_table ? &c->table : NULL;
 	if (!c->have_table) {
@@ -483,7 +486,12 @@ static int cycle_rest(struct hsdo_client *c, bool dry_run, struct hsdo_client_re
 	}
 	if (rc == 0 && !dry_run && c->plan.ncmds > 0)
 		rc = apply_plan(c, conn, rep, rep->haproxy_error, sizeof(rep->haproxy_error));
-	hsdo_rtapi_servers_state_free(&st);
+	if (rep->haproxy_ok) {
+		c->state = st;   /* kept for the report: fleet health reads its checks */
+		rep->state = &c->state;
+	} else {
+		hsdo_rtapi_servers_state_free(&st);
+	}
 	hsdo_rtapi_client_close(conn);
 	rep->connections = c->connections;
 	if (rc == 0 && !rep->store_ok)

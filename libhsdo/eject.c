@@ -173,18 +173,21 @@ static bool in_service(const struct hsdo_slot *s)
 	return s->state == HSDO_SLOT_ACTIVE || s->state == HSDO_SLOT_EJECTED;
 }
 
-/* More than half of its votes failing, out of two or more: with a single
- * slot to judge, a client cannot tell its own network from that slot. */
-static bool candidate(const struct rref *r)
+/* Step 4: a client is an outlier when more than half of the in-service
+ * slots it votes on (two or more) are failing for it and ok for most of
+ * the other clients that vote on them. */
+static int find_outliers(struct work *w, const struct hsdo_table *t)
 {
-	return r->voting >= 2 && 2 * r->failing > r->voting;
-}
+	unsigned *ok, *bad;
+	size_t i, j;
 
-/* Step 4. */
-static void find_outliers(struct work *w, const struct hsdo_table *t)
-{
-	size_t i, j, voters = 0, cand = 0;
-
+	ok = hsdo_calloc(t->n, sizeof(*ok));
+	bad = hsdo_calloc(t->n, sizeof(*bad));
+	if (ok == NULL || bad == NULL) {
+		hsdo_free(ok);
+		hsdo_free(bad);
+		return -HSDO_ENOMEM;
+	}
 	for (i = 0; i < w->nrefs; i++) {
 		const struct hsdo_report *r = w->refs[i].r;
 
@@ -196,15 +199,32 @@ static void find_outliers(struct work *w, const struct hsdo_table *t)
 			    !in_service(&t->slots[e->slot - 1]))
 				continue;
 			w->refs[i].voting++;
-			w->refs[i].failing += e->verdict == HSDO_VERDICT_FAILING;
+			if (e->verdict == HSDO_VERDICT_FAILING)
+				bad[e->slot - 1]++;
+			else
+				ok[e->slot - 1]++;
 		}
-		voters += w->refs[i].voting > 0;
-		cand += candidate(&w->refs[i]);
 	}
-	if (2 * cand >= voters)
-		return;   /* not a minority: the fleet agrees, no outlier */
-	for (i = 0; i < w->nrefs; i++)
-		w->refs[i].outlier = candidate(&w->refs[i]);
+	for (i = 0; i < w->nrefs; i++) {
+		const struct hsdo_report *r = w->refs[i].r;
+		unsigned against = 0;
+
+		for (j = 0; j < r->n; j++) {
+			const struct hsdo_report_slot *e = &r->slots[j];
+			size_t x = e->slot - 1;
+
+			if (e->slot < 1 || e->slot > t->n || e->verdict != HSDO_VERDICT_FAILING ||
+			    !in_service(&t->slots[x]))
+				continue;
+			w->refs[i].failing++;
+			/* the others: every vote but this one, a failing one */
+			against += ok[x] > bad[x] - 1;
+		}
+		w->refs[i].outlier = w->refs[i].voting >= 2 && 2 * against > w->refs[i].voting;
+	}
+	hsdo_free(ok);
+	hsdo_free(bad);
+	return 0;
 }
 
 static int pct_cmp(const void *pa, const void *pb)
@@ -546,8 +566,8 @@ int hsdo_eject_plan(struct hsdo_table *t, const struct hsdo_report *rep, size_t 
 	if (st->enabled) {
 		if ((rc = take_reports(&w, rep, nrep, now_ms, out)) != 0)
 			goto fail;
-		find_outliers(&w, t);
-		if ((rc = tally_votes(&w, t, min_gen, out)) != 0 ||
+		if ((rc = find_outliers(&w, t)) != 0 ||
+		    (rc = tally_votes(&w, t, min_gen, out)) != 0 ||
 		    (rc = apply_cap(&w, t, st)) != 0 ||
 		    (rc = list_outliers(&w, out)) != 0)
 			goto fail;

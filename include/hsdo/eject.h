@@ -13,12 +13,12 @@
  *  3. an active slot that was ejected before and has served at max_weight
  *     for HSDO_EJECT_TIME_MAX_MS since its last ramp step forgets its
  *     ejections (count and since back to 0);
- *  4. outliers: a client that calls more than half of the in-service
- *     slots it votes on failing (and votes on two or more) is a
- *     candidate; when fewer than half of the
- *     voting clients are candidates, the candidates are outliers and none
- *     of their votes count (their own network is what fails). When half or
- *     more are, the fleet agrees: the backends fail, the cap below applies;
+ *  4. outliers: a client that votes on two in-service slots or more, and
+ *     for which more than half of them are failing while most of the
+ *     other clients voting on them call them ok, is an outlier: none of
+ *     its votes count (its own network is what fails). When the fleet
+ *     agrees that most slots fail, nobody is an outlier and the cap below
+ *     applies;
  *  5. votes: a fresh report's entry on an active slot with a verdict other
  *     than idle is a vote, unless the report's generation is below
  *     min_gen[slot - 1] (its counts predate the slot's instance or its

@@ -180,8 +180,8 @@ static const struct {
 	{ "aaaaaaaaaa", { "h1: 3fd", "h2: 3fd", "h3: 3o" }, 500000, "aaeaaaaaaa", 0 },
 	/* the cap: 20 % of 10 is 2, the most failing first */
 	{ "aaaaaaaaaa", { "h1: 2f 3f 4f", "h2: 2f 3f 4o", "h3: 2f 3o 4f" }, 500000, "aeeaaaaaaa", 0 },
-	/* h1 calls 3 of 4 failing, the others 2 of 4: h1 is the outlier */
-	{ "aaaaa", { "h1: 2f 3f 4f 1o", "h2: 2f 3f 4o 1o", "h3: 2f 3o 4f 1o" }, 500000, "aeaaa", 1 },
+	/* h1 calls 3 of 4 failing, but the others split on 3 and 4: no outlier */
+	{ "aaaaa", { "h1: 2f 3f 4f 1o", "h2: 2f 3f 4o 1o", "h3: 2f 3o 4f 1o" }, 500000, "aeaaa", 0 },
 	{ "aaaaaaaaaa", { "h1: 2f 3f 4f", "h2: 2f 3f 4f", "h3: 2f 3o 4o" }, 500000, "aeeaaaaaaa", 0 },
 	/* three of four fail for everyone: the fleet agrees, no outlier; one
 	 * ejected (20 % of 4, at least one) */
@@ -196,8 +196,12 @@ static const struct {
 	{ "aaaa", { "h1: 1o 2o 3o 4o", "h2: 1o 2o 3o 4o", "h3: 1f 2f 3f 4f" }, 0, "aaaa", 1 },
 	/* the outlier's ok votes do not count either */
 	{ "aaaa", { "h1: 1f 2f 3f 4o", "h2: 1o 2o 3o 4f", "h3: 1o 2o 3o" }, 500000, "aaae", 1 },
-	/* two clients, one broken: not a minority, the quorum decides */
-	{ "aaaa", { "h1: 1o 2o 3o 4o", "h2: 1f 2f 3f 4f" }, 500000, "aaaa", 0 },
+	/* two clients, one calling everything failing that the other calls ok */
+	{ "aaaa", { "h1: 1o 2o 3o 4o", "h2: 1f 2f 3f 4f" }, 0, "aaaa", 1 },
+	/* a lone client has nobody to disagree with */
+	{ "aaaaaaaaaa", { "h1: 1f 2f 3o" }, 500000, "eeaaaaaaaa", 0 },
+	/* failing where nobody else votes is no disagreement */
+	{ "aaaaaaaaaa", { "h1: 1f 2f 3f 4o", "h2: 4o 5o", "h3: 4o 5o" }, 500000, "eeaaaaaaaa", 0 },
 	/* exactly half failing is not an outlier */
 	{ "aaaa", { "h1: 1f 2f 3o 4o", "h2: 1o 2o 3o 4o", "h3: 1o 2o 3o 4o" }, 500000, "aaaa", 0 },
 };
@@ -605,10 +609,10 @@ START_TEST(alloc_failures)
 	mktable(&t, "aaaaaaaaaa");
 	eject_slot(&t, 9, NOW - 1, 1, NOW - 100);
 	t.slots[0].eject_count = 1;
-	add_rep(&r, "h1: 1f 2f 3f 4f 5o");      /* the outlier */
-	add_rep(&r, "h2: 1o 2f 3o 5o 6f");
-	add_rep(&r, "h3: 1o 2f 3o 5o 6f");
-	add_rep(&r, "h4: 1o 2f 3o 5o 6f");
+	add_rep(&r, "h1: 1f 3f 4f 5f 7o");      /* the outlier */
+	add_rep(&r, "h2: 1o 2f 3o 4o 5o 6f");
+	add_rep(&r, "h3: 1o 2f 3o 4o 5o 6f");
+	add_rep(&r, "h4: 1o 2f 3o 4o 5o 6f");
 	ck_assert_int_eq(hsdo_table_copy(&before, &t), 0);
 	for (i = 1; i < 100; i++) {
 		hsdo_alloc_fail_at(i, 1);
@@ -686,10 +690,10 @@ static const struct hsdo_report_slot *entry(const struct hsdo_report *r, uint32_
 static void model(struct hsdo_table *t, const struct reps *r, const uint64_t *min_gen,
 		  int64_t now, const struct hsdo_eject_settings *st, size_t *nej, size_t *nout)
 {
-	bool back[16] = { false }, outl[16] = { false }, cand[16] = { false }, ej[16] = { false };
+	bool back[16] = { false }, outl[16] = { false }, ej[16] = { false };
 	unsigned voters[16] = { 0 }, failing[16] = { 0 }, pcts[16][16], np[16] = { 0 };
 	unsigned median[16] = { 0 };
-	size_t i, j, k, nclients = 0, ncand = 0;
+	size_t i, j, k;
 
 	*nej = *nout = 0;
 	for (i = 0; i < t->n; i++) {
@@ -712,35 +716,41 @@ static void model(struct hsdo_table *t, const struct reps *r, const uint64_t *mi
 			memset(t->slots[i].eject_reason, 0, sizeof(t->slots[i].eject_reason));
 		}
 	if (st->enabled) {
-		/* outliers */
+		/* outliers: more than half failing and ok for most others */
 		for (i = 0; i < r->n; i++) {
 			const struct hsdo_report *p = model_pick(r, i, now);
-			unsigned v = 0, f = 0;
+			unsigned v = 0, against = 0;
 
 			if (p == NULL)
 				continue;
 			for (j = 0; j < p->n; j++) {
 				const struct hsdo_report_slot *e = &p->slots[j];
 				const struct hsdo_slot *s;
+				unsigned ok = 0, bad = 0;
 
 				if (e->slot < 1 || e->slot > t->n || e->verdict == HSDO_VERDICT_IDLE)
 					continue;
 				s = &t->slots[e->slot - 1];
-				/* in service before the returns: a returning slot was ejected */
-				if (s->state != HSDO_SLOT_ACTIVE && s->state != HSDO_SLOT_EJECTED)
+				if (s->state != HSDO_SLOT_ACTIVE && s->state != HSDO_SLOT_EJECTED &&
+				    !back[e->slot - 1])
 					continue;
 				v++;
-				f += e->verdict == HSDO_VERDICT_FAILING;
+				if (e->verdict != HSDO_VERDICT_FAILING)
+					continue;
+				for (k = 0; k < r->n; k++) {
+					const struct hsdo_report *q = k == i ? NULL : model_pick(r, k, now);
+					const struct hsdo_report_slot *o = q ? entry(q, e->slot) : NULL;
+
+					if (o == NULL || o->verdict == HSDO_VERDICT_IDLE)
+						continue;
+					ok += o->verdict == HSDO_VERDICT_OK;
+					bad += o->verdict == HSDO_VERDICT_FAILING;
+				}
+				against += ok > bad;
 			}
-			nclients += v > 0;
-			cand[i] = v >= 2 && 2 * f > v;
-			ncand += cand[i];
-		}
-		if (2 * ncand < nclients)
-			for (i = 0; i < r->n; i++)
-				outl[i] = cand[i];
-		for (i = 0; i < r->n; i++)
+			outl[i] = v >= 2 && 2 * against > v;
 			*nout += outl[i];
+		}
 		/* votes */
 		for (k = 0; k < t->n; k++) {
 			if (t->slots[k].state != HSDO_SLOT_ACTIVE || back[k])

@@ -65,7 +65,11 @@ health_store_yaml() {
 
 # health_haproxy_up H: HAProxy H with filter spoe, its own stats socket,
 # frontend port FE_H and SPOE agent port SPOA_H; backend be_app has the
-# template web1..web4. Runs in the foreground of a background job.
+# template web1..web4, checked with an HTTP request that carries the same
+# X-HSDO-HAProxy header as the traffic (so a backend failing for one
+# HAProxy fails its checks too: HAProxy's own 502s never reach the SPOE
+# agent, its checks do). A request with header x-slot: N goes to webN, even
+# drained or down, as persistence would. Runs in the foreground of a background job.
 health_haproxy_up() {
 	local h=$1 fe sp
 	fe=$(free_port)
@@ -90,7 +94,14 @@ frontend fe
 backend be_app
     balance roundrobin
     retries 0
-    server-template web 1-4 127.0.0.2:80 disabled
+    option httpchk
+    http-check send meth GET uri /health hdr X-HSDO-HAProxy $h
+    force-persist if { req.hdr(x-slot) -m found }
+    use-server web1 if { req.hdr(x-slot) -m str 1 }
+    use-server web2 if { req.hdr(x-slot) -m str 2 }
+    use-server web3 if { req.hdr(x-slot) -m str 3 }
+    use-server web4 if { req.hdr(x-slot) -m str 4 }
+    server-template web 1-4 127.0.0.2:80 disabled check inter 2s fall 3 rise 2
 backend hsdo_spoa
     mode tcp
     option spop-check
@@ -154,7 +165,7 @@ SERVER_DRAIN_TIME: 1
 SERVER_LEASE_TTL: 0
 EXPORTER_PORT: $MP
 HEALTH_EJECT: true
-HEALTH_EJECT_TIME: 2
+HEALTH_EJECT_TIME: 4
 HEALTH_MAX_EJECTED_PERCENT: 20
 YAML
 		printf '%s\n' "${1:-}"

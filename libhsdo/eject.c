@@ -263,12 +263,15 @@ static int tally_votes(struct work *w, const struct hsdo_table *t, const uint64_
 			x = e->slot - 1;
 			if (t->slots[x].state != HSDO_SLOT_ACTIVE)
 				continue;
+			v = &w->tally[x];
+			v->voters++;
+			/* A stale vote is not failing, but it is a vote: the quorum
+			 * waits for the clients to judge the slot as it is now, rather
+			 * than follow the first one that does. */
 			if (min_gen != NULL && r->generation < min_gen[x]) {
 				out->stale++;
 				continue;
 			}
-			v = &w->tally[x];
-			v->voters++;
 			if (e->verdict != HSDO_VERDICT_FAILING)
 				continue;
 			v->failing++;

@@ -20,10 +20,11 @@
  *     agrees that most slots fail, nobody is an outlier and the cap below
  *     applies;
  *  5. votes: a fresh report's entry on an active slot with a verdict other
- *     than idle is a vote, unless the report's generation is below
+ *     than idle is a vote. When the report's generation is below
  *     min_gen[slot - 1] (its counts predate the slot's instance or its
- *     return: counted as stale). A slot is failing when more than quorum
- *     of its votes say failing;
+ *     return) the vote is stale: it counts as a vote that is not failing,
+ *     so the quorum waits for the clients to judge the slot as it is now.
+ *     A slot is failing when more than quorum of its votes say failing;
  *  6. the cap, per group (slot.group: the ASG, Consul service or static
  *     group the slot's instance belongs to): at most max_ejected_percent of
  *     the group's in-service (active or ejected) slots ejected at once, at
@@ -106,7 +107,7 @@ struct hsdo_eject_result {
 	size_t noutliers;             /* named */
 	size_t outlier_count;         /* all of them */
 	size_t fresh, expired;        /* reports used / left out */
-	size_t stale;                 /* votes left out by min_gen */
+	size_t stale;                 /* votes taken as not failing by min_gen */
 	size_t ejected;               /* slots ejected after this step */
 	uint32_t *asg_due;            /* slot ids, ascending; owned */
 	size_t nasg_due;

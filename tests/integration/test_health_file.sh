@@ -47,17 +47,19 @@ if [[ $(tslot "$s3" BackendServerStatus) == enabled && $(tslot "$s3" Weight) == 
 	$(tslot "$s3" IPAddress) == 127.0.0.1 && $(tslot "$s3" ServerName) == i-b3 &&
 	$(tslot "$s3" EjectReason) == *" of 3 HAProxies see "* && $(tslot "$s3" EjectCount) == 1 ]]; then
 	ok "the slot is enabled, Weight 0, its instance kept, with Ejected and EjectReason"; else ko "item: $(grep -o "\"BackendServerID\":{\"N\":\"$s3\"}[^\n]*" "$tmp/slots.json")"; fi
+# while it is out (6 s): what the metrics and HAProxy's variable say
+if [[ $(metric hsdo_health_ejected "$MP") == 1 &&
+	$(( $(metric 'hsdo_health_ejections_total{reason="errors"}' "$MP") + $(metric 'hsdo_health_ejections_total{reason="check"}' "$MP") )) -ge 1 ]] &&
+	wait_long "client table" 5 eval '[[ $(metric "hsdo_slots{state=\"ejected\"}" "$EP_h2") == 1 ]]'; then
+	ok "metrics: hsdo_health_ejected, hsdo_health_ejections_total, hsdo_slots{state=\"ejected\"}"; else ko "metrics $(metric hsdo_health_ejected "$MP")"; fi
+slot_state() { curl -s -m 2 -o /dev/null -D - -H "x-slot: $s3" "http://127.0.0.1:$FE_h2/" | tr -d '\r' | sed -n 's/^x-hsdo-slot-state: //ip'; }
+if wait_long "slot_state" 5 eval '[[ $(slot_state) == ejected ]]'; then
+	ok "txn.hsdo.slot_state = ejected for a response of the slot"; else ko "slot_state '$(slot_state)'"; fi
 if wait_long "drained" 20 drained_everywhere "$s3"; then
 	ok "slot $s3 is drained on all three HAProxies"; else ko "not drained everywhere: $(hsrv h1 srv_admin_state web$s3) $(hsrv h2 srv_admin_state web$s3) $(hsrv h3 srv_admin_state web$s3)"; fi
 if stable_for 1.5 b3; then ok "b3 receives no new request"; else ko "b3 still gets requests"; fi
-if grep -qE "slot $s3 i-b3 127\.0\.0\.1:[0-9]+ ejected for 4 s: [23] of 3 HAProxies see (errors ≥ 50 % (or its check DOWN )?\(median [0-9]+ %\)|its check DOWN)" "$tmp/server.log"; then
+if grep -qE "slot $s3 i-b3 127\.0\.0\.1:[0-9]+ ejected for 6 s: [23] of 3 HAProxies see (errors ≥ 50 % (or its check DOWN )?\(median [0-9]+ %\)|its check DOWN)" "$tmp/server.log"; then
 	ok "the server logs the ejection with the votes"; else ko "log line" "$tmp/server.log"; fi
-if [[ $(metric hsdo_health_ejected "$MP") == 1 &&
-	$(( $(metric 'hsdo_health_ejections_total{reason="errors"}' "$MP") + $(metric 'hsdo_health_ejections_total{reason="check"}' "$MP") )) -ge 1 &&
-	$(metric 'hsdo_slots{state="ejected"}' "$EP_h2") == 1 ]]; then
-	ok "metrics: hsdo_health_ejected, hsdo_health_ejections_total, hsdo_slots{state=\"ejected\"}"; else ko "metrics $(metric hsdo_health_ejected "$MP")"; fi
-st=$(curl -s -m 2 -o /dev/null -D - -H "x-slot: $s3" "http://127.0.0.1:$FE_h2/" | tr -d '\r' | sed -n 's/^x-hsdo-slot-state: //ip')
-if [[ $st == ejected ]]; then ok "txn.hsdo.slot_state = ejected for a response of the slot"; else ko "slot_state '$st'"; fi
 if grep -q "slot $s3 failing for this HAProxy" "$tmp/h1/client.log"; then ok "the client logs its verdict"; else ko "client verdict log" "$tmp/h1/client.log"; fi
 
 # ---- healed: back after the ejection time, with the ramp -----------------------------
@@ -73,10 +75,10 @@ if wait_long "serving" 20 serving_everywhere "$s3" && wait_long "ramped" 20 tslo
 fail b3
 if wait_long "ejected again" 40 tslot_is "$s3" EjectCount 2; then
 	ok "failing again: ejected a second time"; else ko "second ejection" "$tmp/server.log"; fi
-if grep -qE "slot $s3 i-b3 .* ejected for 8 s:" "$tmp/server.log"; then
-	ok "the second ejection lasts twice as long (8 s)"; else ko "backoff" "$tmp/server.log"; fi
+if grep -qE "slot $s3 i-b3 .* ejected for 12 s:" "$tmp/server.log"; then
+	ok "the second ejection lasts twice as long (12 s)"; else ko "backoff" "$tmp/server.log"; fi
 heal b3
-wait_long "back" 30 eval '[[ -z $(tslot "$s3" Ejected) ]]' && wait_long "serving" 20 serving_everywhere "$s3"
+wait_long "back" 40 eval '[[ -z $(tslot "$s3" Ejected) ]]' && wait_long "serving" 20 serving_everywhere "$s3"
 
 # ---- failing for one HAProxy only ------------------------------------------------------
 s2=$(slot_of_b b2)
@@ -100,7 +102,10 @@ done
 if ((seen == 1 && max == 1)); then ok "three of four failing: one ejected at a time, the cap (20 % of 4, at least one)"; else ko "ejected at once: max $max (seen $seen)" "$tmp/server.log"; fi
 if grep -qE "not ejected: .* but the cap of group web is reached \(1 of 4 ejected, HEALTH_MAX_EJECTED_PERCENT 20\)" "$tmp/server.log"; then
 	ok "the capped slots are logged"; else ko "cap log" "$tmp/server.log"; fi
-if ! grep -q "is an outlier" "$tmp/server.log"; then ok "every client agrees: none is an outlier"; else ko "outlier while the fleet agrees" "$tmp/server.log"; fi
+# The first HAProxy to see a fleet-wide failure may look like an outlier
+# for a cycle or two (docs/health.md); once every window shows it, none is.
+if [[ $(metric hsdo_health_outlier_clients "$MP") == 0 ]]; then
+	ok "every client agrees: none is an outlier"; else ko "outliers while the fleet agrees: $(metric hsdo_health_outlier_clients "$MP")" "$tmp/server.log"; fi
 heal
 wait_long "none ejected" 30 eval '[[ $(ejected_count) == 0 ]]'
 for s in 1 2 3 4; do wait_long "serving" 20 serving_everywhere "$s"; done
@@ -120,7 +125,7 @@ fail b4
 s4=$(slot_of_b b4)
 wait_long "ejected" 40 eval '[[ -n $(tslot "$s4" Ejected) ]]' || ko "b4 not ejected" "$tmp/server.log"
 for h in "${HAPS[@]}"; do pid=CPID_$h; kill -9 "${!pid}"; done
-if wait_long "expired" 30 eval '[[ -z $(tslot "$s4" Ejected) ]]'; then
+if wait_long "expired" 70 eval '[[ -z $(tslot "$s4" Ejected) ]]'; then
 	ok "clients killed: the ejection in progress expires"; else ko "still ejected" "$tmp/server.log"; fi
 sleep 5
 if [[ $(ejected_count) == 0 && $(metric 'hsdo_health_reports{state="fresh"}' "$MP") == 0 ]]; then

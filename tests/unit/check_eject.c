@@ -367,9 +367,17 @@ START_TEST(stale_votes_by_generation)
 	add_rep(&r, "h2@12: 1f 2f");
 	add_rep(&r, "h3@11: 1o 2o");
 	ck_assert_int_eq(hsdo_eject_plan(&t, r.v, r.n, min_gen, NOW, &st, &res), 0);
-	/* slot 1: only h2 counts (1 of 1); slot 2: 2 of 3 */
+	/* slot 1: h1 and h3 hold an older generation: not failing, so 1 of 3;
+	 * slot 2: 2 of 3 */
 	ck_assert_uint_eq(res.stale, 2);
-	ck_assert_uint_eq(event(&res, 1)->votes.voters, 1);
+	ck_assert_ptr_null(event(&res, 1));
+	ck_assert_str_eq(states(&t, got), "aeaa");
+	hsdo_eject_result_free(&res);
+	/* once h1 and h3 hold it too, slot 1 goes */
+	r.v[0].generation = r.v[2].generation = 12;
+	r.v[2].slots[0].verdict = HSDO_VERDICT_FAILING;
+	ck_assert_int_eq(hsdo_eject_plan(&t, r.v, r.n, min_gen, NOW, &st, &res), 0);
+	ck_assert_uint_eq(event(&res, 1)->votes.voters, 3);
 	ck_assert_str_eq(states(&t, got), "eeaa");
 	hsdo_eject_result_free(&res);
 	reps_free(&r);
@@ -760,10 +768,11 @@ static void model(struct hsdo_table *t, const struct reps *r, const uint64_t *mi
 				const struct hsdo_report_slot *e;
 
 				if (p == NULL || outl[i] || (e = entry(p, (uint32_t)(k + 1))) == NULL ||
-				    e->verdict == HSDO_VERDICT_IDLE ||
-				    (min_gen != NULL && p->generation < min_gen[k]))
+				    e->verdict == HSDO_VERDICT_IDLE)
 					continue;
 				voters[k]++;
+				if (min_gen != NULL && p->generation < min_gen[k])
+					continue;   /* stale: a vote, not failing */
 				if (e->verdict == HSDO_VERDICT_FAILING) {
 					failing[k]++;
 					if (e->responses > 0)

@@ -14,8 +14,12 @@ HAPS=(h1 h2 h3)
 
 # health_peers_up: the backends and the traffic generator; sets CTL (control
 # URL) and BP1..BP4 (backend ports).
+# With HEALTH_HOSTS (a comma-separated list of loopback addresses) and
+# HEALTH_BACKEND_PORT, each backend listens on its own address and that port.
 health_peers_up() {
-	node "$SRC/tests/fixtures/health_peers.js" --backends 4 >"$tmp/peers.log" 2>&1 &
+	local args=(--backends 4)
+	[[ -n ${HEALTH_HOSTS:-} ]] && args=(--hosts "$HEALTH_HOSTS" --port "$HEALTH_BACKEND_PORT")
+	node "$SRC/tests/fixtures/health_peers.js" "${args[@]}" >"$tmp/peers.log" 2>&1 &
 	pids+=($!)
 	wait_log "$tmp/peers.log" "LISTENING( [0-9]+){5}" || return 1
 	read -r _ CP BP1 BP2 BP3 BP4 < <(grep LISTENING "$tmp/peers.log" | head -1)
@@ -130,7 +134,7 @@ health_client_up() {
 CLIENT_HAPROXY_SOCKET_PATH: $tmp/$h/admin.sock
 CLIENT_HAPROXY_BACKEND_NAME: be_app
 CLIENT_HAPROXY_BACKEND_BASE_NAME: web
-CLIENT_HAPROXY_BACKEND_SERVER_PORT: 80
+CLIENT_HAPROXY_BACKEND_SERVER_PORT: ${HEALTH_BACKEND_PORT:-80}
 HAPROXY_BACKEND_SERVERS_LIST_SIZE: 4
 EXPORTER_PORT: $ep
 SPOA_LISTEN: 127.0.0.1:${!sp}
@@ -147,15 +151,16 @@ YAML
 	printf -v "CPID_$h" '%s' "$!"
 }
 
-# health_server_up [YAML]: hsdo-agent --server, static source, exporter MP.
+# health_server_up [YAML]: hsdo-agent --server, static source (or the
+# HEALTH_SOURCE_YAML lines), exporter MP.
 health_server_up() {
 	MP=$(free_port)
 	{
 		printf 'INTERVAL: 0.3\n'
 		health_store_yaml
 		cat <<YAML
-SERVER_MODE: static
-SERVER_STATIC_FILE: $tmp/list.yaml
+${HEALTH_SOURCE_YAML:-SERVER_MODE: static
+SERVER_STATIC_FILE: $tmp/list.yaml}
 HAPROXY_BACKEND_SERVERS_LIST_SIZE: 4
 SERVER_HAPROXY_BACKEND_SERVER_MIN_WEIGHT: 1
 SERVER_HAPROXY_BACKEND_SERVER_MAX_WEIGHT: 4
@@ -165,7 +170,7 @@ SERVER_DRAIN_TIME: 1
 SERVER_LEASE_TTL: 0
 EXPORTER_PORT: $MP
 HEALTH_EJECT: true
-HEALTH_EJECT_TIME: 6
+HEALTH_EJECT_TIME: ${HEALTH_EJECT_TIME_S:-6}
 HEALTH_MAX_EJECTED_PERCENT: 20
 YAML
 		printf '%s\n' "${1:-}"

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "hsdo/aws.h"
+#include "hsdo/aws_ops.h"
 #include "hsdo/client.h"
 #include "hsdo/config.h"
 #include "hsdo/http.h"
@@ -379,8 +380,8 @@ static bool needs_http(const struct hsdo_config *cfg, enum hsdo_role role)
 	       (role == HSDO_ROLE_SERVER && cfg->server_mode != HSDO_CONFIG_SERVER_MODE_STATIC);
 }
 
-void agent_aws_options(const struct hsdo_config *cfg, struct hsdo_http_options *ho,
-		       struct hsdo_aws_options *ao)
+void agent_aws_options(const struct hsdo_config *cfg, unsigned principal,
+		       struct hsdo_http_options *ho, struct hsdo_aws_options *ao)
 {
 	extern char **environ;
 
@@ -389,6 +390,68 @@ void agent_aws_options(const struct hsdo_config *cfg, struct hsdo_http_options *
 	memset(ao, 0, sizeof(*ao));
 	ao->envp = environ;
 	ao->region = cfg->aws_default_region;
+	ao->principal = principal;
+}
+
+unsigned agent_aws_principal(enum hsdo_role role)
+{
+	switch (role) {
+	case HSDO_ROLE_SERVER:
+		return HSDO_AWS_PRINCIPAL_SERVER;
+	case HSDO_ROLE_CLIENT:
+		return HSDO_AWS_PRINCIPAL_CLIENT;
+	default:
+		return HSDO_AWS_PRINCIPAL_SERVER | HSDO_AWS_PRINCIPAL_CLIENT;
+	}
+}
+
+void agent_print_aws(const struct hsdo_config *cfg, enum hsdo_role role, FILE *f)
+{
+	struct hsdo_http_options ho;
+	struct hsdo_aws_options ao;
+	struct hsdo_http *http = NULL;
+	struct hsdo_aws *aws = NULL;
+	enum hsdo_creds_region_source src;
+	enum hsdo_config_origin co = HSDO_CONFIG_FROM_DEFAULT;
+	const char *where = "";
+	char err[512] = "";
+	size_t line = 0;
+	int rc, s;
+
+	if (cfg->store != HSDO_CONFIG_STORE_DYNAMODB &&
+	    (role == HSDO_ROLE_CLIENT || cfg->server_mode != HSDO_CONFIG_SERVER_MODE_AWS)) {
+		fprintf(f, "AWS: not used (STORE=%s, SERVER_MODE=%s)\n",
+			hsdo_config_store_str(cfg->store), hsdo_config_server_mode_str(cfg->server_mode));
+		return;
+	}
+	agent_aws_options(cfg, agent_aws_principal(role), &ho, &ao);
+	rc = hsdo_http_new(&ho, NULL, &http, err, sizeof(err));
+	if (rc == 0)
+		rc = hsdo_aws_new(&ao, http, &aws, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(f, "AWS: cannot be used: %s\n", err);
+		hsdo_http_free(http);
+		return;
+	}
+	src = hsdo_aws_region_source(aws, &where);
+	fprintf(f, "AWS region = %s  # ", hsdo_aws_region(aws));
+	if (src == HSDO_CREDS_REGION_PROFILE) {
+		fprintf(f, "%s\n", where);
+	} else if (src == HSDO_CREDS_REGION_CONFIG) {
+		(void)hsdo_config_origin_of(cfg, "AWS_DEFAULT_REGION", &co, &line);
+		if (co == HSDO_CONFIG_FROM_FILE)
+			fprintf(f, "configuration (%s:%zu)\n", cfg->source_file, line);
+		else
+			fprintf(f, "configuration (%s)\n", hsdo_config_origin_str(co));
+	} else {
+		fprintf(f, "%s\n", hsdo_creds_region_source_str(src));
+	}
+	fprintf(f, "AWS credentials = %s\n", hsdo_aws_creds_chain(aws));
+	for (s = 0; s < HSDO_CREDS_SVC_COUNT; s++)
+		fprintf(f, "AWS endpoint %s = %s\n", hsdo_creds_service_str((enum hsdo_creds_service)s),
+			hsdo_aws_endpoint(aws, (enum hsdo_creds_service)s));
+	hsdo_aws_free(aws);
+	hsdo_http_free(http);
 }
 
 static int open_http(struct agent *a, const struct hsdo_config *cfg)
@@ -400,7 +463,7 @@ static int open_http(struct agent *a, const struct hsdo_config *cfg)
 
 	if (a->http_ev != NULL || !needs_http(cfg, a->role))
 		return 0;
-	agent_aws_options(cfg, &ho, &ao);
+	agent_aws_options(cfg, agent_aws_principal(a->role), &ho, &ao);
 	rc = hsdo_agent_http_new(a->loop, &ho, &a->http_ev, err, sizeof(err));
 	if (rc != 0) {
 		hsdo_log_err("HTTP client: %s", err);

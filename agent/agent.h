@@ -3,6 +3,7 @@
 #define HSDO_AGENT_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -75,8 +76,16 @@ void agent_cycle_done(struct agent *a, bool ok, double seconds);
  * region, the process environment), for the agent and --create-table. */
 struct hsdo_http_options;
 struct hsdo_aws_options;
-void agent_aws_options(const struct hsdo_config *cfg, struct hsdo_http_options *ho,
-		       struct hsdo_aws_options *ao);
+/* The HTTP and AWS options for cfg, the client acting as principal (the
+ * enum hsdo_aws_principal bits: what the IAM policy of docs/iam/ grants). */
+void agent_aws_options(const struct hsdo_config *cfg, unsigned principal,
+		       struct hsdo_http_options *ho, struct hsdo_aws_options *ao);
+/* The principal a role's agent acts as (both for --check-config alone). */
+unsigned agent_aws_principal(enum hsdo_role role);
+/* --check-config --debug: the AWS region and where it came from, the
+ * credential chain (never a secret) and the endpoints, or why AWS cannot
+ * be used; "not used" when neither the store nor the source needs it. */
+void agent_print_aws(const struct hsdo_config *cfg, enum hsdo_role role, FILE *f);
 /* One info line on a table (generation, slots by state), debug per slot. */
 void agent_log_table(const struct hsdo_table *t);
 

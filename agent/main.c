@@ -12,6 +12,7 @@
 #include <ev.h>
 
 #include "hsdo/aws.h"
+#include "hsdo/aws_ops.h"
 #include "hsdo/config.h"
 #include "hsdo/diag.h"
 #include "hsdo/err.h"
@@ -41,8 +42,10 @@ static void usage(FILE *f)
 	      "  -f, --config FILE   configuration file (default: ./conf/env.yaml, then\n"
 	      "                      " HSDO_SYSCONFDIR "/env.yaml; environment variables\n"
 	      "                      override every key)\n"
-	      "  -n, --check-config  validate the configuration, print every error or\n"
-	      "                      'configuration OK', and exit\n"
+	      "  -n, --check-config  validate the configuration, say which file was read,\n"
+	      "                      print every error or 'configuration OK', and exit;\n"
+	      "                      with --debug, also every value and where it came\n"
+	      "                      from, and the AWS region and credentials in use\n"
 	      "      --once          run one cycle and exit (0 when it succeeded)\n"
 	      "      --dry-run       print the changes instead of applying them\n"
 	      "      --create-table  create the DynamoDB table DYNAMODB_TABLE_NAME (and,\n"
@@ -58,21 +61,40 @@ static void usage(FILE *f)
 	      "EXPORTER_ADDR:EXPORTER_PORT (default 127.0.0.1:6789).\n", f);
 }
 
+static const char *const config_candidates[] = {
+	"conf/env.yaml", HSDO_SYSCONFDIR "/env.yaml",
+};
+
 /* The file to read: --config, else ./conf/env.yaml (the original's place),
  * else the installed one; NULL when none exists (defaults + environment). */
 static const char *resolve_config_path(const char *opt)
 {
-	static const char *const candidates[] = {
-		"conf/env.yaml", HSDO_SYSCONFDIR "/env.yaml",
-	};
 	size_t i;
 
 	if (opt != NULL)
 		return opt;
-	for (i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++)
-		if (access(candidates[i], R_OK) == 0)
-			return candidates[i];
+	for (i = 0; i < sizeof(config_candidates) / sizeof(config_candidates[0]); i++)
+		if (access(config_candidates[i], R_OK) == 0)
+			return config_candidates[i];
 	return NULL;
+}
+
+/* Which file the configuration came from, or that none was found: a
+ * configuration of defaults alone must never pass unnoticed. */
+static void describe_config_source(const char *path, char *buf, size_t len)
+{
+	size_t i, used;
+
+	if (path != NULL) {
+		snprintf(buf, len, "configuration file %s", path);
+		return;
+	}
+	used = (size_t)snprintf(buf, len, "no configuration file (looked for");
+	for (i = 0; i < sizeof(config_candidates) / sizeof(config_candidates[0]) && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s %s", i ? "," : "",
+					 config_candidates[i]);
+	if (used < len)
+		snprintf(buf + used, len - used, "): defaults and environment only");
 }
 
 static void print_diag(const struct hsdo_diag *d, FILE *f)
@@ -107,7 +129,7 @@ static int create_table(const struct hsdo_config *cfg)
 		fputs("hsdo-agent: --create-table: DYNAMODB_TABLE_NAME is not set\n", stderr);
 		return -HSDO_ECONFIG;
 	}
-	agent_aws_options(cfg, &ho, &ao);
+	agent_aws_options(cfg, HSDO_AWS_PRINCIPAL_TABLE_ADMIN, &ho, &ao);
 	rc = hsdo_http_new(&ho, NULL, &http, err, sizeof(err));
 	if (rc == 0)
 		rc = hsdo_aws_new(&ao, http, &aws, err, sizeof(err));
@@ -189,6 +211,7 @@ int main(int argc, char **argv)
 	struct hsdo_config *cfg = NULL;
 	struct hsdo_diag diag = { 0 };
 	const char *config_opt = NULL;
+	char source[512];
 	bool server = false, client = false, check = false, mktable = false;
 	int opt, rc;
 
@@ -245,15 +268,21 @@ int main(int argc, char **argv)
 		hsdo_config_free(cfg);
 		return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 	}
+	describe_config_source(a.config_path, source, sizeof(source));
 	if (check) {
-		if (a.debug_flag)
-			hsdo_config_dump(cfg, stdout);
+		printf("%s\n", source);
+		if (a.debug_flag) {
+			hsdo_config_dump_origins(cfg, stdout);
+			agent_print_aws(cfg, a.role, stdout);
+		}
 		hsdo_config_free(cfg);
 		puts("configuration OK");
 		return EXIT_SUCCESS;
 	}
 
-	a.loop = ev_default_loop(EVFLAG_AUTO);
+	/* Not the default loop: it would reap every child (waitpid(-1)) and
+	 * lose a credential_process's exit status. */
+	a.loop = ev_loop_new(EVFLAG_AUTO);
 	if (a.loop == NULL) {
 		fputs("hsdo-agent: cannot initialise libev\n", stderr);
 		hsdo_config_free(cfg);
@@ -267,6 +296,10 @@ int main(int argc, char **argv)
 	hsdo_log_info("hsdo-agent %s starting in %s mode%s%s", HSDO_VERSION,
 		      server ? "server" : "client", a.dry_run ? " (dry run)" : "",
 		      a.once ? " (once)" : "");
+	if (a.config_path != NULL)
+		hsdo_log_info("%s", source);
+	else
+		hsdo_log_warn("%s", source);
 
 	signal(SIGPIPE, SIG_IGN);
 	ev_signal_init(&a.sig_term, on_stop_signal, SIGTERM);

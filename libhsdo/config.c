@@ -348,12 +348,29 @@ static const struct cfg_key cfg_keys[K_COUNT] = {
 		"seconds an instance must have been failing before SetInstanceHealth"),
 };
 
-/* Unknown environment variables with these prefixes are probably typos.
- * Not HSDO_: no setting starts with it, and the tests and wrappers use it
- * for their own variables (HSDO_AGENT, HSDO_SOURCE_DIR...). */
-static const char *const env_prefixes[] = {
-	"SERVER_", "CLIENT_", "STORE_", "EXPORTER_", "HEALTH_",
+_Static_assert(K_COUNT <= HSDO_CONFIG_KEYS_MAX, "HSDO_CONFIG_KEYS_MAX too small");
+
+/* Variables that are not settings but that the AWS and Consul clients read
+ * (libhsdo/aws/, libhsdo/source/source_consul.c; check_config.c proves the
+ * list covers every name those files read). They are known, and close
+ * misspellings of them are warned about like those of settings. */
+static const char *const env_foreign[] = {
+	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+	"AWS_REGION", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
+	"AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
+	"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+	"AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+	"AWS_EC2_METADATA_DISABLED", "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+	"AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB",
+	"AWS_ENDPOINT_URL_EC2", "AWS_ENDPOINT_URL_AUTO_SCALING", "AWS_ENDPOINT_URL_STS",
+	"CONSUL_HTTP_TOKEN", "CONSUL_HTTP_TOKEN_FILE",
 };
+
+/* AWS_ is the SDKs' namespace, full of variables HSDO has no use for
+ * (AWS_EXECUTION_ENV on ECS, AWS_LAMBDA_*...): a variable there is only
+ * warned about when it is close to a name HSDO knows. Every other
+ * settings prefix (SERVER_, CLIENT_, DYNAMODB_...) warns on any name. */
+#define ENV_SHARED_PREFIX "AWS_"
 
 static const char *const backend_fields[] = { "baseName", "serverPort" };
 
@@ -406,6 +423,19 @@ const char *hsdo_config_log_target_str(enum hsdo_config_log_target target)
 	if ((unsigned)target >= HSDO_CONFIG_LOG_TARGET_COUNT)
 		return "unknown";
 	return log_target_names[target];
+}
+
+const char *hsdo_config_origin_str(enum hsdo_config_origin origin)
+{
+	static const char *const names[HSDO_CONFIG_FROM_COUNT] = {
+		[HSDO_CONFIG_FROM_DEFAULT] = "default",
+		[HSDO_CONFIG_FROM_FILE] = "file",
+		[HSDO_CONFIG_FROM_ENV] = "environment",
+	};
+
+	if ((unsigned)origin >= HSDO_CONFIG_FROM_COUNT)
+		return "unknown";
+	return names[origin];
 }
 
 static void *field(struct hsdo_config *c, size_t k)
@@ -571,14 +601,20 @@ static const char *suggest(const char *s, size_t len, const char *const *names, 
 	return best;
 }
 
-static const char *suggest_key(const char *s, size_t len)
+#define NFOREIGN (sizeof(env_foreign) / sizeof(env_foreign[0]))
+
+/* The closest setting (or, for environment variables, also the closest
+ * variable of env_foreign), or NULL. */
+static const char *suggest_key(const char *s, size_t len, bool foreign)
 {
-	const char *names[K_COUNT];
-	size_t i;
+	const char *names[K_COUNT + NFOREIGN];
+	size_t i, n = 0;
 
 	for (i = 0; i < K_COUNT; i++)
-		names[i] = cfg_keys[i].name;
-	return suggest(s, len, names, K_COUNT);
+		names[n++] = cfg_keys[i].name;
+	for (i = 0; foreign && i < NFOREIGN; i++)
+		names[n++] = env_foreign[i];
+	return suggest(s, len, names, n);
 }
 
 /* Warn about an unknown key or variable. Only when the warning can still
@@ -592,7 +628,7 @@ static void report_unknown(struct cfg_ctx *x, const struct origin *o,
 
 	if (x->diag == NULL || x->diag->n >= HSDO_DIAG_MAX)
 		return;
-	hint = x->diag->n < HSDO_DIAG_MAX - 1 ? suggest_key(s, len) : NULL;
+	hint = x->diag->n < HSDO_DIAG_MAX - 1 ? suggest_key(s, len, o->kind == ORIGIN_ENV) : NULL;
 	show_name(s, len, name, sizeof(name));
 	if (hint != NULL)
 		report(x, HSDO_DIAG_WARNING, o, NULL, "%s: unknown %s (did you mean %s?)",
@@ -610,6 +646,41 @@ static int find_key(const char *s, size_t len)
 		if (strlen(cfg_keys[i].name) == len && memcmp(cfg_keys[i].name, s, len) == 0)
 			return (int)i;
 	return -1;
+}
+
+bool hsdo_config_env_known(const char *name, size_t len)
+{
+	size_t i;
+
+	if (name == NULL)
+		return false;
+	if (find_key(name, len) >= 0)
+		return true;
+	for (i = 0; i < NFOREIGN; i++)
+		if (strlen(env_foreign[i]) == len && memcmp(env_foreign[i], name, len) == 0)
+			return true;
+	return false;
+}
+
+/* Does s start with the first word ("SERVER_", "DYNAMODB_"...) of a
+ * setting's name? AWS_ is left out (ENV_SHARED_PREFIX). */
+static bool has_key_prefix(const char *s, size_t len)
+{
+	const char *us;
+	size_t i, plen;
+
+	for (i = 0; i < K_COUNT; i++) {
+		us = strchr(cfg_keys[i].name, '_');
+		if (us == NULL)
+			continue;
+		plen = (size_t)(us - cfg_keys[i].name) + 1;
+		if (plen == strlen(ENV_SHARED_PREFIX) &&
+		    memcmp(cfg_keys[i].name, ENV_SHARED_PREFIX, plen) == 0)
+			continue;
+		if (len > plen && memcmp(s, cfg_keys[i].name, plen) == 0)
+			return true;
+	}
+	return false;
 }
 
 /* ---- value parsers (pure) ------------------------------------------------- */
@@ -1728,7 +1799,7 @@ static int apply_env(struct cfg_ctx *x, char *const *envp)
 {
 	struct origin o = { ORIGIN_ENV, 0 };
 	const char *v, *eq;
-	size_t k, i, nlen;
+	size_t k, nlen;
 	int rc;
 
 	if (envp == NULL)
@@ -1745,17 +1816,18 @@ static int apply_env(struct cfg_ctx *x, char *const *envp)
 		if (x->oom)
 			return -HSDO_ENOMEM;
 	}
+	/* A variable that is not known but looks like a setting (a settings
+	 * prefix, or a small edit distance from a known name) is most likely
+	 * a typo that would otherwise be silently ignored. */
 	for (; *envp != NULL; envp++) {
 		eq = strchr(*envp, '=');
 		nlen = eq ? (size_t)(eq - *envp) : strlen(*envp);
-		if (find_key(*envp, nlen) >= 0)
+		if (hsdo_config_env_known(*envp, nlen))
 			continue;
-		for (i = 0; i < sizeof(env_prefixes) / sizeof(env_prefixes[0]); i++) {
-			if (strncmp(*envp, env_prefixes[i], strlen(env_prefixes[i])) == 0) {
-				report_unknown(x, &o, *envp, nlen, "variable");
-				break;
-			}
-		}
+		if (x->diag == NULL || x->diag->n >= HSDO_DIAG_MAX)
+			break;
+		if (has_key_prefix(*envp, nlen) || suggest_key(*envp, nlen, true) != NULL)
+			report_unknown(x, &o, *envp, nlen, "variable");
 		if (x->oom)
 			return -HSDO_ENOMEM;
 	}
@@ -1931,10 +2003,19 @@ static void finalize(struct cfg_ctx *x, enum hsdo_role role)
 	bool one_only = str_empty(c->client_haproxy_backend_name) !=
 			str_empty(c->client_haproxy_backend_base_name);
 
-	/* STORE unset or empty: keep an original (DynamoDB) config working. */
-	if (x->empty_enum[K_STORE])
+	/* STORE unset or empty: keep an original (DynamoDB) config working,
+	 * and say so when that means the file store: a misspelt or missing
+	 * DYNAMODB_TABLE_NAME must not quietly turn a fleet's store local. */
+	if (x->empty_enum[K_STORE]) {
+		c->store_auto = true;
 		c->store = str_empty(c->dynamodb_table_name) ? HSDO_CONFIG_STORE_FILE
 							     : HSDO_CONFIG_STORE_DYNAMODB;
+		if (c->store == HSDO_CONFIG_STORE_FILE && !x->bad[K_DYNAMODB_TABLE_NAME])
+			report(x, HSDO_DIAG_WARNING, &x->origin[K_STORE], cfg_keys[K_STORE].name,
+			       "not set and DYNAMODB_TABLE_NAME is empty: using the file store "
+			       "(STORE_FILE_PATH); set STORE=file to choose it, or "
+			       "DYNAMODB_TABLE_NAME for DynamoDB");
+	}
 	finalize_backends(x);
 	if (x->oom)
 		return;
@@ -1957,6 +2038,7 @@ void hsdo_config_free(struct hsdo_config *c)
 
 	if (c == NULL)
 		return;
+	hsdo_free(c->source_file);
 	for (k = 0; k < K_COUNT; k++) {
 		switch (cfg_keys[k].type) {
 		case CT_STRING:
@@ -2017,6 +2099,17 @@ int hsdo_config_parse(const char *buf, size_t len, const char *filename,
 		rc = apply_env(x, envp);
 	if (rc == 0 && file_ok)
 		finalize(x, role);
+	if (rc == 0 && !x->oom) {
+		x->c->source_file = hsdo_strdup(buf != NULL ? x->fname : "");
+		if (x->c->source_file == NULL)
+			x->oom = 1;
+		for (k = 0; k < K_COUNT; k++) {
+			x->c->origin[k] = (unsigned char)(x->origin[k].kind == ORIGIN_FILE ?
+				HSDO_CONFIG_FROM_FILE : x->origin[k].kind == ORIGIN_ENV ?
+				HSDO_CONFIG_FROM_ENV : HSDO_CONFIG_FROM_DEFAULT);
+			x->c->origin_line[k] = (uint32_t)x->origin[k].line;
+		}
+	}
 	if (rc == 0 && x->oom)
 		rc = -HSDO_ENOMEM;
 	if (rc == 0 && x->nerrors > 0)
@@ -2095,7 +2188,54 @@ static int dump_list(FILE *f, const struct hsdo_config_list *l)
 	return 0;
 }
 
-int hsdo_config_dump(const struct hsdo_config *c, FILE *f)
+/* A string value for display: the password of a URL's userinfo
+ * ("https://user:secret@host") becomes "***". */
+static int put_masked(FILE *f, const char *v)
+{
+	const char *scheme = strstr(v, "://"), *auth, *at, *colon;
+
+	if (scheme == NULL)
+		return fputs(v, f) < 0;
+	auth = scheme + 3;
+	at = auth + strcspn(auth, "/?#@");
+	colon = memchr(auth, ':', (size_t)(at - auth));
+	if (*at != '@' || colon == NULL)
+		return fputs(v, f) < 0;
+	return fprintf(f, "%.*s***%s", (int)(colon + 1 - v), v, at) < 0;
+}
+
+static int put_origin(FILE *f, const struct hsdo_config *c, size_t k)
+{
+	switch ((enum hsdo_config_origin)c->origin[k]) {
+	case HSDO_CONFIG_FROM_FILE:
+		return fprintf(f, "  # %s:%u", c->source_file, (unsigned)c->origin_line[k]) < 0;
+	case HSDO_CONFIG_FROM_ENV:
+		return fputs("  # environment", f) < 0;
+	default:
+		if (k == K_STORE && c->store_auto)
+			return fputs("  # default (from DYNAMODB_TABLE_NAME)", f) < 0;
+		return fputs("  # default", f) < 0;
+	}
+}
+
+int hsdo_config_origin_of(const struct hsdo_config *c, const char *key,
+			  enum hsdo_config_origin *origin, size_t *line)
+{
+	int k;
+
+	if (c == NULL || key == NULL)
+		return -HSDO_EINVAL;
+	k = find_key(key, strlen(key));
+	if (k < 0)
+		return -HSDO_ENOTFOUND;
+	if (origin != NULL)
+		*origin = (enum hsdo_config_origin)c->origin[k];
+	if (line != NULL)
+		*line = c->origin_line[k];
+	return 0;
+}
+
+static int dump(const struct hsdo_config *c, FILE *f, bool origins)
 {
 	const struct hsdo_config_backends *b;
 	char sec[32];
@@ -2125,7 +2265,10 @@ int hsdo_config_dump(const struct hsdo_config *c, FILE *f)
 					      sizeof(sec)), f) < 0;
 			break;
 		case CT_STRING:
-			bad = fputs(*(char *const *)p ? *(char *const *)p : "", f) < 0;
+			if (origins)
+				bad = put_masked(f, *(char *const *)p ? *(char *const *)p : "");
+			else
+				bad = fputs(*(char *const *)p ? *(char *const *)p : "", f) < 0;
 			break;
 		case CT_ENUM: {
 			int v = get_enum(c, k), n;
@@ -2147,10 +2290,22 @@ int hsdo_config_dump(const struct hsdo_config *c, FILE *f)
 		case CT_TYPE_COUNT:
 			break;
 		}
+		if (!bad && origins)
+			bad = put_origin(f, c, k);
 		if (!bad && fputc('\n', f) == EOF)
 			bad = 1;
 	}
 	if (bad || ferror(f))
 		return -HSDO_EIO;
 	return 0;
+}
+
+int hsdo_config_dump(const struct hsdo_config *c, FILE *f)
+{
+	return dump(c, f, false);
+}
+
+int hsdo_config_dump_origins(const struct hsdo_config *c, FILE *f)
+{
+	return dump(c, f, true);
 }

@@ -43,11 +43,17 @@ struct hsdo_aws;
 
 struct hsdo_aws_options {
 	char *const *envp;             /* environment (NULL-terminated) */
-	const char *region;            /* config's AWS region, may be NULL */
+	const char *region;            /* the configuration's region: used only when the
+					* environment, the profile and instance
+					* metadata give none; may be NULL */
 	int max_tries;                 /* default 5 (1 = no retry) */
 	long base_delay_ms;            /* default 50 */
 	long max_delay_ms;             /* default 5000 */
 	long timeout_ms;               /* per try; 0: the transport's */
+	long process_timeout_ms;       /* credential_process; 0: HSDO_CREDS_PROCESS_TIMEOUT_S */
+	unsigned principal;            /* enum hsdo_aws_principal bits this client acts as:
+					* an operation aws_ops.h does not grant them fails
+					* (-HSDO_EINVAL through done); 0: no check */
 	/* Clock (Unix seconds) and randomness, for tests; NULL: real ones. */
 	int64_t (*now_s)(void *ctx);
 	uint32_t (*random)(void *ctx);
@@ -98,9 +104,18 @@ size_t hsdo_aws_pending(const struct hsdo_aws *a);
 /* The region in use and a service's endpoint URL (borrowed). */
 const char *hsdo_aws_region(const struct hsdo_aws *a);
 const char *hsdo_aws_endpoint(const struct hsdo_aws *a, enum hsdo_creds_service svc);
-/* Where the credentials came from ("env", "imds", ...; "" before the first
- * resolution). Never the credentials themselves. */
+/* Where the credentials came from ("env", "credentials", "config", "imds",
+ * "ecs", "process", "web-identity", "assume-role"; "" before the first
+ * fetch). Never the credentials themselves. */
 const char *hsdo_aws_creds_source(const struct hsdo_aws *a);
+/* The chain resolved at hsdo_aws_new, for --check-config --debug:
+ * "profile prod: keys (FILE:LINE), then AssumeRole ARN (profile prod)". */
+const char *hsdo_aws_creds_chain(const struct hsdo_aws *a);
+/* Where the region came from (NONE while it is being read from instance
+ * metadata); *where (may be NULL) gets "profile P, FILE:LINE" for a
+ * profile's region, "" otherwise. */
+enum hsdo_creds_region_source hsdo_aws_region_source(const struct hsdo_aws *a,
+						     const char **where);
 
 /* Sign and send; 0 (done will be called) or a negative hsdo_err. */
 int hsdo_aws_call(struct hsdo_aws *a, const struct hsdo_aws_request *req,

@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "hsdo/creds.h"
+
 #include "hsdo/slot.h"
 
 /* Content-Type for the POST bodies built below. */
@@ -120,6 +122,35 @@ int hsdo_ec2_parse_instances(const char *buf, size_t len, struct hsdo_ec2_instan
 
 /* Free what hsdo_ec2_parse_instances stored and zero *r; NULL is a no-op. */
 void hsdo_ec2_instances_free(struct hsdo_ec2_instances *r);
+
+/* ---- STS (version 2011-06-15) ---------------------------------------------------- */
+
+#define HSDO_STS_BODY_MAX        32768   /* a web identity token is up to 20,000 bytes */
+#define HSDO_STS_TOKEN_MAX       20000
+#define HSDO_STS_ROLE_ARN_MAX    2048
+#define HSDO_STS_SESSION_MAX     64
+
+/* Body of AssumeRole: RoleArn (20..2048 bytes), RoleSessionName (2..64 of
+ * [A-Za-z0-9+=,.@_-]), ExternalId (NULL: none; 2..1224 printable) and
+ * DurationSeconds (0: none; else 900..43200). Same output contract as
+ * hsdo_asg_describe_groups_body; -HSDO_EINVAL naming the bad part. */
+int hsdo_sts_assume_role_body(const char *role_arn, const char *session,
+			      const char *external_id, int duration_s, char *out,
+			      size_t outlen, char *err, size_t errlen);
+
+/* Body of AssumeRoleWithWebIdentity (sent unsigned): role and session as
+ * above, the token 4..HSDO_STS_TOKEN_MAX printable bytes (a secret: never
+ * in err). */
+int hsdo_sts_web_identity_body(const char *role_arn, const char *session, const char *token,
+			       char *out, size_t outlen, char *err, size_t errlen);
+
+/* The <Credentials> of an AssumeRoleResponse (web_identity false) or an
+ * AssumeRoleWithWebIdentityResponse into *out (source "sts"; Expiration
+ * required). An <ErrorResponse> is -HSDO_EAWS "Code: Message"; other
+ * failures as hsdo_asg_parse_groups. The document's text is wiped before
+ * it is freed; on failure *out owns nothing. */
+int hsdo_sts_parse_credentials(const char *buf, size_t len, bool web_identity,
+			       struct hsdo_creds *out, char *err, size_t errlen);
 
 /* ---- errors ------------------------------------------------------------------------ */
 

@@ -14,6 +14,7 @@
 
 #define HSDO_CONFIG_FILE_MAX     (1024 * 1024) /* bytes */
 #define HSDO_CONFIG_BACKEND_LEN  128
+#define HSDO_CONFIG_KEYS_MAX     64            /* room for the settings table */
 
 enum hsdo_role {
 	HSDO_ROLE_ANY = 0,   /* types, bounds and role-independent rules only */
@@ -33,6 +34,14 @@ enum hsdo_config_store {
 	HSDO_CONFIG_STORE_DYNAMODB = 0,
 	HSDO_CONFIG_STORE_FILE,
 	HSDO_CONFIG_STORE_COUNT
+};
+
+/* Where an effective value came from. */
+enum hsdo_config_origin {
+	HSDO_CONFIG_FROM_DEFAULT = 0,
+	HSDO_CONFIG_FROM_FILE,
+	HSDO_CONFIG_FROM_ENV,
+	HSDO_CONFIG_FROM_COUNT
 };
 
 enum hsdo_config_log_target {
@@ -125,6 +134,12 @@ struct hsdo_config {
 	int health_max_ejected_percent;
 	bool health_asg_set_unhealthy;
 	int64_t health_asg_after_ms;
+
+	/* provenance, for --check-config --debug */
+	char *source_file;                    /* the file read; "" = none (defaults + environment) */
+	bool store_auto;                      /* STORE was unset: chosen from DYNAMODB_TABLE_NAME */
+	unsigned char origin[HSDO_CONFIG_KEYS_MAX];   /* enum hsdo_config_origin, table order */
+	uint32_t origin_line[HSDO_CONFIG_KEYS_MAX];   /* 1-based line of a file value */
 };
 
 /* Names of enum values as the configuration spells them (static strings;
@@ -133,6 +148,7 @@ const char *hsdo_config_role_str(enum hsdo_role role);
 const char *hsdo_config_server_mode_str(enum hsdo_config_server_mode mode);
 const char *hsdo_config_store_str(enum hsdo_config_store store);
 const char *hsdo_config_log_target_str(enum hsdo_config_log_target target);
+const char *hsdo_config_origin_str(enum hsdo_config_origin origin);
 
 /* Parse YAML buf[0..len) (buf NULL: no file; filename names it in messages),
  * apply envp ("KEY=VALUE", NULL-terminated, may be NULL), validate for role.
@@ -155,6 +171,22 @@ void hsdo_config_free(struct hsdo_config *c);
  * table order (lists comma-joined, durations in seconds, the backend list
  * in its one-line form). Returns 0 or -HSDO_EIO. */
 int hsdo_config_dump(const struct hsdo_config *c, FILE *f);
+
+/* The same lines with where each value came from and secrets masked
+ * (the password of a URL's user:password@): "KEY = value  # FILE:LINE",
+ * "# environment" or "# default". Returns 0 or -HSDO_EIO. */
+int hsdo_config_dump_origins(const struct hsdo_config *c, FILE *f);
+
+/* Origin of setting `key` in c (and its file line, 0 otherwise);
+ * -HSDO_ENOTFOUND when no setting has that name. */
+int hsdo_config_origin_of(const struct hsdo_config *c, const char *key,
+			  enum hsdo_config_origin *origin, size_t *line);
+
+/* Whether an environment variable name means something to HSDO: a setting,
+ * or a variable the AWS or Consul clients read (AWS_REGION, AWS_PROFILE,
+ * CONSUL_HTTP_TOKEN...). Names that are neither but resemble one draw an
+ * "unknown variable" warning. */
+bool hsdo_config_env_known(const char *name, size_t len);
 
 /* Split "host:port" or "[v6addr]:port" into host (brackets removed) and a
  * port in 1..65535. Returns 0, or -HSDO_EINVAL / -HSDO_ETOOBIG (host does

@@ -29,6 +29,7 @@
 
 #include "hsdo/alloc.h"
 #include "hsdo/aws.h"
+#include "hsdo/aws_ops.h"
 #include "hsdo/aws_query.h"
 #include "hsdo/creds.h"
 #include "hsdo/ddb.h"
@@ -36,24 +37,9 @@
 #include "hsdo/http.h"
 #include "hsdo/log.h"
 #include "hsdo/sigv4.h"
+#include "aws_int.h"
 
-#define AWS_OPS_MAX        48
-#define AWS_ERR_LEN        512
 #define AWS_TRIES_MAX      20
-#define META_TIMEOUT_MS    1000L        /* IMDS and ECS: connect and total */
-#define META_BODY_MAX      ((size_t)64 << 10)
-#define IMDS_TOKEN_TTL_S   21600
-#define IMDS_DEFAULT       "http://169.254.169.254"
-#define IMDS_DEFAULT_V6    "http://[fd00:ec2::254]"
-#define ECS_HOST           "http://169.254.170.2"
-#define IMDS_CREDS_PATH    "/latest/meta-data/iam/security-credentials/"
-#define ROLE_MAX           128
-#define FETCH_SPACING_S    10           /* background refreshes after a failure */
-#define FILE_READ_MAX      HSDO_CREDS_FILE_MAX
-
-enum remote_kind { REMOTE_NONE = 0, REMOTE_ECS, REMOTE_IMDS };
-
-enum fetch_step { F_IDLE = 0, F_TOKEN, F_ROLE, F_CREDS, F_ECS };
 
 enum call_state {
 	CS_SEND = 0,     /* (re)sign and submit when credentials allow */
@@ -92,47 +78,9 @@ struct aws_call {
 	char err[AWS_ERR_LEN];
 };
 
-struct endpoint {
-	char *url;      /* as resolved (hsdo_aws_endpoint) */
-	char *post;     /* where to POST: url with a path */
-	char *host;     /* Host header value */
-	char *path;     /* path signed */
-};
-
-struct hsdo_aws {
-	struct hsdo_http *http;
-	struct hsdo_aws_options opt;
-	char region[HSDO_CREDS_REGION_MAX];
-	struct endpoint ep[HSDO_CREDS_SVC_COUNT];
-	struct hsdo_creds creds;
-	char source[32];
-	uint64_t rng;
-	/* remote credentials */
-	enum remote_kind remote;
-	char *ecs_url;
-	char *ecs_token;                /* secret */
-	char *ecs_token_file;
-	char *imds_base;
-	char *imds_token;               /* secret */
-	int64_t imds_token_exp;
-	char imds_role[ROLE_MAX];
-	enum fetch_step fstep;
-	bool fetching;
-	bool imds_retried;              /* re-fetched the token after a 401 */
-	int64_t fetch_not_before;
-	bool timer_pending;
-	char fetch_err[AWS_ERR_LEN];
-	struct aws_call *waiters;
-	/* calls */
-	struct aws_call *calls;
-	size_t ncalls;
-	struct hsdo_aws_op_stats stats[AWS_OPS_MAX];
-	size_t nstats;
-};
-
 /* ---- small helpers ---------------------------------------------------------- */
 
-static int64_t now_s(const struct hsdo_aws *a)
+int64_t hsdo_aws_now(const struct hsdo_aws *a)
 {
 	if (a->opt.now_s != NULL)
 		return a->opt.now_s(a->opt.ctx);
@@ -151,24 +99,6 @@ static uint32_t rnd(struct hsdo_aws *a)
 	x ^= x << 17;
 	a->rng = x;
 	return (uint32_t)(x >> 16);
-}
-
-static void wipe_free(char **s)
-{
-	if (*s != NULL)
-		hsdo_freezero(*s, strlen(*s));
-	*s = NULL;
-}
-
-/* Value of NAME in envp; empty counts as unset. */
-static const char *env_get(char *const *envp, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (; envp != NULL && *envp != NULL; envp++)
-		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
-			return (*envp)[n + 1] != '\0' ? *envp + n + 1 : NULL;
-	return NULL;
 }
 
 /* Remove every trace of secret from s (size bytes): whole occurrences
@@ -207,10 +137,14 @@ static void redact(char *s, size_t size, const char *secret)
 	}
 }
 
-static void redact_all(struct hsdo_aws *a, char *s, size_t size)
+void hsdo_aws_redact(const struct hsdo_aws *a, char *s, size_t size)
 {
 	redact(s, size, a->creds.secret_access_key);
 	redact(s, size, a->creds.session_token);
+	redact(s, size, a->basec.secret_access_key);
+	redact(s, size, a->basec.session_token);
+	redact(s, size, a->stepc.secret_access_key);
+	redact(s, size, a->stepc.session_token);
 	redact(s, size, a->imds_token);
 	redact(s, size, a->ecs_token);
 }
@@ -302,8 +236,7 @@ size_t hsdo_aws_stats(const struct hsdo_aws *a, struct hsdo_aws_op_stats *out, s
 
 /* ---- construction ---------------------------------------------------------------- */
 
-/* Split an endpoint URL into what the signer and the transport need. */
-static int endpoint_set(struct endpoint *e, const char *url, char *err, size_t errlen)
+int hsdo_aws_endpoint_set(struct aws_endpoint *e, const char *url, char *err, size_t errlen)
 {
 	const char *h = strstr(url, "://"), *p;
 	size_t hl;
@@ -326,7 +259,7 @@ static int endpoint_set(struct endpoint *e, const char *url, char *err, size_t e
 	return 0;
 }
 
-static void endpoint_free(struct endpoint *e)
+void hsdo_aws_endpoint_free(struct aws_endpoint *e)
 {
 	hsdo_free(e->url);
 	hsdo_free(e->post);
@@ -335,267 +268,16 @@ static void endpoint_free(struct endpoint *e)
 	memset(e, 0, sizeof(*e));
 }
 
-/* Read a whole (small) file; -HSDO_ENOTFOUND when it does not exist. The
- * buffer is wiped on free by the caller (it may hold secrets). */
-static int read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
-{
-	struct stat sb;
-	size_t n = 0;
-	ssize_t r;
-	char *b;
-	int fd;
-
-	*buf = NULL;
-	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return -HSDO_ENOTFOUND;
-		return hsdo_seterr(err, errlen, -HSDO_ECONFIG, "%s: %s", path, strerror(errno));
-	}
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > (off_t)FILE_READ_MAX) {
-		close(fd);
-		return hsdo_seterr(err, errlen, -HSDO_ECONFIG,
-				   "%s: not a regular file of at most %d bytes", path,
-				   FILE_READ_MAX);
-	}
-	b = hsdo_malloc((size_t)sb.st_size + 1);
-	if (b == NULL) {
-		close(fd);
-		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");
-	}
-	while (n < (size_t)sb.st_size) {
-		r = read(fd, b + n, (size_t)sb.st_size - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	b[n] = '\0';
-	*buf = b;
-	*len = n;
-	return 0;
-}
-
-/* One shared file: its credentials (if the profile has keys) and, for the
- * config file, its region. *found tells whether the profile is there. */
-static int shared_file(const char *path, enum hsdo_creds_file kind, const char *profile,
-		       struct hsdo_creds *c, char *region, size_t regionlen, bool *found,
-		       char *err, size_t errlen)
-{
-	char perr[256];
-	char *buf;
-	size_t len;
-	int rc;
-
-	rc = read_file(path, &buf, &len, err, errlen);
-	if (rc == -HSDO_ENOTFOUND)
-		return 0;
-	if (rc != 0)
-		return rc;
-	rc = hsdo_creds_parse_ini(buf, len, kind, profile, c, region, regionlen, perr,
-				  sizeof(perr));
-	hsdo_freezero(buf, len + 1);
-	if (rc == -HSDO_ENOTFOUND)
-		return 0;
-	if (rc != 0)
-		return hsdo_seterr(err, errlen, rc == -HSDO_ENOMEM ? rc : -HSDO_ECONFIG, "%s: %s",
-				   path, perr);
-	*found = true;
-	if (c->access_key_id == NULL)
-		hsdo_creds_free(c);
-	return 0;
-}
-
-/* AWS_CONTAINER_CREDENTIALS_FULL_URI: https anywhere, http only to a
- * loopback or container-agent address (what the SDKs allow). */
-static bool full_uri_allowed(const char *u)
-{
-	static const char *const hosts[] = {
-		"127.", "localhost", "[::1]", "169.254.170.2", "169.254.170.23", "[fd00:ec2::23]",
-	};
-	const char *h;
-	size_t i;
-
-	if (strncasecmp(u, "https://", 8) == 0)
-		return u[8] != '\0';
-	if (strncasecmp(u, "http://", 7) != 0)
-		return false;
-	h = u + 7;
-	for (i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
-		size_t n = strlen(hosts[i]);
-
-		if (strncasecmp(h, hosts[i], n) == 0 &&
-		    (hosts[i][n - 1] == '.' || h[n] == '\0' || h[n] == ':' || h[n] == '/'))
-			return true;
-	}
-	return false;
-}
-
-static int setup_remote(struct hsdo_aws *a, char *const *envp, char *err, size_t errlen)
-{
-	const char *rel = env_get(envp, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
-	const char *full = env_get(envp, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
-	const char *tok = env_get(envp, "AWS_CONTAINER_AUTHORIZATION_TOKEN");
-	const char *tokf = env_get(envp, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
-	const char *dis = env_get(envp, "AWS_EC2_METADATA_DISABLED");
-	const char *ep = env_get(envp, "AWS_EC2_METADATA_SERVICE_ENDPOINT");
-	const char *mode = env_get(envp, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
-	size_t n;
-
-	if (rel != NULL || full != NULL) {
-		if (rel != NULL) {
-			if (rel[0] != '/' || strpbrk(rel, " \r\n") != NULL)
-				return hsdo_seterr(err, errlen, -HSDO_ECONFIG,
-						   "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI must "
-						   "start with /");
-			a->ecs_url = hsdo_strdup_printf("%s%s", ECS_HOST, rel);
-		} else {
-			if (!full_uri_allowed(full) || strpbrk(full, " \r\n") != NULL)
-				return hsdo_seterr(err, errlen, -HSDO_ECONFIG,
-						   "AWS_CONTAINER_CREDENTIALS_FULL_URI must be https, "
-						   "or http to a loopback or container-agent address");
-			a->ecs_url = hsdo_strdup(full);
-		}
-		if (a->ecs_url == NULL ||
-		    (tok != NULL && (a->ecs_token = hsdo_strdup(tok)) == NULL) ||
-		    (tok == NULL && tokf != NULL &&
-		     (a->ecs_token_file = hsdo_strdup(tokf)) == NULL))
-			return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");
-		if (a->ecs_token != NULL && strpbrk(a->ecs_token, "\r\n") != NULL)
-			return hsdo_seterr(err, errlen, -HSDO_ECONFIG,
-					   "AWS_CONTAINER_AUTHORIZATION_TOKEN has a line break");
-		a->remote = REMOTE_ECS;
-		return 0;
-	}
-	if (dis != NULL && strcasecmp(dis, "true") == 0)
-		return 0;
-	if (ep == NULL)
-		ep = mode != NULL && strcasecmp(mode, "IPv6") == 0 ? IMDS_DEFAULT_V6 : IMDS_DEFAULT;
-	if ((strncasecmp(ep, "http://", 7) != 0 && strncasecmp(ep, "https://", 8) != 0) ||
-	    strpbrk(ep, " \r\n?#") != NULL)
-		return hsdo_seterr(err, errlen, -HSDO_ECONFIG,
-				   "AWS_EC2_METADATA_SERVICE_ENDPOINT must be an http(s) URL");
-	a->imds_base = hsdo_strdup(ep);
-	if (a->imds_base == NULL)
-		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");
-	n = strlen(a->imds_base);
-	while (n > 0 && a->imds_base[n - 1] == '/')
-		a->imds_base[--n] = '\0';
-	a->remote = REMOTE_IMDS;
-	return 0;
-}
-
-static int resolve(struct hsdo_aws *a, char *const *envp, char *err, size_t errlen)
-{
-	const char *profile = env_get(envp, "AWS_PROFILE");
-	const char *home = env_get(envp, "HOME");
-	const char *cpath = env_get(envp, "AWS_SHARED_CREDENTIALS_FILE");
-	const char *gpath = env_get(envp, "AWS_CONFIG_FILE");
-	char *cdef = NULL, *gdef = NULL;
-	char file_region[HSDO_CREDS_REGION_MAX] = "";
-	struct hsdo_creds fc, gc;
-	bool found = false;
-	char *url;
-	int rc, s;
-
-	memset(&fc, 0, sizeof(fc));
-	memset(&gc, 0, sizeof(gc));
-	rc = hsdo_creds_from_env(envp, &a->creds, err, errlen);
-	if (rc != 0 && rc != -HSDO_ENOTFOUND)
-		return rc == -HSDO_ENOMEM ? rc : -HSDO_ECONFIG;
-	/* The shared files: always for the region, and for the keys when the
-	 * environment has none. */
-	if ((cpath == NULL && home != NULL &&
-	     (cpath = cdef = hsdo_strdup_printf("%s/.aws/credentials", home)) == NULL) ||
-	    (gpath == NULL && home != NULL &&
-	     (gpath = gdef = hsdo_strdup_printf("%s/.aws/config", home)) == NULL)) {
-		rc = hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((cpath != NULL &&
-	     (rc = shared_file(cpath, HSDO_CREDS_FILE_CREDENTIALS, profile, &fc, NULL, 0,
-			       &found, err, errlen)) != 0) ||
-	    (gpath != NULL &&
-	     (rc = shared_file(gpath, HSDO_CREDS_FILE_CONFIG, profile, &gc, file_region,
-			       sizeof(file_region), &found, err, errlen)) != 0))
-		goto out;
-	if (profile != NULL && !found) {
-		rc = hsdo_seterr(err, errlen, -HSDO_ECONFIG,
-				 "AWS_PROFILE %s: no such profile in %s or %s", profile,
-				 cpath != NULL ? cpath : "(no credentials file)",
-				 gpath != NULL ? gpath : "(no config file)");
-		goto out;
-	}
-	if (a->creds.access_key_id == NULL && fc.access_key_id != NULL) {
-		a->creds = fc;
-		memset(&fc, 0, sizeof(fc));
-	} else if (a->creds.access_key_id == NULL && gc.access_key_id != NULL) {
-		a->creds = gc;
-		memset(&gc, 0, sizeof(gc));
-	}
-	if (a->creds.access_key_id != NULL) {
-		snprintf(a->source, sizeof(a->source), "%s", a->creds.source);
-	} else {
-		if ((rc = setup_remote(a, envp, err, errlen)) != 0)
-			goto out;
-		if (a->remote == REMOTE_NONE) {
-			rc = hsdo_seterr(err, errlen, -HSDO_ECONFIG,
-					 "no AWS credentials: none in the environment, none in "
-					 "the shared files for profile %s, no container "
-					 "credentials, and instance metadata is disabled "
-					 "(AWS_EC2_METADATA_DISABLED)",
-					 profile != NULL ? profile : "default");
-			goto out;
-		}
-	}
-	rc = hsdo_creds_region(envp, a->opt.region != NULL && a->opt.region[0] != '\0' ?
-			       a->opt.region : (file_region[0] ? file_region : NULL),
-			       a->region, sizeof(a->region), err, errlen);
-	if (rc == -HSDO_ENOTFOUND) {
-		rc = hsdo_seterr(err, errlen, -HSDO_ECONFIG,
-				 "no AWS region: set AWS_REGION, the configuration's region "
-				 "or a region in the shared config file");
-		goto out;
-	}
-	if (rc != 0) {
-		rc = rc == -HSDO_ENOMEM ? rc : -HSDO_ECONFIG;
-		goto out;
-	}
-	for (s = 0; s < HSDO_CREDS_SVC_COUNT; s++) {
-		rc = hsdo_creds_endpoint(envp, (enum hsdo_creds_service)s, a->region, &url, err,
-					 errlen);
-		if (rc != 0) {
-			rc = rc == -HSDO_ENOMEM ? rc : -HSDO_ECONFIG;
-			goto out;
-		}
-		rc = endpoint_set(&a->ep[s], url, err, errlen);
-		hsdo_free(url);
-		if (rc != 0)
-			goto out;
-	}
-out:
-	hsdo_creds_free(&fc);
-	hsdo_creds_free(&gc);
-	hsdo_free(cdef);
-	hsdo_free(gdef);
-	return rc;
-}
-
 static void aws_release(struct hsdo_aws *a)
 {
 	int s;
 
+	hsdo_aws_creds_release(a);
 	hsdo_creds_free(&a->creds);
 	for (s = 0; s < HSDO_CREDS_SVC_COUNT; s++)
-		endpoint_free(&a->ep[s]);
-	hsdo_free(a->ecs_url);
-	wipe_free(&a->ecs_token);
-	hsdo_free(a->ecs_token_file);
-	hsdo_free(a->imds_base);
-	wipe_free(&a->imds_token);
+		hsdo_aws_endpoint_free(&a->ep[s]);
+	for (s = 0; s < HSDO_CREDS_SVC_COUNT + 1; s++)
+		hsdo_free(a->endpoint_env[s]);
 	hsdo_freezero(a, sizeof(*a));
 }
 
@@ -630,7 +312,7 @@ int hsdo_aws_new(const struct hsdo_aws_options *opt, struct hsdo_http *http,
 		 (uint64_t)(uintptr_t)a;
 	if (a->rng == 0)
 		a->rng = 0x9e3779b97f4a7c15ULL;
-	rc = resolve(a, a->opt.envp, err, errlen);
+	rc = hsdo_aws_creds_resolve(a, a->opt.envp, err, errlen);
 	a->opt.envp = NULL;   /* borrowed for the call only */
 	a->opt.region = NULL;
 	if (rc != 0) {
@@ -658,7 +340,7 @@ const char *hsdo_aws_region(const struct hsdo_aws *a)
 
 const char *hsdo_aws_endpoint(const struct hsdo_aws *a, enum hsdo_creds_service svc)
 {
-	if ((unsigned)svc >= HSDO_CREDS_SVC_COUNT)
+	if ((unsigned)svc >= HSDO_CREDS_SVC_COUNT || a->ep[svc].url == NULL)
 		return "";
 	return a->ep[svc].url;
 }
@@ -668,68 +350,41 @@ const char *hsdo_aws_creds_source(const struct hsdo_aws *a)
 	return a->source;
 }
 
+enum hsdo_creds_region_source hsdo_aws_region_source(const struct hsdo_aws *a,
+						     const char **where)
+{
+	if (where != NULL)
+		*where = a->region_where;
+	return a->region_pending ? HSDO_CREDS_REGION_NONE : a->region_src;
+}
+
+const char *hsdo_aws_creds_chain(const struct hsdo_aws *a)
+{
+	return a->chain;
+}
+
 /* ---- calls: declarations ---------------------------------------------------------- */
 
 static void call_run(struct aws_call *c);
 
-/* ---- remote credentials ------------------------------------------------------------ */
+/* ---- credentials ---------------------------------------------------------------------- */
 
-static void fetch_next(struct hsdo_aws *a);
-
-static const char *remote_name(const struct hsdo_aws *a)
+/* 1: credentials usable now; 0: c waits (in a->waiters) for a fetch. */
+static int creds_ready(struct hsdo_aws *a, struct aws_call *c)
 {
-	return a->remote == REMOTE_ECS ? "container credentials" : "instance metadata";
+	if (hsdo_aws_creds_ready(a))
+		return 1;
+	c->wnext = a->waiters;
+	a->waiters = c;
+	c->state = CS_WAIT_CREDS;
+	hsdo_aws_creds_fetch(a);
+	return 0;
 }
 
-static void on_refresh_timer(void *arg);
-
-static void schedule_refresh(struct hsdo_aws *a)
-{
-	int64_t now = now_s(a), due;
-
-	if (hsdo_http_blocking(a->http) || a->timer_pending || a->creds.expiration_s == 0)
-		return;
-	due = a->creds.expiration_s - HSDO_CREDS_REFRESH_S;
-	if (due <= now)
-		due = now + (a->creds.expiration_s - now) / 2;
-	if (due <= now)
-		return;
-	if (hsdo_http_after(a->http, (long)((due - now) * 1000), on_refresh_timer, a) == 0)
-		a->timer_pending = true;
-}
-
-/* The fetch is over: install or report, then resume every waiter. */
-static void fetch_finish(struct hsdo_aws *a, int rc, struct hsdo_creds *fresh, const char *err)
+void hsdo_aws_fetched(struct hsdo_aws *a, int rc, const char *err)
 {
 	struct aws_call *w, *next;
 
-	a->fetching = false;
-	a->fstep = F_IDLE;
-	if (rc == 0) {
-		hsdo_creds_free(&a->creds);
-		a->creds = *fresh;
-		memset(fresh, 0, sizeof(*fresh));
-		snprintf(a->source, sizeof(a->source), "%s", a->creds.source);
-		a->fetch_err[0] = '\0';
-		a->fetch_not_before = now_s(a) + FETCH_SPACING_S;
-		if (a->creds.expiration_s != 0 && now_s(a) >= a->creds.expiration_s) {
-			/* fetching again would loop: the clock is off */
-			rc = -HSDO_ECONFIG;
-			snprintf(a->fetch_err, sizeof(a->fetch_err),
-				 "%s credentials expired at %" PRId64 ", before now (%" PRId64
-				 "): is the clock right?", remote_name(a), a->creds.expiration_s,
-				 now_s(a));
-			hsdo_log_warn("aws: %s", a->fetch_err);
-		}
-		hsdo_log_debug("aws: credentials from %s, expiring at %" PRId64,
-			       a->source, a->creds.expiration_s);
-		schedule_refresh(a);
-	} else {
-		snprintf(a->fetch_err, sizeof(a->fetch_err), "%s", err);
-		redact_all(a, a->fetch_err, sizeof(a->fetch_err));
-		a->fetch_not_before = now_s(a) + FETCH_SPACING_S;
-		hsdo_log_warn("aws: no credentials from %s: %s", remote_name(a), a->fetch_err);
-	}
 	w = a->waiters;
 	a->waiters = NULL;
 	for (; w != NULL; w = next) {
@@ -741,242 +396,10 @@ static void fetch_finish(struct hsdo_aws *a, int rc, struct hsdo_creds *fresh, c
 			w->state = CS_FAIL;
 			w->rc = rc == -HSDO_ENOMEM ? rc : -HSDO_ECONFIG;
 			(void)hsdo_seterr(w->err, sizeof(w->err), 0, "%s %s: no AWS credentials: %s",
-				 hsdo_creds_service_str(w->svc), w->op, a->fetch_err);
+					  hsdo_creds_service_str(w->svc), w->op, err);
 		}
 		call_run(w);
 	}
-}
-
-static bool role_valid(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || n >= ROLE_MAX)
-		return false;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      strchr("+=,.@_-", c) != NULL))
-			return false;
-	}
-	return true;
-}
-
-static void on_fetch_done(void *arg, int rc, const struct hsdo_http_response *resp,
-			  const char *herr)
-{
-	struct hsdo_aws *a = arg;
-	struct hsdo_creds fresh;
-	char err[AWS_ERR_LEN], perr[256];
-	const char *what;
-	size_t n;
-
-	memset(&fresh, 0, sizeof(fresh));
-	what = a->fstep == F_TOKEN ? "token" : a->fstep == F_ROLE ? "role" :
-	       a->fstep == F_ECS ? "endpoint" : "credentials";
-	if (rc != 0) {
-		snprintf(err, sizeof(err), "%s %s: %s", remote_name(a), what, herr);
-		fetch_finish(a, rc == -HSDO_ENOMEM ? rc : -HSDO_EHTTP, NULL, err);
-		return;
-	}
-	if (resp->status == 401 && a->remote == REMOTE_IMDS && a->fstep != F_TOKEN &&
-	    !a->imds_retried) {
-		/* the session token expired (or the instance restarted) */
-		a->imds_retried = true;
-		wipe_free(&a->imds_token);
-		a->fstep = F_TOKEN;
-		fetch_next(a);
-		return;
-	}
-	if (resp->status != 200) {
-		snprintf(err, sizeof(err), "%s %s: HTTP %ld", remote_name(a), what, resp->status);
-		fetch_finish(a, -HSDO_EHTTP, NULL, err);
-		return;
-	}
-	switch (a->fstep) {
-	case F_TOKEN:
-		n = resp->len;
-		while (n > 0 && (resp->body[n - 1] == '\n' || resp->body[n - 1] == '\r'))
-			n--;
-		if (n == 0 || n > 4096 || memchr(resp->body, '\n', n) != NULL ||
-		    memchr(resp->body, '\r', n) != NULL || memchr(resp->body, '\0', n) != NULL) {
-			fetch_finish(a, -HSDO_EPROTO, NULL, "instance metadata token: malformed");
-			return;
-		}
-		wipe_free(&a->imds_token);
-		a->imds_token = hsdo_strndup(resp->body, n);
-		if (a->imds_token == NULL) {
-			fetch_finish(a, -HSDO_ENOMEM, NULL, "out of memory");
-			return;
-		}
-		a->imds_token_exp = now_s(a) + IMDS_TOKEN_TTL_S - 60;
-		a->fstep = a->imds_role[0] != '\0' ? F_CREDS : F_ROLE;
-		fetch_next(a);
-		return;
-	case F_ROLE:
-		n = strcspn(resp->body, "\r\n");
-		if (n > resp->len)
-			n = resp->len;
-		if (!role_valid(resp->body, n)) {
-			fetch_finish(a, -HSDO_EPROTO, NULL,
-				     "instance metadata: no valid IAM role (is an instance profile "
-				     "attached?)");
-			return;
-		}
-		memcpy(a->imds_role, resp->body, n);
-		a->imds_role[n] = '\0';
-		a->fstep = F_CREDS;
-		fetch_next(a);
-		return;
-	case F_CREDS:
-	case F_ECS:
-		rc = hsdo_creds_parse_json(resp->body, resp->len,
-					   a->fstep == F_ECS ? "ecs" : "imds", &fresh, perr,
-					   sizeof(perr));
-		if (rc != 0) {
-			snprintf(err, sizeof(err), "%s credentials: %s", remote_name(a), perr);
-			fetch_finish(a, rc, NULL, err);
-			return;
-		}
-		fetch_finish(a, 0, &fresh, "");
-		return;
-	case F_IDLE:
-		break;
-	}
-	fetch_finish(a, -HSDO_EPROTO, NULL, "credential fetch in a bad state");
-}
-
-/* Read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (EKS Pod Identity rotates it). */
-static char *ecs_token_from_file(struct hsdo_aws *a, char *err, size_t errlen)
-{
-	char *buf, *t;
-	size_t len;
-	int rc = read_file(a->ecs_token_file, &buf, &len, err, errlen);
-
-	if (rc == -HSDO_ENOTFOUND)
-		hsdo_seterr(err, errlen, rc, "%s: no such file", a->ecs_token_file);
-	if (rc != 0)
-		return NULL;
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
-		len--;
-	t = len > 0 && memchr(buf, '\n', len) == NULL && memchr(buf, '\r', len) == NULL ?
-	    hsdo_strndup(buf, len) : NULL;
-	if (t == NULL)
-		hsdo_seterr(err, errlen, -HSDO_ECONFIG, "%s: empty or multi-line token",
-			    a->ecs_token_file);
-	hsdo_freezero(buf, len + 1);
-	return t;
-}
-
-static void fetch_next(struct hsdo_aws *a)
-{
-	struct hsdo_http_request r;
-	char *url = NULL, *h0 = NULL, *ftok = NULL;
-	char err[AWS_ERR_LEN];
-	int rc;
-
-	memset(&r, 0, sizeof(r));
-	r.method = "GET";
-	r.connect_timeout_ms = META_TIMEOUT_MS;
-	r.timeout_ms = META_TIMEOUT_MS;
-	r.max_body = META_BODY_MAX;
-	if (a->fstep == F_TOKEN) {
-		r.method = "PUT";
-		url = hsdo_strdup_printf("%s/latest/api/token", a->imds_base);
-		h0 = hsdo_strdup_printf("X-aws-ec2-metadata-token-ttl-seconds: %d", IMDS_TOKEN_TTL_S);
-	} else if (a->fstep == F_ROLE || a->fstep == F_CREDS) {
-		url = hsdo_strdup_printf("%s" IMDS_CREDS_PATH "%s", a->imds_base,
-			     a->fstep == F_CREDS ? a->imds_role : "");
-		h0 = hsdo_strdup_printf("X-aws-ec2-metadata-token: %s", a->imds_token);
-	} else {
-		r.timeout_ms = 2 * META_TIMEOUT_MS;
-		url = hsdo_strdup(a->ecs_url);
-		if (a->ecs_token_file != NULL) {
-			ftok = ecs_token_from_file(a, err, sizeof(err));
-			if (ftok == NULL) {
-				hsdo_free(url);
-				fetch_finish(a, -HSDO_ECONFIG, NULL, err);
-				return;
-			}
-		}
-		if (a->ecs_token != NULL || ftok != NULL) {
-			h0 = hsdo_strdup_printf("Authorization: %s", ftok != NULL ? ftok : a->ecs_token);
-			if (h0 == NULL)
-				url = (hsdo_free(url), NULL);
-		} else {
-			h0 = hsdo_strdup("Accept: application/json");
-		}
-		wipe_free(&ftok);
-	}
-	if (url == NULL || h0 == NULL) {
-		hsdo_free(url);
-		wipe_free(&h0);
-		fetch_finish(a, -HSDO_ENOMEM, NULL, "out of memory");
-		return;
-	}
-	r.url = url;
-	r.headers[0] = h0;
-	rc = hsdo_http_submit(a->http, &r, on_fetch_done, a);
-	hsdo_free(url);
-	wipe_free(&h0);
-	if (rc != 0) {
-		snprintf(err, sizeof(err), "%s: cannot submit: %s", remote_name(a),
-			 hsdo_strerror(rc));
-		fetch_finish(a, rc, NULL, err);
-	}
-}
-
-/* Start a fetch (no-op if one runs). In blocking mode it ends before this
- * returns. */
-static void fetch_start(struct hsdo_aws *a)
-{
-	if (a->fetching)
-		return;
-	a->fetching = true;
-	a->imds_retried = false;
-	if (a->remote == REMOTE_ECS) {
-		a->fstep = F_ECS;
-	} else if (a->imds_token == NULL || now_s(a) >= a->imds_token_exp) {
-		wipe_free(&a->imds_token);
-		a->fstep = F_TOKEN;
-	} else {
-		a->fstep = a->imds_role[0] != '\0' ? F_CREDS : F_ROLE;
-	}
-	fetch_next(a);
-}
-
-static void on_refresh_timer(void *arg)
-{
-	struct hsdo_aws *a = arg;
-
-	a->timer_pending = false;
-	fetch_start(a);
-}
-
-/* 1: credentials usable now; 0: c waits (in a->waiters); <0: failed, with
- * c->err set. */
-static int creds_ready(struct hsdo_aws *a, struct aws_call *c)
-{
-	int64_t now;
-	bool valid;
-
-	if (a->remote == REMOTE_NONE)
-		return 1;
-	now = now_s(a);
-	valid = a->creds.access_key_id != NULL &&
-		(a->creds.expiration_s == 0 || now < a->creds.expiration_s);
-	if (valid) {
-		if (hsdo_creds_need_refresh(&a->creds, now) && !a->fetching &&
-		    now >= a->fetch_not_before)
-			fetch_start(a);   /* in the background (inline when blocking) */
-		return 1;
-	}
-	c->wnext = a->waiters;
-	a->waiters = c;
-	c->state = CS_WAIT_CREDS;
-	fetch_start(a);
-	return 0;
 }
 
 /* ---- calls -------------------------------------------------------------------------- */
@@ -1017,7 +440,7 @@ static void call_finish(struct aws_call *c, int rc)
 			st->errors++;
 	}
 	if (rc != 0)
-		redact_all(a, c->err, sizeof(c->err));
+		hsdo_aws_redact(a, c->err, sizeof(c->err));
 	call_unlink(c);
 	c->state = CS_DONE;
 	c->done(c->arg, rc, c->resp, c->resp_len, rc == 0 ? "" : c->err);
@@ -1059,18 +482,65 @@ static void on_backoff(void *arg)
 	call_run(c);
 }
 
-/* Sign the call and submit it. */
-static void call_send(struct aws_call *c)
+int hsdo_aws_sign(const struct hsdo_aws *a, const struct hsdo_creds *creds,
+		  enum hsdo_creds_service svc, const char *ctype, const char *target,
+		  const char *body, size_t len, char **hdr, size_t *nh, char *err, size_t errlen)
 {
-	struct hsdo_aws *a = c->a;
-	const struct endpoint *ep = &a->ep[c->svc];
-	const char *ctype = c->proto == HSDO_AWS_JSON ? HSDO_DDB_CONTENT_TYPE :
-			    HSDO_AWS_QUERY_CONTENT_TYPE;
+	const struct aws_endpoint *ep = &a->ep[svc];
 	struct hsdo_sigv4_header sh[3];
 	struct hsdo_sigv4_request sr;
 	struct hsdo_sigv4_credentials sc;
 	struct hsdo_sigv4_params sp;
 	struct hsdo_sigv4_result res;
+	char serr[256];
+	size_t n = 0, i;
+	int rc;
+
+	*nh = 0;
+	sh[n++] = (struct hsdo_sigv4_header){ "Host", ep->host };
+	sh[n++] = (struct hsdo_sigv4_header){ "Content-Type", ctype };
+	if (target != NULL)
+		sh[n++] = (struct hsdo_sigv4_header){ "X-Amz-Target", target };
+	memset(&sr, 0, sizeof(sr));
+	sr.method = "POST";
+	sr.path = ep->path;
+	sr.headers = sh;
+	sr.nheaders = n;
+	sr.body = body;
+	sr.body_len = len;
+	sc.access_key_id = creds->access_key_id;
+	sc.secret_access_key = creds->secret_access_key;
+	sc.session_token = creds->session_token;
+	sp.region = a->region;
+	sp.service = hsdo_creds_service_str(svc);
+	sp.now_s = hsdo_aws_now(a);
+	sp.normalize_path = true;
+	rc = hsdo_sigv4_sign(&sr, &sc, &sp, &res, serr, sizeof(serr));
+	if (rc != 0)
+		return hsdo_seterr(err, errlen, rc, "signing: %s", serr);
+	n = 0;
+	hdr[n++] = hsdo_strdup_printf("Host: %s", ep->host);
+	hdr[n++] = hsdo_strdup_printf("Content-Type: %s", ctype);
+	hdr[n++] = hsdo_strdup_printf("X-Amz-Date: %s", res.amz_date);
+	hdr[n++] = hsdo_strdup_printf("Authorization: %s", res.authorization);
+	if (target != NULL)
+		hdr[n++] = hsdo_strdup_printf("X-Amz-Target: %s", target);
+	if (creds->session_token != NULL && creds->session_token[0] != '\0')
+		hdr[n++] = hsdo_strdup_printf("X-Amz-Security-Token: %s", creds->session_token);
+	hsdo_sigv4_result_free(&res);
+	*nh = n;
+	for (i = 0; i < n; i++)
+		if (hdr[i] == NULL)
+			return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* Sign the call and submit it. */
+static void call_send(struct aws_call *c)
+{
+	struct hsdo_aws *a = c->a;
+	const char *ctype = c->proto == HSDO_AWS_JSON ? HSDO_DDB_CONTENT_TYPE :
+			    HSDO_AWS_QUERY_CONTENT_TYPE;
 	struct hsdo_http_request hr;
 	char *hdr[6] = { NULL };
 	char serr[256];
@@ -1080,69 +550,30 @@ static void call_send(struct aws_call *c)
 	rc = creds_ready(a, c);
 	if (rc == 0)
 		return;
-	if (rc < 0) {
-		c->state = CS_FAIL;
-		return;
-	}
-	sh[nh++] = (struct hsdo_sigv4_header){ "Host", ep->host };
-	sh[nh++] = (struct hsdo_sigv4_header){ "Content-Type", ctype };
-	if (c->proto == HSDO_AWS_JSON)
-		sh[nh++] = (struct hsdo_sigv4_header){ "X-Amz-Target", c->target };
-	memset(&sr, 0, sizeof(sr));
-	sr.method = "POST";
-	sr.path = ep->path;
-	sr.headers = sh;
-	sr.nheaders = nh;
-	sr.body = c->body;
-	sr.body_len = c->len;
-	sc.access_key_id = a->creds.access_key_id;
-	sc.secret_access_key = a->creds.secret_access_key;
-	sc.session_token = a->creds.session_token;
-	sp.region = a->region;
-	sp.service = hsdo_creds_service_str(c->svc);
-	sp.now_s = now_s(a);
-	sp.normalize_path = true;
-	rc = hsdo_sigv4_sign(&sr, &sc, &sp, &res, serr, sizeof(serr));
-	if (rc != 0) {
-		c->rc = rc;
-		snprintf(c->err, sizeof(c->err), "%s %s: signing: %s",
-			 hsdo_creds_service_str(c->svc), c->op, serr);
-		c->state = CS_FAIL;
-		return;
-	}
-	nh = 0;
-	hdr[nh++] = hsdo_strdup_printf("Host: %s", ep->host);
-	hdr[nh++] = hsdo_strdup_printf("Content-Type: %s", ctype);
-	hdr[nh++] = hsdo_strdup_printf("X-Amz-Date: %s", res.amz_date);
-	hdr[nh++] = hsdo_strdup_printf("Authorization: %s", res.authorization);
-	if (c->proto == HSDO_AWS_JSON)
-		hdr[nh++] = hsdo_strdup_printf("X-Amz-Target: %s", c->target);
-	if (a->creds.session_token != NULL && a->creds.session_token[0] != '\0')
-		hdr[nh++] = hsdo_strdup_printf("X-Amz-Security-Token: %s", a->creds.session_token);
-	hsdo_sigv4_result_free(&res);
+	rc = hsdo_aws_sign(a, &a->creds, c->svc, ctype, c->proto == HSDO_AWS_JSON ? c->target : NULL,
+			   c->body, c->len, hdr, &nh, serr, sizeof(serr));
 	memset(&hr, 0, sizeof(hr));
-	rc = 0;
-	for (i = 0; i < nh; i++) {
-		if (hdr[i] == NULL)
-			rc = -HSDO_ENOMEM;
-		hr.headers[i] = hdr[i];
-	}
 	if (rc == 0) {
+		for (i = 0; i < nh; i++)
+			hr.headers[i] = hdr[i];
 		hr.method = "POST";
-		hr.url = ep->post;
+		hr.url = a->ep[c->svc].post;
 		hr.body = c->body;
 		hr.body_len = c->len;
 		hr.timeout_ms = a->opt.timeout_ms;
 		c->tries++;
 		c->state = CS_IN_FLIGHT;
 		rc = hsdo_http_submit(a->http, &hr, on_http_done, c);
+		if (rc != 0)
+			snprintf(serr, sizeof(serr), "cannot send: %s", hsdo_strerror(rc));
 	}
 	for (i = 0; i < nh; i++)
-		wipe_free(&hdr[i]);
+		if (hdr[i] != NULL)
+			hsdo_freezero(hdr[i], strlen(hdr[i]));
 	if (rc != 0) {
 		c->rc = rc;
-		snprintf(c->err, sizeof(c->err), "%s %s: cannot send: %s",
-			 hsdo_creds_service_str(c->svc), c->op, hsdo_strerror(rc));
+		snprintf(c->err, sizeof(c->err), "%s %s: %s", hsdo_creds_service_str(c->svc), c->op,
+			 serr);
 		c->state = CS_FAIL;
 	}
 }
@@ -1164,7 +595,8 @@ static void decode_error(const struct aws_call *c, char *code, size_t codelen, c
 			return;     /* an HTML page from a load balancer, say */
 		(void)hsdo_ddb_decode_error(c->resp, c->resp_len, &de, tmp, sizeof(tmp));
 		snprintf(code, codelen, "%s", de.code);
-		snprintf(msg, msglen, "%s", de.message[0] != '\0' || de.code[0] != '\0' ? de.message : tmp);
+		snprintf(msg, msglen, "%.300s", de.message[0] != '\0' || de.code[0] != '\0' ? de.message :
+			 tmp);
 	} else {
 		struct hsdo_aws_query_error *qe = hsdo_malloc(sizeof(*qe));
 
@@ -1210,7 +642,7 @@ static void call_result(struct aws_call *c)
 		retry = hsdo_aws_retryable(code, c->status);
 		if (st != NULL && is_throttle(code, c->status))
 			st->throttled++;
-		expired = a->remote != REMOTE_NONE && !c->expired_retry &&
+		expired = a->dynamic && !c->expired_retry &&
 			  (strcmp(code, "ExpiredTokenException") == 0 ||
 			   strcmp(code, "ExpiredToken") == 0);
 		if (strcmp(code, "ConditionalCheckFailedException") == 0)
@@ -1223,7 +655,7 @@ static void call_result(struct aws_call *c)
 	if (expired) {
 		/* remote credentials revoked early: fetch new ones, once */
 		c->expired_retry = true;
-		a->creds.expiration_s = 1;
+		hsdo_aws_creds_expire(a);
 		if (st != NULL)
 			st->retries++;
 		c->state = CS_SEND;
@@ -1237,7 +669,7 @@ static void call_result(struct aws_call *c)
 			delay = c->retry_after_s * 1000;
 		if (st != NULL)
 			st->retries++;
-		redact_all(a, what, sizeof(what));
+		hsdo_aws_redact(a, what, sizeof(what));
 		hsdo_log_debug("aws: %s %s: try %d/%d failed (%s), retrying in %ld ms", svc, c->op,
 			       c->tries, a->opt.max_tries, what, delay);
 		c->state = CS_BACKOFF;
@@ -1295,6 +727,33 @@ static void call_run(struct aws_call *c)
 		call_free(c);
 }
 
+/* Whether the action actually sent (the X-Amz-Target's operation, or the
+ * Query body's Action) is one the client's principal may send. */
+static bool permitted(const struct hsdo_aws *a, const struct aws_call *c)
+{
+	char action[64];
+	const char *s;
+	size_t n;
+
+	if (a->opt.principal == 0)
+		return true;
+	if (c->proto == HSDO_AWS_JSON) {
+		s = strrchr(c->target, '.');
+		s = s != NULL ? s + 1 : c->target;
+		n = strlen(s);
+	} else {
+		if (strncmp(c->body, "Action=", 7) != 0)
+			return false;
+		s = c->body + 7;
+		n = strcspn(s, "&");
+	}
+	if (n >= sizeof(action))
+		return false;
+	memcpy(action, s, n);
+	action[n] = '\0';
+	return hsdo_aws_ops_allowed(a->opt.principal, c->svc, action);
+}
+
 int hsdo_aws_call(struct hsdo_aws *a, const struct hsdo_aws_request *req,
 		  hsdo_aws_done_fn done, void *arg)
 {
@@ -1327,6 +786,13 @@ int hsdo_aws_call(struct hsdo_aws *a, const struct hsdo_aws_request *req,
 	c->done = done;
 	c->arg = arg;
 	c->state = CS_SEND;
+	if (!permitted(a, c)) {
+		c->rc = -HSDO_EINVAL;
+		snprintf(c->err, sizeof(c->err), "%s %s: not an operation of the %s's IAM policy "
+			 "(libhsdo/aws/aws_ops.c, docs/iam/)", hsdo_creds_service_str(c->svc), c->op,
+			 hsdo_aws_principal_str((enum hsdo_aws_principal)a->opt.principal));
+		c->state = CS_FAIL;
+	}
 	c->next = a->calls;
 	if (a->calls != NULL)
 		a->calls->prev = c;

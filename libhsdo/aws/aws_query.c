@@ -1,4 +1,5 @@
-/* AWS Query protocol: DescribeAutoScalingGroups / DescribeInstances request
+/* AWS Query protocol: DescribeAutoScalingGroups / DescribeInstances /
+ * CompleteLifecycleAction and STS AssumeRole(WithWebIdentity) request
  * bodies and reply parsers, and the two error shapes. See aws_query.h. */
 #include <stdbool.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 
 #include "hsdo/alloc.h"
 #include "hsdo/aws_query.h"
+#include "hsdo/creds.h"
 #include "hsdo/err.h"
 #include "hsdo/url.h"
 
@@ -761,5 +763,163 @@ int hsdo_ec2_parse_instances(const char *buf, size_t len, struct hsdo_ec2_instan
 	xmlFreeDoc(doc);
 	if (rc != 0)
 		hsdo_ec2_instances_free(out);
+	return rc;
+}
+
+/* ---- STS ----------------------------------------------------------------------------- */
+
+static bool session_ok(const char *s)
+{
+	size_t i, n = s != NULL ? strlen(s) : 0;
+
+	if (n < 2 || n > HSDO_STS_SESSION_MAX)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || strchr("+=,.@_-", s[i]) != NULL))
+			return false;
+	return true;
+}
+
+static bool printable(const char *s, size_t lo, size_t hi)
+{
+	size_t i, n = s != NULL ? strlen(s) : 0;
+
+	if (n < lo || n > hi)
+		return false;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+static int sts_head(struct wbuf *w, const char *action, const char *role_arn,
+		    const char *session, char *err, size_t errlen)
+{
+	if (w->out == NULL || w->cap == 0)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output buffer");
+	w->out[0] = '\0';
+	if (!printable(role_arn, 20, HSDO_STS_ROLE_ARN_MAX))
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "%s: the role ARN must be 20..%d "
+				   "printable bytes", action, HSDO_STS_ROLE_ARN_MAX);
+	if (!session_ok(session))
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "%s: the session name must be 2..%d "
+				   "of [A-Za-z0-9+=,.@_-]", action, HSDO_STS_SESSION_MAX);
+	put(w, "Action=");
+	put(w, action);
+	put(w, "&Version=2011-06-15&RoleArn=");
+	put_enc(w, role_arn);
+	put(w, "&RoleSessionName=");
+	put_enc(w, session);
+	return 0;
+}
+
+int hsdo_sts_assume_role_body(const char *role_arn, const char *session,
+			      const char *external_id, int duration_s, char *out,
+			      size_t outlen, char *err, size_t errlen)
+{
+	struct wbuf w = { out, outlen, 0, false };
+	int rc = sts_head(&w, "AssumeRole", role_arn, session, err, errlen);
+
+	if (rc != 0)
+		return rc;
+	if (external_id != NULL && !printable(external_id, 2, 1224)) {
+		out[0] = '\0';
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL,
+				   "AssumeRole: external_id must be 2..1224 printable bytes");
+	}
+	if (duration_s != 0 && (duration_s < 900 || duration_s > 43200)) {
+		out[0] = '\0';
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL,
+				   "AssumeRole: duration must be 900..43200 seconds");
+	}
+	if (duration_s != 0) {
+		put(&w, "&DurationSeconds=");
+		put_num(&w, (size_t)duration_s);
+	}
+	if (external_id != NULL) {
+		put(&w, "&ExternalId=");
+		put_enc(&w, external_id);
+	}
+	return finish(&w, err, errlen);
+}
+
+int hsdo_sts_web_identity_body(const char *role_arn, const char *session, const char *token,
+			       char *out, size_t outlen, char *err, size_t errlen)
+{
+	struct wbuf w = { out, outlen, 0, false };
+	int rc = sts_head(&w, "AssumeRoleWithWebIdentity", role_arn, session, err, errlen);
+
+	if (rc != 0)
+		return rc;
+	if (!printable(token, 4, HSDO_STS_TOKEN_MAX)) {
+		out[0] = '\0';
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "AssumeRoleWithWebIdentity: the token "
+				   "must be 4..%d printable bytes", HSDO_STS_TOKEN_MAX);
+	}
+	put(&w, "&WebIdentityToken=");
+	put_enc(&w, token);
+	return finish(&w, err, errlen);
+}
+
+/* libxml2 frees without wiping: clear every text the document holds. */
+static void wipe_tree(xmlNode *n)
+{
+	for (; n != NULL; n = n->next) {
+		if (n->content != NULL)
+			explicit_bzero(n->content, strlen((const char *)n->content));
+		wipe_tree(n->children);
+	}
+}
+
+int hsdo_sts_parse_credentials(const char *buf, size_t len, bool web_identity,
+			       struct hsdo_creds *out, char *err, size_t errlen)
+{
+	const char *root_name = web_identity ? "AssumeRoleWithWebIdentityResponse" :
+				"AssumeRoleResponse";
+	const char *result_name = web_identity ? "AssumeRoleWithWebIdentityResult" :
+				  "AssumeRoleResult";
+	const xmlNode *root, *result, *cr;
+	char id[256], expiration[64], path[96];
+	char *secret = NULL, *token = NULL;
+	xmlDoc *doc;
+	int rc;
+
+	if (out == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "NULL output");
+	memset(out, 0, sizeof(*out));
+	rc = open_reply(buf, len, root_name, &doc, &root, err, errlen);
+	if (rc != 0)
+		return rc;
+	secret = hsdo_malloc(HSDO_CREDS_VALUE_MAX + 1);
+	token = hsdo_malloc(HSDO_CREDS_VALUE_MAX + 1);
+	if (secret == NULL || token == NULL) {
+		rc = hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/%s", root_name, result_name);
+	rc = child(root, result_name, true, &result, root_name, err, errlen);
+	if (rc == 0)
+		rc = child(result, "Credentials", true, &cr, path, err, errlen);
+	if (rc == 0) {
+		struct field f[] = {
+			{ "AccessKeyId", id, sizeof(id), true, false },
+			{ "SecretAccessKey", secret, HSDO_CREDS_VALUE_MAX + 1, true, false },
+			{ "SessionToken", token, HSDO_CREDS_VALUE_MAX + 1, true, false },
+			{ "Expiration", expiration, sizeof(expiration), true, false },
+		};
+
+		snprintf(path, sizeof(path), "%s/%s/Credentials", root_name, result_name);
+		rc = read_fields(cr, f, 4, path, err, errlen);
+	}
+	if (rc == 0)
+		rc = hsdo_creds_from_strings(id, secret, token, expiration, "sts", out, err, errlen);
+out:
+	if (secret != NULL)
+		hsdo_freezero(secret, HSDO_CREDS_VALUE_MAX + 1);
+	if (token != NULL)
+		hsdo_freezero(token, HSDO_CREDS_VALUE_MAX + 1);
+	wipe_tree(xmlDocGetRootElement(doc));
+	xmlFreeDoc(doc);
 	return rc;
 }

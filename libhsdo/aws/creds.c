@@ -5,6 +5,7 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "hsdo/alloc.h"
 #include "hsdo/civil.h"
@@ -16,12 +17,14 @@ static const char *const service_names[HSDO_CREDS_SVC_COUNT] = {
 	[HSDO_CREDS_SVC_DYNAMODB] = "dynamodb",
 	[HSDO_CREDS_SVC_EC2] = "ec2",
 	[HSDO_CREDS_SVC_AUTO_SCALING] = "autoscaling",
+	[HSDO_CREDS_SVC_STS] = "sts",
 };
 
 static const char *const service_env[HSDO_CREDS_SVC_COUNT] = {
 	[HSDO_CREDS_SVC_DYNAMODB] = "AWS_ENDPOINT_URL_DYNAMODB",
 	[HSDO_CREDS_SVC_EC2] = "AWS_ENDPOINT_URL_EC2",
 	[HSDO_CREDS_SVC_AUTO_SCALING] = "AWS_ENDPOINT_URL_AUTO_SCALING",
+	[HSDO_CREDS_SVC_STS] = "AWS_ENDPOINT_URL_STS",
 };
 
 const char *hsdo_creds_service_str(enum hsdo_creds_service svc)
@@ -53,8 +56,7 @@ static void set_source(struct hsdo_creds *c, const char *src)
 	snprintf(c->source, sizeof(c->source), "%s", src != NULL ? src : "");
 }
 
-/* Value of NAME in envp, or NULL; empty values count as unset. */
-static const char *env_get(char *const *envp, const char *name)
+const char *hsdo_creds_getenv(char *const *envp, const char *name)
 {
 	size_t n = strlen(name);
 
@@ -65,10 +67,8 @@ static const char *env_get(char *const *envp, const char *name)
 	return NULL;
 }
 
-/* A credential value: 1..VALUE_MAX printable, non-space ASCII bytes. The
- * message names `what` (and `line` when > 0), never the value. */
-static int check_value(const char *what, unsigned line, const char *v, size_t n,
-		       char *err, size_t errlen)
+int hsdo_creds_check_value(const char *what, unsigned line, const char *v, size_t n,
+			   char *err, size_t errlen)
 {
 	char where[32] = "";
 	size_t i;
@@ -111,9 +111,9 @@ int hsdo_creds_from_env(char *const *envp, struct hsdo_creds *out, char *err, si
 	if (out == NULL)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
 	memset(out, 0, sizeof(*out));
-	id = env_get(envp, "AWS_ACCESS_KEY_ID");
-	secret = env_get(envp, "AWS_SECRET_ACCESS_KEY");
-	token = env_get(envp, "AWS_SESSION_TOKEN");
+	id = hsdo_creds_getenv(envp, "AWS_ACCESS_KEY_ID");
+	secret = hsdo_creds_getenv(envp, "AWS_SECRET_ACCESS_KEY");
+	token = hsdo_creds_getenv(envp, "AWS_SESSION_TOKEN");
 	if (id == NULL && secret == NULL)
 		return hsdo_seterr(err, errlen, -HSDO_ENOTFOUND,
 				   "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set");
@@ -123,10 +123,10 @@ int hsdo_creds_from_env(char *const *envp, struct hsdo_creds *out, char *err, si
 	if (secret == NULL)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL,
 				   "AWS_SECRET_ACCESS_KEY is not set but AWS_ACCESS_KEY_ID is");
-	if ((rc = check_value("AWS_ACCESS_KEY_ID", 0, id, strlen(id), err, errlen)) != 0 ||
-	    (rc = check_value("AWS_SECRET_ACCESS_KEY", 0, secret, strlen(secret), err,
+	if ((rc = hsdo_creds_check_value("AWS_ACCESS_KEY_ID", 0, id, strlen(id), err, errlen)) != 0 ||
+	    (rc = hsdo_creds_check_value("AWS_SECRET_ACCESS_KEY", 0, secret, strlen(secret), err,
 			      errlen)) != 0 ||
-	    (token != NULL && (rc = check_value("AWS_SESSION_TOKEN", 0, token, strlen(token),
+	    (token != NULL && (rc = hsdo_creds_check_value("AWS_SESSION_TOKEN", 0, token, strlen(token),
 						err, errlen)) != 0))
 		return rc;
 	if ((rc = set_secret(&out->access_key_id, id, strlen(id), err, errlen)) != 0 ||
@@ -143,43 +143,7 @@ int hsdo_creds_from_env(char *const *envp, struct hsdo_creds *out, char *err, si
 
 /* ---- shared INI files ------------------------------------------------------ */
 
-static bool is_ws(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
-}
-
-/* Trim [*s, *e) of surrounding whitespace. */
-static void trim(const char **s, const char **e)
-{
-	while (*s < *e && is_ws(**s))
-		(*s)++;
-	while (*e > *s && is_ws((*e)[-1]))
-		(*e)--;
-}
-
-static bool slice_eq(const char *s, size_t n, const char *lit)
-{
-	return strlen(lit) == n && memcmp(s, lit, n) == 0;
-}
-
-static bool slice_ieq(const char *s, size_t n, const char *lit)
-{
-	size_t i;
-
-	if (strlen(lit) != n)
-		return false;
-	for (i = 0; i < n; i++) {
-		char a = s[i];
-
-		if (a >= 'A' && a <= 'Z')
-			a = (char)(a - 'A' + 'a');
-		if (a != lit[i])
-			return false;
-	}
-	return true;
-}
-
-static bool region_valid(const char *s, size_t n)
+bool hsdo_creds_region_valid(const char *s, size_t n)
 {
 	size_t i;
 
@@ -189,177 +153,6 @@ static bool region_valid(const char *s, size_t n)
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
 			return false;
 	return true;
-}
-
-/* Does section name [s, s+n) select `profile` in a file of this kind? The
- * SDKs read "[name]" in credentials; "[profile name]" or "[default]" in
- * config (and "[profile default]" too). */
-static bool section_matches(const char *s, size_t n, enum hsdo_creds_file kind,
-			    const char *profile)
-{
-	const char *e = s + n;
-
-	if (kind == HSDO_CREDS_FILE_CREDENTIALS)
-		return slice_eq(s, n, profile);
-	if (slice_eq(s, n, "default"))
-		return strcmp(profile, "default") == 0;
-	if (n > 7 && memcmp(s, "profile", 7) == 0 && is_ws(s[7])) {
-		s += 7;
-		trim(&s, &e);
-		return slice_eq(s, (size_t)(e - s), profile);
-	}
-	return false;
-}
-
-struct ini_state {
-	enum hsdo_creds_file kind;
-	const char *profile;
-	struct hsdo_creds *out;
-	char *region;
-	size_t regionlen;
-	bool in_section, in_target, found, had_property;
-};
-
-static int ini_header(struct ini_state *st, unsigned line, const char *s, const char *e,
-		      char *err, size_t errlen)
-{
-	const char *close = memchr(s, ']', (size_t)(e - s));
-	const char *rest, *ns = s + 1, *ne;
-
-	if (close == NULL)
-		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
-				   "line %u: section header without ']'", line);
-	for (rest = close + 1; rest < e && is_ws(*rest); rest++)
-		;
-	if (rest < e && *rest != '#' && *rest != ';')
-		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
-				   "line %u: text after section header", line);
-	ne = close;
-	trim(&ns, &ne);
-	if (ns == ne)
-		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "line %u: empty section name", line);
-	st->in_section = true;
-	st->had_property = false;
-	st->in_target = section_matches(ns, (size_t)(ne - ns), st->kind, st->profile);
-	if (st->in_target)
-		st->found = true;
-	return 0;
-}
-
-static int ini_property(struct ini_state *st, unsigned line, const char *s, const char *e,
-			char *err, size_t errlen)
-{
-	const char *eq = memchr(s, '=', (size_t)(e - s));
-	const char *ks = s, *ke, *vs, *ve = e;
-	char **dst = NULL;
-	const char *what = NULL;
-	int rc;
-
-	if (eq == NULL)
-		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
-				   "line %u: expected 'key = value'", line);
-	ke = eq;
-	vs = eq + 1;
-	trim(&ks, &ke);
-	trim(&vs, &ve);
-	if (ks == ke)
-		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "line %u: missing key", line);
-	if (!st->in_section)
-		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
-				   "line %u: key outside any section", line);
-	st->had_property = true;
-	if (!st->in_target)
-		return 0;
-	if (slice_ieq(ks, (size_t)(ke - ks), "aws_access_key_id")) {
-		dst = &st->out->access_key_id;
-		what = "aws_access_key_id";
-	} else if (slice_ieq(ks, (size_t)(ke - ks), "aws_secret_access_key")) {
-		dst = &st->out->secret_access_key;
-		what = "aws_secret_access_key";
-	} else if (slice_ieq(ks, (size_t)(ke - ks), "aws_session_token")) {
-		dst = &st->out->session_token;
-		what = "aws_session_token";
-	} else if (st->kind == HSDO_CREDS_FILE_CONFIG &&
-		   slice_ieq(ks, (size_t)(ke - ks), "region")) {
-		if (!region_valid(vs, (size_t)(ve - vs)))
-			return hsdo_seterr(err, errlen, -HSDO_EPROTO,
-					   "line %u: region must be 1..%d of [a-z0-9-]", line,
-					   HSDO_CREDS_REGION_MAX - 1);
-		if (st->region != NULL && st->regionlen > 0)
-			snprintf(st->region, st->regionlen, "%.*s", (int)(ve - vs), vs);
-		return 0;
-	} else {
-		return 0;
-	}
-	if ((rc = check_value(what, line, vs, (size_t)(ve - vs), err, errlen)) != 0)
-		return rc;
-	return set_secret(dst, vs, (size_t)(ve - vs), err, errlen);
-}
-
-int hsdo_creds_parse_ini(const char *buf, size_t len, enum hsdo_creds_file kind,
-			 const char *profile, struct hsdo_creds *out, char *region,
-			 size_t regionlen, char *err, size_t errlen)
-{
-	struct ini_state st = { 0 };
-	const char *p = buf, *end = buf + len;
-	unsigned line = 0;
-	int rc = 0;
-
-	if (region != NULL && regionlen > 0)
-		region[0] = '\0';
-	if (out == NULL || (buf == NULL && len > 0) || (unsigned)kind >= HSDO_CREDS_FILE_COUNT)
-		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "invalid argument");
-	memset(out, 0, sizeof(*out));
-	if (len > HSDO_CREDS_FILE_MAX)
-		return hsdo_seterr(err, errlen, -HSDO_ETOOBIG, "file of %zu bytes over %d", len,
-				   HSDO_CREDS_FILE_MAX);
-	st.kind = kind;
-	st.profile = profile != NULL ? profile : "default";
-	st.out = out;
-	st.region = region;
-	st.regionlen = regionlen;
-	while (p < end && rc == 0) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *e = nl != NULL ? nl : end, *s = p;
-		bool indented = s < e && is_ws(*s);
-
-		line++;
-		p = nl != NULL ? nl + 1 : end;
-		if (memchr(s, '\0', (size_t)(e - s)) != NULL) {
-			rc = hsdo_seterr(err, errlen, -HSDO_EPROTO, "line %u: NUL byte", line);
-			break;
-		}
-		trim(&s, &e);
-		if (s == e || *s == '#' || *s == ';')
-			continue;
-		/* An indented line after a property continues it (nested settings
-		 * such as "s3 =\n  max_concurrent_requests = 10"): not ours. */
-		if (indented && st.had_property)
-			continue;
-		if (*s == '[')
-			rc = ini_header(&st, line, s, e, err, errlen);
-		else
-			rc = ini_property(&st, line, s, e, err, errlen);
-	}
-	if (rc == 0 && !st.found)
-		rc = hsdo_seterr(err, errlen, -HSDO_ENOTFOUND, "profile not found");
-	if (rc == 0 && (out->access_key_id == NULL) != (out->secret_access_key == NULL))
-		rc = hsdo_seterr(err, errlen, -HSDO_EPROTO, "profile has %s but no %s",
-				 out->access_key_id != NULL ? "aws_access_key_id" :
-							      "aws_secret_access_key",
-				 out->access_key_id != NULL ? "aws_secret_access_key" :
-							      "aws_access_key_id");
-	if (rc == 0 && out->access_key_id == NULL && out->session_token != NULL)
-		rc = hsdo_seterr(err, errlen, -HSDO_EPROTO,
-				 "profile has aws_session_token but no keys");
-	if (rc != 0) {
-		hsdo_creds_free(out);
-		if (region != NULL && regionlen > 0)
-			region[0] = '\0';
-		return rc;
-	}
-	set_source(out, kind == HSDO_CREDS_FILE_CONFIG ? "config" : "credentials");
-	return 0;
 }
 
 /* ---- IMDS / ECS JSON ------------------------------------------------------- */
@@ -443,40 +236,73 @@ static int json_string(const cJSON *root, const char *name, bool required, const
 	return 0;
 }
 
-static int json_fill(const cJSON *root, struct hsdo_creds *out, char *err, size_t errlen)
+/* Field names of a credentials document: IMDS/ECS and credential_process
+ * spell the session token differently. */
+struct json_names {
+	const char *token;
+	bool version1;          /* credential_process: "Version": 1 required */
+	bool code;              /* IMDS: "Code" other than "Success" fails */
+};
+
+static int json_fill(const cJSON *root, const struct json_names *nm, struct hsdo_creds *out,
+		     char *err, size_t errlen)
 {
 	const char *code, *id, *secret, *token, *exp;
+	const cJSON *ver;
 	int rc;
 
 	if (!cJSON_IsObject(root))
 		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "not a JSON object");
-	if ((rc = json_string(root, "Code", false, &code, err, errlen)) != 0)
-		return rc;
-	if (code != NULL && strcmp(code, "Success") != 0)
-		return hsdo_seterr(err, errlen, -HSDO_EAWS, "credentials Code is %s",
-				   code_printable(code) ? code : "(unprintable)");
+	if (nm->version1) {
+		ver = cJSON_GetObjectItemCaseSensitive(root, "Version");
+		if (!cJSON_IsNumber(ver) || ver->valuedouble != 1.0)
+			return hsdo_seterr(err, errlen, -HSDO_EPROTO, "Version is not 1");
+	}
+	if (nm->code) {
+		if ((rc = json_string(root, "Code", false, &code, err, errlen)) != 0)
+			return rc;
+		if (code != NULL && strcmp(code, "Success") != 0)
+			return hsdo_seterr(err, errlen, -HSDO_EAWS, "credentials Code is %s",
+					   code_printable(code) ? code : "(unprintable)");
+	}
 	if ((rc = json_string(root, "AccessKeyId", true, &id, err, errlen)) != 0 ||
 	    (rc = json_string(root, "SecretAccessKey", true, &secret, err, errlen)) != 0 ||
-	    (rc = json_string(root, "Token", false, &token, err, errlen)) != 0 ||
+	    (rc = json_string(root, nm->token, false, &token, err, errlen)) != 0 ||
 	    (rc = json_string(root, "Expiration", false, &exp, err, errlen)) != 0)
 		return rc;
-	if ((rc = check_value("AccessKeyId", 0, id, strlen(id), err, errlen)) != 0 ||
-	    (rc = check_value("SecretAccessKey", 0, secret, strlen(secret), err, errlen)) != 0 ||
-	    (token != NULL &&
-	     (rc = check_value("Token", 0, token, strlen(token), err, errlen)) != 0))
+	return hsdo_creds_from_strings(id, secret, token, exp, NULL, out, err, errlen);
+}
+
+int hsdo_creds_from_strings(const char *id, const char *secret, const char *token,
+			    const char *expiration, const char *source, struct hsdo_creds *out,
+			    char *err, size_t errlen)
+{
+	int rc;
+
+	if (out == NULL || id == NULL || secret == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "invalid argument");
+	if ((rc = hsdo_creds_check_value("AccessKeyId", 0, id, strlen(id), err, errlen)) != 0 ||
+	    (rc = hsdo_creds_check_value("SecretAccessKey", 0, secret, strlen(secret), err,
+					 errlen)) != 0 ||
+	    (token != NULL && (rc = hsdo_creds_check_value("SessionToken", 0, token,
+							    strlen(token), err, errlen)) != 0))
 		return rc;
-	if (exp != NULL && parse_rfc3339(exp, &out->expiration_s) != 0)
+	if (expiration != NULL && parse_rfc3339(expiration, &out->expiration_s) != 0)
 		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "Expiration is not RFC 3339 UTC");
 	if ((rc = set_secret(&out->access_key_id, id, strlen(id), err, errlen)) != 0 ||
 	    (rc = set_secret(&out->secret_access_key, secret, strlen(secret), err, errlen)) != 0 ||
 	    (token != NULL &&
-	     (rc = set_secret(&out->session_token, token, strlen(token), err, errlen)) != 0))
+	     (rc = set_secret(&out->session_token, token, strlen(token), err, errlen)) != 0)) {
+		hsdo_creds_free(out);
 		return rc;
+	}
+	if (source != NULL)
+		set_source(out, source);
 	return 0;
 }
 
-int hsdo_creds_parse_json(const char *buf, size_t len, const char *source,
-			  struct hsdo_creds *out, char *err, size_t errlen)
+static int parse_doc(const char *buf, size_t len, const struct json_names *nm,
+		     const char *source, struct hsdo_creds *out, char *err, size_t errlen)
 {
 	const char *end = NULL;
 	cJSON *root;
@@ -504,7 +330,7 @@ int hsdo_creds_parse_json(const char *buf, size_t len, const char *source,
 			rc = hsdo_seterr(err, errlen, -HSDO_EPROTO, "trailing data at byte %zu",
 					 off);
 	if (rc == 0)
-		rc = json_fill(root, out, err, errlen);
+		rc = json_fill(root, nm, out, err, errlen);
 	json_wipe(root);
 	cJSON_Delete(root);
 	if (rc != 0) {
@@ -513,6 +339,22 @@ int hsdo_creds_parse_json(const char *buf, size_t len, const char *source,
 	}
 	set_source(out, source);
 	return 0;
+}
+
+int hsdo_creds_parse_json(const char *buf, size_t len, const char *source,
+			  struct hsdo_creds *out, char *err, size_t errlen)
+{
+	static const struct json_names nm = { "Token", false, true };
+
+	return parse_doc(buf, len, &nm, source, out, err, errlen);
+}
+
+int hsdo_creds_parse_process(const char *buf, size_t len, struct hsdo_creds *out, char *err,
+			     size_t errlen)
+{
+	static const struct json_names nm = { "SessionToken", true, false };
+
+	return parse_doc(buf, len, &nm, "process", out, err, errlen);
 }
 
 bool hsdo_creds_need_refresh(const struct hsdo_creds *c, int64_t now_s)
@@ -526,36 +368,59 @@ bool hsdo_creds_need_refresh(const struct hsdo_creds *c, int64_t now_s)
 
 /* ---- region and endpoints -------------------------------------------------- */
 
-int hsdo_creds_region(char *const *envp, const char *config_region, char *out,
-		      size_t outlen, char *err, size_t errlen)
+static const char *const region_source_names[HSDO_CREDS_REGION_SOURCE_COUNT] = {
+	[HSDO_CREDS_REGION_NONE] = "none",
+	[HSDO_CREDS_REGION_ENV] = "AWS_REGION",
+	[HSDO_CREDS_REGION_ENV_DEFAULT] = "AWS_DEFAULT_REGION",
+	[HSDO_CREDS_REGION_PROFILE] = "profile",
+	[HSDO_CREDS_REGION_IMDS] = "instance metadata",
+	[HSDO_CREDS_REGION_CONFIG] = "configuration",
+};
+
+const char *hsdo_creds_region_source_str(enum hsdo_creds_region_source s)
 {
-	const char *v, *from = "AWS_REGION";
+	if ((unsigned)s >= HSDO_CREDS_REGION_SOURCE_COUNT)
+		return "unknown";
+	return region_source_names[s];
+}
+
+int hsdo_creds_region(char *const *envp, const char *profile_region, char *out,
+		      size_t outlen, enum hsdo_creds_region_source *src, char *err,
+		      size_t errlen)
+{
+	enum hsdo_creds_region_source from = HSDO_CREDS_REGION_ENV;
+	const char *v;
 
 	if (out == NULL || outlen == 0)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
 	out[0] = '\0';
-	if ((v = env_get(envp, "AWS_REGION")) == NULL) {
-		from = "AWS_DEFAULT_REGION";
-		if ((v = env_get(envp, "AWS_DEFAULT_REGION")) == NULL) {
-			from = "config region";
-			v = config_region != NULL && config_region[0] != '\0' ? config_region : NULL;
+	if (src != NULL)
+		*src = HSDO_CREDS_REGION_NONE;
+	if ((v = hsdo_creds_getenv(envp, "AWS_REGION")) == NULL) {
+		from = HSDO_CREDS_REGION_ENV_DEFAULT;
+		if ((v = hsdo_creds_getenv(envp, "AWS_DEFAULT_REGION")) == NULL) {
+			from = HSDO_CREDS_REGION_PROFILE;
+			v = profile_region != NULL && profile_region[0] != '\0' ? profile_region : NULL;
 		}
 	}
 	if (v == NULL)
 		return hsdo_seterr(err, errlen, -HSDO_ENOTFOUND, "no region configured");
-	if (!region_valid(v, strlen(v)))
+	if (!hsdo_creds_region_valid(v, strlen(v)))
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL,
-				   "%s must be 1..%d of [a-z0-9-]", from,
+				   "%s must be 1..%d of [a-z0-9-]", from == HSDO_CREDS_REGION_PROFILE ?
+				   "the profile's region" : region_source_names[from],
 				   HSDO_CREDS_REGION_MAX - 1);
 	if (strlen(v) >= outlen)
 		return hsdo_seterr(err, errlen, -HSDO_ETOOBIG, "region buffer too small");
 	memcpy(out, v, strlen(v) + 1);
+	if (src != NULL)
+		*src = from;
 	return 0;
 }
 
 static bool prefix_ieq(const char *s, const char *lit)
 {
-	return slice_ieq(s, strlen(lit), lit);
+	return strncasecmp(s, lit, strlen(lit)) == 0;
 }
 
 static bool url_valid(const char *u)
@@ -589,9 +454,9 @@ int hsdo_creds_endpoint(char *const *envp, enum hsdo_creds_service svc, const ch
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "invalid argument");
 	*url = NULL;
 	from = service_env[svc];
-	if ((v = env_get(envp, from)) == NULL) {
+	if ((v = hsdo_creds_getenv(envp, from)) == NULL) {
 		from = "AWS_ENDPOINT_URL";
-		v = env_get(envp, from);
+		v = hsdo_creds_getenv(envp, from);
 	}
 	if (v != NULL) {
 		if (!url_valid(v))
@@ -599,7 +464,7 @@ int hsdo_creds_endpoint(char *const *envp, enum hsdo_creds_service svc, const ch
 					   "%s must be an http:// or https:// URL", from);
 		s = hsdo_strdup(v);
 	} else {
-		if (region == NULL || !region_valid(region, strlen(region)))
+		if (region == NULL || !hsdo_creds_region_valid(region, strlen(region)))
 			return hsdo_seterr(err, errlen, -HSDO_EINVAL,
 					   "region must be 1..%d of [a-z0-9-]",
 					   HSDO_CREDS_REGION_MAX - 1);

@@ -2,7 +2,8 @@
 # The whole system on DynamoDB, every request through the SigV4 verifier
 # (tests/fixtures/sigv4_proxy.js, dynalite embedded): --create-table, a
 # server (static source) writing the table, a client on the event-driven
-# transport following it into a real HAProxy, the table read back by the
+# transport (its keys from a credential_process) following it into a real
+# HAProxy, the table read back by the
 # official AWS SDK the way the original client reads it, zero writes when
 # nothing changes, and two servers with a writer lease where the holder is
 # SIGSTOPped, the standby takes over, and the resumed holder writes nothing.
@@ -73,11 +74,19 @@ SERVER_ID=srv-a EXPORTER_PORT=$(free_port) "$AGENT" --server -f "$tmp/env.yaml" 
 pa=$!
 pids+=("$pa")
 CP=$(free_port)
-EXPORTER_PORT=$CP SPOA_LISTEN=127.0.0.1:$(free_port) "$AGENT" --client -f "$tmp/env.yaml" >"$tmp/client.log" 2>&1 &
+# The client gets its keys from a credential_process (run and reaped on its
+# libev loop), not from the environment.
+printf '#!/bin/sh\nprintf '"'"'{"Version": 1, "AccessKeyId": "%s", "SecretAccessKey": "%s"}\\n'"'"'\n' "$AKID" "$SECRET" >"$tmp/creds.sh"
+chmod 700 "$tmp/creds.sh"
+printf '[default]\ncredential_process = %s\n' "$tmp/creds.sh" >"$tmp/aws-config"
+env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY AWS_CONFIG_FILE="$tmp/aws-config" \
+	AWS_SHARED_CREDENTIALS_FILE="$tmp/none" \
+	EXPORTER_PORT=$CP SPOA_LISTEN=127.0.0.1:$(free_port) "$AGENT" --client -f "$tmp/env.yaml" >"$tmp/client.log" 2>&1 &
 pc=$!
 pids+=("$pc")
 two_up() { [[ $(hits 20) =~ A=(9|10|11)\ B=(9|10|11)\ C=0\ 503=0 ]]; }
 if wait_for "traffic" two_up; then ok "server -> DynamoDB -> client -> HAProxy: A and B share the traffic"; else ko "traffic: $(hits 20)" "$tmp/a.log" "$tmp/client.log"; fi
+if ! grep -qF "$SECRET" "$tmp/client.log"; then ok "the client's keys came from credential_process, and its output is in no log"; else ko "credential_process output logged" "$tmp/client.log"; fi
 if [[ $(jnum bad) == 0 && $(jnum ok) -gt 5 ]]; then ok "every request carried a valid SigV4 signature ($(jnum ok) verified)"; else ko "signatures: $(stats)"; fi
 
 # The original client's view, with the official SDK.

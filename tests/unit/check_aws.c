@@ -538,8 +538,8 @@ START_TEST(chain_order)
 	snprintf(conf_env, sizeof(conf_env), "AWS_CONFIG_FILE=%s", conf);
 	reset_peers();
 	{
-		/* the environment beats the files */
-		char *env[] = STATIC_ENV(cred_env, conf_env, "AWS_PROFILE=p2",
+		/* the environment beats the default profile */
+		char *env[] = STATIC_ENV(cred_env, conf_env,
 					 "AWS_ACCESS_KEY_ID=" HSDO_TEST_AKID2,
 					 "AWS_SECRET_ACCESS_KEY=" HSDO_TEST_SECRET2,
 					 "AWS_SESSION_TOKEN=" HSDO_TEST_TOKEN2);
@@ -549,6 +549,21 @@ START_TEST(chain_order)
 		ck_assert_int_eq(list_tables(&c, err, sizeof(err)), 0);
 		ck_assert_int_eq(stat_of(dyn.proxy.port, HSDO_TEST_AKID2), 1);
 		client_free(&c);
+	}
+	{
+		/* but a profile named by AWS_PROFILE beats the environment (as
+		 * in the JavaScript and Go SDKs) */
+		char *env[] = STATIC_ENV(cred_env, conf_env, "AWS_PROFILE=p2",
+					 "AWS_ACCESS_KEY_ID=" HSDO_TEST_AKID2,
+					 "AWS_SECRET_ACCESS_KEY=" HSDO_TEST_SECRET2);
+
+		ctl(dyn.proxy.port, "/__reset", "{}");
+		ck_assert_int_eq(client_new(&c, env, 1, err, sizeof(err)), 0);
+		ck_assert_str_eq(hsdo_aws_creds_source(c.aws), "credentials");
+		ck_assert_int_eq(list_tables(&c, err, sizeof(err)), 0);
+		ck_assert_int_eq(stat_of(dyn.proxy.port, HSDO_TEST_AKID), 1);
+		client_free(&c);
+		ctl(dyn.proxy.port, "/__reset", "{}");
 	}
 	{
 		/* the credentials file's profile; the config file's region for it

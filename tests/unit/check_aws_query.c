@@ -702,6 +702,163 @@ START_TEST(bounds)
 }
 END_TEST
 
+/* ---- STS -------------------------------------------------------------------------------- */
+
+#define STS_NS "https://sts.amazonaws.com/doc/2011-06-15/"
+#define STS_SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"
+
+static const char sts_assume[] =
+	"<AssumeRoleResponse xmlns=\"" STS_NS "\">\n"
+	"  <AssumeRoleResult>\n"
+	"    <SourceIdentity>Alice</SourceIdentity>\n"
+	"    <AssumedRoleUser>\n"
+	"      <Arn>arn:aws:sts::123456789012:assumed-role/demo/TestAR</Arn>\n"
+	"      <AssumedRoleId>ARO123EXAMPLE123:TestAR</AssumedRoleId>\n"
+	"    </AssumedRoleUser>\n"
+	"    <Credentials>\n"
+	"      <AccessKeyId>ASIAIOSFODNN7EXAMPLE</AccessKeyId>\n"
+	"      <SecretAccessKey>" STS_SECRET "</SecretAccessKey>\n"
+	"      <SessionToken>AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQW</SessionToken>\n"
+	"      <Expiration>2019-11-09T13:34:41Z</Expiration>\n"
+	"    </Credentials>\n"
+	"    <PackedPolicySize>6</PackedPolicySize>\n"
+	"  </AssumeRoleResult>\n"
+	"  <ResponseMetadata>\n"
+	"    <RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId>\n"
+	"  </ResponseMetadata>\n"
+	"</AssumeRoleResponse>\n";
+
+static const char sts_web[] =
+	"<AssumeRoleWithWebIdentityResponse xmlns=\"" STS_NS "\">\n"
+	"  <AssumeRoleWithWebIdentityResult>\n"
+	"    <SubjectFromWebIdentityToken>amzn1.account.AF6RHO7KZU5XRVQJGXK6HB56KR2A</SubjectFromWebIdentityToken>\n"
+	"    <Credentials>\n"
+	"      <SessionToken>AQoDYXdzEE0a8ANXXXXXXXXNO1ewxE5TijQyp+IEXAMPLE</SessionToken>\n"
+	"      <SecretAccessKey>" STS_SECRET "</SecretAccessKey>\n"
+	"      <Expiration>2014-10-24T23:00:23.000Z</Expiration>\n"
+	"      <AccessKeyId>ASgeIAIOSFODNN7EXAMPLE</AccessKeyId>\n"
+	"    </Credentials>\n"
+	"    <Provider>www.amazon.com</Provider>\n"
+	"  </AssumeRoleWithWebIdentityResult>\n"
+	"</AssumeRoleWithWebIdentityResponse>\n";
+
+START_TEST(sts_bodies)
+{
+	char out[HSDO_STS_BODY_MAX], err[256];
+	char big[HSDO_STS_TOKEN_MAX + 2];
+
+	ck_assert_int_gt(hsdo_sts_assume_role_body("arn:aws:iam::123456789012:role/app", "hsdo-1",
+						   "ext id", 1800, out, sizeof(out), err,
+						   sizeof(err)), 0);
+	ck_assert_str_eq(out, "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A"
+			 "123456789012%3Arole%2Fapp&RoleSessionName=hsdo-1&DurationSeconds=1800"
+			 "&ExternalId=ext%20id");
+	ck_assert_int_gt(hsdo_sts_assume_role_body("arn:aws:iam::123456789012:role/app", "s@x.y",
+						   NULL, 0, out, sizeof(out), err, sizeof(err)), 0);
+	ck_assert_str_eq(out, "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A"
+			 "123456789012%3Arole%2Fapp&RoleSessionName=s%40x.y");
+	ck_assert_int_gt(hsdo_sts_web_identity_body("arn:aws:iam::123456789012:role/w", "pod",
+						    "eyJ.a+b/c=", out, sizeof(out), err,
+						    sizeof(err)), 0);
+	ck_assert_str_eq(out, "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3A"
+			 "aws%3Aiam%3A%3A123456789012%3Arole%2Fw&RoleSessionName=pod"
+			 "&WebIdentityToken=eyJ.a%2Bb%2Fc%3D");
+	/* refusals name what is wrong, never a token */
+	ck_assert_int_eq(hsdo_sts_assume_role_body("arn:short", "s1", NULL, 0, out, sizeof(out), err,
+						   sizeof(err)), -HSDO_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "role ARN"));
+	ck_assert_str_eq(out, "");
+	ck_assert_int_eq(hsdo_sts_assume_role_body("arn:aws:iam::123456789012:role/app", "a b",
+						   NULL, 0, out, sizeof(out), err, sizeof(err)),
+			 -HSDO_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "session name"));
+	ck_assert_int_eq(hsdo_sts_assume_role_body("arn:aws:iam::123456789012:role/app", "s1",
+						   NULL, 60, out, sizeof(out), err, sizeof(err)),
+			 -HSDO_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "900..43200"));
+	ck_assert_int_eq(hsdo_sts_assume_role_body("arn:aws:iam::123456789012:role/app", "s1",
+						   "x", 0, out, sizeof(out), err, sizeof(err)),
+			 -HSDO_EINVAL);
+	memset(big, 'T', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	ck_assert_int_eq(hsdo_sts_web_identity_body("arn:aws:iam::123456789012:role/w", "pod", big,
+						    out, sizeof(out), err, sizeof(err)),
+			 -HSDO_EINVAL);
+	ck_assert_ptr_null(strstr(err, "TTTT"));
+	ck_assert_int_eq(hsdo_sts_web_identity_body("arn:aws:iam::123456789012:role/w", "pod",
+						    "eyJ.token", out, 40, err, sizeof(err)),
+			 -HSDO_ETOOBIG);
+}
+END_TEST
+
+START_TEST(sts_replies)
+{
+	static const char no_exp[] = "<AssumeRoleResponse><AssumeRoleResult><Credentials>"
+		"<AccessKeyId>A</AccessKeyId><SecretAccessKey>" STS_SECRET "</SecretAccessKey>"
+		"<SessionToken>T</SessionToken></Credentials></AssumeRoleResult></AssumeRoleResponse>";
+	static const char bad_secret[] = "<AssumeRoleResponse><AssumeRoleResult><Credentials>"
+		"<AccessKeyId>A</AccessKeyId><SecretAccessKey>" STS_SECRET " x</SecretAccessKey>"
+		"<SessionToken>T</SessionToken><Expiration>2019-11-09T13:34:41Z</Expiration>"
+		"</Credentials></AssumeRoleResult></AssumeRoleResponse>";
+	static const char denied[] = "<ErrorResponse xmlns=\"" STS_NS "\"><Error><Type>Sender</Type>"
+		"<Code>AccessDenied</Code><Message>not authorized to perform sts:AssumeRole</Message>"
+		"</Error><RequestId>r-1</RequestId></ErrorResponse>";
+	struct hsdo_creds c;
+	char err[512];
+
+	ck_assert_int_eq(hsdo_sts_parse_credentials(sts_assume, strlen(sts_assume), false, &c, err,
+						    sizeof(err)), 0);
+	ck_assert_str_eq(c.access_key_id, "ASIAIOSFODNN7EXAMPLE");
+	ck_assert_str_eq(c.secret_access_key, STS_SECRET);
+	ck_assert_str_eq(c.session_token,
+			 "AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQW");
+	ck_assert_int_eq(c.expiration_s, 1573306481);
+	ck_assert_str_eq(c.source, "sts");
+	hsdo_creds_free(&c);
+	ck_assert_int_eq(hsdo_sts_parse_credentials(sts_web, strlen(sts_web), true, &c, err,
+						    sizeof(err)), 0);
+	ck_assert_str_eq(c.access_key_id, "ASgeIAIOSFODNN7EXAMPLE");
+	ck_assert_int_eq(c.expiration_s, 1414191623);
+	hsdo_creds_free(&c);
+	/* the other action's reply is not this one */
+	ck_assert_int_eq(hsdo_sts_parse_credentials(sts_web, strlen(sts_web), false, &c, err,
+						    sizeof(err)), -HSDO_EPROTO);
+	ck_assert_ptr_nonnull(strstr(err, "expected <AssumeRoleResponse>"));
+	ck_assert_int_eq(hsdo_sts_parse_credentials(denied, strlen(denied), false, &c, err,
+						    sizeof(err)), -HSDO_EAWS);
+	ck_assert_str_eq(err, "AccessDenied: not authorized to perform sts:AssumeRole");
+	ck_assert_int_eq(hsdo_sts_parse_credentials(no_exp, strlen(no_exp), false, &c, err,
+						    sizeof(err)), -HSDO_EPROTO);
+	ck_assert_ptr_nonnull(strstr(err, "missing <Expiration>"));
+	ck_assert_ptr_null(c.access_key_id);
+	ck_assert_int_eq(hsdo_sts_parse_credentials(bad_secret, strlen(bad_secret), false, &c, err,
+						    sizeof(err)), -HSDO_EPROTO);
+	ck_assert_ptr_null(strstr(err, "wJalr"));
+	ck_assert_ptr_null(c.access_key_id);
+}
+END_TEST
+
+START_TEST(sts_alloc_failures)
+{
+	struct hsdo_creds c;
+	char err[256];
+	unsigned long k;
+	int rc = -HSDO_ENOMEM;
+
+	for (k = 1; rc == -HSDO_ENOMEM && k < 200; k++) {
+		hsdo_alloc_fail_at(k, 1);
+		rc = hsdo_sts_parse_credentials(sts_assume, strlen(sts_assume), false, &c, err,
+						sizeof(err));
+		hsdo_alloc_fail_at(0, 0);
+		if (rc == -HSDO_ENOMEM)
+			ck_assert_ptr_null(c.access_key_id);
+	}
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_gt(k, 2);
+	hsdo_creds_free(&c);
+}
+END_TEST
+
 /* ---- allocation failures ----------------------------------------------------------- */
 
 START_TEST(alloc_failures)
@@ -772,6 +929,12 @@ static Suite *aws_query_suite(void)
 	tcase_add_loop_test(tc, every_prefix, 0, (int)(sizeof(all_samples) / sizeof(all_samples[0])));
 	tcase_add_test(tc, bounds);
 	tcase_add_test(tc, alloc_failures);
+	tcase_add_test(tc, sts_alloc_failures);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("sts");
+	tcase_add_test(tc, sts_bodies);
+	tcase_add_test(tc, sts_replies);
 	suite_add_tcase(s, tc);
 	return s;
 }

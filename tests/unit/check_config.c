@@ -86,6 +86,21 @@ static bool has_diag(enum hsdo_diag_level lvl, const char *msg)
 	return false;
 }
 
+/* The warning every parse without STORE and DYNAMODB_TABLE_NAME gives. */
+#define STORE_AUTO_WARNING "STORE: not set and DYNAMODB_TABLE_NAME is empty: using the file " \
+	"store (STORE_FILE_PATH); set STORE=file to choose it, or DYNAMODB_TABLE_NAME for DynamoDB"
+
+/* Diagnostics other than STORE_AUTO_WARNING. */
+static size_t ndiag(void)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < g_d.n; i++)
+		if (strstr(g_d.v[i].msg, STORE_AUTO_WARNING) == NULL)
+			n++;
+	return n;
+}
+
 #define expect_diag(lvl, msg) \
 	ck_assert_msg(has_diag((lvl), (msg)), "missing [%s] \"%s\"; got:%s", \
 		      hsdo_diag_level_str(lvl), (msg), diags())
@@ -121,7 +136,7 @@ START_TEST(defaults_every_key)
 
 	run(NULL, NULL, HSDO_ROLE_ANY);
 	expect_ok();
-	ck_assert_uint_eq(g_d.n, 0);
+	ck_assert_uint_eq(ndiag(), 0);
 	c = g_c;
 	ck_assert_int_eq(c->server_mode, HSDO_CONFIG_SERVER_MODE_STATIC);
 	ck_assert_uint_eq(c->server_asg_names.n, 0);
@@ -275,7 +290,7 @@ START_TEST(dump_round_trips_through_env)
 	ck_assert_uint_eq(n, 50);
 	run(NULL, envv, HSDO_ROLE_ANY);
 	expect_ok();
-	ck_assert_uint_eq(g_d.n, 0);
+	ck_assert_uint_eq(ndiag(), 0);
 	second = dump_string(g_c);
 	free(first);
 	first = dump_string(c1);
@@ -317,7 +332,7 @@ START_TEST(example_config_is_the_defaults)
 	run(yaml, NULL, HSDO_ROLE_ANY);
 	free(yaml);
 	expect_ok();
-	ck_assert_msg(g_d.n == 0, "%s", diags());
+	ck_assert_msg(ndiag() == 0, "%s", diags());
 	text = dump_string(g_c);
 	ck_assert_str_eq(text, dump_defaults_text);
 	free(text);
@@ -466,7 +481,7 @@ START_TEST(set_from_file)
 	snprintf(yaml, sizeof(yaml), "%s%s: %s\n", yaml_companion(sc), sc->key, sc->value);
 	run(yaml, NULL, HSDO_ROLE_ANY);
 	expect_ok();
-	ck_assert_msg(g_d.n == 0, "%s", diags());
+	ck_assert_msg(ndiag() == 0, "%s", diags());
 	check_set_case(sc, g_c);
 }
 END_TEST
@@ -493,7 +508,7 @@ START_TEST(set_from_env)
 	snprintf(var, sizeof(var), "%s=%s", sc->key, sc->value);
 	run(yaml_companion(sc), ENV(var), HSDO_ROLE_ANY);
 	expect_ok();
-	ck_assert_msg(g_d.n == 0, "%s", diags());
+	ck_assert_msg(ndiag() == 0, "%s", diags());
 	check_set_case(sc, g_c);
 }
 END_TEST
@@ -746,7 +761,7 @@ START_TEST(original_env_yaml_loads)
 	run(yaml, ENV("DYNAMODB_TABLE_NAME=hsdo-prod", "INTERVAL=5", "EXPORTER_PORT=9123",
 		      "HAPROXY_BACKEND_SERVERS_LIST_SIZE=20"), HSDO_ROLE_CLIENT);
 	expect_ok();
-	ck_assert_uint_eq(g_d.n, 0);
+	ck_assert_uint_eq(ndiag(), 0);
 	ck_assert_int_eq(g_c->store, HSDO_CONFIG_STORE_DYNAMODB);
 	ck_assert_int_eq(g_c->interval_ms, 5000);
 	ck_assert_int_eq(g_c->exporter_port, 9123);
@@ -789,7 +804,7 @@ START_TEST(single_backend_becomes_list_of_one)
 	run("CLIENT_HAPROXY_BACKEND_NAME: be_app\nCLIENT_HAPROXY_BACKEND_BASE_NAME: app\n",
 	    ENV("CLIENT_HAPROXY_BACKEND_SERVER_PORT=8081"), HSDO_ROLE_CLIENT);
 	expect_ok();
-	ck_assert_uint_eq(g_d.n, 0);
+	ck_assert_uint_eq(ndiag(), 0);
 	ck_assert_str_eq(join_backends(&g_c->client_haproxy_backend_list), "be_app:app:8081");
 	/* Fallback backend uses the same port. */
 	run(NULL, ENV("CLIENT_HAPROXY_BACKEND_NAME=be", "CLIENT_HAPROXY_BACKEND_BASE_NAME=b",
@@ -811,7 +826,7 @@ START_TEST(backend_list_wins_with_warning)
 	    NULL, HSDO_ROLE_CLIENT);
 	expect_ok();
 	ck_assert_str_eq(join_backends(&g_c->client_haproxy_backend_list), "be_new:n:80");
-	ck_assert_uint_eq(g_d.n, 1);
+	ck_assert_uint_eq(ndiag(), 1);
 	expect_diag(HSDO_DIAG_WARNING,
 		    "env.yaml:1: CLIENT_HAPROXY_BACKEND_NAME: ignored because CLIENT_HAPROXY_BACKEND_LIST is set");
 }
@@ -1094,6 +1109,7 @@ START_TEST(all_errors_in_one_call)
 		"environment: CLIENT_HAPROXY_BACKEND_SERVER_PORT: expected an integer, got 'x'",
 		"environment: HAPROXY_BACKEND_SERVERS_LIST_SIZE: must be between 1 and 100000, got 0",
 		"environment: CLIENT_HAPROXY_BACKEND_LIS: unknown variable (did you mean CLIENT_HAPROXY_BACKEND_LIST?)",
+		"env.yaml: " STORE_AUTO_WARNING,
 		"env.yaml:8: SERVER_HAPROXY_BACKEND_SERVER_MIN_WEIGHT: must not be greater than "
 		"SERVER_HAPROXY_BACKEND_SERVER_MAX_WEIGHT (5)",
 	};
@@ -1105,11 +1121,12 @@ START_TEST(all_errors_in_one_call)
 	    HSDO_ROLE_ANY);
 	expect_fail();
 	ck_assert_msg(g_d.n == NELEM(want), "%s", diags());
-	ck_assert_uint_eq(g_d.nerrors, NELEM(want) - 2);
+	ck_assert_uint_eq(g_d.nerrors, NELEM(want) - 3);
 	for (i = 0; i < NELEM(want); i++)
 		ck_assert_str_eq(g_d.v[i].msg, want[i]);
 	ck_assert_int_eq(g_d.v[4].level, HSDO_DIAG_WARNING);
 	ck_assert_int_eq(g_d.v[7].level, HSDO_DIAG_WARNING);
+	ck_assert_int_eq(g_d.v[8].level, HSDO_DIAG_WARNING);
 }
 END_TEST
 
@@ -1151,7 +1168,7 @@ START_TEST(syntax_error_lines)
 	run(sc->yaml, NULL, HSDO_ROLE_CLIENT);
 	expect_fail();
 	/* Only the syntax error: no cross-key noise from an unread file. */
-	ck_assert_msg(g_d.n == 1, "%s", diags());
+	ck_assert_msg(ndiag() == 1, "%s", diags());
 	ck_assert_msg(strncmp(g_d.v[0].msg, sc->prefix, strlen(sc->prefix)) == 0,
 		      "want prefix \"%s\", got%s", sc->prefix, diags());
 }
@@ -1174,7 +1191,7 @@ START_TEST(empty_and_comment_only_files)
 	for (i = 0; i < NELEM(ok); i++) {
 		run(ok[i], NULL, HSDO_ROLE_ANY);
 		expect_ok();
-		ck_assert_msg(g_d.n == 0, "'%s':%s", ok[i], diags());
+		ck_assert_msg(ndiag() == 0, "'%s':%s", ok[i], diags());
 		ck_assert_int_eq(g_c->interval_ms, 1000);
 	}
 }
@@ -1225,7 +1242,16 @@ static const struct unknown_case unknown_cases[] = {
 	{ NULL, { "STORE_PATH=/x" }, "environment: STORE_PATH: unknown variable" },
 	{ NULL, { "SERVER_ASG_NAME=a" }, "environment: SERVER_ASG_NAME: unknown variable (did you mean SERVER_ASG_NAMES?)" },
 	{ NULL, { "PATH=/bin", "AWS_ACCESS_KEY_ID=x" }, NULL },
-	{ NULL, { "INTERVALL=1", "DEBUGG=1" }, NULL },   /* no prefix: not ours */
+	{ NULL, { "DYNAMODB_TABLENAME=t" }, "environment: DYNAMODB_TABLENAME: unknown variable (did you mean DYNAMODB_TABLE_NAME?)" },
+	{ NULL, { "INTERVALL=1" }, "environment: INTERVALL: unknown variable (did you mean INTERVAL?)" },
+	{ NULL, { "DEBUGG=1" }, "environment: DEBUGG: unknown variable (did you mean DEBUG?)" },
+	{ NULL, { "DYNAMODB_ENDPOINT=x" }, "environment: DYNAMODB_ENDPOINT: unknown variable" },
+	{ NULL, { "LOG_LEVEL=debug" }, "environment: LOG_LEVEL: unknown variable" },
+	{ NULL, { "AWS_REGOIN=eu-west-3" }, "environment: AWS_REGOIN: unknown variable (did you mean AWS_REGION?)" },
+	{ NULL, { "AWS_PROFLE=prod" }, "environment: AWS_PROFLE: unknown variable (did you mean AWS_PROFILE?)" },
+	{ NULL, { "AWS_EXECUTION_ENV=AWS_ECS_EC2", "AWS_STS_REGIONAL_ENDPOINTS=regional" }, NULL },
+	{ NULL, { "AWS_WEB_IDENTITY_TOKEN_FILE=/t", "AWS_ROLE_ARN=arn:aws:iam::1:role/r" }, NULL },
+	{ NULL, { "CONSUL_HTTP_TOKEN=x", "HSDO_SOURCE_DIR=/src" }, NULL },
 };
 
 START_TEST(unknown_keys_warn)
@@ -1235,12 +1261,138 @@ START_TEST(unknown_keys_warn)
 	run(uc->yaml, uc->env, HSDO_ROLE_ANY);
 	expect_ok();
 	if (uc->msg == NULL) {
-		ck_assert_msg(g_d.n == 0, "%s", diags());
+		ck_assert_msg(ndiag() == 0, "%s", diags());
 		return;
 	}
-	ck_assert_msg(g_d.n == 1, "%s", diags());
+	ck_assert_msg(ndiag() == 1, "%s", diags());
 	ck_assert_uint_eq(g_d.nerrors, 0);
 	expect_diag(HSDO_DIAG_WARNING, uc->msg);
+}
+END_TEST
+
+/* What systemd, ECS, EKS and a login shell put in the environment draws
+ * no warning: only names that look like ours do. */
+START_TEST(typical_environment_is_quiet)
+{
+	run(NULL, ENV("HOME=/var/lib/hsdo", "PATH=/usr/bin", "USER=hsdo", "LOGNAME=hsdo",
+		      "SHELL=/bin/sh", "TERM=xterm", "LANG=C.UTF-8", "PWD=/", "OLDPWD=/",
+		      "HOSTNAME=ip-10-0-0-1", "SHLVL=1", "TZ=UTC", "MAIL=/var/mail/hsdo",
+		      "INVOCATION_ID=1", "JOURNAL_STREAM=8:1", "NOTIFY_SOCKET=/run/systemd/notify",
+		      "WATCHDOG_USEC=1", "WATCHDOG_PID=1", "MAINPID=1", "SYSTEMD_EXEC_PID=1",
+		      "RUNTIME_DIRECTORY=/run/hsdo", "STATE_DIRECTORY=/var/lib/hsdo",
+		      "LOGS_DIRECTORY=/var/log/hsdo", "CONFIGURATION_DIRECTORY=/etc/hsdo",
+		      "CREDENTIALS_DIRECTORY=/run/c", "ECS_CONTAINER_METADATA_URI_V4=http://x",
+		      "AWS_EXECUTION_ENV=AWS_ECS_EC2", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/c",
+		      "AWS_REGION=eu-west-3", "AWS_DEFAULT_REGION=eu-west-3",
+		      "AWS_STS_REGIONAL_ENDPOINTS=regional", "AWS_ROLE_ARN=arn:aws:iam::1:role/r",
+		      "AWS_WEB_IDENTITY_TOKEN_FILE=/var/run/secrets/token",
+		      "KUBERNETES_SERVICE_HOST=10.0.0.1", "KUBERNETES_PORT=tcp://10.0.0.1:443",
+		      "DEBIAN_FRONTEND=noninteractive", "STORE=file"),
+	    HSDO_ROLE_ANY);
+	expect_ok();
+	ck_assert_msg(g_d.n == 0, "%s", diags());
+}
+END_TEST
+
+/* Every AWS_* / CONSUL_* name the AWS and Consul clients read is known to
+ * the configuration, so the typo check never flags a variable we honour. */
+START_TEST(env_known_covers_the_clients)
+{
+	static const char *const files[] = {
+		"libhsdo/aws/aws.c", "libhsdo/aws/aws_creds.c", "libhsdo/aws/creds.c",
+		"libhsdo/aws/profile.c",
+		"libhsdo/source/source_consul.c",
+	};
+	size_t i, n, found = 0;
+
+	for (i = 0; i < NELEM(files); i++) {
+		char *text = source_file(files[i]);
+		const char *p = text;
+
+		while ((p = strchr(p, '"')) != NULL) {
+			p++;
+			n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+			if (p[n] == '"' && (strncmp(p, "AWS_", 4) == 0 || strncmp(p, "CONSUL_", 7) == 0)) {
+				ck_assert_msg(hsdo_config_env_known(p, n), "%s reads %.*s, unknown to "
+					      "hsdo_config_env_known", files[i], (int)n, p);
+				found++;
+				p += n + 1;
+			}
+		}
+		free(text);
+	}
+	ck_assert_uint_ge(found, 20);
+	ck_assert(!hsdo_config_env_known("AWS_REGOIN", 10));
+	ck_assert(hsdo_config_env_known("DYNAMODB_TABLE_NAME", 19));
+}
+END_TEST
+
+/* STORE left to its default picks the file store out loud when there is
+ * no table; never when the choice is explicit or DynamoDB. */
+START_TEST(store_auto_file_is_said)
+{
+	run(NULL, NULL, HSDO_ROLE_ANY);
+	expect_ok();
+	ck_assert(g_c->store_auto);
+	expect_diag(HSDO_DIAG_WARNING, "environment: " STORE_AUTO_WARNING);
+	run("INTERVAL: 2\nSTORE: \"\"\n", NULL, HSDO_ROLE_ANY);
+	expect_ok();
+	expect_diag(HSDO_DIAG_WARNING, "env.yaml:2: " STORE_AUTO_WARNING);
+	run(NULL, ENV("DYNAMODB_TABLENAME=slots"), HSDO_ROLE_ANY);
+	expect_ok();
+	ck_assert_int_eq(g_c->store, HSDO_CONFIG_STORE_FILE);
+	expect_diag(HSDO_DIAG_WARNING, "environment: " STORE_AUTO_WARNING);
+	expect_diag(HSDO_DIAG_WARNING, "environment: DYNAMODB_TABLENAME: unknown variable (did "
+		    "you mean DYNAMODB_TABLE_NAME?)");
+	run(NULL, ENV("STORE=file"), HSDO_ROLE_ANY);
+	expect_ok();
+	ck_assert(!g_c->store_auto);
+	ck_assert_uint_eq(g_d.n, 0);
+	run(NULL, ENV("DYNAMODB_TABLE_NAME=slots"), HSDO_ROLE_ANY);
+	expect_ok();
+	ck_assert(g_c->store_auto);
+	ck_assert_int_eq(g_c->store, HSDO_CONFIG_STORE_DYNAMODB);
+	ck_assert_uint_eq(g_d.n, 0);
+}
+END_TEST
+
+/* --check-config --debug: each value with where it came from. */
+START_TEST(dump_with_origins)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	enum hsdo_config_origin o;
+	size_t line;
+	FILE *f;
+
+	run("# c\nINTERVAL: 3\nSERVER_CONSUL_API_URL: https://ops:s3cret@consul:8501/x\n",
+	    ENV("EXPORTER_PORT=9100"), HSDO_ROLE_ANY);
+	expect_ok();
+	ck_assert_str_eq(g_c->source_file, FNAME);
+	f = open_memstream(&buf, &len);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(hsdo_config_dump_origins(g_c, f), 0);
+	fclose(f);
+	ck_assert_msg(strstr(buf, "\nINTERVAL = 3  # env.yaml:2\n") != NULL, "%s", buf);
+	ck_assert_msg(strstr(buf, "\nSERVER_CONSUL_API_URL = https://ops:***@consul:8501/x  # env.yaml:3\n")
+		      != NULL, "%s", buf);
+	ck_assert_msg(strstr(buf, "s3cret") == NULL, "%s", buf);
+	ck_assert_msg(strstr(buf, "\nEXPORTER_PORT = 9100  # environment\n") != NULL, "%s", buf);
+	ck_assert_msg(strstr(buf, "\nDEBUG = false  # default\n") != NULL, "%s", buf);
+	ck_assert_msg(strstr(buf, "\nSTORE = file  # default (from DYNAMODB_TABLE_NAME)\n") != NULL,
+		      "%s", buf);
+	free(buf);
+	ck_assert_int_eq(hsdo_config_origin_of(g_c, "INTERVAL", &o, &line), 0);
+	ck_assert_int_eq(o, HSDO_CONFIG_FROM_FILE);
+	ck_assert_uint_eq(line, 2);
+	ck_assert_int_eq(hsdo_config_origin_of(g_c, "EXPORTER_PORT", &o, &line), 0);
+	ck_assert_int_eq(o, HSDO_CONFIG_FROM_ENV);
+	ck_assert_int_eq(hsdo_config_origin_of(g_c, "NOPE", &o, &line), -HSDO_ENOTFOUND);
+	ck_assert_str_eq(hsdo_config_origin_str(HSDO_CONFIG_FROM_ENV), "environment");
+	ck_assert_str_eq(hsdo_config_origin_str(HSDO_CONFIG_FROM_COUNT), "unknown");
+	run(NULL, NULL, HSDO_ROLE_ANY);
+	expect_ok();
+	ck_assert_str_eq(g_c->source_file, "");
 }
 END_TEST
 
@@ -1272,7 +1424,7 @@ START_TEST(load_from_file)
 	ck_assert_int_eq(g_c->store, HSDO_CONFIG_STORE_DYNAMODB);
 	/* Messages name the path. */
 	snprintf(g_text, sizeof(g_text), "%s:3: FOO: unknown key", path);
-	ck_assert_uint_eq(g_d.n, 1);
+	ck_assert_uint_eq(ndiag(), 1);
 	ck_assert_str_eq(g_d.v[0].msg, g_text);
 	hsdo_test_rmtree(dir);
 	free(dir);
@@ -1670,6 +1822,10 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, anchors_and_aliases);
 	tcase_add_test(tc, too_large_buffer);
 	tcase_add_loop_test(tc, unknown_keys_warn, 0, NELEM(unknown_cases));
+	tcase_add_test(tc, typical_environment_is_quiet);
+	tcase_add_test(tc, env_known_covers_the_clients);
+	tcase_add_test(tc, store_auto_file_is_said);
+	tcase_add_test(tc, dump_with_origins);
 	tcase_add_loop_test(tc, split_hostport, 0, NELEM(hostport_cases));
 	tcase_add_test(tc, invalid_arguments);
 	tcase_add_test(tc, enum_strings);

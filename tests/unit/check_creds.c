@@ -1,7 +1,7 @@
-/* Credentials, region and endpoint resolution: environment rules, both
- * shared INI files (sections, comments, whitespace, key case, line-numbered
- * errors), IMDS / ECS JSON with RFC 3339 expiry, the refresh window,
- * secrets kept out of every error message, and allocation failures. */
+/* Credentials, region and endpoint resolution: environment rules, IMDS /
+ * ECS and credential_process JSON with RFC 3339 expiry, the refresh
+ * window, the region's order and source, secrets kept out of every error
+ * message, and allocation failures. (The shared files: check_profile.c.) */
 #include <check.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -82,183 +82,6 @@ START_TEST(env_bad_value_not_echoed)
 	ck_assert_ptr_nonnull(strstr(err, "AWS_SECRET_ACCESS_KEY"));
 	ck_assert_ptr_null(strstr(err, "wJalr"));
 	ck_assert_ptr_null(c.access_key_id);
-}
-END_TEST
-
-/* ---- shared INI files ------------------------------------------------------ */
-
-static const char credentials_file[] =
-	"# top comment\n"
-	"; another\n"
-	"[default]\n"
-	"aws_access_key_id = AKIDDEFAULT\n"
-	"aws_secret_access_key=" SECRET "\n"
-	"\n"
-	"[  work  ]   # trailing comment\r\n"
-	"  AWS_Access_Key_ID\t=\tAKIDWORK  \r\n"
-	"AWS_SECRET_ACCESS_KEY = " SECRET "\r\n"
-	"aws_session_token = " TOKEN "\r\n"
-	"region = eu-west-1\n"
-	"[profile prod]\n"
-	"aws_access_key_id = AKIDWRONG\n"
-	"aws_secret_access_key = x\n";
-
-static const char config_file[] =
-	"[default]\n"
-	"region = us-east-1\n"
-	"output = json\n"
-	"[prod]\n"
-	"region = ap-south-1\n"
-	"[profile   prod ]\n"
-	"region = eu-central-1\n"
-	"s3 =\n"
-	"  region = bad region\n"
-	"  max_concurrent_requests = 10\n"
-	"aws_access_key_id = AKIDPROD\n"
-	"aws_secret_access_key = " SECRET "\n"
-	"[profile nokeys]\n"
-	"Region = sa-east-1\n";
-
-START_TEST(ini_credentials_profiles)
-{
-	struct hsdo_creds c;
-	char region[HSDO_CREDS_REGION_MAX] = "junk";
-	char err[256];
-
-	ck_assert_int_eq(hsdo_creds_parse_ini(credentials_file, strlen(credentials_file),
-					      HSDO_CREDS_FILE_CREDENTIALS, NULL, &c, region,
-					      sizeof(region), err, sizeof(err)), 0);
-	ck_assert_str_eq(c.access_key_id, "AKIDDEFAULT");
-	ck_assert_str_eq(c.secret_access_key, SECRET);
-	ck_assert_ptr_null(c.session_token);
-	ck_assert_str_eq(c.source, "credentials");
-	ck_assert_str_eq(region, "");
-	hsdo_creds_free(&c);
-
-	ck_assert_int_eq(hsdo_creds_parse_ini(credentials_file, strlen(credentials_file),
-					      HSDO_CREDS_FILE_CREDENTIALS, "work", &c, region,
-					      sizeof(region), err, sizeof(err)), 0);
-	ck_assert_str_eq(c.access_key_id, "AKIDWORK");
-	ck_assert_str_eq(c.secret_access_key, SECRET);
-	ck_assert_str_eq(c.session_token, TOKEN);
-	ck_assert_str_eq(region, ""); /* region is read from the config file only */
-	hsdo_creds_free(&c);
-
-	/* "[profile prod]" in credentials is the literal name "profile prod". */
-	ck_assert_int_eq(hsdo_creds_parse_ini(credentials_file, strlen(credentials_file),
-					      HSDO_CREDS_FILE_CREDENTIALS, "prod", &c, NULL, 0,
-					      err, sizeof(err)), -HSDO_ENOTFOUND);
-	ck_assert_ptr_null(c.access_key_id);
-}
-END_TEST
-
-START_TEST(ini_config_profiles)
-{
-	struct hsdo_creds c;
-	char region[HSDO_CREDS_REGION_MAX];
-	char err[256];
-
-	ck_assert_int_eq(hsdo_creds_parse_ini(config_file, strlen(config_file),
-					      HSDO_CREDS_FILE_CONFIG, "default", &c, region,
-					      sizeof(region), err, sizeof(err)), 0);
-	ck_assert_str_eq(region, "us-east-1");
-	ck_assert_ptr_null(c.access_key_id);
-	ck_assert_str_eq(c.source, "config");
-	hsdo_creds_free(&c);
-
-	ck_assert_int_eq(hsdo_creds_parse_ini(config_file, strlen(config_file),
-					      HSDO_CREDS_FILE_CONFIG, "prod", &c, region,
-					      sizeof(region), err, sizeof(err)), 0);
-	ck_assert_str_eq(region, "eu-central-1"); /* "[prod]" ignored; nested s3 skipped */
-	ck_assert_str_eq(c.access_key_id, "AKIDPROD");
-	ck_assert_str_eq(c.secret_access_key, SECRET);
-	hsdo_creds_free(&c);
-
-	ck_assert_int_eq(hsdo_creds_parse_ini(config_file, strlen(config_file),
-					      HSDO_CREDS_FILE_CONFIG, "nokeys", &c, region,
-					      sizeof(region), err, sizeof(err)), 0);
-	ck_assert_str_eq(region, "sa-east-1");
-	ck_assert_int_eq(hsdo_creds_parse_ini(config_file, strlen(config_file),
-					      HSDO_CREDS_FILE_CONFIG, "work", &c, region,
-					      sizeof(region), err, sizeof(err)), -HSDO_ENOTFOUND);
-}
-END_TEST
-
-START_TEST(ini_later_value_wins_and_profile_default)
-{
-	static const char f[] = "[profile default]\naws_access_key_id=A1\naws_secret_access_key=S1\n"
-				"[default]\naws_access_key_id=A2\n";
-	struct hsdo_creds c;
-
-	ck_assert_int_eq(hsdo_creds_parse_ini(f, strlen(f), HSDO_CREDS_FILE_CONFIG, NULL, &c,
-					      NULL, 0, NULL, 0), 0);
-	ck_assert_str_eq(c.access_key_id, "A2");
-	ck_assert_str_eq(c.secret_access_key, "S1");
-	hsdo_creds_free(&c);
-}
-END_TEST
-
-/* Malformed files: the code, the line named, the secret never echoed. */
-static const struct {
-	const char *text;
-	int rc;
-	const char *msg;
-} ini_bad[] = {
-	{ "aws_secret_access_key = " SECRET "\n", -HSDO_EPROTO, "line 1: key outside" },
-	{ "[default]\n" SECRET "\n", -HSDO_EPROTO, "line 2: expected 'key = value'" },
-	{ "[default\naws_access_key_id=A\n", -HSDO_EPROTO, "line 1: section header without" },
-	{ "[default] " SECRET "\n", -HSDO_EPROTO, "line 1: text after section header" },
-	{ "[ ]\n", -HSDO_EPROTO, "line 1: empty section name" },
-	{ "[default]\n= " SECRET "\n", -HSDO_EPROTO, "line 2: missing key" },
-	{ "[default]\n\n\naws_secret_access_key = " SECRET " tail\n", -HSDO_EPROTO,
-	  "line 4: aws_secret_access_key has an invalid character" },
-	{ "[default]\naws_access_key_id =\n", -HSDO_EPROTO, "line 2: aws_access_key_id is empty" },
-	{ "[default]\naws_access_key_id = A\n", -HSDO_EPROTO,
-	  "has aws_access_key_id but no aws_secret_access_key" },
-	{ "[default]\naws_secret_access_key = " SECRET "\n", -HSDO_EPROTO,
-	  "has aws_secret_access_key but no aws_access_key_id" },
-	{ "[default]\naws_session_token = " TOKEN "\n", -HSDO_EPROTO, "but no keys" },
-	{ "[default]\nregion = US_EAST\n", -HSDO_EPROTO, "line 2: region must be" },
-	{ "[other]\nx=1\n", -HSDO_ENOTFOUND, "profile not found" },
-};
-
-START_TEST(ini_malformed)
-{
-	struct hsdo_creds c;
-	char region[HSDO_CREDS_REGION_MAX];
-	char err[256] = "";
-	const char *t = ini_bad[_i].text;
-
-	ck_assert_int_eq(hsdo_creds_parse_ini(t, strlen(t), HSDO_CREDS_FILE_CONFIG, "default",
-					      &c, region, sizeof(region), err, sizeof(err)),
-			 ini_bad[_i].rc);
-	ck_assert_msg(strstr(err, ini_bad[_i].msg) != NULL, "case %d: err '%s'", _i, err);
-	ck_assert_ptr_null(strstr(err, "wJalr"));
-	ck_assert_ptr_null(strstr(err, "TOKENSECRET"));
-	ck_assert_ptr_null(c.access_key_id);
-	ck_assert_ptr_null(c.secret_access_key);
-	ck_assert_ptr_null(c.session_token);
-	ck_assert_str_eq(region, "");
-}
-END_TEST
-
-START_TEST(ini_nul_and_size)
-{
-	static const char f[] = "[default]\naws_access_key_id = A\0B\n";
-	struct hsdo_creds c;
-	char err[256];
-	char *big;
-
-	ck_assert_int_eq(hsdo_creds_parse_ini(f, sizeof(f) - 1, HSDO_CREDS_FILE_CREDENTIALS,
-					      NULL, &c, NULL, 0, err, sizeof(err)), -HSDO_EPROTO);
-	ck_assert_str_eq(err, "line 2: NUL byte");
-	big = calloc(HSDO_CREDS_FILE_MAX + 1, 1);
-	ck_assert_ptr_nonnull(big);
-	memset(big, '#', HSDO_CREDS_FILE_MAX + 1);
-	ck_assert_int_eq(hsdo_creds_parse_ini(big, HSDO_CREDS_FILE_MAX + 1,
-					      HSDO_CREDS_FILE_CREDENTIALS, NULL, &c, NULL, 0,
-					      err, sizeof(err)), -HSDO_ETOOBIG);
-	free(big);
 }
 END_TEST
 
@@ -385,29 +208,85 @@ START_TEST(region_order)
 	char *none[] = { NULL };
 	char *bad[] = { "AWS_REGION=us-east-1/../x", NULL };
 	char *upper[] = { "AWS_DEFAULT_REGION=US-EAST-1", NULL };
+	enum hsdo_creds_region_source src;
 	char r[HSDO_CREDS_REGION_MAX];
 	char small[4];
 	char err[256];
 
-	ck_assert_int_eq(hsdo_creds_region(both, "ap-east-1", r, sizeof(r), err, sizeof(err)), 0);
+	ck_assert_int_eq(hsdo_creds_region(both, "ap-east-1", r, sizeof(r), &src, err, sizeof(err)), 0);
 	ck_assert_str_eq(r, "eu-north-1");
-	ck_assert_int_eq(hsdo_creds_region(def, "ap-east-1", r, sizeof(r), err, sizeof(err)), 0);
+	ck_assert_int_eq(src, HSDO_CREDS_REGION_ENV);
+	ck_assert_int_eq(hsdo_creds_region(def, "ap-east-1", r, sizeof(r), &src, err, sizeof(err)), 0);
 	ck_assert_str_eq(r, "us-west-2");
-	ck_assert_int_eq(hsdo_creds_region(none, "ap-east-1", r, sizeof(r), err, sizeof(err)), 0);
+	ck_assert_int_eq(src, HSDO_CREDS_REGION_ENV_DEFAULT);
+	ck_assert_int_eq(hsdo_creds_region(none, "ap-east-1", r, sizeof(r), &src, err, sizeof(err)), 0);
 	ck_assert_str_eq(r, "ap-east-1");
-	ck_assert_int_eq(hsdo_creds_region(none, NULL, r, sizeof(r), err, sizeof(err)),
+	ck_assert_int_eq(src, HSDO_CREDS_REGION_PROFILE);
+	ck_assert_int_eq(hsdo_creds_region(none, NULL, r, sizeof(r), &src, err, sizeof(err)),
 			 -HSDO_ENOTFOUND);
-	ck_assert_int_eq(hsdo_creds_region(none, "", r, sizeof(r), err, sizeof(err)),
+	ck_assert_int_eq(src, HSDO_CREDS_REGION_NONE);
+	ck_assert_int_eq(hsdo_creds_region(none, "", r, sizeof(r), NULL, err, sizeof(err)),
 			 -HSDO_ENOTFOUND);
-	ck_assert_int_eq(hsdo_creds_region(bad, NULL, r, sizeof(r), err, sizeof(err)),
+	ck_assert_int_eq(hsdo_creds_region(bad, NULL, r, sizeof(r), NULL, err, sizeof(err)),
 			 -HSDO_EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "AWS_REGION"));
 	ck_assert_str_eq(r, "");
-	ck_assert_int_eq(hsdo_creds_region(upper, NULL, r, sizeof(r), err, sizeof(err)),
+	ck_assert_int_eq(hsdo_creds_region(upper, NULL, r, sizeof(r), NULL, err, sizeof(err)),
 			 -HSDO_EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "AWS_DEFAULT_REGION"));
-	ck_assert_int_eq(hsdo_creds_region(both, NULL, small, sizeof(small), err, sizeof(err)),
+	ck_assert_int_eq(hsdo_creds_region(none, "EU", r, sizeof(r), NULL, err, sizeof(err)),
+			 -HSDO_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "profile"));
+	ck_assert_int_eq(hsdo_creds_region(both, NULL, small, sizeof(small), NULL, err, sizeof(err)),
 			 -HSDO_ETOOBIG);
+	ck_assert_str_eq(hsdo_creds_region_source_str(HSDO_CREDS_REGION_IMDS), "instance metadata");
+	ck_assert_str_eq(hsdo_creds_region_source_str(HSDO_CREDS_REGION_SOURCE_COUNT), "unknown");
+}
+END_TEST
+
+/* credential_process output: Version 1, SessionToken, optional Expiration;
+ * a secret never in the message. */
+START_TEST(process_json)
+{
+	static const char full[] = "{\"Version\": 1, \"AccessKeyId\": \"AKIDPROC\", "
+		"\"SecretAccessKey\": \"" SECRET "\", \"SessionToken\": \"" TOKEN "\", "
+		"\"Expiration\": \"2026-11-26T18:00:00Z\"}\n";
+	static const char nodate[] = "{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\"}";
+	static const char *const bad[] = {
+		"{\"Version\":2,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"" SECRET "\"}",
+		"{\"Version\":\"1\",\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"" SECRET "\"}",
+		"{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"" SECRET "\"}",
+		"{\"Version\":1,\"SecretAccessKey\":\"" SECRET "\"}",
+		"{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"" SECRET "\","
+		"\"Expiration\":\"tomorrow\"}",
+		"not json " SECRET,
+	};
+	struct hsdo_creds c;
+	char err[256];
+	size_t i;
+
+	ck_assert_int_eq(hsdo_creds_parse_process(full, strlen(full), &c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.access_key_id, "AKIDPROC");
+	ck_assert_str_eq(c.secret_access_key, SECRET);
+	ck_assert_str_eq(c.session_token, TOKEN);
+	ck_assert_int_eq(c.expiration_s, INT64_C(1795716000));
+	ck_assert_str_eq(c.source, "process");
+	hsdo_creds_free(&c);
+	ck_assert_int_eq(hsdo_creds_parse_process(nodate, strlen(nodate), &c, err, sizeof(err)), 0);
+	ck_assert_int_eq(c.expiration_s, 0);
+	ck_assert_ptr_null(c.session_token);
+	hsdo_creds_free(&c);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		ck_assert_int_eq(hsdo_creds_parse_process(bad[i], strlen(bad[i]), &c, err,
+							  sizeof(err)), -HSDO_EPROTO);
+		ck_assert_msg(err[0] != '\0' && strstr(err, "wJalr") == NULL, "%zu: %s", i, err);
+		ck_assert_ptr_null(c.access_key_id);
+	}
+	/* IMDS JSON spells the token "Token": a process document's is ignored there */
+	ck_assert_int_eq(hsdo_creds_parse_json(full, strlen(full), "imds", &c, err, sizeof(err)), 0);
+	ck_assert_ptr_null(c.session_token);
+	hsdo_creds_free(&c);
 }
 END_TEST
 
@@ -417,6 +296,7 @@ START_TEST(endpoint_defaults)
 		"https://dynamodb.eu-west-1.amazonaws.com",
 		"https://ec2.eu-west-1.amazonaws.com",
 		"https://autoscaling.eu-west-1.amazonaws.com",
+		"https://sts.eu-west-1.amazonaws.com",
 	};
 	char *envp[] = { "AWS_ENDPOINT_URL=", NULL };
 	char *url;
@@ -488,7 +368,6 @@ START_TEST(alloc_failures)
 	char *envp[] = { "AWS_ACCESS_KEY_ID=AKID", "AWS_SECRET_ACCESS_KEY=" SECRET,
 			 "AWS_SESSION_TOKEN=" TOKEN, NULL };
 	struct hsdo_creds c;
-	char region[HSDO_CREDS_REGION_MAX];
 	char *url;
 	int which, rc, fails;
 	unsigned long n;
@@ -502,9 +381,10 @@ START_TEST(alloc_failures)
 				rc = hsdo_creds_from_env(envp, &c, NULL, 0);
 				break;
 			case 1:
-				rc = hsdo_creds_parse_ini(credentials_file, strlen(credentials_file),
-							  HSDO_CREDS_FILE_CREDENTIALS, "work", &c,
-							  region, sizeof(region), NULL, 0);
+				rc = hsdo_creds_parse_process("{\"Version\":1,\"AccessKeyId\":\"A\","
+							      "\"SecretAccessKey\":\"S\","
+							      "\"SessionToken\":\"T\"}", 72, &c,
+							      NULL, 0);
 				break;
 			case 2:
 				rc = hsdo_creds_parse_json(IMDS_OK, strlen(IMDS_OK), "imds", &c,
@@ -543,17 +423,13 @@ static Suite *creds_suite(void)
 	tcase_add_test(tc, env_no_token_and_prefix_names);
 	tcase_add_test(tc, env_missing);
 	tcase_add_test(tc, env_bad_value_not_echoed);
-	tcase_add_test(tc, ini_credentials_profiles);
-	tcase_add_test(tc, ini_config_profiles);
-	tcase_add_test(tc, ini_later_value_wins_and_profile_default);
-	tcase_add_loop_test(tc, ini_malformed, 0, N(ini_bad));
-	tcase_add_test(tc, ini_nul_and_size);
 	tcase_add_test(tc, json_imds);
 	tcase_add_test(tc, json_ecs_no_code);
 	tcase_add_test(tc, json_no_expiration_never_expires);
 	tcase_add_loop_test(tc, json_malformed, 0, N(json_bad));
 	tcase_add_test(tc, refresh_window);
 	tcase_add_test(tc, region_order);
+	tcase_add_test(tc, process_json);
 	tcase_add_test(tc, endpoint_defaults);
 	tcase_add_test(tc, endpoint_overrides);
 	tcase_add_loop_test(tc, endpoint_bad_override, 0, N(bad_urls));

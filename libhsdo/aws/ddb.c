@@ -65,6 +65,16 @@ static int check_table(const char *t, char *err, size_t errlen)
 	return 0;
 }
 
+/* The start of every request builder: out cleared (so that freeing it
+ * after a failure is safe) and the table name checked. */
+static int req_out(struct hsdo_ddb_req *out, const char *table, char *err, size_t errlen)
+{
+	if (out == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
+	memset(out, 0, sizeof(*out));
+	return check_table(table, err, errlen);
+}
+
 /* Add name: {type: s} to o. */
 static bool add_av_str(cJSON *o, const char *name, const char *type, const char *s)
 {
@@ -209,10 +219,7 @@ int hsdo_ddb_build_describe_table(const char *table, struct hsdo_ddb_req *out,
 	cJSON *o;
 	int rc;
 
-	if (out == NULL)
-		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
-	memset(out, 0, sizeof(*out));
-	if ((rc = check_table(table, err, errlen)) != 0)
+	if ((rc = req_out(out, table, err, errlen)) != 0)
 		return rc;
 	if ((o = req_new(table)) == NULL)
 		return nomem(NULL, target, err, errlen);
@@ -248,10 +255,7 @@ int hsdo_ddb_build_create_table_key(const char *table, const char *key, const ch
 	cJSON *o;
 	int rc;
 
-	if (out == NULL)
-		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
-	memset(out, 0, sizeof(*out));
-	if ((rc = check_table(table, err, errlen)) != 0)
+	if ((rc = req_out(out, table, err, errlen)) != 0)
 		return rc;
 	if ((o = req_new(table)) == NULL)
 		return nomem(NULL, target, err, errlen);
@@ -275,10 +279,7 @@ int hsdo_ddb_build_scan_page(const char *table, const struct hsdo_ddb_page *prev
 	cJSON *o;
 	int rc;
 
-	if (out == NULL)
-		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
-	memset(out, 0, sizeof(*out));
-	if ((rc = check_table(table, err, errlen)) != 0)
+	if ((rc = req_out(out, table, err, errlen)) != 0)
 		return rc;
 	if (prev != NULL && !prev->more)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL,
@@ -299,10 +300,7 @@ int hsdo_ddb_build_get_item(const char *table, uint32_t id, struct hsdo_ddb_req 
 	cJSON *o;
 	int rc;
 
-	if (out == NULL)
-		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
-	memset(out, 0, sizeof(*out));
-	if ((rc = check_table(table, err, errlen)) != 0)
+	if ((rc = req_out(out, table, err, errlen)) != 0)
 		return rc;
 	if (id > HSDO_SLOTS_MAX)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "item id %" PRIu32
@@ -322,10 +320,7 @@ static int build_put(const char *table, const struct hsdo_slot *s, bool if_absen
 	cJSON *o, *item, *names, *values;
 	int rc;
 
-	if (out == NULL)
-		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
-	memset(out, 0, sizeof(*out));
-	if ((rc = check_table(table, err, errlen)) != 0 ||
+	if ((rc = req_out(out, table, err, errlen)) != 0 ||
 	    (rc = hsdo_item_check(s, err, errlen)) != 0)
 		return rc;
 	if ((o = req_new(table)) == NULL)
@@ -425,10 +420,7 @@ int hsdo_ddb_build_commit(const char *table, uint64_t expected_gen, uint64_t epo
 	size_t off;
 	int rc;
 
-	if (out == NULL)
-		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
-	memset(out, 0, sizeof(*out));
-	if ((rc = check_table(table, err, errlen)) != 0)
+	if ((rc = req_out(out, table, err, errlen)) != 0)
 		return rc;
 	if (expected_gen == UINT64_MAX)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "generation would overflow");
@@ -511,10 +503,7 @@ int hsdo_ddb_build_lease_take(const char *table, const char *me, int64_t now_ms,
 	size_t off;
 	int rc;
 
-	if (out == NULL)
-		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
-	memset(out, 0, sizeof(*out));
-	if ((rc = check_table(table, err, errlen)) != 0 ||
+	if ((rc = req_out(out, table, err, errlen)) != 0 ||
 	    (rc = check_holder(me, err, errlen)) != 0)
 		return rc;
 	if (now_ms < 0 || expires_ms < now_ms)
@@ -548,10 +537,7 @@ int hsdo_ddb_build_lease_renew(const char *table, const char *me, uint64_t epoch
 	cJSON *o, *names = NULL, *values = NULL;
 	int rc;
 
-	if (out == NULL)
-		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
-	memset(out, 0, sizeof(*out));
-	if ((rc = check_table(table, err, errlen)) != 0 ||
+	if ((rc = req_out(out, table, err, errlen)) != 0 ||
 	    (rc = check_holder(me, err, errlen)) != 0)
 		return rc;
 	if (expires_ms < 0)
@@ -1205,10 +1191,7 @@ int hsdo_ddb_build_put_report(const char *table, const struct hsdo_report *r,
 	cJSON *o, *item;
 	int rc;
 
-	if (out == NULL)
-		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
-	memset(out, 0, sizeof(*out));
-	if ((rc = check_table(table, err, errlen)) != 0 ||
+	if ((rc = req_out(out, table, err, errlen)) != 0 ||
 	    (rc = hsdo_report_check(r, err, errlen)) != 0)
 		return rc;
 	if ((o = req_new(table)) == NULL)
@@ -1228,10 +1211,7 @@ int hsdo_ddb_build_scan_reports(const char *table, const char *start, uint32_t l
 	cJSON *o, *k;
 	int rc;
 
-	if (out == NULL)
-		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
-	memset(out, 0, sizeof(*out));
-	if ((rc = check_table(table, err, errlen)) != 0)
+	if ((rc = req_out(out, table, err, errlen)) != 0)
 		return rc;
 	if (start != NULL && !hsdo_report_id_valid(start))
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "bad ExclusiveStartKey");
@@ -1313,10 +1293,7 @@ int hsdo_ddb_build_update_ttl(const char *table, const char *attr, struct hsdo_d
 	cJSON *o, *spec;
 	int rc;
 
-	if (out == NULL)
-		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
-	memset(out, 0, sizeof(*out));
-	if ((rc = check_table(table, err, errlen)) != 0)
+	if ((rc = req_out(out, table, err, errlen)) != 0)
 		return rc;
 	if ((o = req_new(table)) == NULL)
 		return nomem(NULL, target, err, errlen);

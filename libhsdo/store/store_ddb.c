@@ -193,13 +193,7 @@ static void op_send(struct op *o, struct hsdo_ddb_req *r, const char *operation,
 	struct hsdo_aws_request req;
 	int rc;
 
-	memset(&req, 0, sizeof(req));
-	req.service = HSDO_CREDS_SVC_DYNAMODB;
-	req.protocol = HSDO_AWS_JSON;
-	req.operation = operation;
-	req.target = r->target;
-	req.body = r->body;
-	req.len = r->len;
+	hsdo_store_ddb_request(&req, r, operation);
 	o->handler = h;
 	o->step = S_WAIT;
 	rc = hsdo_aws_call(o->s->aws, &req, on_call_done, o);
@@ -429,13 +423,7 @@ static void puts_step(struct op *o)
 			o->step = S_PUTS;
 			break;
 		}
-		memset(&req, 0, sizeof(req));
-		req.service = HSDO_CREDS_SVC_DYNAMODB;
-		req.protocol = HSDO_AWS_JSON;
-		req.operation = "PutItem";
-		req.target = r.target;
-		req.body = r.body;
-		req.len = r.len;
+		hsdo_store_ddb_request(&req, &r, "PutItem");
 		o->inflight++;
 		rc = hsdo_aws_call(o->s->aws, &req, put_reply, p);
 		hsdo_ddb_req_free(&r);
@@ -1023,6 +1011,18 @@ static const struct hsdo_store_async_ops ddb_async_ops = {
 	.lease = ddb_lease_async,
 };
 
+void hsdo_store_ddb_request(struct hsdo_aws_request *req, const struct hsdo_ddb_req *r,
+			    const char *operation)
+{
+	memset(req, 0, sizeof(*req));
+	req->service = HSDO_CREDS_SVC_DYNAMODB;
+	req->protocol = HSDO_AWS_JSON;
+	req->operation = operation;
+	req->target = r->target;
+	req->body = r->body;
+	req->len = r->len;
+}
+
 bool hsdo_store_is_ddb(const struct hsdo_store *st)
 {
 	return st != NULL && st->ops == &ddb_ops;
@@ -1114,13 +1114,7 @@ int hsdo_store_ddb_create_table_key(struct hsdo_aws *aws, const char *table, con
 	rc = hsdo_ddb_build_create_table_key(table, key, key_type, &r, berr, sizeof(berr));
 	if (rc != 0)
 		return hsdo_seterr(err, errlen, rc, "create table: %s", berr);
-	memset(&req, 0, sizeof(req));
-	req.service = HSDO_CREDS_SVC_DYNAMODB;
-	req.protocol = HSDO_AWS_JSON;
-	req.operation = "CreateTable";
-	req.target = r.target;
-	req.body = r.body;
-	req.len = r.len;
+	hsdo_store_ddb_request(&req, &r, "CreateTable");
 	rc = hsdo_aws_call_sync(aws, &req, &body, &len, aerr, sizeof(aerr));
 	hsdo_ddb_req_free(&r);
 	hsdo_free(body);
@@ -1134,10 +1128,7 @@ int hsdo_store_ddb_create_table_key(struct hsdo_aws *aws, const char *table, con
 		rc = hsdo_ddb_build_describe_table(table, &r, berr, sizeof(berr));
 		if (rc != 0)
 			return hsdo_seterr(err, errlen, rc, "create table: %s", berr);
-		req.operation = "DescribeTable";
-		req.target = r.target;
-		req.body = r.body;
-		req.len = r.len;
+		hsdo_store_ddb_request(&req, &r, "DescribeTable");
 		rc = hsdo_aws_call_sync(aws, &req, &body, &len, aerr, sizeof(aerr));
 		hsdo_ddb_req_free(&r);
 		if (rc == 0) {

@@ -142,10 +142,13 @@ static int create_table(const struct hsdo_config *cfg)
 			hsdo_strerror(rc), err[0] ? ": " : "", err);
 	/* The fleet health reports' table (docs/health.md), TTL on Expires. */
 	if (rc == 0 && cfg->health_eject) {
-		rc = hsdo_reports_ddb_create_table(aws, cfg->health_table_name, err, sizeof(err));
+		bool ttl = false;
+
+		rc = hsdo_reports_ddb_create_table(aws, cfg->health_table_name, &ttl, err,
+						   sizeof(err));
 		if (rc == 0)
-			printf("table %s in %s is ACTIVE (TTL on Expires)\n", cfg->health_table_name,
-			       hsdo_aws_region(aws));
+			printf("table %s in %s is ACTIVE (%s)\n", cfg->health_table_name,
+			       hsdo_aws_region(aws), ttl ? "TTL on Expires" : "no TTL: see the log");
 		else
 			fprintf(stderr, "hsdo-agent: --create-table %s: %s%s%s\n",
 				cfg->health_table_name, hsdo_strerror(rc), err[0] ? ": " : "", err);

@@ -6,6 +6,7 @@
 #ifndef HSDO_REPORTS_DDB_H
 #define HSDO_REPORTS_DDB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,9 +19,11 @@ struct hsdo_aws;
 int hsdo_reports_ddb_open(const char *table, struct hsdo_aws *aws, uint32_t page_limit,
 			  struct hsdo_reports **out, char *err, size_t errlen);
 /* Create the table (ClientId S, on-demand), wait until it is ACTIVE and
- * enable TTL on Expires (already enabled is fine). Blocking transport
- * only, as hsdo_store_ddb_create_table; for --create-table. */
-int hsdo_reports_ddb_create_table(struct hsdo_aws *aws, const char *table, char *err,
-				  size_t errlen);
+ * enable TTL on Expires (already enabled is fine): *ttl (may be NULL)
+ * false when the endpoint has no UpdateTimeToLive (dynalite), which is
+ * only warned about. Blocking transport only, as
+ * hsdo_store_ddb_create_table; for --create-table. */
+int hsdo_reports_ddb_create_table(struct hsdo_aws *aws, const char *table, bool *ttl,
+				  char *err, size_t errlen);
 
 #endif

@@ -86,13 +86,7 @@ static void scan_next(struct op *o)
 		op_fail(o, rc, "Scan", berr);
 		return;
 	}
-	memset(&req, 0, sizeof(req));
-	req.service = HSDO_CREDS_SVC_DYNAMODB;
-	req.protocol = HSDO_AWS_JSON;
-	req.operation = "Scan";
-	req.target = r.target;
-	req.body = r.body;
-	req.len = r.len;
+	hsdo_store_ddb_request(&req, &r, "Scan");
 	o->waiting = true;
 	rc = hsdo_aws_call(o->d->aws, &req, on_reply, o);
 	hsdo_ddb_req_free(&r);
@@ -162,13 +156,7 @@ static int ddb_write(struct hsdo_reports *rs, const struct hsdo_report *r,
 		op_run(o);
 		return 0;
 	}
-	memset(&req, 0, sizeof(req));
-	req.service = HSDO_CREDS_SVC_DYNAMODB;
-	req.protocol = HSDO_AWS_JSON;
-	req.operation = "PutItem";
-	req.target = q.target;
-	req.body = q.body;
-	req.len = q.len;
+	hsdo_store_ddb_request(&req, &q, "PutItem");
 	o->waiting = true;
 	o->running = true;   /* a blocking reply must not start a Scan */
 	rc = hsdo_aws_call(o->d->aws, &req, on_reply, o);
@@ -239,8 +227,8 @@ int hsdo_reports_ddb_open(const char *table, struct hsdo_aws *aws, uint32_t page
 	return 0;
 }
 
-int hsdo_reports_ddb_create_table(struct hsdo_aws *aws, const char *table, char *err,
-				  size_t errlen)
+int hsdo_reports_ddb_create_table(struct hsdo_aws *aws, const char *table, bool *ttl,
+				  char *err, size_t errlen)
 {
 	struct hsdo_aws_request req;
 	struct hsdo_ddb_req r;
@@ -248,27 +236,34 @@ int hsdo_reports_ddb_create_table(struct hsdo_aws *aws, const char *table, char 
 	size_t len = 0;
 	int rc;
 
+	if (ttl != NULL)
+		*ttl = false;
+
 	rc = hsdo_store_ddb_create_table_key(aws, table, HSDO_DDB_REPORTS_KEY, "S", err, errlen);
 	if (rc != 0)
 		return rc;
 	rc = hsdo_ddb_build_update_ttl(table, HSDO_DDB_REPORTS_TTL, &r, berr, sizeof(berr));
 	if (rc != 0)
 		return hsdo_seterr(err, errlen, rc, "health table %s: %s", table, berr);
-	memset(&req, 0, sizeof(req));
-	req.service = HSDO_CREDS_SVC_DYNAMODB;
-	req.protocol = HSDO_AWS_JSON;
-	req.operation = "UpdateTimeToLive";
-	req.target = r.target;
-	req.body = r.body;
-	req.len = r.len;
+	hsdo_store_ddb_request(&req, &r, "UpdateTimeToLive");
 	rc = hsdo_aws_call_sync(aws, &req, &body, &len, aerr, sizeof(aerr));
 	hsdo_ddb_req_free(&r);
 	hsdo_free(body);
-	/* Enabling it twice is refused with "TimeToLive is already enabled". */
+	/* Enabling it twice is refused with "TimeToLive is already enabled". An
+	 * endpoint without the operation (dynalite; DynamoDB has it) only loses
+	 * the deletion of reports gone for good: the server still skips them. */
+	if (rc != 0 && strstr(aerr, "UnknownOperationException") != NULL) {
+		hsdo_log_warn("dynamodb: %s does not know UpdateTimeToLive: table %s has no TTL, "
+			      "reports of clients gone for good stay in it (expired, not counted)",
+			      hsdo_aws_endpoint(aws, HSDO_CREDS_SVC_DYNAMODB), table);
+		return 0;
+	}
 	if (rc != 0 && strstr(aerr, "already enabled") == NULL)
 		return hsdo_seterr(err, errlen, rc, "health table %s in %s: TTL on "
 				   HSDO_DDB_REPORTS_TTL ": %s", table, hsdo_aws_region(aws), aerr);
 	if (rc == 0)
 		hsdo_log_info("dynamodb: TTL on " HSDO_DDB_REPORTS_TTL " enabled for table %s", table);
+	if (ttl != NULL)
+		*ttl = true;
 	return 0;
 }

@@ -241,11 +241,16 @@ END_TEST
 /* ---- DynamoDB -------------------------------------------------------------------------- */
 
 static struct hsdo_test_dynalite dyn;
-static char ep_env[128];
+static char ep_env[128], direct_env[128];
 static char *client_env[] = { "HOME=/nonexistent", "AWS_REGION=" HSDO_TEST_REGION, ep_env,
 			      "AWS_EC2_METADATA_DISABLED=true",
 			      "AWS_ACCESS_KEY_ID=" HSDO_TEST_AKID,
 			      "AWS_SECRET_ACCESS_KEY=" HSDO_TEST_SECRET, NULL };
+/* dynalite itself, without the proxy (which also answers the TTL calls). */
+static char *direct_client_env[] = { "HOME=/nonexistent", "AWS_REGION=" HSDO_TEST_REGION,
+				     direct_env, "AWS_EC2_METADATA_DISABLED=true",
+				     "AWS_ACCESS_KEY_ID=" HSDO_TEST_AKID,
+				     "AWS_SECRET_ACCESS_KEY=" HSDO_TEST_SECRET, NULL };
 
 static void peers_up(void)
 {
@@ -254,6 +259,7 @@ static void peers_up(void)
 	if (hsdo_test_dynalite_start(&dyn, NULL, err, sizeof(err)) != 0)
 		ck_abort_msg("dynalite: %s", err);
 	snprintf(ep_env, sizeof(ep_env), "AWS_ENDPOINT_URL_DYNAMODB=%s", dyn.url);
+	snprintf(direct_env, sizeof(direct_env), "AWS_ENDPOINT_URL_DYNAMODB=%s", dyn.direct_url);
 }
 
 static void peers_down(void)
@@ -263,33 +269,37 @@ static void peers_down(void)
 
 static void ctl(const char *path, const char *body)
 {
-	char out[512];
-	int st = hsdo_test_http_req(dyn.proxy.port, "POST", path, body, out, sizeof(out));
+	char err[1024] = "";
 
-	ck_assert_msg(st == 200, "POST %s: %d %s", path, st, out);
+	ck_assert_msg(hsdo_test_dynalite_ctl(&dyn, path, body, err, sizeof(err)) == 0, "%s", err);
 }
 
 static long pstat(const char *key)
 {
-	char out[8192];
+	long v = hsdo_test_dynalite_stat(&dyn, key);
 
-	ck_assert_int_eq(hsdo_test_http_req(dyn.proxy.port, "GET", "/__stats", NULL, out,
-					    sizeof(out)), 200);
-	return hsdo_test_json_int(out, key);
+	ck_assert_msg(v != -2, "GET /__stats failed");
+	return v;   /* -1: no such key (nothing counted) */
 }
 
-static void aws_up(struct hsdo_http **http, struct hsdo_aws **aws, const struct hsdo_http_loop *loop)
+static void aws_up_env(struct hsdo_http **http, struct hsdo_aws **aws,
+		       const struct hsdo_http_loop *loop, char **envp)
 {
 	struct hsdo_aws_options o;
 	char err[512] = "";
 
 	ck_assert_int_eq(hsdo_http_new(NULL, loop, http, err, sizeof(err)), 0);
 	memset(&o, 0, sizeof(o));
-	o.envp = client_env;
+	o.envp = envp;
 	o.max_tries = 4;
 	o.base_delay_ms = 5;
 	o.max_delay_ms = 50;
 	ck_assert_msg(hsdo_aws_new(&o, *http, aws, err, sizeof(err)) == 0, "%s", err);
+}
+
+static void aws_up(struct hsdo_http **http, struct hsdo_aws **aws, const struct hsdo_http_loop *loop)
+{
+	aws_up_env(http, aws, loop, client_env);
 }
 
 /* A raw PutItem into the health table (what another writer might leave). */
@@ -312,19 +322,23 @@ START_TEST(ddb_create_put_scan)
 	struct hsdo_report_set set;
 	struct hsdo_report r;
 	struct result res;
-	char err[700] = "", id[32], ttl[512];
+	char err[700] = "", id[32], ttls[512];
+	bool ttl = false;
 	int i;
 
 	aws_up(&http, &aws, NULL);
-	ck_assert_msg(hsdo_reports_ddb_create_table(aws, "hsdo-health", err, sizeof(err)) == 0,
+	ck_assert_msg(hsdo_reports_ddb_create_table(aws, "hsdo-health", &ttl, err, sizeof(err)) == 0,
 		      "%s", err);
+	ck_assert(ttl);
 	/* TTL is on Expires */
-	ck_assert_int_eq(hsdo_test_http_req(dyn.proxy.port, "GET", "/__ttl", NULL, ttl,
-					    sizeof(ttl)), 200);
-	ck_assert_msg(strstr(ttl, "\"hsdo-health\":\"Expires\"") != NULL, "%s", ttl);
+	ck_assert_int_eq(hsdo_test_http_req(dyn.proxy.port, "GET", "/__ttl", NULL, ttls,
+					    sizeof(ttls)), 200);
+	ck_assert_msg(strstr(ttls, "\"hsdo-health\":\"Expires\"") != NULL, "%s", ttls);
 	/* again: the table and its TTL exist, still fine */
-	ck_assert_msg(hsdo_reports_ddb_create_table(aws, "hsdo-health", err, sizeof(err)) == 0,
+	ttl = false;
+	ck_assert_msg(hsdo_reports_ddb_create_table(aws, "hsdo-health", &ttl, err, sizeof(err)) == 0,
 		      "%s", err);
+	ck_assert(ttl);
 	ck_assert_int_eq(hsdo_reports_ddb_open("hsdo-health", aws, 3, &rs, err, sizeof(err)), 0);
 	ck_assert_str_eq(hsdo_reports_name(rs), "dynamodb");
 	ctl("/__reset", "{}");
@@ -372,9 +386,47 @@ START_TEST(ddb_create_put_scan)
 	/* HEALTH_TABLE_NAME pointing at a slot table is refused, naming the key */
 	ck_assert_msg(hsdo_store_ddb_create_table(aws, "hsdo-slots-x", err, sizeof(err)) == 0, "%s",
 		      err);
-	ck_assert_int_eq(hsdo_reports_ddb_create_table(aws, "hsdo-slots-x", err, sizeof(err)),
+	ck_assert_int_eq(hsdo_reports_ddb_create_table(aws, "hsdo-slots-x", NULL, err, sizeof(err)),
 			 -HSDO_EPROTO);
 	ck_assert_msg(strstr(err, "ClientId (S)") != NULL, "%s", err);
+	hsdo_http_free(http);
+	hsdo_aws_free(aws);
+}
+END_TEST
+
+/* An endpoint without UpdateTimeToLive (dynalite; DynamoDB has it): the
+ * table is made and used, the TTL only warned about. A refused TTL (IAM)
+ * still fails, naming it. */
+START_TEST(ddb_create_without_ttl)
+{
+	struct hsdo_http *http = NULL;
+	struct hsdo_aws *aws = NULL;
+	struct hsdo_reports *rs = NULL;
+	struct hsdo_report_set set;
+	struct hsdo_report r = mk("no-ttl", 4);
+	char err[700] = "";
+	bool ttl = true;
+
+	aws_up_env(&http, &aws, NULL, direct_client_env);
+	ck_assert_msg(hsdo_reports_ddb_create_table(aws, "hsdo-health-nottl", &ttl, err,
+						    sizeof(err)) == 0, "%s", err);
+	ck_assert(!ttl);
+	ck_assert_int_eq(hsdo_reports_ddb_open("hsdo-health-nottl", aws, 0, &rs, err, sizeof(err)), 0);
+	write_ok(rs, &r);
+	read_ok(rs, NOW, &set);
+	ck_assert_uint_eq(set.n, 1);
+	hsdo_report_set_free(&set);
+	hsdo_reports_free(rs);
+	hsdo_http_free(http);
+	hsdo_aws_free(aws);
+
+	aws_up(&http, &aws, NULL);
+	ctl("/__inject", "{\"count\":1,\"status\":400,\"code\":\"AccessDeniedException\","
+	    "\"message\":\"not authorized to perform: dynamodb:UpdateTimeToLive\","
+	    "\"target\":\"DynamoDB_20120810.UpdateTimeToLive\"}");
+	ck_assert_int_ne(hsdo_reports_ddb_create_table(aws, "hsdo-health-denied", NULL, err, sizeof(err)), 0);
+	ck_assert_msg(strstr(err, "TTL on Expires") != NULL && strstr(err, "AccessDenied") != NULL,
+		      "%s", err);
 	hsdo_http_free(http);
 	hsdo_aws_free(aws);
 }
@@ -393,7 +445,7 @@ START_TEST(ddb_event_mode)
 	char err[700] = "";
 
 	aws_up(&bh, &baws, NULL);
-	ck_assert_msg(hsdo_reports_ddb_create_table(baws, "hsdo-health-ev", err, sizeof(err)) == 0,
+	ck_assert_msg(hsdo_reports_ddb_create_table(baws, "hsdo-health-ev", NULL, err, sizeof(err)) == 0,
 		      "%s", err);
 	hsdo_test_poll_init(&pl, &loop);
 	aws_up(&eh, &eaws, &loop);
@@ -450,6 +502,7 @@ static Suite *reports_suite(void)
 	tcase_add_unchecked_fixture(tc, peers_up, peers_down);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, ddb_create_put_scan);
+	tcase_add_test(tc, ddb_create_without_ttl);
 	tcase_add_test(tc, ddb_event_mode);
 	suite_add_tcase(s, tc);
 	return s;

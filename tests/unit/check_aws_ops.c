@@ -355,11 +355,12 @@ START_TEST(code_operations_are_in_the_table)
 		free(names[i]);
 	/* the names the store and the source label their calls with */
 	n = scan(store, "op_send(o, &r, \"", "\"", names, 64);
-	n += scan(store, ".operation = \"", "\"", names + n, 64 - n);
+	n += scan(store, "hsdo_store_ddb_request(&req, &r, \"", "\"", names + n, 64 - n);
 	n += scan(source, ".operation = \"", "\"", names + n, 64 - n);
 	n += scan(source, "call_new(s, cap, \"", "\"", names + n, 64 - n);
-	n += scan(reports, ".operation = \"", "\"", names + n, 64 - n);
-	ck_assert_uint_ge(n, 8);
+	n += scan(reports, "hsdo_store_ddb_request(&req, &r, \"", "\"", names + n, 64 - n);
+	n += scan(reports, "hsdo_store_ddb_request(&req, &q, \"", "\"", names + n, 64 - n);
+	ck_assert_uint_ge(n, 15);
 	for (i = 0; i < n; i++) {
 		bool any = false;
 

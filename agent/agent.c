@@ -59,12 +59,15 @@ static void store_recovered(struct agent *a)
 void agent_log_table(const struct hsdo_table *t)
 {
 	size_t i, count[HSDO_SLOT_STATE_COUNT] = { 0 };
+	char ejected[32] = "";
 
 	for (i = 0; i < t->n; i++)
 		count[t->slots[i].state]++;
-	hsdo_log_info("slot table generation %llu: %zu slots, %zu active, %zu draining, %zu free",
+	if (count[HSDO_SLOT_EJECTED] > 0)
+		snprintf(ejected, sizeof(ejected), ", %zu ejected", count[HSDO_SLOT_EJECTED]);
+	hsdo_log_info("slot table generation %llu: %zu slots, %zu active, %zu draining, %zu free%s",
 		      (unsigned long long)t->generation, t->n, count[HSDO_SLOT_ACTIVE],
-		      count[HSDO_SLOT_DRAINING], count[HSDO_SLOT_FREE]);
+		      count[HSDO_SLOT_DRAINING], count[HSDO_SLOT_FREE], ejected);
 	for (i = 0; i < t->n; i++) {
 		const struct hsdo_slot *s = &t->slots[i];
 

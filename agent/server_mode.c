@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "hsdo/alloc.h"
+#include "hsdo/eject.h"
 #include "hsdo/err.h"
 #include "hsdo/log.h"
 #include "hsdo/server.h"
@@ -177,11 +178,23 @@ static void log_once(char *last, size_t len, int level, const char *msg)
 		hsdo_log_err("%s", msg);
 }
 
+/* ", ejected N, returned M" when fleet health changed slots this cycle. */
+static const char *eject_counts(const struct hsdo_server_report *rep, char *buf, size_t len)
+{
+	const struct hsdo_eject_result *e = rep->eject;
+
+	buf[0] = '\0';
+	if (e != NULL && (e->counts[HSDO_EJECT_EJECTED] > 0 || e->counts[HSDO_EJECT_READMITTED] > 0))
+		snprintf(buf, len, ", ejected %zu, returned %zu", e->counts[HSDO_EJECT_EJECTED],
+			 e->counts[HSDO_EJECT_READMITTED]);
+	return buf;
+}
+
 static void on_cycle(void *arg, const struct hsdo_server_report *rep)
 {
 	struct server_mode *sm = arg;
 	struct agent *a = sm->a;
-	char msg[768];
+	char msg[768], counts[64];
 	bool ok = true;
 	size_t i;
 
@@ -189,12 +202,13 @@ static void on_cycle(void *arg, const struct hsdo_server_report *rep)
 	switch (rep->outcome) {
 	case HSDO_SERVER_WROTE:
 		hsdo_log_info("generation %llu: wrote %zu slot%s%s (added %zu, back %zu, draining "
-			      "%zu, freed %zu, ramped %zu, updated %zu) from %zu instances",
+			      "%zu, freed %zu, ramped %zu, updated %zu%s) from %zu instances",
 			      (unsigned long long)rep->generation, rep->written,
 			      rep->written == 1 ? "" : "s",
 			      rep->fenced ? ", every slot under the new lease epoch" : "",
 			      rep->added, rep->reactivated, rep->drain_started, rep->freed,
-			      rep->ramped, rep->updated, rep->ninstances);
+			      rep->ramped, rep->updated, eject_counts(rep, counts, sizeof(counts)),
+			      rep->ninstances);
 		break;
 	case HSDO_SERVER_UNCHANGED:
 		hsdo_log_debug("no change (generation %llu, %zu instances)",

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # ./scripts/demo --quick runs its whole story (server with the static source,
 # file store, client, real HAProxy), shows slots staying stable, weights
-# ramping, the leaving server draining and requests following, and stops
-# everything it started. test_demo_dynamodb.sh runs it with --dynamodb.
+# ramping, the leaving server draining and requests following, a failing
+# server ejected by fleet health and back, and stops everything it started.
+# test_demo_dynamodb.sh runs it with --dynamodb.
 set -u
 root=${HSDO_SOURCE_DIR:?}
 HSDO_DEMO_ARGS=${HSDO_DEMO_ARGS:-}
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+trap 'rm -f "$out" "$out.fail" "$out.back"' EXIT
 pass=0 fail=0
 check() { if eval "$2"; then pass=$((pass + 1)); echo "ok - $1"; else fail=$((fail + 1)); echo "FAIL - $1"; fi; }
-timeout 120 "$root/scripts/demo" --quick $HSDO_DEMO_ARGS >"$out" 2>&1
+timeout 300 "$root/scripts/demo" --quick $HSDO_DEMO_ARGS >"$out" 2>&1
 rc=$?
 check "demo exits 0" '[[ $rc -eq 0 ]]'
 check "two instances ramp to weight 10 and share the requests" \
@@ -23,6 +24,15 @@ check "srv3 and srv4 take slots 3 and 4 and reach weight 10" \
 check "after the drain, slot 1 is free" '[[ $(grep -E "^  web1 " "$out" | tail -1) =~ free ]]'
 check "the server logged what it wrote, the client what it applied" \
 	'grep -qE "server: generation [0-9]+: wrote" "$out" && grep -qE "client: slot [0-9]+ be_app:" "$out"'
+sed -n '/^== srv3 starts answering 500/,/^== srv3 answers 200 again/p' "$out" >"$out.fail"
+sed -n '/^== srv3 answers 200 again/,$p' "$out" >"$out.back"
+check "srv3 failing: its errors are seen (x), then its slot is drained with no new request" \
+	'grep -qE "web3 +srv3 \([^)]*\) +[0-9]+ +(ready|drain) +[0-9]+ +x+" "$out.fail" && grep -qE "web3 +srv3 \([^)]*\) +[0-9]+ +drain +0 " "$out.fail"'
+check "the server logged the ejection with the votes, and the return" \
+	'grep -qE "server: slot 3 i-srv3 [^ ]+ ejected for 10 s: 1 of 1 HAProxy sees (errors|its check DOWN)" "$out" && grep -qE "server: slot 3 i-srv3 [^ ]+ back in service, ramping from weight 2" "$out"'
+check "the client logged its verdict" 'grep -qE "client: slot 3 failing for this HAProxy" "$out"'
+check "srv3 well again: back in slot 3, ramping from weight 2 to 10" \
+	'grep -qE "web3 +srv3 \([^)]*\) +(2|6) +ready" "$out.back" && grep -qE "web3 +srv3 \([^)]*\) +10 +ready +[0-9]+ +#+$" "$out.back"'
 hpid=$(sed -nE 's/^HAProxy \(pid ([0-9]+)\).*/\1/p' "$out")
 gone() { local i; for i in $(seq 1 30); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; return 1; }
 check "the HAProxy it started is stopped" '[[ -n $hpid ]] && gone "$hpid"'

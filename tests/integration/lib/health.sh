@@ -128,7 +128,7 @@ health_client_up() {
 	ep=$(free_port)
 	printf -v "EP_$h" '%s' "$ep"
 	{
-		printf 'INTERVAL: 0.3\n'
+		printf 'INTERVAL: %s\n' "${HEALTH_INTERVAL_S:-0.3}"
 		health_store_yaml
 		cat <<YAML
 CLIENT_HAPROXY_SOCKET_PATH: $tmp/$h/admin.sock
@@ -142,7 +142,7 @@ CLIENT_ID: $h
 HEALTH_EJECT: true
 HEALTH_WINDOW: 2
 HEALTH_MIN_REQUESTS: 5
-HEALTH_REPORT_INTERVAL: 1
+HEALTH_REPORT_INTERVAL: ${HEALTH_REPORT_S:-1}
 YAML
 		printf '%s\n' "${2:-}"
 	} >"$tmp/$h/env.yaml"
@@ -156,7 +156,7 @@ YAML
 health_server_up() {
 	MP=$(free_port)
 	{
-		printf 'INTERVAL: 0.3\n'
+		printf 'INTERVAL: %s\n' "${HEALTH_INTERVAL_S:-0.3}"
 		health_store_yaml
 		cat <<YAML
 ${HEALTH_SOURCE_YAML:-SERVER_MODE: static

@@ -209,6 +209,9 @@ static int client_check(struct agent *a)
 	hsdo_log_info("HAProxy at %s: every backend has its %d slots",
 		      a->cfg->client_haproxy_socket_path,
 		      a->cfg->haproxy_backend_servers_list_size);
+	snprintf(err, sizeof(err), "HAProxy at %s has every slot; following the slot table",
+		 a->cfg->client_haproxy_socket_path);
+	agent_notify_ready(&a->notify, err);   /* the start-up check passed */
 	a->client_ready = true;
 	a->ever_ready = true;
 	return 0;
@@ -275,6 +278,10 @@ void agent_cycle_done(struct agent *a, bool ok, double seconds)
 	a->cycle_running = false;
 	a->cycles++;
 	agent_metrics_cycle(a, ok, seconds);
+	if (a->notify.ready)
+		agent_notify_status(&a->notify, a->health[0] ? a->health : "serving");
+	else if (a->health[0] != '\0')
+		agent_notify_status(&a->notify, a->health);   /* e.g. waiting for HAProxy */
 	if (a->pending_cfg != NULL) {
 		struct hsdo_config *next = a->pending_cfg;
 
@@ -282,8 +289,10 @@ void agent_cycle_done(struct agent *a, bool ok, double seconds)
 		if (agent_apply_config(a, next) < 0) {
 			hsdo_log_err("reload failed; keeping the running configuration");
 			hsdo_config_free(next);
+			agent_notify_ready(&a->notify, "reload failed; running configuration kept");
 		} else {
 			hsdo_log_info("configuration reloaded");
+			agent_notify_ready(&a->notify, "configuration reloaded");
 		}
 	}
 	if (!a->once)
@@ -637,6 +646,8 @@ int agent_start(struct agent *a)
 		if (rc != 0)
 			return rc;
 	}
+	if (a->role == HSDO_ROLE_SERVER)   /* source and store open: serving */
+		agent_notify_ready(&a->notify, "server: discovering and writing the slot table");
 	if (run_cycle(a) < 0 || (a->once && a->role == HSDO_ROLE_CLIENT && !a->client_ready)) {
 		a->exit_code = 1;
 		return -HSDO_ECONFIG;

@@ -12,6 +12,8 @@
 #include "hsdo/config.h"
 #include "hsdo/slot.h"
 
+#include "notify.h"
+
 struct hsdo_store;
 struct hsdo_client;
 struct hsdo_metrics;
@@ -58,6 +60,7 @@ struct agent {
 	char health[600];              /* "" when the last cycle succeeded, else why not */
 	ev_signal sig_term, sig_int, sig_hup;
 	ev_timer cycle;
+	struct agent_notify notify;    /* systemd: READY, STATUS, WATCHDOG */
 	int exit_code;
 };
 

@@ -2,6 +2,7 @@
  * All decisions live in libhsdo; this file only wires them to libev. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,9 +29,41 @@ extern char **environ;
 
 #define EXIT_USAGE 2
 
+/* The installed configuration file: HSDO_CONFDIR/env.yaml when HSDO_CONFDIR
+ * is absolute (a system prefix: /etc/hsdo), else relative to the directory
+ * of the running binary (<prefix>/bin/../etc/hsdo), so an installed tree
+ * finds its file wherever it was installed or moved. */
+static const char *installed_config(void)
+{
+	static char path[PATH_MAX + 64];
+	char exe[PATH_MAX];
+	const char *up = HSDO_CONFDIR;
+	ssize_t n;
+	char *slash;
+
+	if (path[0] != '\0')
+		return path;
+	if (up[0] == '/') {
+		snprintf(path, sizeof(path), "%s/env.yaml", up);
+		return path;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0 || (size_t)n >= sizeof(exe) - 1)
+		return "(unknown: /proc/self/exe unreadable)";
+	exe[n] = '\0';
+	*strrchr(exe, '/') = '\0';     /* the binary's directory */
+	/* Take one directory off per leading "../", so messages show a plain path. */
+	while (strncmp(up, "../", 3) == 0 && (slash = strrchr(exe, '/')) != NULL && slash != exe) {
+		*slash = '\0';
+		up += 3;
+	}
+	snprintf(path, sizeof(path), "%s/%s/env.yaml", exe, up);
+	return path;
+}
+
 static void usage(FILE *f)
 {
-	fputs("usage: hsdo-agent --server|--client [--debug] [--config FILE]\n"
+	fprintf(f, "usage: hsdo-agent --server|--client [--debug] [--config FILE]\n"
 	      "                  [--check-config] [--once] [--dry-run]\n"
 	      "       hsdo-agent --check-config [--config FILE]\n"
 	      "       hsdo-agent --create-table [--config FILE]\n"
@@ -40,8 +73,8 @@ static void usage(FILE *f)
 	      "  -c, --client        make the local HAProxy follow the slot table\n"
 	      "  -d, --debug         log at debug level (same as DEBUG=true)\n"
 	      "  -f, --config FILE   configuration file (default: ./conf/env.yaml, then\n"
-	      "                      " HSDO_SYSCONFDIR "/env.yaml; environment variables\n"
-	      "                      override every key)\n"
+	      "                      %s;\n"
+	      "                      environment variables override every key)\n"
 	      "  -n, --check-config  validate the configuration, say which file was read,\n"
 	      "                      print every error or 'configuration OK', and exit;\n"
 	      "                      with --debug, also every value and where it came\n"
@@ -58,24 +91,29 @@ static void usage(FILE *f)
 	      "Signals: SIGHUP reloads the configuration (kept if the new one is\n"
 	      "invalid); SIGTERM and SIGINT stop cleanly.\n"
 	      "Unless --once, /metrics and /healthz are served on\n"
-	      "EXPORTER_ADDR:EXPORTER_PORT (default 127.0.0.1:6789).\n", f);
+	      "EXPORTER_ADDR:EXPORTER_PORT (default 127.0.0.1:6789).\n", installed_config());
 }
 
-static const char *const config_candidates[] = {
-	"conf/env.yaml", HSDO_SYSCONFDIR "/env.yaml",
-};
+/* Where the agent looks without --config, in order: ./conf/env.yaml (the
+ * original's place, relative to the working directory), then the installed
+ * file; NULL past the last. hsdo-agent(8) and docs/configuration.md say
+ * the same. */
+static const char *config_candidate(size_t i)
+{
+	return i == 0 ? "conf/env.yaml" : i == 1 ? installed_config() : NULL;
+}
 
-/* The file to read: --config, else ./conf/env.yaml (the original's place),
- * else the installed one; NULL when none exists (defaults + environment). */
+/* The file to read: --config, else the first candidate that exists; NULL
+ * when none does (defaults + environment). */
 static const char *resolve_config_path(const char *opt)
 {
 	size_t i;
 
 	if (opt != NULL)
 		return opt;
-	for (i = 0; i < sizeof(config_candidates) / sizeof(config_candidates[0]); i++)
-		if (access(config_candidates[i], R_OK) == 0)
-			return config_candidates[i];
+	for (i = 0; config_candidate(i) != NULL; i++)
+		if (access(config_candidate(i), R_OK) == 0)
+			return config_candidate(i);
 	return NULL;
 }
 
@@ -90,9 +128,9 @@ static void describe_config_source(const char *path, char *buf, size_t len)
 		return;
 	}
 	used = (size_t)snprintf(buf, len, "no configuration file (looked for");
-	for (i = 0; i < sizeof(config_candidates) / sizeof(config_candidates[0]) && used < len; i++)
+	for (i = 0; config_candidate(i) != NULL && used < len; i++)
 		used += (size_t)snprintf(buf + used, len - used, "%s %s", i ? "," : "",
-					 config_candidates[i]);
+					 config_candidate(i));
 	if (used < len)
 		snprintf(buf + used, len - used, "): defaults and environment only");
 }
@@ -160,8 +198,11 @@ static int create_table(const struct hsdo_config *cfg)
 
 static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
+	struct agent *a = w->data;
+
 	(void)revents;
 	hsdo_log_info("received %s, stopping", strsignal(w->signum));
+	agent_notify_stopping(&a->notify);
 	ev_break(loop, EVBREAK_ALL);
 }
 
@@ -177,22 +218,27 @@ static void on_reload_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)revents;
 	hsdo_log_info("received SIGHUP, reloading %s",
 		      a->config_path ? a->config_path : "(no file: defaults and environment)");
+	agent_notify_reloading(&a->notify);
 	rc = hsdo_config_load(a->config_path, environ, a->role, &next, &diag);
 	log_diag(&diag);
 	hsdo_diag_free(&diag);
 	if (rc != 0) {
 		hsdo_log_err("reload failed (%s); keeping the running configuration",
 			     hsdo_strerror(rc));
+		agent_notify_ready(&a->notify, "reload failed; running configuration kept");
 		return;
 	}
 	rc = agent_apply_config(a, next);
 	if (rc < 0) {
 		hsdo_log_err("reload failed; keeping the running configuration");
 		hsdo_config_free(next);
+		agent_notify_ready(&a->notify, "reload failed; running configuration kept");
 		return;
 	}
-	if (rc == 0)
+	if (rc == 0) {   /* 1: deferred, agent_cycle_done() says READY */
 		hsdo_log_info("configuration reloaded");
+		agent_notify_ready(&a->notify, "configuration reloaded");
+	}
 }
 
 int main(int argc, char **argv)
@@ -308,7 +354,11 @@ int main(int argc, char **argv)
 	ev_signal_init(&a.sig_term, on_stop_signal, SIGTERM);
 	ev_signal_init(&a.sig_int, on_stop_signal, SIGINT);
 	ev_signal_init(&a.sig_hup, on_reload_signal, SIGHUP);
+	a.sig_term.data = &a;
+	a.sig_int.data = &a;
 	a.sig_hup.data = &a;
+	/* systemd: the watchdog runs from now on, READY=1 once serving. */
+	agent_notify_start(&a.notify, a.loop, !a.once);
 	ev_signal_start(a.loop, &a.sig_term);
 	ev_signal_start(a.loop, &a.sig_int);
 	ev_signal_start(a.loop, &a.sig_hup);
@@ -318,6 +368,7 @@ int main(int argc, char **argv)
 		ev_run(a.loop, 0);
 
 	agent_stop(&a);
+	agent_notify_stop(&a.notify);
 	ev_signal_stop(a.loop, &a.sig_term);
 	ev_signal_stop(a.loop, &a.sig_int);
 	ev_signal_stop(a.loop, &a.sig_hup);

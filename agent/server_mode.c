@@ -1,5 +1,6 @@
 /* Server mode: source -> hsdo_server cycle -> store, on the libev loop.
  * See server_mode.h. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -163,8 +164,19 @@ static void lifecycle(struct server_mode *sm, const struct hsdo_table *t)
 
 /* ---- the cycle ---------------------------------------------------------------- */
 
-static void log_once(char *last, size_t len, int level, const char *msg)
+/* Log fmt at level (0 info, 1 warning, 2 error) when it differs from
+ * `last`, else at debug level; `last` then holds the message. */
+static void log_once(char *last, size_t len, int level, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void log_once(char *last, size_t len, int level, const char *fmt, ...)
 {
+	char msg[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	if (strcmp(last, msg) == 0) {
 		hsdo_log_debug("%s", msg);
 		return;
@@ -194,7 +206,7 @@ static void on_cycle(void *arg, const struct hsdo_server_report *rep)
 {
 	struct server_mode *sm = arg;
 	struct agent *a = sm->a;
-	char msg[768], counts[64];
+	char counts[64];
 	bool ok = true;
 	size_t i;
 
@@ -215,9 +227,9 @@ static void on_cycle(void *arg, const struct hsdo_server_report *rep)
 			       (unsigned long long)rep->generation, rep->ninstances);
 		break;
 	case HSDO_SERVER_STANDBY:
-		snprintf(msg, sizeof(msg), "standby: the writer lease is held by %s (epoch %llu)",
+		log_once(sm->last_standby, sizeof(sm->last_standby), 0,
+			 "standby: the writer lease is held by %s (epoch %llu)",
 			 rep->lease.holder, (unsigned long long)rep->lease.epoch);
-		log_once(sm->last_standby, sizeof(sm->last_standby), 0, msg);
 		break;
 	case HSDO_SERVER_HELD:
 		hsdo_log_warn("safety valve: %s; held (%u of %d cycles), nothing written",
@@ -230,9 +242,9 @@ static void on_cycle(void *arg, const struct hsdo_server_report *rep)
 	case HSDO_SERVER_ERROR:
 	default:
 		ok = false;
-		snprintf(msg, sizeof(msg), "store %s: %s; nothing written, retrying",
-			 hsdo_store_name(a->store), rep->error);
-		log_once(sm->last_outcome, sizeof(sm->last_outcome), 2, msg);
+		log_once(sm->last_outcome, sizeof(sm->last_outcome), 2,
+			 "store %s: %s; nothing written, retrying", hsdo_store_name(a->store),
+			 rep->error);
 		break;
 	}
 	if (rep->held_reason[0] != '\0' && rep->outcome == HSDO_SERVER_WROTE)
@@ -249,10 +261,10 @@ static void on_cycle(void *arg, const struct hsdo_server_report *rep)
 		for (i = 0; i < 4 && i < rep->overflow; i++)
 			len += (size_t)snprintf(ids + len, sizeof(ids) - len, "%s%.30s",
 						i ? ", " : "", rep->overflow_ids[i]);
-		snprintf(msg, sizeof(msg), "overflow: %zu in-service instance%s without a free "
-			 "slot (%s%s); raise HAPROXY_BACKEND_SERVERS_LIST_SIZE", rep->overflow,
+		log_once(sm->last_overflow, sizeof(sm->last_overflow), 1,
+			 "overflow: %zu in-service instance%s without a free slot (%s%s); raise "
+			 "HAPROXY_BACKEND_SERVERS_LIST_SIZE", rep->overflow,
 			 rep->overflow == 1 ? "" : "s", ids, rep->overflow > 4 ? ", ..." : "");
-		log_once(sm->last_overflow, sizeof(sm->last_overflow), 1, msg);
 	} else if (rep->planned && sm->last_overflow[0] != '\0') {
 		hsdo_log_info("overflow over: every in-service instance has a slot");
 		sm->last_overflow[0] = '\0';
@@ -270,7 +282,7 @@ static void on_cycle(void *arg, const struct hsdo_server_report *rep)
 	if (ok)
 		a->health[0] = '\0';
 	else
-		snprintf(a->health, sizeof(a->health), "%.590s", msg);
+		snprintf(a->health, sizeof(a->health), "%.590s", sm->last_outcome);
 	if (rep->table != NULL && !sm->stopping)
 		lifecycle(sm, rep->table);
 	agent_cycle_done(a, ok, since(&sm->t0));
@@ -299,7 +311,6 @@ static void on_list(void *arg, int rc, const struct hsdo_source_result *res, con
 {
 	struct server_mode *sm = arg;
 	struct agent *a = sm->a;
-	char msg[768];
 	size_t i;
 
 	sm->listing = false;
@@ -308,11 +319,11 @@ static void on_list(void *arg, int rc, const struct hsdo_source_result *res, con
 	agent_metrics_source(a, hsdo_source_name(sm->source), rc == 0 ? res : NULL);
 	if (rc != 0) {
 		sm->snap_ok = false;
-		snprintf(msg, sizeof(msg), "source %s: %s%s%s; nothing written, the slot table "
-			 "stays as it is", hsdo_source_name(sm->source), hsdo_strerror(rc),
-			 err && err[0] ? ": " : "", err ? err : "");
-		log_once(sm->last_source, sizeof(sm->last_source), 2, msg);
-		snprintf(a->health, sizeof(a->health), "%.590s", msg);
+		log_once(sm->last_source, sizeof(sm->last_source), 2,
+			 "source %s: %s%s%s; nothing written, the slot table stays as it is",
+			 hsdo_source_name(sm->source), hsdo_strerror(rc), err && err[0] ? ": " : "",
+			 err ? err : "");
+		snprintf(a->health, sizeof(a->health), "%.590s", sm->last_source);
 		if (!sm->watch || a->once)
 			agent_cycle_done(a, false, since(&sm->t0));
 		/* watch mode: the next tick starts the list again (the source

@@ -128,7 +128,7 @@ static void on_cycle(void *arg, const struct hsdo_server_report *rep)
 
 int main(int argc, char **argv)
 {
-	int reps = argc > 1 ? atoi(argv[1]) : 20, k, rc, wrc;
+	int reps = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 20, k, rc, wrc;
 	char dir[] = "/tmp/hsdo-bench-health-XXXXXX", path[512], err[512] = "", *rdir;
 	struct hsdo_server_settings set;
 	struct hsdo_instance inst[SLOTS];

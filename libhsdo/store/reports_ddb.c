@@ -262,7 +262,7 @@ int hsdo_reports_ddb_create_table(struct hsdo_aws *aws, const char *table, bool 
 		return hsdo_seterr(err, errlen, rc, "health table %s in %s: TTL on "
 				   HSDO_DDB_REPORTS_TTL ": %s", table, hsdo_aws_region(aws), aerr);
 	if (rc == 0)
-		hsdo_log_info("dynamodb: TTL on " HSDO_DDB_REPORTS_TTL " enabled for table %s", table);
+		hsdo_log_info("dynamodb: TTL on Expires enabled for table %s", table);
 	if (ttl != NULL)
 		*ttl = true;
 	return 0;

@@ -205,8 +205,8 @@ for f in "${cfgs[@]}"; do
 	fi
 	check "$name.cfg: binds 127.0.0.1 only" \
 		'! grep -E "^[[:space:]]*bind[[:space:]]" "$f" | grep -vqE "^[[:space:]]*bind[[:space:]]+127\.0\.0\.1:[0-9]+"'
-	check "$name.cfg: admin socket at hsdo-agent's default path" \
-		'grep -qE "^[[:space:]]*stats socket /var/run/haproxy/admin\.sock .*level admin" "$f"'
+	check "$name.cfg: admin socket at hsdo-agent's default path, Debian's mode 660 level admin" \
+		'grep -qE "^[[:space:]]*stats socket /var/run/haproxy/admin\.sock mode 660 level admin" "$f"'
 	check "$name.cfg: has server-template slots" '[[ -n $(templates "$f") ]]'
 done
 

@@ -84,8 +84,9 @@ bool hsdo_rtapi_admin_is_maint(unsigned admin_state);
 /* True when admin_state drains the server (admin & 0x18). */
 bool hsdo_rtapi_admin_is_drain(unsigned admin_state);
 
-/* Classify a `set server` reply: 0 if empty (whitespace only, even 0 bytes)
- * or every ", " clause is "IP changed", "no need to change", "port changed";
+/* Classify a `set server` reply: 0 if empty (whitespace only, even 0 bytes),
+ * "nothing changed" (3.x), or every ", " clause is "IP changed", "no need to
+ * change" (2.6), "port changed";
  * else -HSDO_ENOTFOUND ("No such") or -HSDO_EINVAL with the line in err. A
  * partial "IP changed ..., problem converting port ..." is a failure. */
 int hsdo_rtapi_set_server_reply(const char *reply, size_t len, char *err, size_t errlen);

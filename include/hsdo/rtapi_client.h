@@ -11,7 +11,12 @@
  * of a silent success; so the stream is "\n> " out1 "\n> " out2 "\n> " ...
  * An output usually ends in "\n" (so "...\n\n> ") but some do not
  * ("Empty weight string ...\n> ", "No such server.\n> " from del server).
- * One line with an unescaped ';' runs two commands and gets two replies.
+ * One line with an unescaped ';' runs several commands, and how their
+ * replies are separated depends on the version: 2.6 and 3.0 print the
+ * prompt after each ("a\n> b\n> "), 3.2 only "\n" between them and the
+ * prompt once after the line ("a\nb\n> "; tests/unit/check_rtapi_client.c).
+ * _split_lines reads both, given which one (_join_detect tells from the
+ * answer to HSDO_RTAPI_JOIN_PROBE).
  *
  * So _exec refuses (before sending anything) a command that would not get
  * exactly one reply, as measured: a newline or CR; an unescaped ';'; a
@@ -97,12 +102,38 @@ int hsdo_rtapi_client_parse_target(const char *s, struct hsdo_rtapi_target *out,
  * "ipv6@[::1]:9999"). Returns the length, or -HSDO_ETOOBIG/-HSDO_EINVAL. */
 int hsdo_rtapi_client_target_str(const struct hsdo_rtapi_target *t, char *buf, size_t len);
 
+/* How a prompt-mode CLI separates the replies of `;`-joined commands. */
+enum hsdo_rtapi_join {
+	HSDO_RTAPI_JOIN_PROMPT = 0,     /* 2.6, 3.0: "\n> " after each command */
+	HSDO_RTAPI_JOIN_NEWLINE,        /* 3.2: "\n" between, "\n> " after the line */
+	HSDO_RTAPI_JOIN_COUNT
+};
+/* A line whose answer tells the two apart (see _join_detect). */
+#define HSDO_RTAPI_JOIN_PROBE "show version;show version"
+
+/* "prompt" or "newline". */
+const char *hsdo_rtapi_join_str(enum hsdo_rtapi_join j);
+
 /* Split a prompt-mode stream into its first nexpected replies, each ended by
  * "\n> ", into out[] (borrowed from buf); *nfound = complete ones. 0 when all
  * are there and nothing follows, -HSDO_EAGAIN when more bytes are needed,
- * -HSDO_EPROTO for a NUL byte or bytes after the last reply. */
+ * -HSDO_EPROTO for a NUL byte or bytes after the last reply. One command a
+ * line: the same on every version. */
 int hsdo_rtapi_client_split(const char *buf, size_t len, size_t nexpected,
 	struct hsdo_rtapi_reply *out, size_t *nfound);
+/* The same by line: line i held ncmds[i] >= 1 `;`-joined commands (NULL:
+ * one each) and gets one reply in out[i], its commands' outputs with the
+ * separators of join between them. Returns as _split; -HSDO_EINVAL for a
+ * count of 0 or a join out of range. */
+int hsdo_rtapi_client_split_lines(const char *buf, size_t len, const size_t *ncmds,
+	size_t nlines, enum hsdo_rtapi_join join, struct hsdo_rtapi_reply *out, size_t *nfound);
+/* Read which join a CLI uses from the start of buf, its answer to the line
+ * HSDO_RTAPI_JOIN_PROBE sent in prompt mode: two prompts, each after the
+ * version (PROMPT), or one after "<version>\n\n<version>" (NEWLINE). 0 with
+ * *join and *used (bytes of that answer), -HSDO_EAGAIN when incomplete,
+ * -HSDO_EPROTO when it is neither. */
+int hsdo_rtapi_client_join_detect(const char *buf, size_t len, enum hsdo_rtapi_join *join,
+	size_t *used);
 
 /* Connect to t (connect and the prompt handshake bounded by timeout_ms in
  * total) and enter prompt mode. timeout_ms also bounds each later _exec.

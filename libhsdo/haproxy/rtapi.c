@@ -470,13 +470,16 @@ bool hsdo_rtapi_admin_is_drain(unsigned admin_state)
 
 /* ---- set server replies -------------------------------------------------------- */
 
-/* One clause of an address/port answer, e.g. "IP changed from 'a' to 'b'". */
+/* One clause of an address/port answer, e.g. "IP changed from 'a' to 'b'".
+ * 2.6 says "no need to change the addr, no need to change the port" where
+ * 3.0 and 3.2 say "nothing changed" (and leave out the unchanged half). */
 static bool clause_ok(const char *s, size_t len)
 {
 	return starts_with(s, len, "IP changed from ") ||
 	       starts_with(s, len, "port changed from ") ||
 	       starts_with(s, len, "no need to change the addr") ||
-	       starts_with(s, len, "no need to change the port");
+	       starts_with(s, len, "no need to change the port") ||
+	       (len == 15 && memcmp(s, "nothing changed", 15) == 0);
 }
 
 /* A line is a success when, once the " by '<who>'" suffix is removed, every

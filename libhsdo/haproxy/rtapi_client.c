@@ -309,26 +309,95 @@ static int split_next(const char *buf, size_t len, struct split_pos *sp, struct 
 	return 0;
 }
 
-int hsdo_rtapi_client_split(const char *buf, size_t len, size_t nexpected,
-	struct hsdo_rtapi_reply *out, size_t *nfound)
+const char *hsdo_rtapi_join_str(enum hsdo_rtapi_join j)
+{
+	static const char *const names[HSDO_RTAPI_JOIN_COUNT] = { "prompt", "newline" };
+
+	return (unsigned)j < HSDO_RTAPI_JOIN_COUNT ? names[j] : "?";
+}
+
+int hsdo_rtapi_client_split_lines(const char *buf, size_t len, const size_t *ncmds,
+	size_t nlines, enum hsdo_rtapi_join join, struct hsdo_rtapi_reply *out, size_t *nfound)
 {
 	struct split_pos sp = { 0, 0, 0 };
-	struct span one;
+	struct span one = { 0, 0 };
+	size_t line = 0, j;
 	int rc = 0;
 
 	if (nfound != NULL)
 		*nfound = 0;
-	if ((buf == NULL && len > 0) || (out == NULL && nexpected > 0))
+	if ((buf == NULL && len > 0) || (out == NULL && nlines > 0) ||
+	    (unsigned)join >= HSDO_RTAPI_JOIN_COUNT)
 		return -HSDO_EINVAL;
-	while (sp.nfound < nexpected && (rc = split_next(buf, len, &sp, &one)) == 0) {
-		out[sp.nfound - 1].ptr = buf + one.off;
-		out[sp.nfound - 1].len = one.len;
+	for (line = 0; line < nlines && rc == 0; line++) {
+		size_t k = ncmds != NULL ? ncmds[line] : 1, start = sp.start;
+
+		if (k == 0)
+			return -HSDO_EINVAL;
+		/* PROMPT: one prompt per command; NEWLINE: one per line */
+		for (j = 0; j < (join == HSDO_RTAPI_JOIN_PROMPT ? k : 1) && rc == 0; j++)
+			rc = split_next(buf, len, &sp, &one);
+		if (rc != 0)
+			break;
+		out[line].ptr = buf + start;
+		out[line].len = one.off + one.len - start;
 	}
 	if (rc == 0 && sp.start < len)
 		rc = -HSDO_EPROTO;   /* bytes after the last reply */
 	if (nfound != NULL)
-		*nfound = sp.nfound;
+		*nfound = line;
 	return rc;
+}
+
+int hsdo_rtapi_client_split(const char *buf, size_t len, size_t nexpected,
+	struct hsdo_rtapi_reply *out, size_t *nfound)
+{
+	return hsdo_rtapi_client_split_lines(buf, len, NULL, nexpected, HSDO_RTAPI_JOIN_PROMPT,
+		out, nfound);
+}
+
+/* A version string as `show version` prints it: printable, no spaces. */
+static bool version_word(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (s[i] <= ' ' || s[i] > '~')
+			return false;
+	return len > 0;
+}
+
+int hsdo_rtapi_client_join_detect(const char *buf, size_t len, enum hsdo_rtapi_join *join,
+	size_t *used)
+{
+	struct split_pos sp = { 0, 0, 0 };
+	struct span a, b;
+	int rc;
+
+	if ((buf == NULL && len > 0) || join == NULL || used == NULL)
+		return -HSDO_EINVAL;
+	rc = split_next(buf, len, &sp, &a);
+	if (rc != 0)
+		return rc;
+	if (version_word(buf + a.off, a.len)) {
+		/* "V\n\n> " so far: PROMPT, the second "V\n\n> " must follow */
+		rc = split_next(buf, len, &sp, &b);
+		if (rc != 0)
+			return rc;
+		if (b.len != a.len || memcmp(buf + a.off, buf + b.off, a.len) != 0)
+			return -HSDO_EPROTO;
+		*join = HSDO_RTAPI_JOIN_PROMPT;
+	} else {
+		/* "V\n\nV\n\n> ": NEWLINE */
+		size_t v = (a.len - 2) / 2;
+
+		if (a.len < 4 || a.len % 2 != 0 || memcmp(buf + a.off + v, "\n\n", 2) != 0 ||
+		    !version_word(buf + a.off, v) || memcmp(buf + a.off, buf + a.off + v + 2, v) != 0)
+			return -HSDO_EPROTO;
+		*join = HSDO_RTAPI_JOIN_NEWLINE;
+	}
+	*used = sp.start;
+	return 0;
 }
 
 /* ---- the connection -------------------------------------------------------------- */

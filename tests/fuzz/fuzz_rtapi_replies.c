@@ -1,6 +1,9 @@
 /* Fuzz the Runtime API client's pure part: any bytes split as a prompt-mode
  * stream (several reply counts, and a prefix of the stream) give replies
  * inside the buffer, in order, without trailing newlines or NUL bytes;
+ * split by `;`-joined lines with either join, one reply a line, in order,
+ * the same as _split when each line holds one command; the probe answer is
+ * read as one join or refused;
  * the same bytes as a socket address parse and print back unchanged, or
  * are rejected with a reason. */
 #include <stdint.h>
@@ -44,6 +47,43 @@ static size_t check_split(const char *buf, size_t len, size_t nexp,
 	if (rc == 0 && next != buf + len)
 		abort();
 	return nfound;
+}
+
+/* _split_lines with both joins and lines of 2, 1 and 3 commands; then
+ * _join_detect. */
+static void check_lines(const char *buf, size_t len, struct hsdo_rtapi_reply *out)
+{
+	static const size_t ncmds[] = { 2, 1, 3, 1, 2 };
+	const size_t nl = sizeof(ncmds) / sizeof(ncmds[0]);
+	struct hsdo_rtapi_reply one[5];
+	enum hsdo_rtapi_join j;
+	size_t nfound, k, used, n1;
+	const char *end;
+	int rc;
+
+	for (j = HSDO_RTAPI_JOIN_PROMPT; j < HSDO_RTAPI_JOIN_COUNT; j++) {
+		rc = hsdo_rtapi_client_split_lines(buf, len, ncmds, nl, j, out, &nfound);
+
+		if ((rc != 0 && rc != -HSDO_EAGAIN && rc != -HSDO_EPROTO) || nfound > nl ||
+		    (rc == 0 && nfound != nl))
+			abort();
+		for (k = 0, end = buf; k < nfound; k++) {
+			if (out[k].ptr < end || out[k].ptr + out[k].len > buf + len)
+				abort();
+			end = out[k].ptr + out[k].len;
+		}
+		/* one command a line: the same as _split */
+		rc = hsdo_rtapi_client_split_lines(buf, len, NULL, nl, j, one, &nfound);
+		if (hsdo_rtapi_client_split(buf, len, nl, out, &n1) != rc || n1 != nfound)
+			abort();
+		for (k = 0; k < nfound; k++)
+			if (one[k].ptr != out[k].ptr || one[k].len != out[k].len)
+				abort();
+	}
+	rc = hsdo_rtapi_client_join_detect(buf, len, &j, &used);
+	if (rc == 0 ? ((unsigned)j >= HSDO_RTAPI_JOIN_COUNT || used == 0 || used > len) :
+	    (rc != -HSDO_EAGAIN && rc != -HSDO_EPROTO))
+		abort();
 }
 
 static void check_target(const uint8_t *data, size_t size)
@@ -92,6 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	half = check_split(buf, size / 2, size / 3 + 1, out);
 	if (half > all)
 		abort();
+	check_lines(buf, size, out);
 	check_target(data, size);
 	free(out);
 	return 0;

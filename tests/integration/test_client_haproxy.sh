@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# hsdo-agent --client against a real HAProxy 2.6: every check is made two
+# hsdo-agent --client against a real HAProxy (each series of the matrix,
+# tests/CMakeLists.txt): every check is made two
 # ways, `show servers state` and real HTTP requests through the frontend
 # (three small backend servers are HAProxy `listen` sections answering A, B
 # and C). Covers: start-up check, cold start, reweight, free, drain,

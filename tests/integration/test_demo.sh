@@ -9,6 +9,9 @@
 # it with a closed terminal, Ctrl-C and SIGTERM.
 set -u
 root=${HSDO_SOURCE_DIR:?}
+# shellcheck source=lib/haproxy_series.sh
+source "$(dirname "$0")/lib/haproxy_series.sh"
+haproxy_series_check || { echo "0 passed, 1 failed"; exit 1; }
 HSDO_DEMO_ARGS=${HSDO_DEMO_ARGS:-}
 out=$(mktemp)
 trap 'rm -f "$out" "$out.fail" "$out.back"' EXIT

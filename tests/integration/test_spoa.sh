@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The SPOE agent of hsdo-agent --client against a real HAProxy 2.6 whose
+# The SPOE agent of hsdo-agent --client against a real HAProxy (each series
+# of the matrix, tests/CMakeLists.txt) whose
 # frontend carries `filter spoe` with the tree's spoe/hsdo.spoe.conf:
 #  - HTTP requests with known status codes sent to known slots (use-server
 #    on a header) are counted in /metrics by backend, slot and class, exactly
@@ -45,20 +46,7 @@ backend be_app
 backend be_sampled
     server origin 127.0.0.1:$PO
 
-backend hsdo_spoa
-    mode tcp
-    option spop-check
-    timeout connect 1s
-    timeout server 1m
-    server hsdo-agent 127.0.0.1:$SP check inter 300ms downinter 300ms rise 1 fall 1
-
-listen origin
-    bind 127.0.0.1:$PO
-    http-request return status 404 if { path_beg /404 }
-    http-request return status 500 if { path_beg /500 }
-    http-request return status 503 if { path_beg /503 }
-    http-request return status 302 hdr location / if { path_beg /302 }
-    http-request return status 200 content-type text/plain string ok"
+$(spoa_backend "$SP" "check inter 300ms downinter 300ms rise 1 fall 1")"
 cat >"$tmp/env.yaml" <<YAML
 INTERVAL: 0.2
 STORE: file

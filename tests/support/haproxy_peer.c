@@ -48,14 +48,51 @@ static int find_on_path(const char *name, char *out, size_t outlen)
 	return -1;
 }
 
+/* Run `exe -v` and keep the version word of its first line
+ * ("HAProxy version 3.2.26-1 2026/10/14 ..."). 0, or -1. */
+static int read_version(const char *exe, char *out, size_t outlen)
+{
+	char cmd[600], line[256];
+	FILE *p;
+	int n, ok;
+
+	n = snprintf(cmd, sizeof(cmd), "'%s' -v 2>&1", exe);
+	if (outlen < 64 || n < 0 || (size_t)n >= sizeof(cmd) || strchr(exe, '\'') != NULL)
+		return -1;
+	p = popen(cmd, "r");
+	if (p == NULL)
+		return -1;
+	ok = fgets(line, sizeof(line), p) != NULL && sscanf(line, "HAProxy version %63s", out) == 1;
+	while (fgets(line, sizeof(line), p) != NULL)
+		;
+	if (pclose(p) != 0 || !ok)
+		return -1;
+	return 0;
+}
+
 int hsdo_test_haproxy_init(struct hsdo_test_haproxy *h, char *err, size_t errlen)
 {
+	const char *want = getenv("HSDO_HAPROXY_SERIES");
+
 	memset(h, 0, sizeof(*h));
 	if (find_on_path("haproxy", h->exe, sizeof(h->exe)) != 0) {
 		snprintf(err, errlen, "haproxy is not on PATH (%s): install HAProxy 2.6 "
 			"(apt-get install haproxy) to run this test", getenv("PATH") ? getenv("PATH") : "");
 		return -1;
 	}
+	if (read_version(h->exe, h->version, sizeof(h->version)) != 0) {
+		snprintf(err, errlen, "%s -v did not print \"HAProxy version ...\"", h->exe);
+		return -1;
+	}
+	/* tests/CMakeLists.txt runs the suite once per series: it must be the
+	 * one asked for, not whatever haproxy came first on PATH. */
+	if (want != NULL && *want != '\0' &&
+	    (strncmp(h->version, want, strlen(want)) != 0 || h->version[strlen(want)] != '.')) {
+		snprintf(err, errlen, "this run is for HAProxy %s but %s is %s "
+			"(./scripts/deps-haproxy installs 3.0 and 3.2)", want, h->exe, h->version);
+		return -1;
+	}
+	fprintf(stderr, "haproxy: %s (HAProxy %s)\n", h->exe, h->version);
 	h->dir = hsdo_test_tmpdir("haproxy");
 	if (h->dir == NULL) {
 		snprintf(err, errlen, "cannot make a temp dir: %s", strerror(errno));

@@ -13,13 +13,15 @@ struct hsdo_test_haproxy {
 	pid_t pid;                     /* 0 when not running */
 	char *dir;                     /* temp dir, removed by _stop (free()) */
 	char exe[512];                 /* haproxy found on PATH */
+	char version[64];              /* what `haproxy -v` says: "3.2.26-1" */
 	char sock[512];                /* <dir>/admin.sock */
 	char cfg[512];                 /* <dir>/haproxy.cfg */
 	char log[512];                 /* <dir>/haproxy.log: its stdout+stderr */
 };
 
-/* Find haproxy on PATH and make the temp dir and paths (so the caller can
- * put h->sock in its config). 0, or -1 with the reason in err. */
+/* Find haproxy on PATH, read its version (it must be the series named by
+ * HSDO_HAPROXY_SERIES when set), and make the temp dir and paths (so the
+ * caller can put h->sock in its config). 0, or -1 with the reason in err. */
 int hsdo_test_haproxy_init(struct hsdo_test_haproxy *h, char *err, size_t errlen);
 /* Write cfg to h->cfg, check it with `haproxy -c`, start it in the
  * foreground (it gets SIGKILL if the test process dies) and wait up to 10 s

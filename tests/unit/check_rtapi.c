@@ -494,6 +494,12 @@ static const struct {
 	{ "no need to change the addr, no need to change the port by 'stats socket command'\n\n", 0 },
 	{ "no need to change the addr by 'stats socket command'\n\n", 0 },
 	{ "no need to change the addr, port changed from '80' to '34463' by 'stats socket command'\n\n", 0 },
+	/* 3.0 and 3.2: an unchanged address or port is left out, and nothing
+	 * to do at all is "nothing changed" (check_haproxy_converge@3.x) */
+	{ "port changed from '80' to '8081' by 'stats socket command'\n\n", 0 },
+	{ "nothing changed\n\n", 0 },
+	{ "nothing changed yet\n\n", -HSDO_EINVAL },
+	{ "problem converting port 'abc' to an int\n\n", -HSDO_EINVAL },
 	{ "\n", 0 },
 	{ "", 0 },
 	{ "\n\n", 0 },

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -381,6 +382,129 @@ START_TEST(split_edges)
 	ck_assert_int_eq(hsdo_rtapi_client_split(NULL, 1, 0, NULL, &nfound), -HSDO_EINVAL);
 	ck_assert_int_eq(hsdo_rtapi_client_split("\n> ", 3, 1, NULL, &nfound), -HSDO_EINVAL);
 	ck_assert_int_eq(hsdo_rtapi_client_split("\n> ", 3, 1, r, NULL), 0);
+}
+END_TEST
+
+/* ---- `;`-joined lines: both CLI behaviours -------------------------------------- */
+
+/* Recorded after `prompt` (its own "\n> " left out), for the lines
+ *   set server be_scratch/s1 weight 3;set server be_scratch/s1 weight 4;show version
+ *   set server be_scratch/s9 weight 1;set server be_scratch/s1 weight 5
+ *   set server be_scratch/s1 state drain
+ *   show version
+ * 2.6.12 and 3.0.11 put the prompt after every command, 3.2.26 after the line. */
+static const char joined_26[] =
+	"\n> \n> 2.6.12-1+deb12u4\n\n> No such server.\n\n> \n> \n> 2.6.12-1+deb12u4\n\n> ";
+static const char joined_32[] =
+	"\n\n3.2.26-1\n\n> No such server.\n\n\n> \n> 3.2.26-1\n\n> ";
+static const size_t joined_ncmds[] = { 3, 2, 1, 1 };
+
+static const struct {
+	const char *stream;
+	enum hsdo_rtapi_join join;
+	const char *version;
+} joined[] = {
+	{ joined_26, HSDO_RTAPI_JOIN_PROMPT, "2.6.12-1+deb12u4" },
+	{ joined_32, HSDO_RTAPI_JOIN_NEWLINE, "3.2.26-1" },
+};
+
+static bool contains(const struct hsdo_rtapi_reply *r, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; n <= r->len && i <= r->len - n; i++)
+		if (memcmp(r->ptr + i, s, n) == 0)
+			return true;
+	return false;
+}
+
+static bool ends_with(const struct hsdo_rtapi_reply *r, const char *s)
+{
+	size_t n = strlen(s);
+
+	return r->len >= n && memcmp(r->ptr + r->len - n, s, n) == 0;
+}
+
+/* Each behaviour, read with its join, gives one reply per line with the
+ * same content; every prefix is -HSDO_EAGAIN, never a wrong split. */
+START_TEST(split_joined_lines)
+{
+	const char *st = joined[_i].stream;
+	size_t len = strlen(st), nfound, k;
+	struct hsdo_rtapi_reply r[4];
+
+	ck_assert_int_eq(hsdo_rtapi_client_split_lines(st, len, joined_ncmds, 4, joined[_i].join,
+		r, &nfound), 0);
+	ck_assert_uint_eq(nfound, 4);
+	ck_assert(ends_with(&r[0], joined[_i].version));
+	ck_assert(strncmp(r[1].ptr, "No such server.\n", 16) == 0);
+	ck_assert_uint_eq(r[2].len, 0);
+	ck_assert_uint_eq(r[3].len, strlen(joined[_i].version));
+	ck_assert(memcmp(r[3].ptr, joined[_i].version, r[3].len) == 0);
+	for (k = 0; k < len; k++)
+		ck_assert_int_eq(hsdo_rtapi_client_split_lines(st, k, joined_ncmds, 4,
+			joined[_i].join, r, &nfound), -HSDO_EAGAIN);
+}
+END_TEST
+
+/* Read with the other behaviour's join, a stream does not split into the
+ * right replies: why the join has to be known (_join_detect). */
+START_TEST(split_joined_wrong_join)
+{
+	struct hsdo_rtapi_reply r[4];
+	size_t nfound;
+
+	/* 3.2's stream as 2.6's: waits for prompts that never come */
+	ck_assert_int_eq(hsdo_rtapi_client_split_lines(joined_32, strlen(joined_32), joined_ncmds,
+		4, HSDO_RTAPI_JOIN_PROMPT, r, &nfound), -HSDO_EAGAIN);
+	/* 2.6's as 3.2's: bytes left over */
+	ck_assert_int_eq(hsdo_rtapi_client_split_lines(joined_26, strlen(joined_26), joined_ncmds,
+		4, HSDO_RTAPI_JOIN_NEWLINE, r, &nfound), -HSDO_EPROTO);
+	/* a count of 0, a join out of range */
+	ck_assert_int_eq(hsdo_rtapi_client_split_lines("\n> ", 3, (const size_t[]){ 0 }, 1,
+		HSDO_RTAPI_JOIN_PROMPT, r, &nfound), -HSDO_EINVAL);
+	ck_assert_int_eq(hsdo_rtapi_client_split_lines("\n> ", 3, NULL, 1, HSDO_RTAPI_JOIN_COUNT,
+		r, &nfound), -HSDO_EINVAL);
+	ck_assert_str_eq(hsdo_rtapi_join_str(HSDO_RTAPI_JOIN_PROMPT), "prompt");
+	ck_assert_str_eq(hsdo_rtapi_join_str(HSDO_RTAPI_JOIN_NEWLINE), "newline");
+	ck_assert_str_eq(hsdo_rtapi_join_str(HSDO_RTAPI_JOIN_COUNT), "?");
+}
+END_TEST
+
+/* The answer to HSDO_RTAPI_JOIN_PROBE on each behaviour, complete, cut
+ * short, and malformed. */
+START_TEST(join_detect)
+{
+	static const struct {
+		const char *answer;
+		int rc;
+		enum hsdo_rtapi_join join;
+	} cases[] = {
+		{ "2.6.12-1+deb12u4\n\n> 2.6.12-1+deb12u4\n\n> ", 0, HSDO_RTAPI_JOIN_PROMPT },
+		{ "3.0.11-1+deb13u4\n\n> 3.0.11-1+deb13u4\n\n> ", 0, HSDO_RTAPI_JOIN_PROMPT },
+		{ "3.2.26-1\n\n3.2.26-1\n\n> ", 0, HSDO_RTAPI_JOIN_NEWLINE },
+		{ "2.6.12-1+deb12u4\n\n> 2.6.12", -HSDO_EAGAIN, 0 },
+		{ "3.2.26-1\n\n3.2", -HSDO_EAGAIN, 0 },
+		{ "", -HSDO_EAGAIN, 0 },
+		{ "2.6.12\n\n> 3.2.26\n\n> ", -HSDO_EPROTO, 0 },
+		{ "3.2.26-1\n\n3.2.26-2\n\n> ", -HSDO_EPROTO, 0 },
+		{ "Unknown command\n\n> ", -HSDO_EPROTO, 0 },
+		{ "\n> ", -HSDO_EPROTO, 0 },
+	};
+	enum hsdo_rtapi_join join;
+	size_t i, used;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = hsdo_rtapi_client_join_detect(cases[i].answer, strlen(cases[i].answer),
+			&join, &used);
+
+		ck_assert_msg(rc == cases[i].rc, "case %zu: rc %d", i, rc);
+		if (rc == 0) {
+			ck_assert_int_eq(join, cases[i].join);
+			ck_assert_uint_eq(used, strlen(cases[i].answer));
+		}
+	}
+	ck_assert_int_eq(hsdo_rtapi_client_join_detect(NULL, 1, &join, &used), -HSDO_EINVAL);
 }
 END_TEST
 
@@ -790,6 +914,42 @@ START_TEST(live_escaped_semicolon)
 	ck_assert_str_eq(err, "command 0 contains an unescaped ';' (HAProxy would run two "
 		"commands; use hsdo_rtapi_escape)");
 	hsdo_rtapi_client_close(c);
+}
+END_TEST
+
+/* The real CLI of this run's version: the probe tells its join (3.2:
+ * newline, 2.6 and 3.0: prompt), and a `;`-joined line then splits into
+ * one reply per line. */
+START_TEST(live_joined_lines)
+{
+	static const size_t ncmds[] = { 3, 1 };
+	struct hsdo_rtapi_reply r[2];
+	enum hsdo_rtapi_join join, want;
+	size_t len = 0, used = 0, nfound = 0, vl;
+	char *reply;
+	const char *rest;
+
+	ck_assert_msg(hap_ok, "no HAProxy to test against: %s", hap_err);
+	want = strncmp(hap.version, "3.2.", 4) == 0 ? HSDO_RTAPI_JOIN_NEWLINE : HSDO_RTAPI_JOIN_PROMPT;
+	reply = hsdo_test_rtapi_cmd(hap.sock, "prompt\n" HSDO_RTAPI_JOIN_PROBE "\n"
+		"set server be_set/s1 weight 3;set server be_set/s9 weight 1;show version\n"
+		"set server be_set/s1 weight 4\nquit", &len);
+	ck_assert_ptr_nonnull(reply);
+	ck_assert_msg(len > 3 && memcmp(reply, "\n> ", 3) == 0, "no prompt: %s", reply);
+	ck_assert_int_eq(hsdo_rtapi_client_join_detect(reply + 3, len - 3, &join, &used), 0);
+	ck_assert_msg(join == want, "HAProxy %s: join %s, want %s", hap.version,
+		hsdo_rtapi_join_str(join), hsdo_rtapi_join_str(want));
+	rest = reply + 3 + used;
+	ck_assert_int_eq(hsdo_rtapi_client_split_lines(rest, len - 3 - used, ncmds, 2, join, r,
+		&nfound), 0);
+	ck_assert_uint_eq(nfound, 2);
+	/* "No such server." then the version, `show version` without
+	 * Debian's revision on a build from source */
+	vl = strcspn(hap.version, "-");
+	ck_assert(contains(&r[0], "No such server.", 15));
+	ck_assert(contains(&r[0], hap.version, vl));
+	ck_assert_uint_eq(r[1].len, 0);
+	free(reply);
 }
 END_TEST
 
@@ -1411,6 +1571,9 @@ static Suite *rtapi_client_suite(void)
 	tcase_add_loop_test(tc, split_every_prefix, 0, sizeof(streams) / sizeof(streams[0]));
 	tcase_add_test(tc, split_edges);
 	tcase_add_test(tc, split_random);
+	tcase_add_loop_test(tc, split_joined_lines, 0, sizeof(joined) / sizeof(joined[0]));
+	tcase_add_test(tc, split_joined_wrong_join);
+	tcase_add_test(tc, join_detect);
 	suite_add_tcase(s, tc);
 
 	tcase_set_timeout(live, 120);
@@ -1419,6 +1582,7 @@ static Suite *rtapi_client_suite(void)
 	tcase_add_test(live, live_set_server_batch);
 	tcase_add_test(live, live_big_batches);
 	tcase_add_test(live, live_escaped_semicolon);
+	tcase_add_test(live, live_joined_lines);
 	tcase_add_test(live, live_refused_commands);
 	tcase_add_test(live, live_reply_cap);
 	tcase_add_test(live, live_alloc_failures);

@@ -4,7 +4,9 @@
 # shellcheck shell=bash
 set -u
 AGENT=${HSDO_AGENT:?HSDO_AGENT must point to hsdo-agent}
-command -v haproxy >/dev/null || { echo "FAIL - haproxy is not installed (./scripts/deps)"; exit 1; }
+# shellcheck source=haproxy_series.sh
+source "$(dirname "${BASH_SOURCE[0]}")/haproxy_series.sh"
+haproxy_series_check || exit 1
 command -v socat >/dev/null || { echo "FAIL - socat is not installed (./scripts/deps)"; exit 1; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hsdo-it-XXXXXX")
 pids=()
@@ -114,6 +116,22 @@ hap_cfg() {
 				"$n" "${!port}" "$n"
 		done
 	} >"$tmp/haproxy.cfg"
+}
+
+# spoa_backend PORT [SERVER OPTIONS]: the agent's backend `hsdo_spoa` of
+# spoe/hsdo.spoe.conf, with the agent at 127.0.0.1:PORT, and the origin
+# server `listen origin` on $PO answering 200 "ok" (404/500/503/302 on
+# paths starting so), for the SPOE tests' hap_cfg bodies.
+spoa_backend() {
+	printf 'backend hsdo_spoa\n    mode tcp\n    option spop-check\n    timeout connect 1s\n'
+	printf '    timeout server 1m\n    server hsdo-agent 127.0.0.1:%s %s\n\n' "$1" "${2:-}"
+	printf 'listen origin\n    bind 127.0.0.1:%s\n' "$PO"
+	local s
+	for s in 404 500 503; do
+		printf '    http-request return status %s if { path_beg /%s }\n' "$s" "$s"
+	done
+	printf '    http-request return status 302 hdr location / if { path_beg /302 }\n'
+	printf '    http-request return status 200 content-type text/plain string ok\n'
 }
 
 # The file store's slot table ($tmp/slots.json), read with node, for the

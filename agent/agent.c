@@ -1,14 +1,16 @@
-/* The agent's cycles. Client mode refreshes the slot table (generation
- * first, the table only when it changed; asynchronously on DynamoDB) and
- * runs hsdo_client_cycle() every INTERVAL, after a start-up check that
- * waits for HAProxy's socket with backoff. Server mode runs the discovery
- * source and the server cycle (server_mode.c); `--server --dry-run` only
- * watches the store. Every cycle is timed and counted in the metrics, and
- * its outcome is what /healthz reports. HTTP (AWS, Consul) runs on the
- * loop through curl multi (http_ev.c): nothing blocks it. */
+/* The agent's configuration, reload and lifecycle, and the timer that
+ * starts a cycle of the mode every INTERVAL: client mode in client_mode.c,
+ * server mode (discovery source and server cycle) in server_mode.c;
+ * `--server --dry-run` only watches the store. Every cycle is timed and
+ * counted in the metrics, and its outcome is what /healthz reports. HTTP
+ * (AWS, Consul) runs on the loop through curl multi (http_ev.c): nothing
+ * blocks it. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#ifdef __GLIBC__   /* (defined by the headers above) */
+#include <malloc.h>    /* malloc_trim */
+#endif
 
 #include "hsdo/aws.h"
 #include "hsdo/aws_ops.h"
@@ -16,6 +18,7 @@
 #include "hsdo/config.h"
 #include "hsdo/http.h"
 #include "hsdo/err.h"
+#include "hsdo/liveness.h"
 #include "hsdo/log.h"
 #include "hsdo/store.h"
 #include "hsdo/store_ddb.h"
@@ -23,15 +26,17 @@
 
 #include "agent.h"
 #include "agent_metrics.h"
+#include "client_mode.h"
 #include "exporter.h"
 #include "fleet_health.h"
 #include "http_ev.h"
-#include "log.h"
+#include "agent_log.h"
 #include "server_mode.h"
 #include "spoa.h"
 
-/* Log a store failure once per distinct message; `ctx` names the step. */
-static void store_failed(struct agent *a, const char *ctx, int rc, const char *err)
+/* Log a store failure once per cause; `ctx` names the step. */
+void agent_store_failed(struct agent *a, const char *ctx, int rc, const char *err,
+			bool have_table)
 {
 	char msg[sizeof(a->last_error)];
 
@@ -40,15 +45,13 @@ static void store_failed(struct agent *a, const char *ctx, int rc, const char *e
 			 err[0] ? ": " : "", err);
 	else
 		snprintf(msg, sizeof(msg), "%s: %s", ctx, err);
-	if (strcmp(msg, a->last_error) != 0) {
+	if (a->last_error[0] == '\0' || !agent_log_same_cause(msg, a->last_error))
 		hsdo_log_err("store %s %s; keeping the last good slot table%s",
-			     hsdo_store_name(a->store), msg,
-			     a->have_table ? "" : " (none yet)");
-		memcpy(a->last_error, msg, sizeof(msg));
-	}
+			     hsdo_store_name(a->store), msg, have_table ? "" : " (none yet)");
+	memcpy(a->last_error, msg, sizeof(msg));
 }
 
-static void store_recovered(struct agent *a)
+void agent_store_recovered(struct agent *a)
 {
 	if (a->last_error[0] != '\0') {
 		hsdo_log_info("store %s readable again", hsdo_store_name(a->store));
@@ -89,28 +92,28 @@ static int cycle_once(struct agent *a)
 
 	rc = hsdo_store_read_generation(a->store, &gen, err, sizeof(err));
 	if (rc != 0) {
-		store_failed(a, "read generation", rc, err);
+		agent_store_failed(a, "read generation", rc, err, a->have_table);
 		goto out;
 	}
 	if (a->have_table && gen == a->table.generation) {
-		store_recovered(a);
+		agent_store_recovered(a);
 		hsdo_log_debug("slot table unchanged (generation %llu)", (unsigned long long)gen);
 		goto out;
 	}
 	reads++;
 	rc = hsdo_store_read_table(a->store, &t, err, sizeof(err));
 	if (rc != 0) {
-		store_failed(a, "read table", rc, err);
+		agent_store_failed(a, "read table", rc, err, a->have_table);
 		goto out;
 	}
 	if (t.n == 0) {
 		/* An empty read is a failure, never "free every slot". */
 		hsdo_table_free(&t);
 		rc = -HSDO_EPROTO;
-		store_failed(a, "read table", rc, "the table has no slots");
+		agent_store_failed(a, "read table", rc, "the table has no slots", a->have_table);
 		goto out;
 	}
-	store_recovered(a);
+	agent_store_recovered(a);
 	hsdo_table_free(&a->table);
 	a->table = t;
 	a->have_table = true;
@@ -127,141 +130,7 @@ out:
 	return rc;
 }
 
-/* ---- client mode ------------------------------------------------------ */
-
-/* Log HAProxy's reachability once per change of message. */
-static void haproxy_state(struct agent *a, int rc, const char *msg)
-{
-	char line[sizeof(a->last_haproxy)];
-
-	if (rc == 0) {
-		if (a->last_haproxy[0] != '\0')
-			hsdo_log_info("HAProxy at %s answers again",
-				      a->cfg->client_haproxy_socket_path);
-		a->last_haproxy[0] = '\0';
-		a->failures = 0;
-		return;
-	}
-	a->failures++;
-	snprintf(line, sizeof(line), "%s%s%s", hsdo_strerror(rc), msg[0] ? ": " : "", msg);
-	if (strcmp(line, a->last_haproxy) != 0) {
-		hsdo_log_err("HAProxy at %s: %s; HAProxy keeps its current state, retrying",
-			     a->cfg->client_haproxy_socket_path, line);
-		memcpy(a->last_haproxy, line, sizeof(line));
-	}
-}
-
-/* One log line per slot and backend that changed: the commands sent, in
- * order (or that would be, with --dry-run, also printed to stdout). */
-static void log_plan(struct agent *a, const struct hsdo_plan_client_result *p)
-{
-	char line[1024];
-	size_t i = 0, j, len;
-
-	if (a->dry_run)
-		for (j = 0; j < p->ncmds; j++)
-			printf("%s\n", p->cmds[j].line);
-	while (i < p->ncmds) {
-		const struct hsdo_plan_client_cmd *c = &p->cmds[i];
-
-		len = (size_t)snprintf(line, sizeof(line), "%sslot %u %s:", a->dry_run ? "dry run: " : "",
-				       c->slot, c->backend);
-		for (j = i; j < p->ncmds && p->cmds[j].slot == c->slot &&
-			    p->cmds[j].backend == c->backend; j++) {
-			/* "set server be/srv <what>": keep what follows the name. */
-			const char *what = strchr(p->cmds[j].line + 11, ' ');
-
-			if (len < sizeof(line))
-				len += (size_t)snprintf(line + len, sizeof(line) - len, "%s %s",
-							j > i ? "," : "", what ? what + 1 : "");
-		}
-		hsdo_log_info("%s", line);
-		i = j;
-	}
-	if (p->nskips != a->last_nskips)
-		for (j = 0; j < p->nskips; j++)
-			hsdo_log_warn("slot %u%s%s skipped: %s", p->skips[j].slot,
-				      p->skips[j].backend ? " " : "",
-				      p->skips[j].backend ? p->skips[j].backend : "",
-				      p->skips[j].reason);
-	a->last_nskips = p->nskips;
-}
-
-/* The start-up check: 0 ready, 1 not reachable yet (retry), <0 fatal. */
-static int client_check(struct agent *a)
-{
-	char err[1024] = "";
-	int rc = hsdo_client_check(a->client, err, sizeof(err));
-
-	if (rc == -HSDO_ECONFIG) {
-		if (!a->ever_ready) {
-			hsdo_log_err("HAProxy does not have what the configuration names: %s", err);
-			return rc;
-		}
-		/* After a reload of ours or HAProxy's: keep running, change
-		 * nothing, and say why until the two agree again. */
-		haproxy_state(a, rc, err);
-		return 1;
-	}
-	haproxy_state(a, rc, err);
-	if (rc != 0)
-		return 1;
-	hsdo_log_info("HAProxy at %s: every backend has its %d slots",
-		      a->cfg->client_haproxy_socket_path,
-		      a->cfg->haproxy_backend_servers_list_size);
-	snprintf(err, sizeof(err), "HAProxy at %s has every slot; following the slot table",
-		 a->cfg->client_haproxy_socket_path);
-	agent_notify_ready(&a->notify, err);   /* the start-up check passed */
-	a->client_ready = true;
-	a->ever_ready = true;
-	return 0;
-}
-
-static int client_cycle(struct agent *a)
-{
-	struct hsdo_client_report rep;
-	int rc = hsdo_client_cycle(a->client, a->dry_run, &rep);
-
-	if (rep.store_ok)
-		store_recovered(a);
-	else
-		store_failed(a, "read", 0, rep.store_error);
-	if (rep.table_changed)
-		hsdo_log_info("slot table generation %llu read",
-			      (unsigned long long)rep.generation);
-	if (rep.plan != NULL) {
-		haproxy_state(a, 0, "");
-		log_plan(a, rep.plan);
-		if (rep.missing)
-			hsdo_log_warn("%s", rep.haproxy_error);
-	} else if (rep.haproxy_error[0] != '\0') {
-		haproxy_state(a, rc ? rc : -HSDO_EIO, rep.haproxy_error);
-	}
-	if (rep.failed)
-		hsdo_log_warn("%zu of %zu commands failed; the others were applied",
-			      rep.failed, rep.sent);
-
-	agent_metrics_store_reads(a, rep.store_reads, rep.store_read_errors);
-	if (rep.table_changed) {
-		agent_metrics_table(a, rep.table);
-		hsdo_spoa_set_table(a->spoa, rep.table);   /* SPOE: the ACKs' slot_state */
-	}
-	agent_metrics_rtapi(a, rep.sent - rep.failed, rep.failed + rep.lost, rep.connections);
-	fleet_health_client_cycle(a, &rep);   /* docs/health.md: verdicts, report */
-	if (rc == 0)
-		a->health[0] = '\0';
-	else if (!rep.store_ok || rep.haproxy_error[0] != '\0')
-		snprintf(a->health, sizeof(a->health), "%s%s%s%s%s%s%s",
-			 rep.store_ok ? "" : "store ", rep.store_ok ? "" : hsdo_store_name(a->store),
-			 rep.store_ok ? "" : ": ", rep.store_error,
-			 !rep.store_ok && rep.haproxy_error[0] ? "; " : "",
-			 rep.haproxy_error[0] ? "HAProxy: " : "", rep.haproxy_error);
-	else
-		snprintf(a->health, sizeof(a->health), "%s", hsdo_strerror(rc));
-	return rc;
-}
-
-static double elapsed(const struct timespec *t0)
+double agent_elapsed(const struct timespec *t0)
 {
 	struct timespec t1;
 
@@ -269,51 +138,89 @@ static double elapsed(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-void agent_cycle_done(struct agent *a, bool ok, double seconds)
+static void liveness_tick(struct agent *a);
+
+#define TRIM_EVERY 5.0   /* s between two hand-backs of freed memory */
+
+/* A reload deferred while a cycle ran: applied from a loop turn of its
+ * own, never from inside the callbacks that ended the cycle (the store or
+ * the client it replaces may still be on the stack). */
+static void on_deferred_reload(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	char err[256] = "";
-	bool converged = false;
+	struct agent *a = w->data;
+	struct hsdo_config *next = a->pending_cfg;
 	int rc;
 
+	(void)loop;
+	(void)revents;
+	if (next == NULL)
+		return;
+	a->pending_cfg = NULL;
+	rc = agent_apply_config(a, next);
+	if (rc < 0) {
+		hsdo_log_err("reload failed; keeping the running configuration");
+		hsdo_config_free(next);
+		agent_notify_ready(&a->notify, "reload failed; running configuration kept");
+	} else if (rc == 0) {
+		hsdo_log_info("configuration reloaded");
+		agent_notify_ready(&a->notify, "configuration reloaded");
+	}
+}
+
+#ifdef __SANITIZE_ADDRESS__
+void __sanitizer_purge_allocator(void);   /* libasan's malloc_trim */
+#endif
+
+void agent_give_memory_back(void)
+{
+#ifdef __SANITIZE_ADDRESS__
+	/* Test builds: ASan's allocator ignores malloc_trim; this is its own,
+	 * so the fault suite sees what a release build does. */
+	__sanitizer_purge_allocator();
+#elif defined(__GLIBC__)
+	(void)malloc_trim(0);
+#endif
+}
+
+/* At most every TRIM_EVERY, after a cycle: glibc keeps the pages of a heap
+ * that a big list or table fragmented (20,000 instances kept 48 MB
+ * resident after they were gone). */
+static void give_memory_back(struct agent *a)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (a->trimmed_at.tv_sec != 0 && agent_elapsed(&a->trimmed_at) < TRIM_EVERY)
+		return;
+	a->trimmed_at = now;
+	agent_give_memory_back();
+}
+
+void agent_cycle_done(struct agent *a, bool ok, double seconds)
+{
 	a->cycle_running = false;
 	a->cycles++;
 	agent_metrics_cycle(a, ok, seconds);
+	give_memory_back(a);
 	if (a->notify.ready)
 		agent_notify_status(&a->notify, a->health[0] ? a->health : "serving");
 	else if (a->health[0] != '\0')
 		agent_notify_status(&a->notify, a->health);   /* e.g. waiting for HAProxy */
-	if (a->pending_cfg != NULL) {
-		struct hsdo_config *next = a->pending_cfg;
-
-		a->pending_cfg = NULL;
-		if (agent_apply_config(a, next) < 0) {
-			hsdo_log_err("reload failed; keeping the running configuration");
-			hsdo_config_free(next);
-			agent_notify_ready(&a->notify, "reload failed; running configuration kept");
-		} else {
-			hsdo_log_info("configuration reloaded");
-			agent_notify_ready(&a->notify, "configuration reloaded");
-		}
+	if (a->exporter != NULL)
+		liveness_tick(a);
+	if (a->pending_cfg != NULL && !ev_is_active(&a->reload)) {
+		ev_timer_init(&a->reload, on_deferred_reload, 0., 0.);
+		a->reload.data = a;
+		ev_timer_start(a->loop, &a->reload);
 	}
 	if (!a->once)
 		return;
-	if (a->role == HSDO_ROLE_CLIENT && ok && !a->dry_run) {
-		rc = hsdo_client_verify(a->client, &converged, err, sizeof(err));
-		if (rc == 0)
-			hsdo_log_info("HAProxy %s the slot table", converged ?
-				      "matches" : "does NOT match");
-		ok = rc == 0 && converged;
-	}
+	/* --once in client mode: one more state read says whether HAProxy
+	 * now matches the table; its end leaves the loop. */
+	if (a->role == HSDO_ROLE_CLIENT && ok && !a->dry_run && client_mode_verify(a) == 0)
+		return;
 	a->exit_code = ok ? 0 : 1;
 	ev_break(a->loop, EVBREAK_ALL);
-}
-
-static void on_client_refreshed(void *arg)
-{
-	struct agent *a = arg;
-	int rc = client_cycle(a);
-
-	agent_cycle_done(a, rc == 0, elapsed(&a->cycle_t0));
 }
 
 /* Start one cycle of the mode (in client mode, with the start-up check
@@ -331,30 +238,13 @@ static int run_cycle(struct agent *a)
 	if (a->role != HSDO_ROLE_CLIENT) {
 		if (a->dry_run) {
 			rc = cycle_once(a);
-			agent_cycle_done(a, rc == 0, elapsed(&a->cycle_t0));
+			agent_cycle_done(a, rc == 0, agent_elapsed(&a->cycle_t0));
 		} else if (!server_mode_tick(a)) {
 			a->cycle_running = false;
 		}
 		return 0;
 	}
-	rc = a->client_ready ? 0 : client_check(a);
-	if (rc < 0) {
-		a->cycle_running = false;
-		return -1;
-	}
-	if (rc > 0) {
-		snprintf(a->health, sizeof(a->health), "HAProxy at %s: %s",
-			 a->cfg->client_haproxy_socket_path, a->last_haproxy);
-		agent_cycle_done(a, false, elapsed(&a->cycle_t0));
-		return 0;
-	}
-	rc = hsdo_client_refresh_async(a->client, on_client_refreshed, a);
-	if (rc != 0) {
-		snprintf(a->health, sizeof(a->health), "store %s: %s", hsdo_store_name(a->store),
-			 hsdo_strerror(rc));
-		agent_cycle_done(a, false, elapsed(&a->cycle_t0));
-	}
-	return 0;
+	return client_mode_tick(a);
 }
 
 /* Delay before the next cycle: INTERVAL, or a backoff while HAProxy is
@@ -365,7 +255,7 @@ static ev_tstamp next_delay(const struct agent *a)
 	ev_tstamp cap = interval > 5.0 ? interval : 5.0, d = interval;
 	unsigned i;
 
-	for (i = 1; i < a->failures && d < cap; i++)
+	for (i = 1; i < client_mode_failures(a) && d < cap; i++)
 		d *= 2;
 	return d < cap ? d : cap;
 }
@@ -476,12 +366,12 @@ static int open_http(struct agent *a, const struct hsdo_config *cfg)
 	if (a->http_ev != NULL || !needs_http(cfg, a->role))
 		return 0;
 	agent_aws_options(cfg, agent_aws_principal(a->role), &ho, &ao);
-	rc = hsdo_agent_http_new(a->loop, &ho, &a->http_ev, err, sizeof(err));
+	rc = http_ev_new(a->loop, &ho, &a->http_ev, err, sizeof(err));
 	if (rc != 0) {
 		hsdo_log_err("HTTP client: %s", err);
 		return rc;
 	}
-	a->http = hsdo_agent_http_engine(a->http_ev);
+	a->http = http_ev_engine(a->http_ev);
 	rc = hsdo_aws_new(&ao, a->http, &a->aws, err, sizeof(err));
 	if (rc != 0) {
 		/* Only fatal when AWS is what we talk to. */
@@ -525,7 +415,6 @@ int agent_apply_config(struct agent *a, struct hsdo_config *cfg)
 {
 	struct hsdo_store *store = NULL;
 	struct hsdo_client *client = NULL;
-	char err[256] = "";
 	bool store_changed;
 
 	if (a->cfg != NULL && a->cycle_running) {
@@ -548,8 +437,7 @@ int agent_apply_config(struct agent *a, struct hsdo_config *cfg)
 	if (store_changed && open_store(a, cfg, &store) != 0)
 		return -HSDO_EINVAL;
 	if (a->role == HSDO_ROLE_CLIENT &&
-	    hsdo_client_new(cfg, store_changed ? store : a->store, &client, err, sizeof(err)) != 0) {
-		hsdo_log_err("CLIENT_HAPROXY_SOCKET_PATH: %s", err);
+	    client_mode_prepare(a, cfg, store_changed ? store : a->store, &client) != 0) {
 		hsdo_store_free(store);
 		return -HSDO_EINVAL;
 	}
@@ -562,14 +450,11 @@ int agent_apply_config(struct agent *a, struct hsdo_config *cfg)
 		a->have_table = false;
 		a->last_error[0] = '\0';
 	}
-	if (client != NULL) {
-		/* The backends may have changed: check them again. */
-		hsdo_client_free(a->client);
-		a->client = client;
-		a->client_ready = false;
-		a->last_nskips = 0;
-		a->rtapi_conns_seen = 0;
-	}
+	if (client != NULL)
+		client_mode_commit(a, client);
+	/* A client follows N slots (a server reads what it writes, whatever N). */
+	if (a->role == HSDO_ROLE_CLIENT)
+		hsdo_store_file_set_max_slots(a->store, (size_t)cfg->haproxy_backend_servers_list_size);
 	if (store_changed && a->cfg != NULL)
 		agent_metrics_table(a, NULL);
 	if (a->exporter != NULL && (strcmp(a->cfg->exporter_addr, cfg->exporter_addr) != 0 ||
@@ -578,7 +463,7 @@ int agent_apply_config(struct agent *a, struct hsdo_config *cfg)
 			      "until hsdo-agent restarts", a->cfg->exporter_addr, a->cfg->exporter_port);
 	hsdo_config_free(a->cfg);
 	a->cfg = cfg;
-	hsdo_spoa_set_config(a->spoa, cfg);   /* SPOE: backends; SPOA_LISTEN at restart */
+	spoa_set_config(a->spoa, cfg);   /* SPOE: backends; SPOA_LISTEN at restart */
 	if (ev_is_active(&a->cycle)) {
 		a->cycle.repeat = (ev_tstamp)cfg->interval_ms / 1000.0;
 		ev_timer_again(a->loop, &a->cycle);
@@ -586,19 +471,85 @@ int agent_apply_config(struct agent *a, struct hsdo_config *cfg)
 	return 0;
 }
 
-/* /healthz: the outcome of the last cycle. */
-static bool agent_health(void *arg, char *why, size_t whylen)
-{
-	struct agent *a = arg;
+#define LIVENESS_TICK 0.25   /* s between two liveness publications */
 
-	if (a->cycles == 0) {
-		snprintf(why, whylen, "starting: no cycle has run yet");
-		return false;
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* What /healthz judges: the last cycle's outcome, and what is in flight
+ * since when (docs/metrics.md, /healthz). */
+static void liveness_fill(const struct agent *a, struct hsdo_liveness *l)
+{
+	int64_t since = 0;
+	enum hsdo_client_wait w;
+
+	memset(l, 0, sizeof(*l));
+	l->bound_ms = a->cfg->healthz_stall_timeout_ms;
+	l->loop_ms = mono_ms();
+	l->cycled = a->cycles > 0;
+	snprintf(l->last_error, sizeof(l->last_error), "%s", a->health);
+	if (a->cycle_running) {
+		l->since_ms[HSDO_LIVENESS_CYCLE] = (int64_t)a->cycle_t0.tv_sec * 1000 +
+						   a->cycle_t0.tv_nsec / 1000000;
+		snprintf(l->what[HSDO_LIVENESS_CYCLE], sizeof(l->what[0]), "%s cycle",
+			 a->role == HSDO_ROLE_CLIENT ? "client" : "server");
 	}
-	if (a->health[0] == '\0')
-		return true;
-	snprintf(why, whylen, "%s", a->health);
-	return false;
+	if (a->role != HSDO_ROLE_CLIENT) {
+		server_mode_liveness(a, l);
+		return;
+	}
+	w = client_mode_waiting(a, &since);
+	if (w == HSDO_CLIENT_WAIT_STORE) {
+		l->since_ms[HSDO_LIVENESS_STORE] = since;
+		snprintf(l->what[HSDO_LIVENESS_STORE], sizeof(l->what[0]), "store %s read",
+			 hsdo_store_name(a->store));
+	} else if (w == HSDO_CLIENT_WAIT_HAPROXY) {
+		l->since_ms[HSDO_LIVENESS_HAPROXY] = since;
+		snprintf(l->what[HSDO_LIVENESS_HAPROXY], sizeof(l->what[0]), "HAProxy at %s",
+			 a->cfg->client_haproxy_socket_path);
+	}
+}
+
+/* Publish the liveness to the exporter's thread, and log a stall once
+ * when it starts and once when it ends; the loop's own stall is seen
+ * afterwards, by how late this tick runs. */
+static void liveness_tick(struct agent *a)
+{
+	struct hsdo_liveness l;
+	char why[sizeof(a->stalled_why)];
+	int64_t age = 0, late;
+	int op;
+
+	liveness_fill(a, &l);
+	late = a->liveness_ms > 0 ? l.loop_ms - a->liveness_ms : 0;
+	if (late > l.bound_ms)
+		hsdo_log_warn("the event loop was held for %.1f s (HEALTHZ_STALL_TIMEOUT %.1f s): "
+			      "/healthz answered 503 meanwhile", (double)late / 1000.0,
+			      (double)l.bound_ms / 1000.0);
+	a->liveness_ms = l.loop_ms;
+	op = hsdo_liveness_stalled(&l, l.loop_ms, &age);
+	if (op >= 0 && op != a->stalled) {
+		(void)hsdo_liveness_ok(&l, l.loop_ms, why, sizeof(why));
+		hsdo_log_warn("%s; /healthz answers 503 until it ends", why);
+		snprintf(a->stalled_why, sizeof(a->stalled_why), "%s",
+			 l.what[op][0] ? l.what[op] : hsdo_liveness_op_str((enum hsdo_liveness_op)op));
+	} else if (op < 0 && a->stalled >= 0) {
+		hsdo_log_info("%s is no longer outstanding", a->stalled_why);
+	}
+	a->stalled = op;
+	exporter_publish(a->exporter, &l);
+}
+
+static void on_liveness(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	liveness_tick(w->data);
 }
 
 /* The exporter, unless --once: an address or port it cannot take is a
@@ -612,12 +563,17 @@ static int start_exporter(struct agent *a)
 	if (rc != 0)
 		return rc;
 	rc = exporter_start(a->loop, a->cfg->exporter_addr, a->cfg->exporter_port,
-			    agent_metrics_render, agent_health, a, &a->exporter, err, sizeof(err));
+			    agent_metrics_render, a, &a->exporter, err, sizeof(err));
 	if (rc != 0) {
 		hsdo_log_err("exporter: cannot listen on %s:%d: %s (EXPORTER_ADDR, EXPORTER_PORT)",
 			     a->cfg->exporter_addr, a->cfg->exporter_port, err);
 		return rc;
 	}
+	a->stalled = -1;
+	ev_timer_init(&a->liveness, on_liveness, LIVENESS_TICK, LIVENESS_TICK);
+	a->liveness.data = a;
+	ev_timer_start(a->loop, &a->liveness);
+	liveness_tick(a);
 	hsdo_log_info("exporter listening on http://%s%s%s:%d/metrics",
 		      strchr(a->cfg->exporter_addr, ':') ? "[" : "", a->cfg->exporter_addr,
 		      strchr(a->cfg->exporter_addr, ':') ? "]" : "", a->cfg->exporter_port);
@@ -638,7 +594,7 @@ int agent_start(struct agent *a)
 	else if (!a->once && a->role == HSDO_ROLE_CLIENT) {
 		char err[256] = "";   /* the SPOE agent (docs/spoa.md): never fatal */
 
-		if (hsdo_spoa_start(a->loop, a->cfg, NULL, &a->spoa, err, sizeof(err)) != 0)
+		if (spoa_start(a->loop, a->cfg, NULL, &a->spoa, err, sizeof(err)) != 0)
 			hsdo_log_err("SPOE agent: %s (SPOA_LISTEN); running without it", err);
 	}
 	if (a->role == HSDO_ROLE_SERVER && !a->dry_run) {
@@ -648,7 +604,7 @@ int agent_start(struct agent *a)
 	}
 	if (a->role == HSDO_ROLE_SERVER)   /* source and store open: serving */
 		agent_notify_ready(&a->notify, "server: discovering and writing the slot table");
-	if (run_cycle(a) < 0 || (a->once && a->role == HSDO_ROLE_CLIENT && !a->client_ready)) {
+	if (run_cycle(a) < 0) {
 		a->exit_code = 1;
 		return -HSDO_ECONFIG;
 	}
@@ -665,14 +621,18 @@ void agent_stop(struct agent *a)
 {
 	if (a->loop != NULL && ev_is_active(&a->cycle))
 		ev_timer_stop(a->loop, &a->cycle);
+	if (a->loop != NULL && ev_is_active(&a->liveness))
+		ev_timer_stop(a->loop, &a->liveness);
+	if (a->loop != NULL && ev_is_active(&a->reload))
+		ev_timer_stop(a->loop, &a->reload);
 	if (a->server_mode != NULL && a->loop != NULL)
 		server_mode_release(a);
-	hsdo_spoa_stop(a->spoa);   /* SPOE agent */
+	spoa_stop(a->spoa);   /* SPOE agent */
 	a->spoa = NULL;
 	exporter_stop(a->exporter);
 	a->exporter = NULL;
 	/* Cancel HTTP in flight first: its callbacks still find everything. */
-	hsdo_agent_http_free(a->http_ev);
+	http_ev_free(a->http_ev);
 	a->http_ev = NULL;
 	a->http = NULL;
 	server_mode_close(a->server_mode);
@@ -680,8 +640,7 @@ void agent_stop(struct agent *a)
 	fleet_health_close(a->fleet_health);
 	a->fleet_health = NULL;
 	agent_metrics_free(a);
-	hsdo_client_free(a->client);
-	a->client = NULL;
+	client_mode_close(a);
 	hsdo_store_free(a->store);
 	a->store = NULL;
 	hsdo_aws_free(a->aws);

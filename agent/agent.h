@@ -12,18 +12,18 @@
 #include "hsdo/config.h"
 #include "hsdo/slot.h"
 
-#include "notify.h"
+#include "agent_notify.h"
 
 struct hsdo_store;
-struct hsdo_client;
+struct client_mode;
 struct hsdo_metrics;
 struct hsdo_http;
 struct hsdo_aws;
-struct hsdo_agent_http;
+struct http_ev;
 struct exporter;
 struct server_mode;
-struct hsdo_spoa;
 struct fleet_health;
+struct spoa;
 
 struct agent {
 	struct ev_loop *loop;
@@ -35,18 +35,14 @@ struct agent {
 	struct hsdo_store *store;
 	/* HTTP and AWS clients on the loop (NULL when nothing needs them:
 	 * file store and static source). */
-	struct hsdo_agent_http *http_ev;
+	struct http_ev *http_ev;
 	struct hsdo_http *http;        /* the engine of http_ev */
 	struct hsdo_aws *aws;
 	struct server_mode *server_mode; /* server mode */
-	struct hsdo_client *client;    /* client mode */
+	struct client_mode *client_mode; /* client mode */
 	bool cycle_running;            /* a cycle started and has not ended */
 	struct timespec cycle_t0;
-	bool client_ready;             /* start-up check passed */
-	bool ever_ready;               /* it passed once: later failures do not exit */
-	unsigned failures;             /* consecutive HAProxy failures (backoff) */
-	char last_haproxy[512];        /* last HAProxy state, logged once per change */
-	size_t last_nskips;
+	struct timespec trimmed_at;    /* freed memory last handed back */
 	struct hsdo_table table;       /* last good slot table */
 	bool have_table;
 	char last_error[512];          /* last store error, logged once per change */
@@ -54,12 +50,17 @@ struct agent {
 	int metrics_error;             /* last failed update, logged once */
 	uint64_t rtapi_conns_seen;     /* client's connection count already counted */
 	struct exporter *exporter;     /* NULL with --once */
-	struct hsdo_spoa *spoa;        /* SPOE agent (agent/spoa.h): client mode, not --once */
+	struct spoa *spoa;        /* SPOE agent (agent/spoa.h): client mode, not --once */
 	struct fleet_health *fleet_health; /* agent/fleet_health.h; made on first use */
 	unsigned long cycles;          /* cycles run */
 	char health[600];              /* "" when the last cycle succeeded, else why not */
 	ev_signal sig_term, sig_int, sig_hup;
 	ev_timer cycle;
+	ev_timer liveness;             /* publishes to /healthz, logs stalls */
+	ev_timer reload;               /* applies a reload deferred by a cycle */
+	int64_t liveness_ms;           /* its last tick */
+	int stalled;                   /* what was stalled at that tick (-1: nothing) */
+	char stalled_why[600];
 	struct agent_notify notify;    /* systemd: READY, STATUS, WATCHDOG */
 	int exit_code;
 };
@@ -91,5 +92,17 @@ unsigned agent_aws_principal(enum hsdo_role role);
 void agent_print_aws(const struct hsdo_config *cfg, enum hsdo_role role, FILE *f);
 /* One info line on a table (generation, slots by state), debug per slot. */
 void agent_log_table(const struct hsdo_table *t);
+/* A store failure, logged once per distinct message (`ctx` names the
+ * step; have_table: a last good table is kept), and the line that says it
+ * answers again. */
+void agent_store_failed(struct agent *a, const char *ctx, int rc, const char *err,
+			bool have_table);
+void agent_store_recovered(struct agent *a);
+/* Hand memory freed but kept by the allocator back to the system
+ * (malloc_trim; under ASan, its allocator's purge). Not cheap on a big
+ * heap: callers throttle it. */
+void agent_give_memory_back(void);
+/* Seconds since t0 (CLOCK_MONOTONIC). */
+double agent_elapsed(const struct timespec *t0);
 
 #endif

@@ -31,6 +31,8 @@ enum {
 	M_STORE_READS,
 	M_RTAPI_COMMANDS,
 	M_RTAPI_CONNECTIONS,
+	M_CLIENT_UNVERSIONED,
+	M_CLIENT_UNANNOUNCED,
 	M_BUILD_INFO,
 	M_CPU,
 	M_RSS,
@@ -42,6 +44,7 @@ enum {
 	M_SERVER_CYCLES,
 	M_SERVER_SLOT_WRITES,
 	M_SERVER_VALVE_HELD,
+	M_SERVER_VALVE_HELD_SECONDS,
 	M_SERVER_OVERFLOW,
 	M_SERVER_LEADER,
 	M_SERVER_LEASE_EPOCH,
@@ -73,6 +76,7 @@ enum {
 	M_HEALTH_OUTLIERS,
 	M_HEALTH_OUTLIER,
 	M_HEALTH_ASG,
+	M_SPOE_BUFFERS,
 	M_COUNT
 };
 
@@ -103,6 +107,12 @@ static const struct hsdo_metrics_family_desc families[M_COUNT] = {
 		HSDO_METRICS_COUNTER, { "result" }, NULL, 0 },
 	[M_RTAPI_CONNECTIONS] = { "hsdo_runtime_api_connections",
 		"HAProxy Runtime API connections opened.", HSDO_METRICS_COUNTER, { NULL }, NULL, 0 },
+	[M_CLIENT_UNVERSIONED] = { "hsdo_client_table_unversioned",
+		"1 while the slot table has no generation (written by an original HSDO server): "
+		"it is read whole every cycle.", HSDO_METRICS_GAUGE, { NULL }, NULL, 0 },
+	[M_CLIENT_UNANNOUNCED] = { "hsdo_client_unannounced_changes",
+		"Changes a periodic full read found under an unchanged generation "
+		"(a writer did not bump it).", HSDO_METRICS_COUNTER, { NULL }, NULL, 0 },
 	[M_BUILD_INFO] = { "hsdo_build_info", "Always 1; the version of hsdo-agent as a label.",
 		HSDO_METRICS_GAUGE, { "version" }, NULL, 0 },
 	[M_CPU] = { "process_cpu_seconds", "Total user and system CPU time spent in seconds.",
@@ -126,6 +136,9 @@ static const struct hsdo_metrics_family_desc families[M_COUNT] = {
 	[M_SERVER_VALVE_HELD] = { "hsdo_server_valve_held_cycles",
 		"Consecutive cycles the safety valve has held a change (0: none held).",
 		HSDO_METRICS_GAUGE, { NULL }, NULL, 0 },
+	[M_SERVER_VALVE_HELD_SECONDS] = { "hsdo_server_valve_held_seconds",
+		"How long the safety valve has held the current change (0: none held); it "
+		"applies at SERVER_VALVE_SECONDS.", HSDO_METRICS_GAUGE, { NULL }, NULL, 0 },
 	[M_SERVER_OVERFLOW] = { "hsdo_server_overflow_instances",
 		"In-service instances left without a slot in the last cycle.",
 		HSDO_METRICS_GAUGE, { NULL }, NULL, 0 },
@@ -208,6 +221,9 @@ static const struct hsdo_metrics_family_desc families[M_COUNT] = {
 	[M_HEALTH_ASG] = { "hsdo_health_asg_calls",
 		"SetInstanceHealth Unhealthy calls, by result (ok, not_found, error).",
 		HSDO_METRICS_COUNTER, { "result" }, NULL, 0 },
+	[M_SPOE_BUFFERS] = { "hsdo_spoe_buffer_bytes",
+		"Bytes the SPOE agent's connections hold in buffers now (cut frames, output "
+		"HAProxy has not read yet).", HSDO_METRICS_GAUGE, { NULL }, NULL, 0 },
 };
 
 static const char *mode_str(const struct agent *a)
@@ -406,8 +422,10 @@ int agent_metrics_init(struct agent *a)
 		if (a->role == HSDO_ROLE_CLIENT)
 			m_add(a, M_RTAPI_COMMANDS, res, 0);
 	}
-	if (a->role == HSDO_ROLE_CLIENT)
+	if (a->role == HSDO_ROLE_CLIENT) {
 		m_add(a, M_RTAPI_CONNECTIONS, NULL, 0);
+		m_add(a, M_CLIENT_UNANNOUNCED, NULL, 0);
+	}
 	if (a->cfg->health_eject)
 		health_zero(a);
 	{
@@ -450,6 +468,13 @@ void agent_metrics_store_reads(struct agent *a, size_t reads, size_t errors)
 		m_add(a, M_STORE_READS, ok, (double)(reads - errors));
 	if (errors > 0)
 		m_add(a, M_STORE_READS, bad, (double)errors);
+}
+
+void agent_metrics_client_table(struct agent *a, bool unversioned, size_t unannounced)
+{
+	m_set(a, M_CLIENT_UNVERSIONED, NULL, unversioned ? 1 : 0);
+	if (unannounced > 0)
+		m_add(a, M_CLIENT_UNANNOUNCED, NULL, (double)unannounced);
 }
 
 void agent_metrics_table(struct agent *a, const struct hsdo_table *t)
@@ -511,6 +536,8 @@ void agent_metrics_server(struct agent *a, const struct hsdo_server_report *rep)
 		m_add(a, M_SERVER_SLOT_WRITES, NULL, (double)rep->written);
 	m_set(a, M_SERVER_VALVE_HELD, NULL,
 	      rep->outcome == HSDO_SERVER_HELD ? (double)rep->held_cycles : 0);
+	m_set(a, M_SERVER_VALVE_HELD_SECONDS, NULL,
+	      rep->outcome == HSDO_SERVER_HELD ? (double)rep->held_us / 1e6 : 0);
 	if (rep->planned)
 		m_set(a, M_SERVER_OVERFLOW, NULL, (double)rep->overflow);
 	if (rep->outcome != HSDO_SERVER_ERROR) {
@@ -633,28 +660,29 @@ static void refresh_aws(struct agent *a)
 /* The SPOE agent counts in its own structures; copy them at each scrape. */
 static void refresh_spoa(struct agent *a)
 {
-	const struct hsdo_health *h = hsdo_spoa_health(a->spoa);
-	struct hsdo_spoa_stats st;
+	const struct hsdo_health *h = spoa_health(a->spoa);
+	struct spoa_stats st;
 	struct hsdo_health_stats hs;
-	int64_t now = hsdo_spoa_now_ms();
+	int64_t now = spoa_now_ms();
 	char slot[16];
 	size_t i, c;
 
 	if (a->spoa == NULL)
 		return;
-	hsdo_spoa_get_stats(a->spoa, &st);
+	spoa_get_stats(a->spoa, &st);
 	m_set(a, M_SPOE_LISTENING, NULL, st.listening ? 1 : 0);
 	m_set(a, M_SPOE_CONNECTIONS, NULL, (double)st.conns_open);
 	m_set(a, M_SPOE_ACCEPTED, NULL, (double)st.conns_accepted);
 	m_set(a, M_SPOE_REJECTED, NULL, (double)st.conns_rejected);
 	m_set(a, M_SPOE_MESSAGES, NULL, (double)st.messages);
-	for (i = 0; i < HSDO_SPOA_ERR_COUNT; i++) {
-		const char *v[] = { hsdo_spoa_error_str((enum hsdo_spoa_error)i) };
+	for (i = 0; i < SPOA_ERR_COUNT; i++) {
+		const char *v[] = { spoa_error_str((enum spoa_error)i) };
 
 		m_set(a, M_SPOE_FRAME_ERRORS, v, (double)st.errors[i]);
 	}
 	m_set(a, M_SPOE_WINDOW_SECONDS, NULL, (double)hsdo_health_window_ms(h) / 1000.0);
 	m_set(a, M_SPOE_DROPPED, NULL, (double)hsdo_health_dropped(h));
+	m_set(a, M_SPOE_BUFFERS, NULL, (double)st.buffer_bytes);
 	for (i = 0; i < hsdo_health_count(h); i++) {
 		hsdo_health_get(h, i, now, &hs);
 		if (hs.slot == 0)

@@ -27,6 +27,9 @@ void agent_metrics_store_reads(struct agent *a, size_t reads, size_t errors);
 /* The slot table the agent now holds (NULL: none): one hsdo_server_weight
  * series per used slot, hsdo_slots per state, hsdo_table_generation. */
 void agent_metrics_table(struct agent *a, const struct hsdo_table *t);
+/* Client mode: whether the table followed has no generation (read whole
+ * every cycle), and changes found under an unchanged generation. */
+void agent_metrics_client_table(struct agent *a, bool unversioned, size_t unannounced);
 /* Runtime API `set server` commands that succeeded / failed, and the
  * client's running count of connections opened (its delta is counted). */
 void agent_metrics_rtapi(struct agent *a, size_t ok, size_t errors, uint64_t connections);

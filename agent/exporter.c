@@ -1,63 +1,243 @@
-/* The exporter's HTTP glue: see exporter.h.
+/* The exporter's HTTP side: see exporter.h.
  *
- * MHD runs in "external epoll" mode: MHD_USE_EPOLL without
- * MHD_USE_INTERNAL_POLLING_THREAD. Its epoll fd becomes readable when any of
- * its sockets has work; the ev_io on it and an ev_timer set from
- * MHD_get_timeout (connection timeouts, data already buffered) both call
- * MHD_run, which never blocks. A scrape waits while a cycle runs: both
- * happen on the one thread. */
+ * libmicrohttpd runs with its own thread, in poll mode
+ * (MHD_USE_POLL_INTERNAL_THREAD), not on the agent's loop and not in epoll
+ * mode. Measured on 0.9.75 (docs/metrics.md): driven from the loop in
+ * external epoll mode, the listener MHD sets aside at its connection limit
+ * comes back only if MHD_run happens to run again, which nothing schedules
+ * when MHD_get_timeout has no timeout: the exporter went blind for good;
+ * and in epoll mode (external or internal) a connection that sent part of
+ * a request and then closed is not seen closing until MHD's idle timeout,
+ * so a burst of them fills the connection limit. In poll mode MHD sees
+ * every close at once.
+ *
+ * A second thread of ours enforces the deadline: each request complete
+ * and answered within REQUEST_DEADLINE_MS of its connection opening or of
+ * the previous answer (MHD's own timeout restarts on every byte), and at
+ * the limit the oldest connection not being answered makes room. It ends
+ * a connection with shutdown(2), which MHD then sees and closes itself.
+ *
+ * Only these cross threads, under one mutex: the connection records, the
+ * last rendered body (the loop renders on an ev_async the MHD thread
+ * sends), the liveness the loop publishes, and MHD's messages waiting to
+ * be logged by the loop. */
+#define _GNU_SOURCE   /* pipe2 */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
 #include "hsdo/alloc.h"
 #include "hsdo/err.h"
+#include "hsdo/liveness.h"
 #include "hsdo/log.h"
 
 #include "exporter.h"
 
-#define EXPORTER_CONNECTIONS 32   /* concurrent scrapes */
-#define EXPORTER_TIMEOUT_S   10   /* idle connection timeout */
+#define EXPORTER_CONNECTIONS 256     /* concurrent connections */
+#define EXPORTER_BACKLOG     4096    /* connections the kernel queues beyond */
+#define EXPORTER_CONN_MEMORY (16 * 1024)  /* a request's head and the answer's */
+#define REQUEST_DEADLINE_MS  5000    /* a request, complete and answered */
+#define EVICT_AFTER_MS       10      /* at the limit: a silent one this old goes */
+#define SWEEP_MS             100     /* the deadline is checked this often... */
+#define SWEEP_FULL_MS        10      /* ...and this often at the limit */
+#define FRESH_MS             100     /* a body this young is served as is */
+#define RENDER_WAIT_MS       30      /* longest wait for the loop to render */
+#define MHD_LOG_EVERY_MS     60000   /* one log line per minute for MHD's messages */
 #define LIT(s) s, sizeof(s) - 1
+
+/* One connection, for the deadline (under the mutex). */
+struct conn_rec {
+	struct conn_rec *prev, *next;
+	int fd;
+	int64_t start_ms;       /* accepted, or the previous answer sent */
+	bool in_request;        /* a request is being read or answered */
+	bool shut;              /* we shut it down; MHD closes it */
+};
 
 struct exporter {
 	struct ev_loop *loop;
-	struct MHD_Daemon *d;
-	ev_io io;
-	ev_timer timer;
+	ev_async render;              /* the thread wants a fresh body */
 	exporter_metrics_fn *metrics;
-	exporter_health_fn *health;
 	void *arg;
-	char *starterr;            /* while starting: where MHD's message goes */
+	struct MHD_Daemon *d;
+	int stop[2];                  /* a byte on stop[1]: the sweeper leaves */
+	pthread_t sweeper;
+	bool running;
+	char *starterr;               /* while starting: where MHD's message goes */
 	size_t starterrlen;
+
+	pthread_mutex_t mu;           /* everything below */
+	struct conn_rec *conns;
+	size_t nconns;
+	pthread_cond_t rendered;
+	char *body;                   /* the last render */
+	size_t len;
+	int body_rc;                  /* its outcome */
+	int64_t body_ms;              /* when it was made; 0: never */
+	bool render_pending;
+	int64_t asked_ms;
+	struct hsdo_liveness live;
+	bool live_set;
+	char mhd_msg[256];            /* MHD's last message, waiting for the loop */
+	uint64_t mhd_count;
+	int64_t mhd_logged_ms;
 };
 
-/* MHD's messages: kept as the start error while starting, logged after. */
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* MHD's messages: the start error while starting, else kept for the loop
+ * to log (this runs on MHD's thread). */
 __attribute__((format(printf, 2, 0)))
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	struct exporter *e = cls;
-	char msg[512];
+	char msg[256];
 	size_t n;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	n = strlen(msg);
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
 		msg[--n] = '\0';
+	pthread_mutex_lock(&e->mu);
 	if (e->starterr != NULL) {
 		if (e->starterr[0] == '\0')
 			snprintf(e->starterr, e->starterrlen, "%s", msg);
+	} else {
+		memcpy(e->mhd_msg, msg, sizeof(msg));
+		e->mhd_count++;
+	}
+	pthread_mutex_unlock(&e->mu);
+}
+
+/* ---- connections and the deadline -------------------------------------------------- */
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct exporter *e = cls;
+	struct conn_rec *r = *socket_context;
+	const union MHD_ConnectionInfo *ci;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		r = hsdo_calloc(1, sizeof(*r));
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (r == NULL || ci == NULL) {
+			hsdo_free(r);     /* untracked: MHD's own timeout still applies */
+			return;
+		}
+		r->fd = ci->connect_fd;
+		r->start_ms = now_ms();
+		pthread_mutex_lock(&e->mu);
+		r->next = e->conns;
+		if (e->conns != NULL)
+			e->conns->prev = r;
+		e->conns = r;
+		e->nconns++;
+		pthread_mutex_unlock(&e->mu);
+		*socket_context = r;
 		return;
 	}
-	hsdo_log_warn("exporter: %s", msg);
+	if (r == NULL)
+		return;
+	/* MHD closes the socket after this returns: under the mutex, a record
+	 * the sweeper sees always has its socket open. */
+	pthread_mutex_lock(&e->mu);
+	if (r->prev != NULL)
+		r->prev->next = r->next;
+	else
+		e->conns = r->next;
+	if (r->next != NULL)
+		r->next->prev = r->prev;
+	e->nconns--;
+	pthread_mutex_unlock(&e->mu);
+	hsdo_free(r);
+	*socket_context = NULL;
 }
+
+/* A request was answered: the next one on this connection starts its clock. */
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct conn_rec *r = ci != NULL ? ci->socket_context : NULL;
+	struct exporter *e = cls;
+
+	(void)req_cls;
+	(void)toe;
+	if (r != NULL) {
+		pthread_mutex_lock(&e->mu);
+		r->start_ms = now_ms();
+		r->in_request = false;
+		pthread_mutex_unlock(&e->mu);
+	}
+}
+
+static void shut(struct conn_rec *r)
+{
+	if (!r->shut) {
+		/* MHD sees the end of the stream and closes the connection
+		 * itself: no fd is closed under it. */
+		(void)shutdown(r->fd, SHUT_RDWR);
+		r->shut = true;
+	}
+}
+
+/* Close what is past its deadline; at the limit, every connection that is
+ * not being answered and has had EVICT_AFTER_MS (a scraper sends its
+ * request right after connecting: one that has not sent it for 10 ms
+ * while others wait is idle, slow or hostile). Under the mutex. */
+static void sweep(struct exporter *e)
+{
+	bool full = e->nconns >= EXPORTER_CONNECTIONS;
+	int64_t now = now_ms();
+	struct conn_rec *r;
+
+	for (r = e->conns; r != NULL; r = r->next)
+		if (now - r->start_ms > REQUEST_DEADLINE_MS ||
+		    (full && !r->in_request && now - r->start_ms > EVICT_AFTER_MS))
+			shut(r);
+}
+
+static void *sweeper_main(void *arg)
+{
+	struct exporter *e = arg;
+
+	bool full = false;
+
+	for (;;) {
+		struct pollfd pfd = { e->stop[0], POLLIN, 0 };
+
+		(void)poll(&pfd, 1, full ? SWEEP_FULL_MS : SWEEP_MS);
+		if (pfd.revents != 0)
+			return NULL;
+		pthread_mutex_lock(&e->mu);
+		sweep(e);
+		full = e->nconns >= EXPORTER_CONNECTIONS;
+		pthread_mutex_unlock(&e->mu);
+	}
+}
+
+/* ---- answers (MHD's thread) -------------------------------------------------------- */
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status,
 			     const char *ctype, const char *body, size_t len)
@@ -80,21 +260,63 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status,
 	return ret;
 }
 
+/* The loop's last body, fresh when the loop answers in time, and its age. */
 static enum MHD_Result serve_metrics(struct exporter *e, struct MHD_Connection *conn)
 {
+	static const char age_fmt[] =
+		"# HELP hsdo_metrics_age_seconds Age of the values above: how long ago the "
+		"agent's event loop rendered them.\n"
+		"# TYPE hsdo_metrics_age_seconds gauge\n"
+		"hsdo_metrics_age_seconds %.3f\n";
 	struct MHD_Response *r;
+	struct timespec until;
 	enum MHD_Result ret;
-	char *body = NULL, msg[128];
-	size_t len = 0;
-	int rc;
+	char *body = NULL, msg[160];
+	size_t len = 0, cap;
+	int64_t now = now_ms(), age;
+	int rc, n;
 
-	rc = e->metrics(e->arg, &body, &len);
-	if (rc != 0) {
-		hsdo_log_err("exporter: cannot render the metrics: %s", hsdo_strerror(rc));
-		snprintf(msg, sizeof(msg), "cannot render the metrics: %s\n", hsdo_strerror(rc));
-		return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8",
-			     msg, strlen(msg));
+	pthread_mutex_lock(&e->mu);
+	if (e->body_ms == 0 || now - e->body_ms >= FRESH_MS) {
+		if (!e->render_pending) {
+			e->render_pending = true;
+			e->asked_ms = now;
+			ev_async_send(e->loop, &e->render);
+		}
+		/* Wait for the loop only while it answers: a stalled loop costs
+		 * one wait, then the last body is served at once. */
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += (long)(e->asked_ms + RENDER_WAIT_MS - now) * 1000000L;
+		while (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (e->render_pending && now_ms() - e->asked_ms < RENDER_WAIT_MS)
+			if (pthread_cond_timedwait(&e->rendered, &e->mu, &until) == ETIMEDOUT)
+				break;
 	}
+	rc = e->body_ms == 0 ? -HSDO_EAGAIN : e->body_rc;
+	age = now_ms() - e->body_ms;
+	if (rc == 0) {
+		cap = e->len + sizeof(age_fmt) + 32;
+		body = hsdo_malloc(cap);
+		if (body != NULL) {
+			memcpy(body, e->body, e->len);
+			n = snprintf(body + e->len, cap - e->len, age_fmt, (double)age / 1000.0);
+			len = e->len + (n > 0 ? (size_t)n : 0);
+		}
+	}
+	pthread_mutex_unlock(&e->mu);
+	if (rc != 0) {
+		snprintf(msg, sizeof(msg), rc == -HSDO_EAGAIN ?
+			 "metrics not rendered yet: the event loop has not answered\n" :
+			 "cannot render the metrics: %s\n", hsdo_strerror(rc));
+		return reply(conn, rc == -HSDO_EAGAIN ? MHD_HTTP_SERVICE_UNAVAILABLE :
+			     MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8", msg,
+			     strlen(msg));
+	}
+	if (body == NULL)
+		return MHD_NO;
 	r = MHD_create_response_from_buffer_with_free_callback(len, body, hsdo_free);
 	if (r == NULL) {
 		hsdo_free(body);
@@ -108,6 +330,24 @@ static enum MHD_Result serve_metrics(struct exporter *e, struct MHD_Connection *
 	ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+static enum MHD_Result serve_health(struct exporter *e, struct MHD_Connection *conn)
+{
+	static const char plain[] = "text/plain; charset=utf-8";
+	struct hsdo_liveness l;
+	char why[HSDO_LIVENESS_WHY_LEN], body[HSDO_LIVENESS_WHY_LEN + 2];
+	bool set, ok;
+
+	pthread_mutex_lock(&e->mu);
+	l = e->live;
+	set = e->live_set;
+	pthread_mutex_unlock(&e->mu);
+	ok = set && hsdo_liveness_ok(&l, now_ms(), why, sizeof(why));
+	if (ok)
+		return reply(conn, MHD_HTTP_OK, plain, LIT("ok\n"));
+	snprintf(body, sizeof(body), "%s\n", set ? why : "starting: no cycle has run yet");
+	return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, plain, body, strlen(body));
 }
 
 /* True when the request announces a body. */
@@ -129,8 +369,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	static const char plain[] = "text/plain; charset=utf-8";
 	static int seen;
 	struct exporter *e = cls;
-	char why[600], body[620];
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
+	if (ci != NULL && ci->socket_context != NULL) {
+		pthread_mutex_lock(&e->mu);
+		((struct conn_rec *)ci->socket_context)->in_request = true;
+		pthread_mutex_unlock(&e->mu);
+	}
 	(void)version;
 	(void)upload_data;
 	(void)upload_data_size;
@@ -147,58 +393,73 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (strcmp(url, "/metrics") == 0)
 		return serve_metrics(e, conn);
-	if (strcmp(url, "/healthz") == 0) {
-		why[0] = '\0';
-		if (e->health(e->arg, why, sizeof(why)))
-			return reply(conn, MHD_HTTP_OK, plain, LIT("ok\n"));
-		snprintf(body, sizeof(body), "%s\n", why[0] ? why : "unhealthy");
-		return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, plain, body, strlen(body));
-	}
-	return reply(conn, MHD_HTTP_NOT_FOUND, plain,
-		     LIT("not found: try /metrics or /healthz\n"));
+	if (strcmp(url, "/healthz") == 0)
+		return serve_health(e, conn);
+	return reply(conn, MHD_HTTP_NOT_FOUND, plain, LIT("not found: try /metrics or /healthz\n"));
 }
 
-/* After every MHD_run: wake up again no later than MHD asks. */
-static void rearm(struct exporter *e)
-{
-	MHD_UNSIGNED_LONG_LONG ms = 0;
+/* ---- the loop's side ----------------------------------------------------------------- */
 
-	ev_timer_stop(e->loop, &e->timer);
-	if (MHD_get_timeout(e->d, &ms) != MHD_YES)
+static void on_render(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct exporter *e = w->data;
+	char *body = NULL, *old;
+	size_t len = 0;
+	int rc;
+
+	(void)loop;
+	(void)revents;
+	rc = e->metrics(e->arg, &body, &len);
+	if (rc != 0)
+		hsdo_log_err("exporter: cannot render the metrics: %s", hsdo_strerror(rc));
+	pthread_mutex_lock(&e->mu);
+	old = e->body;
+	e->body = rc == 0 ? body : NULL;
+	e->len = rc == 0 ? len : 0;
+	e->body_rc = rc;
+	e->body_ms = now_ms();
+	e->render_pending = false;
+	pthread_cond_broadcast(&e->rendered);
+	pthread_mutex_unlock(&e->mu);
+	hsdo_free(old);
+	if (rc != 0)
+		hsdo_free(body);
+}
+
+void exporter_publish(struct exporter *e, const struct hsdo_liveness *l)
+{
+	char msg[256] = "";
+	uint64_t count = 0;
+	int64_t now = now_ms();
+
+	if (e == NULL)
 		return;
-	ev_timer_set(&e->timer, (ev_tstamp)ms / 1000.0, 0.);
-	ev_timer_start(e->loop, &e->timer);
-}
-
-static void on_io(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct exporter *e = w->data;
-
-	(void)loop;
-	(void)revents;
-	(void)MHD_run(e->d);
-	rearm(e);
-}
-
-static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct exporter *e = w->data;
-
-	(void)loop;
-	(void)revents;
-	(void)MHD_run(e->d);
-	rearm(e);
+	pthread_mutex_lock(&e->mu);
+	e->live = *l;
+	e->live.loop_ms = now;
+	e->live_set = true;
+	if (e->mhd_count > 0 && now - e->mhd_logged_ms >= MHD_LOG_EVERY_MS) {
+		memcpy(msg, e->mhd_msg, sizeof(msg));
+		count = e->mhd_count;
+		e->mhd_count = 0;
+		e->mhd_logged_ms = now;
+	}
+	pthread_mutex_unlock(&e->mu);
+	if (count == 1)
+		hsdo_log_warn("exporter: %s", msg);
+	else if (count > 1)
+		hsdo_log_warn("exporter: %s (and %llu more messages from libmicrohttpd)", msg,
+			      (unsigned long long)(count - 1));
 }
 
 int exporter_start(struct ev_loop *loop, const char *addr, int port,
-		   exporter_metrics_fn *metrics, exporter_health_fn *health, void *arg,
-		   struct exporter **out, char *err, size_t errlen)
+		   exporter_metrics_fn *metrics, void *arg, struct exporter **out,
+		   char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
-	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
-	const union MHD_DaemonInfo *info;
+	unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	struct exporter *e;
 	char why[512] = "";
 
@@ -221,33 +482,43 @@ int exporter_start(struct ev_loop *loop, const char *addr, int port,
 		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");
 	e->loop = loop;
 	e->metrics = metrics;
-	e->health = health;
 	e->arg = arg;
+	e->stop[0] = e->stop[1] = -1;
+	pthread_mutex_init(&e->mu, NULL);
+	/* Before MHD's thread exists: a request may ask for a render at once. */
+	ev_async_init(&e->render, on_render);
+	e->render.data = e;
+	ev_async_start(loop, &e->render);
+	pthread_cond_init(&e->rendered, NULL);
 	e->starterr = why;
 	e->starterrlen = sizeof(why);
 	e->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, e,
 				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, e,   /* first, or MHD warns */
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)EXPORTER_CONNECTIONS,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)EXPORTER_TIMEOUT_S,
+				MHD_OPTION_CONNECTION_TIMEOUT,
+				(unsigned int)(REQUEST_DEADLINE_MS / 1000),
+				MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)EXPORTER_BACKLOG,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)EXPORTER_CONN_MEMORY,
+				MHD_OPTION_NOTIFY_CONNECTION, on_connection, e,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, e,
 				MHD_OPTION_END);
-	e->starterr = NULL;
 	if (e->d == NULL) {
-		hsdo_free(e);
+		e->starterr = NULL;
+		exporter_stop(e);
 		return hsdo_seterr(err, errlen, -HSDO_EIO, "%s", why[0] ? why : "cannot start");
 	}
-	info = MHD_get_daemon_info(e->d, MHD_DAEMON_INFO_EPOLL_FD);
-	if (info == NULL || info->epoll_fd < 0) {
-		MHD_stop_daemon(e->d);
-		hsdo_free(e);
-		return hsdo_seterr(err, errlen, -HSDO_EIO, "libmicrohttpd has no epoll fd");
+	/* MHD's thread runs from here: messages go to the mutex, not why[]. */
+	pthread_mutex_lock(&e->mu);
+	e->starterr = NULL;
+	pthread_mutex_unlock(&e->mu);
+	if (pipe2(e->stop, O_CLOEXEC) != 0 ||
+	    pthread_create(&e->sweeper, NULL, sweeper_main, e) != 0) {
+		snprintf(why, sizeof(why), "cannot start its thread: %s", strerror(errno));
+		exporter_stop(e);
+		return hsdo_seterr(err, errlen, -HSDO_EIO, "%s", why);
 	}
-	ev_io_init(&e->io, on_io, info->epoll_fd, EV_READ);
-	e->io.data = e;
-	ev_io_start(loop, &e->io);
-	ev_init(&e->timer, on_timer);
-	e->timer.data = e;
-	rearm(e);
+	e->running = true;
 	*out = e;
 	return 0;
 }
@@ -256,8 +527,20 @@ void exporter_stop(struct exporter *e)
 {
 	if (e == NULL)
 		return;
-	ev_io_stop(e->loop, &e->io);
-	ev_timer_stop(e->loop, &e->timer);
-	MHD_stop_daemon(e->d);
+	if (e->running) {
+		(void)write(e->stop[1], "x", 1);
+		pthread_join(e->sweeper, NULL);
+	}
+	if (e->stop[0] >= 0)
+		close(e->stop[0]);
+	if (e->stop[1] >= 0)
+		close(e->stop[1]);
+	if (e->d != NULL)
+		MHD_stop_daemon(e->d);   /* joins MHD's thread; CLOSED frees the records */
+	if (ev_is_active(&e->render))
+		ev_async_stop(e->loop, &e->render);
+	pthread_cond_destroy(&e->rendered);
+	pthread_mutex_destroy(&e->mu);
+	hsdo_free(e->body);
 	hsdo_free(e);
 }

@@ -313,8 +313,8 @@ void fleet_health_client_cycle(struct agent *a, const struct hsdo_client_report 
 		return;
 	st.min_requests = (uint64_t)c->health_min_requests;
 	st.error_ratio_ppm = hsdo_verdict_ratio_ppm(c->health_error_ratio);
-	rc = hsdo_verdict_collect(a->spoa != NULL ? hsdo_spoa_health(a->spoa) : NULL,
-				  a->spoa != NULL ? hsdo_spoa_now_ms() : 0, rep->state, be,
+	rc = hsdo_verdict_collect(a->spoa != NULL ? spoa_health(a->spoa) : NULL,
+				  a->spoa != NULL ? spoa_now_ms() : 0, rep->state, be,
 				  backends_of(c, be, sizeof(be) / sizeof(be[0])),
 				  (uint32_t)c->haproxy_backend_servers_list_size, &in, &nin);
 	if (rc == 0)

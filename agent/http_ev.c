@@ -17,11 +17,11 @@
 
 struct sockw {
 	ev_io io;                       /* first: the callback gets &io */
-	struct hsdo_agent_http *a;
+	struct http_ev *a;
 	struct sockw *next;
 };
 
-struct hsdo_agent_http {
+struct http_ev {
 	struct ev_loop *loop;
 	struct hsdo_http *http;
 	ev_timer timer;
@@ -44,7 +44,7 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents)
 
 static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct hsdo_agent_http *a = w->data;
+	struct http_ev *a = w->data;
 
 	(void)loop;
 	(void)revents;
@@ -53,7 +53,7 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 
 static int watch(void *ctx, int fd, int what)
 {
-	struct hsdo_agent_http *a = ctx;
+	struct http_ev *a = ctx;
 	struct sockw **pp, *s;
 	int events = 0;
 
@@ -92,7 +92,7 @@ static int watch(void *ctx, int fd, int what)
 
 static void timer(void *ctx, long ms)
 {
-	struct hsdo_agent_http *a = ctx;
+	struct http_ev *a = ctx;
 
 	ev_timer_stop(a->loop, &a->timer);
 	if (ms < 0)
@@ -104,10 +104,10 @@ static void timer(void *ctx, long ms)
 	ev_timer_start(a->loop, &a->timer);
 }
 
-int hsdo_agent_http_new(struct ev_loop *loop, const struct hsdo_http_options *opt,
-			struct hsdo_agent_http **out, char *err, size_t errlen)
+int http_ev_new(struct ev_loop *loop, const struct hsdo_http_options *opt,
+			struct http_ev **out, char *err, size_t errlen)
 {
-	struct hsdo_agent_http *a;
+	struct http_ev *a;
 	struct hsdo_http_loop l;
 	int rc;
 
@@ -132,12 +132,12 @@ int hsdo_agent_http_new(struct ev_loop *loop, const struct hsdo_http_options *op
 	return 0;
 }
 
-struct hsdo_http *hsdo_agent_http_engine(struct hsdo_agent_http *a)
+struct hsdo_http *http_ev_engine(struct http_ev *a)
 {
 	return a == NULL ? NULL : a->http;
 }
 
-void hsdo_agent_http_free(struct hsdo_agent_http *a)
+void http_ev_free(struct http_ev *a)
 {
 	if (a == NULL)
 		return;

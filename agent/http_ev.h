@@ -11,18 +11,18 @@
 
 #include "hsdo/http.h"
 
-struct hsdo_agent_http;
+struct http_ev;
 
 /* An event-mode engine driven by loop. 0, or what hsdo_http_new returns
  * (-HSDO_EINVAL, -HSDO_ENOMEM, -HSDO_EHTTP) with the reason in err. opt is
  * borrowed for the call. */
-int hsdo_agent_http_new(struct ev_loop *loop, const struct hsdo_http_options *opt,
-			struct hsdo_agent_http **out, char *err, size_t errlen);
+int http_ev_new(struct ev_loop *loop, const struct hsdo_http_options *opt,
+			struct http_ev **out, char *err, size_t errlen);
 /* The engine, for hsdo_http_submit/hsdo_http_after and the AWS client;
  * owned by the adapter. */
-struct hsdo_http *hsdo_agent_http_engine(struct hsdo_agent_http *a);
+struct hsdo_http *http_ev_engine(struct http_ev *a);
 /* Free the engine (in-flight transfers get their done with "cancelled"),
  * stop every watcher, release; NULL is a no-op. Not from an HTTP callback. */
-void hsdo_agent_http_free(struct hsdo_agent_http *a);
+void http_ev_free(struct http_ev *a);
 
 #endif

@@ -23,7 +23,7 @@
 #include "hsdo/store_ddb.h"
 
 #include "agent.h"
-#include "log.h"
+#include "agent_log.h"
 
 extern char **environ;
 

@@ -9,6 +9,7 @@
 #include "hsdo/alloc.h"
 #include "hsdo/eject.h"
 #include "hsdo/err.h"
+#include "hsdo/liveness.h"
 #include "hsdo/log.h"
 #include "hsdo/server.h"
 #include "hsdo/source.h"
@@ -16,6 +17,7 @@
 #include "hsdo/verdict.h"
 
 #include "agent.h"
+#include "agent_log.h"
 #include "agent_metrics.h"
 #include "fleet_health.h"
 #include "server_mode.h"
@@ -36,6 +38,7 @@ struct server_mode {
 	struct hsdo_source_result snap;  /* last good list */
 	bool snap_ok;                    /* the last list succeeded */
 	bool listing, cycling, stopping;
+	int64_t list_ms, cycle_ms;       /* when the list / cycle in flight started */
 	struct lc_entry *lc;
 	size_t nlc, caplc;
 	struct timespec t0;
@@ -53,6 +56,14 @@ static int64_t wall_us(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static double since(const struct timespec *t0)
@@ -164,8 +175,9 @@ static void lifecycle(struct server_mode *sm, const struct hsdo_table *t)
 
 /* ---- the cycle ---------------------------------------------------------------- */
 
-/* Log fmt at level (0 info, 1 warning, 2 error) when it differs from
- * `last`, else at debug level; `last` then holds the message. */
+/* Log fmt at level (0 info, 1 warning, 2 error) unless the last message
+ * had the same cause (agent_log_same_cause), else at debug level; `last`
+ * then holds the message. */
 static void log_once(char *last, size_t len, int level, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
@@ -177,7 +189,8 @@ static void log_once(char *last, size_t len, int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (strcmp(last, msg) == 0) {
+	if (last[0] != '\0' && agent_log_same_cause(last, msg)) {
+		snprintf(last, len, "%s", msg);
 		hsdo_log_debug("%s", msg);
 		return;
 	}
@@ -232,8 +245,9 @@ static void on_cycle(void *arg, const struct hsdo_server_report *rep)
 			 rep->lease.holder, (unsigned long long)rep->lease.epoch);
 		break;
 	case HSDO_SERVER_HELD:
-		hsdo_log_warn("safety valve: %s; held (%u of %d cycles), nothing written",
-			      rep->held_reason, rep->held_cycles, a->cfg->server_valve_cycles);
+		hsdo_log_warn("safety valve: %s; held for %.1f of %.1f s (SERVER_VALVE_SECONDS), "
+			      "nothing written", rep->held_reason, (double)rep->held_us / 1e6,
+			      (double)a->cfg->server_valve_ms / 1000.0);
 		break;
 	case HSDO_SERVER_CONFLICT:
 		hsdo_log_warn("store %s: another writer changed the table (%s); re-reading",
@@ -295,6 +309,7 @@ static void start_cycle(struct server_mode *sm)
 	if (sm->cycling || !sm->snap_ok)
 		return;
 	sm->cycling = true;
+	sm->cycle_ms = mono_ms();
 	clock_gettime(CLOCK_MONOTONIC, &sm->t0);
 	rc = hsdo_server_cycle(sm->server, sm->snap.instances, sm->snap.n, wall_us(), on_cycle,
 			       sm);
@@ -374,6 +389,7 @@ static void start_list(struct server_mode *sm)
 	if (sm->listing || sm->stopping)
 		return;
 	sm->listing = true;
+	sm->list_ms = mono_ms();
 	if (!sm->watch)
 		clock_gettime(CLOCK_MONOTONIC, &sm->t0);
 	rc = hsdo_source_list(sm->source, on_list, sm);
@@ -405,6 +421,25 @@ bool server_mode_tick(struct agent *a)
 		return false;
 	start_cycle(sm);
 	return true;
+}
+
+void server_mode_liveness(const struct agent *a, struct hsdo_liveness *l)
+{
+	const struct server_mode *sm = a->server_mode;
+
+	if (sm == NULL)
+		return;
+	/* A Consul list is a blocking query: long by design, not a stall. */
+	if (sm->listing && !sm->watch) {
+		l->since_ms[HSDO_LIVENESS_SOURCE] = sm->list_ms;
+		snprintf(l->what[HSDO_LIVENESS_SOURCE], sizeof(l->what[0]), "source %s list",
+			 hsdo_source_name(sm->source));
+	}
+	if (sm->cycling) {
+		l->since_ms[HSDO_LIVENESS_STORE] = sm->cycle_ms;
+		snprintf(l->what[HSDO_LIVENESS_STORE], sizeof(l->what[0]),
+			 "server cycle (store %s)", hsdo_store_name(a->store));
+	}
 }
 
 int server_mode_open(struct agent *a, struct server_mode **out)
@@ -446,7 +481,7 @@ int server_mode_open(struct agent *a, struct server_mode **out)
 	}
 	st.lease_ttl_ms = c->server_lease_ttl_ms;
 	st.max_remove_share = (double)c->server_valve_remove_percent / 100.0;
-	st.confirm_cycles = (unsigned)c->server_valve_cycles;
+	st.confirm_us = c->server_valve_ms * 1000;
 	st.eject.enabled = c->health_eject;
 	st.eject.quorum_ppm = (uint32_t)(c->health_quorum * 1e6 + 0.5);
 	st.eject.eject_time_ms = c->health_eject_time_ms;

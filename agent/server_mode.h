@@ -19,6 +19,11 @@ void server_mode_close(struct server_mode *sm);
  * running. true when a cycle was started: its end is reported through
  * agent_cycle_done(); false when there was nothing to do yet. */
 bool server_mode_tick(struct agent *a);
+/* What is in flight for /healthz: a list (not a Consul blocking query)
+ * as HSDO_LIVENESS_SOURCE, a server cycle (store calls) as
+ * HSDO_LIVENESS_STORE. */
+struct hsdo_liveness;
+void server_mode_liveness(const struct agent *a, struct hsdo_liveness *l);
 /* Hand the lease over at shutdown (best effort, bounded wait). */
 void server_mode_release(struct agent *a);
 

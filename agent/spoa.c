@@ -1,12 +1,18 @@
 /* The SPOE agent: see spoa.h.
  *
- * One struct conn per HAProxy connection, in a list. Reads go into a
- * 64 KiB buffer; every complete frame in it is handled at once and its
- * answer appended to the connection's output buffer, which is sent with
- * one send() at the end of the batch. A frame cut by the read stays at the
- * start of the buffer for the next one. When more than out_high bytes wait
- * to be sent, reading stops until HAProxy has taken half of them, so a
- * peer that does not read costs at most out_high plus one batch.
+ * One struct conn per HAProxy connection, in a list. Reads (16 KiB at most
+ * per wake-up, so that many busy peers share the loop fairly) go into one
+ * 64 KiB buffer shared by every connection; every complete frame in it is
+ * handled at once and its answer appended to the connection's output
+ * buffer, which is sent with one send() at the end of the batch. Only a
+ * frame cut by the read is kept by the connection (a buffer of its size,
+ * freed once the frame is whole), and an output buffer is given back once
+ * it has drained: an idle connection holds no buffer. When more than out_high bytes wait to be
+ * sent, reading stops until HAProxy has taken half of them, so a peer that
+ * does not read costs at most out_high plus one batch; and while all the
+ * connections' buffers together exceed buffers_max, every connection with
+ * output waiting stops reading. Memory freed by many connections leaving
+ * is handed back to the system (malloc_trim) at most once a second.
  *
  * Closing on our side: the AGENT-DISCONNECT (or, for a health check, the
  * AGENT-HELLO) is flushed, then shutdown(SHUT_WR), then the input is read
@@ -35,9 +41,13 @@
 #include "hsdo/log.h"
 #include "hsdo/spop.h"
 
+#include "agent.h"
 #include "spoa.h"
 
-#define IN_CAP          (64u * 1024)   /* one read; > 4 + the largest max-frame-size */
+#define IN_CAP          (64u * 1024)   /* > 4 + the largest max-frame-size */
+#define READ_MAX        (16u * 1024)   /* one read: many busy peers share the loop fairly */
+#define TRIM_AFTER      (4u << 20)     /* bytes freed by closed connections before a trim */
+#define TRIM_EVERY      1.0            /* s between two trims at most */
 #define FRAME_MAX_OURS  65532u
 #define ACCEPT_BATCH    64             /* accepts per wake-up */
 #define ACCEPT_PAUSE    0.1            /* s: after EMFILE/ENFILE */
@@ -54,7 +64,7 @@ enum conn_state {
 };
 
 struct conn {
-	struct hsdo_spoa *s;
+	struct spoa *s;
 	struct conn *prev, *next;
 	int fd;
 	ev_io rio, wio;
@@ -63,8 +73,8 @@ struct conn {
 	bool reading, wr_shut;
 	uint32_t max_frame;
 	ev_tstamp accepted, last_io, frame_start, close_at;
-	uint8_t *in;
-	size_t in_len;
+	uint8_t *in;                   /* a frame cut by the last read, or NULL */
+	size_t in_len, in_cap;
 	uint8_t *out;
 	size_t out_off, out_len, out_cap;
 	char peer[PEER_LEN];
@@ -76,9 +86,9 @@ struct spoa_backend {
 	size_t name_len;
 };
 
-struct hsdo_spoa {
+struct spoa {
 	struct ev_loop *loop;
-	struct hsdo_spoa_params p;
+	struct spoa_params p;
 	char listen[320];
 	int lfd;
 	ev_io lio;
@@ -91,9 +101,12 @@ struct hsdo_spoa {
 	size_t nstates;
 	bool have_table;
 	struct hsdo_health *health;
-	struct hsdo_spoa_stats st;
-	ev_tstamp errlog_at[HSDO_SPOA_ERR_COUNT];
-	uint64_t errlog_quiet[HSDO_SPOA_ERR_COUNT];
+	uint8_t *scratch;           /* IN_CAP: the read buffer of every connection */
+	size_t freed;               /* buffer bytes freed by closings since the last trim */
+	ev_tstamp trimmed_at;
+	struct spoa_stats st;
+	ev_tstamp errlog_at[SPOA_ERR_COUNT];
+	uint64_t errlog_quiet[SPOA_ERR_COUNT];
 };
 
 /* One response message of a NOTIFY. */
@@ -106,17 +119,17 @@ static const char *const state_names[] = { "free", "active", "draining", "ejecte
 _Static_assert(sizeof(state_names) / sizeof(state_names[0]) == HSDO_SLOT_STATE_COUNT,
 	       "a name per slot state");
 
-const char *hsdo_spoa_error_str(enum hsdo_spoa_error e)
+const char *spoa_error_str(enum spoa_error e)
 {
-	static const char *const names[HSDO_SPOA_ERR_COUNT] = {
+	static const char *const names[SPOA_ERR_COUNT] = {
 		"too_big", "invalid", "unexpected", "fragmented", "missing_key",
 		"bad_version", "bad_frame_size", "timeout", "resource",
 	};
 
-	return (unsigned)e < HSDO_SPOA_ERR_COUNT ? names[e] : "unknown";
+	return (unsigned)e < SPOA_ERR_COUNT ? names[e] : "unknown";
 }
 
-void hsdo_spoa_params_default(struct hsdo_spoa_params *p)
+void spoa_params_default(struct spoa_params *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->max_frame_size = HSDO_SPOP_FRAME_DEFAULT;
@@ -125,11 +138,12 @@ void hsdo_spoa_params_default(struct hsdo_spoa_params *p)
 	p->idle_timeout = 300.0;
 	p->linger_timeout = 2.0;
 	p->retry_interval = 5.0;
-	p->out_high = 256u * 1024;
+	p->out_high = 64u * 1024;
+	p->buffers_max = 32u << 20;
 	hsdo_health_params_default(&p->health);
 }
 
-int64_t hsdo_spoa_now_ms(void)
+int64_t spoa_now_ms(void)
 {
 	struct timespec ts;
 
@@ -137,16 +151,39 @@ int64_t hsdo_spoa_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static size_t out_hard_max(const struct hsdo_spoa *s)
+static size_t out_hard_max(const struct spoa *s)
 {
 	return s->p.out_high + 4 * IN_CAP;
+}
+
+/* Give a connection's buffer back; the bytes it held leave the count. */
+static void buf_release(struct spoa *s, uint8_t **p, size_t *cap)
+{
+	hsdo_free(*p);
+	*p = NULL;
+	s->st.buffer_bytes -= *cap;
+	s->freed += *cap;
+	*cap = 0;
+}
+
+/* Closings freed a lot: hand the memory back to the system (glibc keeps
+ * freed heap pages otherwise), at most once per TRIM_EVERY. */
+static void maybe_trim(struct spoa *s)
+{
+	ev_tstamp now = ev_now(s->loop);
+
+	if (s->freed < TRIM_AFTER || now - s->trimmed_at < TRIM_EVERY)
+		return;
+	agent_give_memory_back();
+	s->freed = 0;
+	s->trimmed_at = now;
 }
 
 /* ---- connections: life and death -------------------------------------------------- */
 
 static void conn_close(struct conn *c)
 {
-	struct hsdo_spoa *s = c->s;
+	struct spoa *s = c->s;
 
 	ev_io_stop(s->loop, &c->rio);
 	ev_io_stop(s->loop, &c->wio);
@@ -160,9 +197,11 @@ static void conn_close(struct conn *c)
 		c->next->prev = c->prev;
 	s->st.conns_open--;
 	hsdo_log_debug("SPOE agent: connection from %s closed", c->peer);
-	hsdo_free(c->in);
-	hsdo_free(c->out);
+	buf_release(s, &c->in, &c->in_cap);
+	buf_release(s, &c->out, &c->out_cap);
 	hsdo_free(c);
+	s->freed += sizeof(*c);
+	maybe_trim(s);
 }
 
 static void timer_in(struct conn *c, ev_tstamp after)
@@ -209,16 +248,17 @@ static bool out_room(struct conn *c, size_t need)
 	p = hsdo_realloc(c->out, cap);
 	if (p == NULL)
 		return false;
+	c->s->st.buffer_bytes += cap - c->out_cap;
 	c->out = p;
 	c->out_cap = cap;
 	return true;
 }
 
 /* Log a connection error: one warning per reason a minute, the rest debug. */
-static void log_error(struct conn *c, enum hsdo_spoa_error e, enum hsdo_spop_status status,
+static void log_error(struct conn *c, enum spoa_error e, enum hsdo_spop_status status,
 		      const char *detail)
 {
-	struct hsdo_spoa *s = c->s;
+	struct spoa *s = c->s;
 	ev_tstamp now = ev_now(s->loop);
 
 	if (s->errlog_at[e] == 0 || now - s->errlog_at[e] >= ERRLOG_EVERY) {
@@ -226,7 +266,7 @@ static void log_error(struct conn *c, enum hsdo_spoa_error e, enum hsdo_spop_sta
 			hsdo_log_warn("SPOE agent: connection from %s closed with status %d (%s): %s "
 				      "(%llu more '%s' errors since the last warning)", c->peer,
 				      (int)status, hsdo_spop_status_str(status), detail,
-				      (unsigned long long)s->errlog_quiet[e], hsdo_spoa_error_str(e));
+				      (unsigned long long)s->errlog_quiet[e], spoa_error_str(e));
 		else
 			hsdo_log_warn("SPOE agent: connection from %s closed with status %d (%s): %s",
 				      c->peer, (int)status, hsdo_spop_status_str(status), detail);
@@ -244,13 +284,14 @@ static void begin_close(struct conn *c)
 {
 	c->state = ST_CLOSING;
 	c->in_len = 0;
+	buf_release(c->s, &c->in, &c->in_cap);
 	c->close_at = ev_now(c->s->loop) + c->s->p.linger_timeout;
 	set_reading(c, true);
 	timer_in(c, c->s->p.linger_timeout);
 }
 
 /* A protocol error: AGENT-DISCONNECT with `status` after what is queued. */
-static void conn_fail(struct conn *c, enum hsdo_spoa_error e, enum hsdo_spop_status status,
+static void conn_fail(struct conn *c, enum spoa_error e, enum hsdo_spop_status status,
 		      const char *detail)
 {
 	int n;
@@ -269,7 +310,7 @@ static void conn_fail(struct conn *c, enum hsdo_spoa_error e, enum hsdo_spop_sta
 /* Send what is pending. -1 when the connection was closed (c is gone). */
 static int flush(struct conn *c)
 {
-	struct hsdo_spoa *s = c->s;
+	struct spoa *s = c->s;
 	size_t pending;
 	ssize_t n;
 
@@ -293,6 +334,7 @@ static int flush(struct conn *c)
 		s->st.out_pending_max = pending;
 	if (pending == 0) {
 		c->out_off = c->out_len = 0;
+		buf_release(s, &c->out, &c->out_cap);
 		ev_io_stop(s->loop, &c->wio);
 		if (c->state == ST_CLOSING && !c->wr_shut) {
 			shutdown(c->fd, SHUT_WR);
@@ -303,7 +345,7 @@ static int flush(struct conn *c)
 	}
 	if (c->state == ST_CLOSING)
 		return 0;
-	if (pending > s->p.out_high) {
+	if (pending > s->p.out_high || (pending > 0 && s->st.buffer_bytes > s->p.buffers_max)) {
 		set_reading(c, false);
 	} else if (!c->reading && pending <= s->p.out_high / 2) {
 		set_reading(c, true);
@@ -315,7 +357,7 @@ static int flush(struct conn *c)
 
 /* ---- frames --------------------------------------------------------------------------- */
 
-static const struct spoa_backend *find_backend(const struct hsdo_spoa *s,
+static const struct spoa_backend *find_backend(const struct spoa *s,
 					       const struct hsdo_spop_bytes *name)
 {
 	size_t i;
@@ -328,7 +370,7 @@ static const struct spoa_backend *find_backend(const struct hsdo_spoa *s,
 }
 
 /* Slot and state of a response (see docs/spoa.md, "Which slot"). */
-static const char *resolve(const struct hsdo_spoa *s, const struct resp *r, uint32_t *slot)
+static const char *resolve(const struct spoa *s, const struct resp *r, uint32_t *slot)
 {
 	const struct spoa_backend *b = find_backend(s, &r->be);
 	bool from_table = false;
@@ -395,7 +437,7 @@ static bool parse_resp(struct hsdo_spop_msg *msg, struct resp *r)
 	return r->be.len > 0;
 }
 
-static void count_resp(struct hsdo_spoa *s, const struct resp *r, int64_t now_ms,
+static void count_resp(struct spoa *s, const struct resp *r, int64_t now_ms,
 		       const char **state)
 {
 	uint32_t slot;
@@ -408,7 +450,7 @@ static void count_resp(struct hsdo_spoa *s, const struct resp *r, int64_t now_ms
 
 static void on_notify(struct conn *c, const struct hsdo_spop_frame *f, int64_t *now_ms)
 {
-	struct hsdo_spoa *s = c->s;
+	struct spoa *s = c->s;
 	struct hsdo_spop_iter it, again;
 	struct hsdo_spop_msg msg;
 	struct hsdo_spop_action act;
@@ -420,8 +462,8 @@ static void on_notify(struct conn *c, const struct hsdo_spop_frame *f, int64_t *
 	int rc;
 
 	if (hsdo_spop_notify_begin(f, &it, &st) != 0) {
-		conn_fail(c, st == HSDO_SPOP_ST_FRAG_NOT_SUPPORTED ? HSDO_SPOA_ERR_FRAGMENTED :
-			  HSDO_SPOA_ERR_INVALID, st, "invalid NOTIFY frame");
+		conn_fail(c, st == HSDO_SPOP_ST_FRAG_NOT_SUPPORTED ? SPOA_ERR_FRAGMENTED :
+			  SPOA_ERR_INVALID, st, "invalid NOTIFY frame");
 		return;
 	}
 	again = it;
@@ -437,11 +479,11 @@ static void on_notify(struct conn *c, const struct hsdo_spop_frame *f, int64_t *
 			overflow = true;
 	}
 	if (rc < 0) {
-		conn_fail(c, HSDO_SPOA_ERR_INVALID, HSDO_SPOP_ST_INVALID, "malformed NOTIFY payload");
+		conn_fail(c, SPOA_ERR_INVALID, HSDO_SPOP_ST_INVALID, "malformed NOTIFY payload");
 		return;
 	}
 	if (n > 0 && *now_ms < 0)
-		*now_ms = hsdo_spoa_now_ms();
+		*now_ms = spoa_now_ms();
 	if (!overflow) {
 		for (i = 0; i < n; i++)
 			count_resp(s, &rs[i], *now_ms, &state);
@@ -457,7 +499,7 @@ static void on_notify(struct conn *c, const struct hsdo_spop_frame *f, int64_t *
 	act.value.type = HSDO_SPOP_DATA_STRING;
 	act.value.bytes = hsdo_spop_cstr(state);
 	if (!out_room(c, ACK_ROOM)) {
-		conn_fail(c, HSDO_SPOA_ERR_RESOURCE, HSDO_SPOP_ST_RES, "output buffer bound reached");
+		conn_fail(c, SPOA_ERR_RESOURCE, HSDO_SPOP_ST_RES, "output buffer bound reached");
 		return;
 	}
 	room = c->out_cap - c->out_len;
@@ -466,7 +508,7 @@ static void on_notify(struct conn *c, const struct hsdo_spop_frame *f, int64_t *
 	rc = hsdo_spop_ack_encode(f->stream_id, f->frame_id, &act, state != NULL ? 1 : 0,
 				  c->out + c->out_len, room);
 	if (rc < 0) {
-		conn_fail(c, HSDO_SPOA_ERR_RESOURCE, HSDO_SPOP_ST_RES, "ACK does not fit");
+		conn_fail(c, SPOA_ERR_RESOURCE, HSDO_SPOP_ST_RES, "ACK does not fit");
 		return;
 	}
 	c->out_len += (size_t)rc;
@@ -475,7 +517,7 @@ static void on_notify(struct conn *c, const struct hsdo_spop_frame *f, int64_t *
 
 static void on_hello(struct conn *c, const struct hsdo_spop_frame *f)
 {
-	struct hsdo_spoa *s = c->s;
+	struct spoa *s = c->s;
 	struct hsdo_spop_hello h;
 	struct hsdo_spop_agent_hello reply;
 	enum hsdo_spop_status st;
@@ -483,21 +525,21 @@ static void on_hello(struct conn *c, const struct hsdo_spop_frame *f)
 
 	if (hsdo_spop_hello_decode(f, &h, &st) != 0) {
 		conn_fail(c, st == HSDO_SPOP_ST_NO_VSN || st == HSDO_SPOP_ST_NO_FRAME_SIZE ||
-			  st == HSDO_SPOP_ST_NO_CAP ? HSDO_SPOA_ERR_MISSING_KEY :
-			  st == HSDO_SPOP_ST_FRAG_NOT_SUPPORTED ? HSDO_SPOA_ERR_FRAGMENTED :
-			  HSDO_SPOA_ERR_INVALID, st, "invalid HAPROXY-HELLO");
+			  st == HSDO_SPOP_ST_NO_CAP ? SPOA_ERR_MISSING_KEY :
+			  st == HSDO_SPOP_ST_FRAG_NOT_SUPPORTED ? SPOA_ERR_FRAGMENTED :
+			  SPOA_ERR_INVALID, st, "invalid HAPROXY-HELLO");
 		return;
 	}
 	if (hsdo_spop_hello_negotiate(&h, s->p.max_frame_size, &reply, &st) != 0) {
-		conn_fail(c, st == HSDO_SPOP_ST_BAD_VSN ? HSDO_SPOA_ERR_BAD_VERSION :
-			  st == HSDO_SPOP_ST_BAD_FRAME_SIZE ? HSDO_SPOA_ERR_BAD_FRAME_SIZE :
-			  HSDO_SPOA_ERR_INVALID, st, "HAPROXY-HELLO cannot be answered");
+		conn_fail(c, st == HSDO_SPOP_ST_BAD_VSN ? SPOA_ERR_BAD_VERSION :
+			  st == HSDO_SPOP_ST_BAD_FRAME_SIZE ? SPOA_ERR_BAD_FRAME_SIZE :
+			  SPOA_ERR_INVALID, st, "HAPROXY-HELLO cannot be answered");
 		return;
 	}
 	if (!out_room(c, 256) ||
 	    (n = hsdo_spop_agent_hello_encode(&reply, c->out + c->out_len,
 					      c->out_cap - c->out_len)) < 0) {
-		conn_fail(c, HSDO_SPOA_ERR_RESOURCE, HSDO_SPOP_ST_RES, "AGENT-HELLO does not fit");
+		conn_fail(c, SPOA_ERR_RESOURCE, HSDO_SPOP_ST_RES, "AGENT-HELLO does not fit");
 		return;
 	}
 	c->out_len += (size_t)n;
@@ -521,7 +563,7 @@ static void on_disconnect(struct conn *c, const struct hsdo_spop_frame *f)
 	int n;
 
 	if (hsdo_spop_disconnect_decode(f, &d, &st) != 0) {
-		conn_fail(c, HSDO_SPOA_ERR_INVALID, st, "invalid HAPROXY-DISCONNECT");
+		conn_fail(c, SPOA_ERR_INVALID, st, "invalid HAPROXY-DISCONNECT");
 		return;
 	}
 	c->s->st.haproxy_disconnects++;
@@ -542,20 +584,20 @@ static void on_frame(struct conn *c, const struct hsdo_spop_frame *f, int64_t *n
 	enum hsdo_spop_status st;
 
 	if (hsdo_spop_frame_check(f, &st) != 0) {
-		conn_fail(c, st == HSDO_SPOP_ST_FRAG_NOT_SUPPORTED ? HSDO_SPOA_ERR_FRAGMENTED :
-			  HSDO_SPOA_ERR_INVALID, st, "invalid frame header");
+		conn_fail(c, st == HSDO_SPOP_ST_FRAG_NOT_SUPPORTED ? SPOA_ERR_FRAGMENTED :
+			  SPOA_ERR_INVALID, st, "invalid frame header");
 		return;
 	}
 	switch (f->type) {
 	case HSDO_SPOP_FRAME_NOTIFY:
 		if (c->state != ST_READY)
-			conn_fail(c, HSDO_SPOA_ERR_UNEXPECTED, HSDO_SPOP_ST_INVALID, "NOTIFY before HELLO");
+			conn_fail(c, SPOA_ERR_UNEXPECTED, HSDO_SPOP_ST_INVALID, "NOTIFY before HELLO");
 		else
 			on_notify(c, f, now_ms);
 		return;
 	case HSDO_SPOP_FRAME_HAPROXY_HELLO:
 		if (c->state != ST_HELLO)
-			conn_fail(c, HSDO_SPOA_ERR_UNEXPECTED, HSDO_SPOP_ST_INVALID, "a second HELLO");
+			conn_fail(c, SPOA_ERR_UNEXPECTED, HSDO_SPOP_ST_INVALID, "a second HELLO");
 		else
 			on_hello(c, f);
 		return;
@@ -565,20 +607,23 @@ static void on_frame(struct conn *c, const struct hsdo_spop_frame *f, int64_t *n
 	}
 }
 
-/* Handle every complete frame of the input buffer. */
-static void process(struct conn *c)
+/* Handle every complete frame of buf[0..len); keep what is left (a frame
+ * cut by the read) in the connection's own buffer, sized to it. */
+static void process(struct conn *c, const uint8_t *buf, size_t len)
 {
+	struct spoa *s = c->s;
 	struct hsdo_spop_frame f;
 	int64_t now_ms = -1;
 	size_t off = 0, left;
+	uint8_t *p;
 	int rc;
 
 	while (c->state != ST_CLOSING) {
-		rc = hsdo_spop_frame_decode(c->in + off, c->in_len - off, c->max_frame, &f);
+		rc = hsdo_spop_frame_decode(buf + off, len - off, c->max_frame, &f);
 		if (rc == -HSDO_EAGAIN)
 			break;
 		if (rc < 0) {
-			conn_fail(c, rc == -HSDO_ETOOBIG ? HSDO_SPOA_ERR_TOO_BIG : HSDO_SPOA_ERR_INVALID,
+			conn_fail(c, rc == -HSDO_ETOOBIG ? SPOA_ERR_TOO_BIG : SPOA_ERR_INVALID,
 				  hsdo_spop_frame_error_status(rc), rc == -HSDO_ETOOBIG ?
 				  "frame larger than max-frame-size" : "invalid frame");
 			break;
@@ -586,18 +631,29 @@ static void process(struct conn *c)
 		off += (size_t)rc;
 		on_frame(c, &f, &now_ms);
 	}
-	if (c->state == ST_CLOSING) {
+	if (c->state == ST_CLOSING)
+		return;   /* begin_close dropped the input */
+	left = len - off;
+	if (left == 0) {
 		c->in_len = 0;
+		buf_release(s, &c->in, &c->in_cap);
+		c->frame_start = 0;
 		return;
 	}
-	left = c->in_len - off;
-	if (off > 0 && left > 0)
-		memmove(c->in, c->in + off, left);
+	if (left > c->in_cap) {
+		p = hsdo_realloc(c->in, left);
+		if (p == NULL) {
+			conn_fail(c, SPOA_ERR_RESOURCE, HSDO_SPOP_ST_RES, "out of memory for a frame");
+			return;
+		}
+		s->st.buffer_bytes += left - c->in_cap;
+		c->in = p;
+		c->in_cap = left;
+	}
+	memmove(c->in, buf + off, left);
 	c->in_len = left;
-	if (left == 0)
-		c->frame_start = 0;
-	else if (off > 0 || c->frame_start == 0)
-		c->frame_start = ev_now(c->s->loop);
+	if (off > 0 || c->frame_start == 0)
+		c->frame_start = ev_now(s->loop);
 }
 
 /* ---- libev callbacks ------------------------------------------------------------------- */
@@ -605,17 +661,23 @@ static void process(struct conn *c)
 static void on_read(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct conn *c = w->data;
+	struct spoa *s = c->s;
+	uint8_t *buf = s->scratch;
 	ssize_t n;
 
 	(void)loop;
 	(void)revents;
 	if (c->state == ST_CLOSING) {
-		n = recv(c->fd, c->in, IN_CAP, 0);
+		n = recv(c->fd, buf, IN_CAP, 0);
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
 			conn_close(c);
 		return;
 	}
-	n = recv(c->fd, c->in + c->in_len, IN_CAP - c->in_len, 0);
+	/* The cut frame first, then what the socket has after it. */
+	if (c->in_len > 0)
+		memcpy(buf, c->in, c->in_len);
+	n = recv(c->fd, buf + c->in_len, IN_CAP - c->in_len < READ_MAX ? IN_CAP - c->in_len :
+		 READ_MAX, 0);
 	if (n <= 0) {
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 			return;
@@ -624,10 +686,9 @@ static void on_read(struct ev_loop *loop, ev_io *w, int revents)
 		conn_close(c);
 		return;
 	}
-	c->in_len += (size_t)n;
-	c->s->st.bytes_in += (uint64_t)n;
-	c->last_io = ev_now(c->s->loop);
-	process(c);
+	s->st.bytes_in += (uint64_t)n;
+	c->last_io = ev_now(s->loop);
+	process(c, buf, c->in_len + (size_t)n);
 	(void)flush(c);
 }
 
@@ -643,7 +704,7 @@ static void on_write(struct ev_loop *loop, ev_io *w, int revents)
 static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct conn *c = w->data;
-	const struct hsdo_spoa_params *p = &c->s->p;
+	const struct spoa_params *p = &c->s->p;
 	ev_tstamp now = ev_now(loop), next = p->frame_timeout, t;
 
 	(void)revents;
@@ -657,7 +718,7 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	case ST_HELLO:
 		if (now - c->accepted >= p->frame_timeout) {
-			conn_fail(c, HSDO_SPOA_ERR_TIMEOUT, HSDO_SPOP_ST_TIMEOUT, "no HELLO in time");
+			conn_fail(c, SPOA_ERR_TIMEOUT, HSDO_SPOP_ST_TIMEOUT, "no HELLO in time");
 			(void)flush(c);
 			return;
 		}
@@ -665,13 +726,13 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	case ST_READY:
 		if (c->reading && c->frame_start > 0 && now - c->frame_start >= p->frame_timeout) {
-			conn_fail(c, HSDO_SPOA_ERR_TIMEOUT, HSDO_SPOP_ST_TIMEOUT,
+			conn_fail(c, SPOA_ERR_TIMEOUT, HSDO_SPOP_ST_TIMEOUT,
 				  "a frame was started and not finished in time");
 			(void)flush(c);
 			return;
 		}
 		if (now - c->last_io >= p->idle_timeout) {
-			conn_fail(c, HSDO_SPOA_ERR_TIMEOUT, HSDO_SPOP_ST_TIMEOUT, "idle");
+			conn_fail(c, SPOA_ERR_TIMEOUT, HSDO_SPOP_ST_TIMEOUT, "idle");
 			(void)flush(c);
 			return;
 		}
@@ -715,7 +776,7 @@ static void peer_name(int fd, char *buf, size_t len)
 }
 
 /* No room: AGENT-DISCONNECT 13 at once, then close. */
-static void reject(struct hsdo_spoa *s, int fd, const char *why)
+static void reject(struct spoa *s, int fd, const char *why)
 {
 	uint8_t buf[128], sink[512];
 	int n = hsdo_spop_agent_disconnect_encode(HSDO_SPOP_ST_RES, why, buf, sizeof(buf));
@@ -729,16 +790,13 @@ static void reject(struct hsdo_spoa *s, int fd, const char *why)
 	close(fd);
 }
 
-static void conn_new(struct hsdo_spoa *s, int fd)
+static void conn_new(struct spoa *s, int fd)
 {
 	struct conn *c;
 	int one = 1;
 
 	c = hsdo_calloc(1, sizeof(*c));
-	if (c != NULL)
-		c->in = hsdo_malloc(IN_CAP);
-	if (c == NULL || c->in == NULL) {
-		hsdo_free(c);
+	if (c == NULL) {
 		reject(s, fd, "resource allocation error");
 		return;
 	}
@@ -768,7 +826,7 @@ static void conn_new(struct hsdo_spoa *s, int fd)
 
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct hsdo_spoa *s = w->data;
+	struct spoa *s = w->data;
 	int i, fd;
 
 	(void)revents;
@@ -809,7 +867,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 
 /* ---- the listener ------------------------------------------------------------------------ */
 
-static int listen_open(struct hsdo_spoa *s, char *err, size_t errlen)
+static int listen_open(struct spoa *s, char *err, size_t errlen)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	struct sockaddr_storage ss;
@@ -859,7 +917,7 @@ static int listen_open(struct hsdo_spoa *s, char *err, size_t errlen)
 }
 
 /* Bind now, or log (once per distinct reason) and try again later. */
-static void listen_try(struct hsdo_spoa *s)
+static void listen_try(struct spoa *s)
 {
 	char err[256] = "";
 
@@ -881,7 +939,7 @@ static void listen_try(struct hsdo_spoa *s)
 
 static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct hsdo_spoa *s = w->data;
+	struct spoa *s = w->data;
 
 	(void)revents;
 	if (s->st.listening)
@@ -892,7 +950,7 @@ static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ---- public ----------------------------------------------------------------------------- */
 
-void hsdo_spoa_set_config(struct hsdo_spoa *s, const struct hsdo_config *cfg)
+void spoa_set_config(struct spoa *s, const struct hsdo_config *cfg)
 {
 	const struct hsdo_config_backends *l = &cfg->client_haproxy_backend_list;
 	const struct hsdo_config_backend *fb = &cfg->client_haproxy_fallback_backend;
@@ -924,7 +982,7 @@ void hsdo_spoa_set_config(struct hsdo_spoa *s, const struct hsdo_config *cfg)
 	s->nbackends = n;
 }
 
-void hsdo_spoa_set_table(struct hsdo_spoa *s, const struct hsdo_table *t)
+void spoa_set_table(struct spoa *s, const struct hsdo_table *t)
 {
 	uint8_t *states;
 	size_t i;
@@ -950,18 +1008,18 @@ void hsdo_spoa_set_table(struct hsdo_spoa *s, const struct hsdo_table *t)
 	s->have_table = true;
 }
 
-int hsdo_spoa_start(struct ev_loop *loop, const struct hsdo_config *cfg,
-		    const struct hsdo_spoa_params *p, struct hsdo_spoa **out,
+int spoa_start(struct ev_loop *loop, const struct hsdo_config *cfg,
+		    const struct spoa_params *p, struct spoa **out,
 		    char *err, size_t errlen)
 {
-	struct hsdo_spoa_params def;
-	struct hsdo_spoa *s;
+	struct spoa_params def;
+	struct spoa *s;
 	char host[256];
 	uint16_t port;
 	int rc;
 
 	if (p == NULL) {
-		hsdo_spoa_params_default(&def);
+		spoa_params_default(&def);
 		/* The window fleet health judges slots on (HEALTH_WINDOW). */
 		if (cfg->health_window_ms > 0)
 			def.health.window_ms = cfg->health_window_ms;
@@ -969,7 +1027,8 @@ int hsdo_spoa_start(struct ev_loop *loop, const struct hsdo_config *cfg,
 	}
 	if (p->max_frame_size < HSDO_SPOP_FRAME_MIN || p->max_frame_size > FRAME_MAX_OURS ||
 	    p->max_conns < 1 || !(p->frame_timeout > 0) || !(p->idle_timeout > 0) ||
-	    !(p->linger_timeout > 0) || !(p->retry_interval > 0) || p->out_high < 4096)
+	    !(p->linger_timeout > 0) || !(p->retry_interval > 0) || p->out_high < 4096 ||
+	    p->buffers_max < p->out_high)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "invalid SPOE agent parameters");
 	if (cfg->spoa_listen == NULL || strlen(cfg->spoa_listen) >= sizeof(s->listen) ||
 	    hsdo_config_split_hostport(cfg->spoa_listen, host, sizeof(host), &port) != 0)
@@ -982,12 +1041,18 @@ int hsdo_spoa_start(struct ev_loop *loop, const struct hsdo_config *cfg,
 	s->p = *p;
 	s->lfd = -1;
 	snprintf(s->listen, sizeof(s->listen), "%s", cfg->spoa_listen);
-	rc = hsdo_health_new(&p->health, hsdo_spoa_now_ms(), &s->health);
+	s->scratch = hsdo_malloc(IN_CAP);
+	if (s->scratch == NULL) {
+		hsdo_free(s);
+		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");
+	}
+	rc = hsdo_health_new(&p->health, spoa_now_ms(), &s->health);
 	if (rc != 0) {
+		hsdo_free(s->scratch);
 		hsdo_free(s);
 		return hsdo_seterr(err, errlen, rc, "response aggregation: %s", hsdo_strerror(rc));
 	}
-	hsdo_spoa_set_config(s, cfg);
+	spoa_set_config(s, cfg);
 	ev_init(&s->retry, on_retry);
 	s->retry.data = s;
 	listen_try(s);
@@ -995,7 +1060,7 @@ int hsdo_spoa_start(struct ev_loop *loop, const struct hsdo_config *cfg,
 	return 0;
 }
 
-void hsdo_spoa_stop(struct hsdo_spoa *s)
+void spoa_stop(struct spoa *s)
 {
 	uint8_t buf[64];
 	int n;
@@ -1020,10 +1085,11 @@ void hsdo_spoa_stop(struct hsdo_spoa *s)
 	hsdo_health_free(s->health);
 	hsdo_free(s->backends);
 	hsdo_free(s->states);
+	hsdo_free(s->scratch);
 	hsdo_free(s);
 }
 
-void hsdo_spoa_get_stats(const struct hsdo_spoa *s, struct hsdo_spoa_stats *out)
+void spoa_get_stats(const struct spoa *s, struct spoa_stats *out)
 {
 	if (s == NULL) {
 		memset(out, 0, sizeof(*out));
@@ -1032,7 +1098,7 @@ void hsdo_spoa_get_stats(const struct hsdo_spoa *s, struct hsdo_spoa_stats *out)
 	*out = s->st;
 }
 
-const struct hsdo_health *hsdo_spoa_health(const struct hsdo_spoa *s)
+const struct hsdo_health *spoa_health(const struct spoa *s)
 {
 	return s != NULL ? s->health : NULL;
 }

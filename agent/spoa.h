@@ -33,24 +33,24 @@
 
 /* Why a connection was closed by the agent (hsdo_spoe_frame_errors_total
  * reasons), with the SPOP status sent in the AGENT-DISCONNECT. */
-enum hsdo_spoa_error {
-	HSDO_SPOA_ERR_TOO_BIG = 0,     /* 3: frame over the negotiated size */
-	HSDO_SPOA_ERR_INVALID,         /* 4: malformed frame or payload */
-	HSDO_SPOA_ERR_UNEXPECTED,      /* 4: NOTIFY before HELLO, HELLO twice */
-	HSDO_SPOA_ERR_FRAGMENTED,      /* 10: FIN clear, ABORT, continuation */
-	HSDO_SPOA_ERR_MISSING_KEY,     /* 5/6/7: HELLO lacks a required key */
-	HSDO_SPOA_ERR_BAD_VERSION,     /* 8: "2.0" not offered */
-	HSDO_SPOA_ERR_BAD_FRAME_SIZE,  /* 9: HAProxy's max-frame-size < 256 */
-	HSDO_SPOA_ERR_TIMEOUT,         /* 2: HELLO or frame incomplete, or idle */
-	HSDO_SPOA_ERR_RESOURCE,        /* 13: output buffer bound, allocation */
-	HSDO_SPOA_ERR_COUNT
+enum spoa_error {
+	SPOA_ERR_TOO_BIG = 0,     /* 3: frame over the negotiated size */
+	SPOA_ERR_INVALID,         /* 4: malformed frame or payload */
+	SPOA_ERR_UNEXPECTED,      /* 4: NOTIFY before HELLO, HELLO twice */
+	SPOA_ERR_FRAGMENTED,      /* 10: FIN clear, ABORT, continuation */
+	SPOA_ERR_MISSING_KEY,     /* 5/6/7: HELLO lacks a required key */
+	SPOA_ERR_BAD_VERSION,     /* 8: "2.0" not offered */
+	SPOA_ERR_BAD_FRAME_SIZE,  /* 9: HAProxy's max-frame-size < 256 */
+	SPOA_ERR_TIMEOUT,         /* 2: HELLO or frame incomplete, or idle */
+	SPOA_ERR_RESOURCE,        /* 13: output buffer bound, allocation */
+	SPOA_ERR_COUNT
 };
 
 /* "too_big", "invalid", "unexpected", "fragmented", "missing_key",
  * "bad_version", "bad_frame_size", "timeout", "resource"; "unknown". */
-const char *hsdo_spoa_error_str(enum hsdo_spoa_error e);
+const char *spoa_error_str(enum spoa_error e);
 
-struct hsdo_spoa_params {
+struct spoa_params {
 	uint32_t max_frame_size;   /* ours, 256..65532; HAProxy's if smaller */
 	unsigned max_conns;        /* beyond: AGENT-DISCONNECT 13, close */
 	double frame_timeout;      /* s: a HELLO, or a frame once started, must be complete */
@@ -58,14 +58,16 @@ struct hsdo_spoa_params {
 	double linger_timeout;     /* s: after our DISCONNECT, wait this long for HAProxy to close */
 	double retry_interval;     /* s: between two attempts to bind SPOA_LISTEN */
 	size_t out_high;           /* bytes of pending output that stop reading */
+	size_t buffers_max;        /* all connections' buffers: over it, those with
+				    * output waiting stop reading */
 	struct hsdo_health_params health;
 };
 
-/* The defaults: 16380, 1024 connections, 10 s, 300 s, 2 s, 5 s, 256 KiB,
- * and hsdo_health_params_default. */
-void hsdo_spoa_params_default(struct hsdo_spoa_params *p);
+/* The defaults: 16380, 1024 connections, 10 s, 300 s, 2 s, 5 s, 64 KiB,
+ * 32 MiB, and hsdo_health_params_default. */
+void spoa_params_default(struct spoa_params *p);
 
-struct hsdo_spoa_stats {
+struct spoa_stats {
 	bool listening;
 	uint16_t port;                 /* bound port, 0 while not listening */
 	uint64_t conns_open;
@@ -76,38 +78,39 @@ struct hsdo_spoa_stats {
 	uint64_t messages;             /* SPOE messages in them */
 	uint64_t responses;            /* messages counted as a response */
 	uint64_t haproxy_disconnects;  /* HAPROXY-DISCONNECT frames answered */
-	uint64_t errors[HSDO_SPOA_ERR_COUNT];
+	uint64_t errors[SPOA_ERR_COUNT];
 	uint64_t bytes_in, bytes_out;
 	size_t out_pending_max;        /* most output ever pending on one connection */
+	size_t buffer_bytes;           /* held by the connections' buffers now */
 };
 
-struct hsdo_spoa;
+struct spoa;
 
 /* Start listening on cfg->spoa_listen from loop, with the backends of cfg
- * (see hsdo_spoa_set_config); p NULL: the defaults, with the window of
+ * (see spoa_set_config); p NULL: the defaults, with the window of
  * HEALTH_WINDOW (a change of it applies at the next restart). 0 (also when the
  * address cannot be bound yet: that is logged and retried), or -HSDO_EINVAL
  * (malformed address or parameters) / -HSDO_ENOMEM with the reason in err. */
-int hsdo_spoa_start(struct ev_loop *loop, const struct hsdo_config *cfg,
-		    const struct hsdo_spoa_params *p, struct hsdo_spoa **out,
+int spoa_start(struct ev_loop *loop, const struct hsdo_config *cfg,
+		    const struct spoa_params *p, struct spoa **out,
 		    char *err, size_t errlen);
 /* Close every connection and the listener, free everything; NULL is a no-op. */
-void hsdo_spoa_stop(struct hsdo_spoa *s);
+void spoa_stop(struct spoa *s);
 
 /* Take the backends of cfg (CLIENT_HAPROXY_BACKEND_LIST or the single
  * backend, and the fallback backend): a response of backend B from server
  * <base of B><N> is slot N. A changed SPOA_LISTEN is logged and applies at
  * the next restart. cfg is copied from. s NULL is a no-op. */
-void hsdo_spoa_set_config(struct hsdo_spoa *s, const struct hsdo_config *cfg);
+void spoa_set_config(struct spoa *s, const struct hsdo_config *cfg);
 /* The slot table the ACKs report states from (copied; NULL: none, every
  * state is "unknown"). s NULL is a no-op. */
-void hsdo_spoa_set_table(struct hsdo_spoa *s, const struct hsdo_table *t);
+void spoa_set_table(struct spoa *s, const struct hsdo_table *t);
 
 /* Counters so far (a copy). */
-void hsdo_spoa_get_stats(const struct hsdo_spoa *s, struct hsdo_spoa_stats *out);
+void spoa_get_stats(const struct spoa *s, struct spoa_stats *out);
 /* The per backend/slot aggregation, borrowed (valid until stop). */
-const struct hsdo_health *hsdo_spoa_health(const struct hsdo_spoa *s);
+const struct hsdo_health *spoa_health(const struct spoa *s);
 /* The clock the aggregation runs on: CLOCK_MONOTONIC in ms. */
-int64_t hsdo_spoa_now_ms(void);
+int64_t spoa_now_ms(void);
 
 #endif

@@ -46,7 +46,7 @@ static struct {
 	pthread_t tid;
 	struct ev_loop *loop;
 	ev_async stop;
-	struct hsdo_spoa *spoa;
+	struct spoa *spoa;
 	char listen[64];
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -75,11 +75,11 @@ static void *server_main(void *arg)
 	cfg.client_haproxy_backend_list.v = &be;
 	cfg.client_haproxy_backend_list.n = 1;
 	srv.loop = ev_loop_new(EVFLAG_AUTO);
-	rc = srv.loop ? hsdo_spoa_start(srv.loop, &cfg, NULL, &srv.spoa, err, sizeof(err)) : -1;
+	rc = srv.loop ? spoa_start(srv.loop, &cfg, NULL, &srv.spoa, err, sizeof(err)) : -1;
 	if (rc == 0 && hsdo_table_init(&t, NSLOTS) == 0) {
 		for (i = 0; i < NSLOTS; i++)
 			t.slots[i].state = i % 5 == 4 ? HSDO_SLOT_DRAINING : HSDO_SLOT_ACTIVE;
-		hsdo_spoa_set_table(srv.spoa, &t);
+		spoa_set_table(srv.spoa, &t);
 		hsdo_table_free(&t);
 	}
 	ev_async_init(&srv.stop, on_stop);
@@ -94,7 +94,7 @@ static void *server_main(void *arg)
 		return NULL;
 	}
 	ev_run(srv.loop, 0);
-	hsdo_spoa_stop(srv.spoa);
+	spoa_stop(srv.spoa);
 	ev_loop_destroy(srv.loop);
 	return NULL;
 }

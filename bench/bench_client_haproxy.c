@@ -166,7 +166,7 @@ static struct hsdo_client *make_client(size_t n, struct hsdo_store **store)
 				    &cfg, NULL)) != 0)
 		bench_die(PROG, "config", rc);
 	if ((rc = hsdo_store_file_open(spath, store, err, sizeof(err))) != 0 ||
-	    (rc = hsdo_client_new(cfg, *store, &c, err, sizeof(err))) != 0)
+	    (rc = hsdo_client_new(cfg, *store, NULL, &c, err, sizeof(err))) != 0)
 		bench_die(PROG, err, rc);
 	hsdo_config_free(cfg);
 	return c;

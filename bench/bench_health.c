@@ -181,7 +181,7 @@ int main(int argc, char **argv)
 	set.plan.drain_time_us = 30 * 1000000LL;
 	set.slots = SLOTS;
 	set.max_remove_share = 0.5;
-	set.confirm_cycles = 3;
+	set.confirm_us = 30 * 1000000LL;   /* SERVER_VALVE_SECONDS' default */
 	set.eject = est;
 	if ((rc = hsdo_server_new(&set, st, &srv, err, sizeof(err))) != 0)
 		bench_die(prog, err, rc);

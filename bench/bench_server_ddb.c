@@ -193,7 +193,7 @@ int main(void)
 	snprintf(set.holder, sizeof(set.holder), "bench");
 	set.lease_ttl_ms = 15000;
 	set.max_remove_share = 0.5;
-	set.confirm_cycles = 3;
+	set.confirm_us = 30 * 1000000LL;
 	if ((rc = hsdo_server_new(&set, st, &srv, err, sizeof(err))) != 0) {
 		fprintf(stderr, "server: %s\n", err);
 		return 1;

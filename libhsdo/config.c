@@ -19,6 +19,7 @@
 #include "hsdo/eject.h"
 #include "hsdo/err.h"
 #include "hsdo/report.h"
+#include "hsdo/file.h"
 #include "hsdo/slot.h"
 #include "yaml_guard.h"
 
@@ -58,6 +59,7 @@ struct cfg_key {
 	const char *const *values;   /* CT_ENUM names, indexed by enum value */
 	cfg_check_fn *check;         /* CT_STRING extra validation */
 	const char *help;
+	bool deprecated;             /* still read, warned about, not dumped */
 };
 
 static const char *check_backend_name(const char *s);
@@ -111,9 +113,11 @@ enum {
 	K_SERVER_ID,
 	K_SERVER_LEASE_TTL,
 	K_SERVER_VALVE_REMOVE_PERCENT,
+	K_SERVER_VALVE_SECONDS,
 	K_SERVER_VALVE_CYCLES,
 	K_CLIENT_HAPROXY_SOCKET_PATH,
 	K_CLIENT_HAPROXY_TIMEOUT,
+	K_CLIENT_FULL_READ_INTERVAL,
 	K_BACKEND_NAME,
 	K_BACKEND_BASE_NAME,
 	K_BACKEND_SERVER_PORT,
@@ -133,6 +137,7 @@ enum {
 	K_AWS_CA_BUNDLE,
 	K_EXPORTER_ADDR,
 	K_EXPORTER_PORT,
+	K_HEALTHZ_STALL_TIMEOUT,
 	K_SPOA_LISTEN,
 	K_LOG_TARGET,
 	K_HEALTH_EJECT,
@@ -227,9 +232,13 @@ static const struct cfg_key cfg_keys[K_COUNT] = {
 		server_valve_remove_percent,
 		"50", 0, 100, SERVER,
 		"a cycle taking more than this share of in-service slots out is held"),
-	[K_SERVER_VALVE_CYCLES] = KEY_INT("SERVER_VALVE_CYCLES", server_valve_cycles,
-		"3", 0, 10000, SERVER,
-		"cycles a held change must persist before it applies (0 = valve off)"),
+	[K_SERVER_VALVE_SECONDS] = KEY_SECONDS("SERVER_VALVE_SECONDS", server_valve_ms,
+		"30", 0, DAY_MS, SERVER,
+		"seconds a held change must persist before it applies (0 = valve off)"),
+	[K_SERVER_VALVE_CYCLES] = { KEY_(
+		"SERVER_VALVE_CYCLES", CT_INT, server_valve_cycles, "0", 0, 10000, SERVER),
+		.help = "deprecated: SERVER_VALVE_SECONDS (read as that many INTERVALs)",
+		.deprecated = true },
 	[K_CLIENT_HAPROXY_SOCKET_PATH] = KEY_STRING("CLIENT_HAPROXY_SOCKET_PATH",
 		client_haproxy_socket_path,
 		"/var/run/haproxy/admin.sock", 107, CLIENT, REQUIRED, NULL,
@@ -238,6 +247,11 @@ static const struct cfg_key cfg_keys[K_COUNT] = {
 		client_haproxy_timeout_ms,
 		"2", 1, 3600LL * MS_PER_S, CLIENT,
 		"seconds to wait for a Runtime API reply"),
+	[K_CLIENT_FULL_READ_INTERVAL] = KEY_SECONDS("CLIENT_FULL_READ_INTERVAL",
+		client_full_read_interval_ms,
+		"60", 0, DAY_MS, CLIENT,
+		"read the whole table at least this often, even when its generation is unchanged "
+		"(0 = never)"),
 	[K_BACKEND_NAME] = KEY_STRING("CLIENT_HAPROXY_BACKEND_NAME", client_haproxy_backend_name,
 		"", HSDO_CONFIG_BACKEND_LEN - 1, CLIENT, OPTIONAL, check_backend_name,
 		"single backend, used when CLIENT_HAPROXY_BACKEND_LIST is empty"),
@@ -301,6 +315,10 @@ static const struct cfg_key cfg_keys[K_COUNT] = {
 	[K_EXPORTER_PORT] = KEY_INT("EXPORTER_PORT", exporter_port,
 		"6789", 1, 65535, ANY,
 		"port the Prometheus exporter listens on"),
+	[K_HEALTHZ_STALL_TIMEOUT] = KEY_SECONDS("HEALTHZ_STALL_TIMEOUT", healthz_stall_timeout_ms,
+		"10", MS_PER_S, 3600LL * MS_PER_S, ANY,
+		"seconds a cycle, store call, HAProxy call or the event loop may be "
+		"outstanding before /healthz answers 503"),
 	[K_SPOA_LISTEN] = KEY_STRING("SPOA_LISTEN", spoa_listen,
 		"127.0.0.1:12345", 300, ANY, REQUIRED, check_hostport,
 		"host:port the SPOE agent listens on, or off"),
@@ -1996,6 +2014,30 @@ static void finalize_health(struct cfg_ctx *x, enum hsdo_role role)
 }
 
 /* The rules across keys, once every source of values has been applied. */
+/* SERVER_VALVE_CYCLES, deprecated: it counted cycles, so its hold shrank
+ * with INTERVAL (3 cycles of 0.2 s gave way after 0.6 s). It still works,
+ * as that many INTERVALs, with a warning; SERVER_VALVE_SECONDS wins. */
+static void finalize_valve(struct cfg_ctx *x)
+{
+	struct hsdo_config *c = x->c;
+	const struct origin *o = &x->origin[K_SERVER_VALVE_CYCLES];
+	char a[32], b[32];
+
+	if (o->kind == ORIGIN_DEFAULT || x->bad[K_SERVER_VALVE_CYCLES])
+		return;
+	if (x->origin[K_SERVER_VALVE_SECONDS].kind != ORIGIN_DEFAULT) {
+		report(x, HSDO_DIAG_WARNING, o, cfg_keys[K_SERVER_VALVE_CYCLES].name,
+		       "deprecated and ignored: SERVER_VALVE_SECONDS is set");
+		return;
+	}
+	c->server_valve_ms = (int64_t)c->server_valve_cycles * c->interval_ms;
+	report(x, HSDO_DIAG_WARNING, o, cfg_keys[K_SERVER_VALVE_CYCLES].name,
+	       "deprecated: read as SERVER_VALVE_SECONDS %s (%d cycles of INTERVAL %s); "
+	       "set SERVER_VALVE_SECONDS instead",
+	       fmt_seconds(c->server_valve_ms, a, sizeof(a)), c->server_valve_cycles,
+	       fmt_seconds(c->interval_ms, b, sizeof(b)));
+}
+
 static void finalize(struct cfg_ctx *x, enum hsdo_role role)
 {
 	struct hsdo_config *c = x->c;
@@ -2025,6 +2067,7 @@ static void finalize(struct cfg_ctx *x, enum hsdo_role role)
 		KEY_ERROR(x, K_MIN_WEIGHT, "must not be greater than %s (%d)", cfg_keys[K_MAX_WEIGHT].name,
 			  c->server_haproxy_backend_server_max_weight);
 	finalize_store_and_source(x, role);
+	finalize_valve(x);
 	if (role == HSDO_ROLE_CLIENT)
 		finalize_client(x, one_only);
 	finalize_health(x, role);
@@ -2126,50 +2169,26 @@ out:
 int hsdo_config_load(const char *path, char *const *envp, enum hsdo_role role,
 		     struct hsdo_config **out, struct hsdo_diag *diag)
 {
-	char *buf;
-	size_t len = 0, n;
-	FILE *f;
-	int rc, err;
+	char *buf = NULL, why[PATH_LEN_MAX + 128];
+	size_t len = 0;
+	int rc;
 
 	if (path == NULL)
 		return hsdo_config_parse(NULL, 0, NULL, envp, role, out, diag);
 	if (out == NULL)
 		return -HSDO_EINVAL;
-	f = fopen(path, "rb");
-	if (f == NULL) {
-		err = errno;
-		if (diag != NULL && hsdo_diag_add(diag, HSDO_DIAG_ERROR, "%s: cannot open: %s",
-						  path, strerror(err)) == -HSDO_ENOMEM)
-			return -HSDO_ENOMEM;
-		return -HSDO_ECONFIG;
-	}
-	/* One byte more than the limit tells "too large" from "exactly full". */
-	buf = hsdo_malloc(HSDO_CONFIG_FILE_MAX + 1);
-	if (buf == NULL) {
-		fclose(f);
-		return -HSDO_ENOMEM;
-	}
-	while (len <= HSDO_CONFIG_FILE_MAX) {
-		n = fread(buf + len, 1, HSDO_CONFIG_FILE_MAX + 1 - len, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	if (ferror(f)) {
-		err = errno;
-		fclose(f);
-		hsdo_free(buf);
-		if (diag != NULL && hsdo_diag_add(diag, HSDO_DIAG_ERROR, "%s: cannot read: %s",
-						  path, strerror(err)) == -HSDO_ENOMEM)
-			return -HSDO_ENOMEM;
-		return -HSDO_ECONFIG;
-	}
-	fclose(f);
-	if (len > HSDO_CONFIG_FILE_MAX) {
-		hsdo_free(buf);
-		if (diag != NULL && hsdo_diag_add(diag, HSDO_DIAG_ERROR,
-						  "%s: file too large (more than %d bytes)",
-						  path, HSDO_CONFIG_FILE_MAX) == -HSDO_ENOMEM)
+	/* Non-blocking and regular files only: a reload (SIGHUP) runs on the
+	 * agent's loop, and a FIFO put at the path must not hang it. */
+	rc = hsdo_file_read(path, HSDO_CONFIG_FILE_MAX, &buf, &len, NULL, why, sizeof(why));
+	if (rc == -HSDO_ENOTFOUND)
+		snprintf(why, sizeof(why), "%s: cannot open: %s", path, strerror(ENOENT));
+	else if (rc == -HSDO_ETOOBIG)
+		snprintf(why, sizeof(why), "%s: file too large (more than %d bytes)", path,
+			 HSDO_CONFIG_FILE_MAX);
+	if (rc == -HSDO_ENOMEM)
+		return rc;
+	if (rc != 0) {
+		if (diag != NULL && hsdo_diag_add(diag, HSDO_DIAG_ERROR, "%s", why) == -HSDO_ENOMEM)
 			return -HSDO_ENOMEM;
 		return -HSDO_ECONFIG;
 	}
@@ -2248,6 +2267,8 @@ static int dump(const struct hsdo_config *c, FILE *f, bool origins)
 		const void *p = cfield(c, k);
 		const struct cfg_key *key = &cfg_keys[k];
 
+		if (key->deprecated)
+			continue;   /* its effect is in the key that replaces it */
 		if (fprintf(f, "%s = ", key->name) < 0)
 			return -HSDO_EIO;
 		switch (key->type) {

@@ -1,5 +1,7 @@
-/* DynamoDB item codec for one slot (see hsdo/item.h for the contract). Pure:
- * no clock, no I/O; times are converted with days-from-civil arithmetic. */
+/* DynamoDB item codec for one slot (see hsdo/item.h for the contract). Pure
+ * but for the process's time zone (zone.h), in which LastWeightUpdate is
+ * written, as the original writes it: no clock, no I/O; times are converted
+ * with days-from-civil arithmetic. */
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -11,6 +13,7 @@
 #include "hsdo/err.h"
 #include "hsdo/item.h"
 #include "hsdo/slot.h"
+#include "hsdo/zone.h"
 #include "item_json.h"
 
 #define US_PER_SEC  INT64_C(1000000)
@@ -52,6 +55,46 @@ void hsdo_item_json_begin(void)
 bool hsdo_item_json_nomem(void)
 {
 	return json_nomem;
+}
+
+/* Offset of the first "\u0000" escape in buf, or len. Backslashes only
+ * appear in JSON strings, where each escapes the next character. */
+static size_t nul_escape(const char *buf, size_t len, size_t from)
+{
+	size_t i;
+
+	for (i = from; i + 5 < len; i++) {
+		if (buf[i] != '\\')
+			continue;
+		if (buf[i + 1] == 'u' && memcmp(buf + i + 2, "0000", 4) == 0)
+			return i;
+		i++;   /* the escaped character */
+	}
+	return len;
+}
+
+cJSON *hsdo_item_json_parse(const char *buf, size_t len, const char **end)
+{
+	const char *cend = NULL;
+	size_t at = nul_escape(buf, len, 0);
+	char *copy;
+	cJSON *root;
+
+	if (at == len)
+		return cJSON_ParseWithLengthOpts(buf, len, end, 0);
+	copy = hsdo_malloc(len);
+	if (copy == NULL) {
+		json_nomem = true;
+		return NULL;
+	}
+	memcpy(copy, buf, len);
+	for (; at < len; at = nul_escape(copy, len, at + 6))
+		memcpy(copy + at + 2, "ffff", 4);
+	root = cJSON_ParseWithLengthOpts(copy, len, &cend, 0);
+	if (end != NULL)
+		*end = cend != NULL ? buf + (cend - copy) : NULL;
+	hsdo_free(copy);
+	return root;
 }
 
 /* ---- time ------------------------------------------------------------------ */
@@ -155,6 +198,31 @@ int hsdo_item_parse_time(const char *s, int64_t *us)
 	return 0;
 }
 
+/* LastWeightUpdate of instant utc_us: the local wall clock, as the original
+ * writes it. */
+static int time_text(int64_t utc_us, char *buf, size_t len)
+{
+	int64_t local;
+
+	if (hsdo_zone_utc_to_local(utc_us, &local) != 0)
+		return -HSDO_EINVAL;
+	return hsdo_item_format_time(local, buf, len);
+}
+
+/* The instant a LastWeightUpdate means; the free-slot value is 0. */
+static int time_of_text(const char *s, int64_t *utc_us)
+{
+	int64_t local;
+
+	if (hsdo_item_parse_time(s, &local) != 0)
+		return -HSDO_EINVAL;
+	if (strncmp(s, "0-0-0 ", 6) == 0) {
+		*utc_us = 0;
+		return 0;
+	}
+	return hsdo_zone_local_to_utc(local, utc_us);
+}
+
 /* ---- encode ---------------------------------------------------------------- */
 
 /* True if a fixed-size field holds a NUL (is a C string). */
@@ -163,9 +231,26 @@ static bool field_ok(const char *f, size_t len)
 	return memchr(f, '\0', len) != NULL;
 }
 
+/* The first control character of s (its value) and where, or -1. */
+static int not_text(const char *s, size_t *at)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i;
+
+	for (i = 0; u[i] != '\0'; i++)
+		if (u[i] < 0x20 || u[i] == 0x7f) {
+			*at = i;
+			return u[i];
+		}
+	return -1;
+}
+
 int hsdo_item_check(const struct hsdo_slot *s, char *err, size_t errlen)
 {
 	char tbuf[HSDO_ITEM_TIME_LEN];
+	const char *what = "ServerName";
+	size_t at = 0;
+	int bad;
 
 	if (s == NULL)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no slot");
@@ -186,7 +271,14 @@ int hsdo_item_check(const struct hsdo_slot *s, char *err, size_t errlen)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "slot %" PRIu32
 				   ": weight %" PRIu32 " out of range 0..%d",
 				   s->id, s->weight, HSDO_WEIGHT_MAX);
-	if (hsdo_item_format_time(s->last_weight_update_us, tbuf, sizeof(tbuf)) != 0)
+	if (!hsdo_ip_valid(s->ip))
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "slot %" PRIu32 ": address \"%.45s\" "
+				   "is not an IPv4 or IPv6 address", s->id, s->ip);
+	if ((bad = not_text(s->name, &at)) >= 0 || (what = "ASG", bad = not_text(s->group, &at)) >= 0 ||
+	    (what = "AZ", bad = not_text(s->az, &at)) >= 0)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "slot %" PRIu32 ": %s: control "
+				   "character 0x%02x at byte %zu", s->id, what, bad, at);
+	if (time_text(s->last_weight_update_us, tbuf, sizeof(tbuf)) != 0)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "slot %" PRIu32
 				   ": time %" PRId64 " us outside years 1..9999",
 				   s->id, s->last_weight_update_us);
@@ -257,7 +349,7 @@ cJSON *hsdo_item_encode(const struct hsdo_slot *s)
 	if (hsdo_item_check(s, NULL, 0) != 0)
 		return NULL;
 	live = s->state != HSDO_SLOT_FREE;
-	if (live && hsdo_item_format_time(s->last_weight_update_us, tbuf, sizeof(tbuf)) != 0)
+	if (live && time_text(s->last_weight_update_us, tbuf, sizeof(tbuf)) != 0)
 		return NULL;
 	hsdo_item_json_begin();
 	o = cJSON_CreateObject();
@@ -400,13 +492,26 @@ static int n_value(const cJSON *v, const struct attr_spec *a, uint64_t lo, uint6
 	return 0;
 }
 
-/* An S into a fixed field, "none" as "". */
+/* An S into a fixed field, "none" as "". Text only: no control character,
+ * no NUL (which hsdo_item_json_parse turns into U+FFFF), whatever the
+ * attribute: these values reach logs, metrics labels and HAProxy. */
 static int s_value(const cJSON *v, const struct attr_spec *a, char *dst, size_t dstlen,
 		   char *err, size_t errlen)
 {
+	const unsigned char *u = (const unsigned char *)v->valuestring;
 	const char *s = v->valuestring;
-	size_t len = strlen(s);
+	size_t len = strlen(s), i;
 
+	for (i = 0; i < len; i++) {
+		if (u[i] < 0x20 || u[i] == 0x7f)
+			return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+					   "%s: control character 0x%02x at byte %zu (not text)",
+					   a->name, u[i], i);
+		if (u[i] == 0xef && u[i + 1] == 0xbf && u[i + 2] == 0xbf)
+			return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+					   "%s: NUL (\\u0000) or U+FFFF at byte %zu (not text)",
+					   a->name, i);
+	}
 	if (strcmp(s, NONE) == 0) {
 		dst[0] = '\0';
 		return 0;
@@ -507,7 +612,7 @@ int hsdo_item_decode(const cJSON *item, struct hsdo_slot *out, char *err, size_t
 		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
 				   "BackendServerStatus: unknown status \"%s\" (want enabled or disabled)",
 				   quote(v[A_STATUS]->valuestring, q, sizeof(q)));
-	if (hsdo_item_parse_time(v[A_TIME]->valuestring, &s.last_weight_update_us) != 0)
+	if (time_of_text(v[A_TIME]->valuestring, &s.last_weight_update_us) != 0)
 		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
 				   "LastWeightUpdate: bad timestamp \"%s\" (want YYYY-MM-DD HH:MM:SS[.ffffff])",
 				   quote(v[A_TIME]->valuestring, q, sizeof(q)));
@@ -520,18 +625,25 @@ int hsdo_item_decode(const cJSON *item, struct hsdo_slot *out, char *err, size_t
 	    (rc = s_value(v[A_AZ], &attrs[A_AZ], s.az, sizeof(s.az), err, errlen)) != 0)
 		return rc;
 
+	if (s.state != HSDO_SLOT_FREE && !hsdo_ip_valid(s.ip))
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+				   "IPAddress: \"%s\" is not an IPv4 or IPv6 address (the item is "
+				   "enabled)", s.ip[0] ? quote(s.ip, q, sizeof(q)) : "none");
 	if ((rc = decode_eject(v, &s, err, errlen)) != 0)
 		return rc;
-
 	if (s.state == HSDO_SLOT_FREE) {
 		hsdo_slot_clear(&s);
-	} else if (v[A_DRAINING] != NULL && cJSON_IsTrue(v[A_DRAINING])) {
+	} else if (v[A_DRAINING] != NULL && cJSON_IsTrue(v[A_DRAINING]) && s.weight == 0) {
+		/* with a Weight, a Draining left by a writer that does not know
+		 * it (item.h): the slot is active */
 		s.state = HSDO_SLOT_DRAINING;
-		s.weight = 0;
 		hsdo_slot_clear_eject(&s);
-	} else if (v[A_EJECTED] != NULL) {
+	} else if (v[A_EJECTED] != NULL && s.weight == 0) {
 		s.state = HSDO_SLOT_EJECTED;
-		s.weight = 0;
+	} else if (v[A_EJECTED] != NULL) {
+		/* the same for an Ejected next to a Weight: the original server
+		 * filled the slot again over our ejection */
+		hsdo_slot_clear_eject(&s);
 	} else {
 		s.ejected_until_ms = 0;
 		s.eject_reason[0] = '\0';
@@ -540,7 +652,8 @@ int hsdo_item_decode(const cJSON *item, struct hsdo_slot *out, char *err, size_t
 	return 0;
 }
 
-int hsdo_item_json_parse(const char *buf, size_t len, cJSON **out, char *err, size_t errlen)
+int hsdo_item_json_parse_value(const char *buf, size_t len, cJSON **out, char *err,
+			       size_t errlen)
 {
 	const char *end = NULL;
 	cJSON *root;
@@ -549,7 +662,7 @@ int hsdo_item_json_parse(const char *buf, size_t len, cJSON **out, char *err, si
 	if (buf == NULL || len == 0)
 		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "empty input");
 	hsdo_item_json_begin();
-	root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+	root = hsdo_item_json_parse(buf, len, &end);
 	if (root == NULL) {
 		if (hsdo_item_json_nomem())
 			return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory parsing JSON");
@@ -613,7 +726,7 @@ int hsdo_item_decode_json(const char *buf, size_t len, struct hsdo_slot *out,
 	cJSON *root = NULL;
 	int rc;
 
-	if ((rc = hsdo_item_json_parse(buf, len, &root, err, errlen)) != 0)
+	if ((rc = hsdo_item_json_parse_value(buf, len, &root, err, errlen)) != 0)
 		return rc;
 	rc = hsdo_item_decode(root, out, err, errlen);
 	cJSON_Delete(root);

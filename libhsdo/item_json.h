@@ -16,14 +16,21 @@ void hsdo_item_json_begin(void);
 /* True if a cJSON allocation failed since the last hsdo_item_json_begin(). */
 bool hsdo_item_json_nomem(void);
 
+/* cJSON_ParseWithLengthOpts (no NUL needed; *end as cJSON sets it, in buf)
+ * that does not lose a NUL: cJSON decodes "\u0000" into a NUL byte that
+ * ends the C string ("127.0.0.9\u0000set server..." reads as 127.0.0.9),
+ * so every "\u0000" is parsed as "\uffff" instead, a noncharacter the
+ * item decoder rejects as not text. Call hsdo_item_json_begin() first. */
+struct cJSON *hsdo_item_json_parse(const char *buf, size_t len, const char **end);
+
 /* The helpers of the item codec, for the other attribute-value codecs
  * (report.c) so that every item follows the same rules. */
 
 /* Parse len bytes holding one JSON value (surrounding whitespace allowed,
- * nothing else) into *out (cJSON_Delete). 0, -HSDO_EPROTO (where), or
- * -HSDO_ENOMEM. */
-int hsdo_item_json_parse(const char *buf, size_t len, struct cJSON **out, char *err,
-			 size_t errlen);
+ * nothing else) with hsdo_item_json_parse into *out (cJSON_Delete). 0,
+ * -HSDO_EPROTO (where), or -HSDO_ENOMEM. */
+int hsdo_item_json_parse_value(const char *buf, size_t len, struct cJSON **out, char *err,
+			       size_t errlen);
 /* The value of attribute name in item, checked to be {type: value} ("S",
  * "N": a JSON string; "BOOL": a boolean): 0 with *val, NULL when absent
  * and not required; -HSDO_EPROTO when missing but required, duplicated or

@@ -47,3 +47,28 @@ void hsdo_log(enum hsdo_log_level level, const char *fmt, ...)
 	va_end(ap);
 	log_fn(level, buf, log_arg);
 }
+
+void hsdo_log_cause(const char *msg, char *key, size_t keylen)
+{
+	size_t o = 0;
+	int depth = 0;
+
+	if (keylen == 0)
+		return;
+	for (; *msg != '\0'; msg++) {
+		if (*msg == '(') {
+			depth++;
+			/* "x (details)": the space before goes with them */
+			if (depth == 1 && o > 0 && key[o - 1] == ' ')
+				o--;
+			continue;
+		}
+		if (*msg == ')' && depth > 0) {
+			depth--;
+			continue;
+		}
+		if (depth == 0 && o + 1 < keylen)
+			key[o++] = *msg;
+	}
+	key[o] = '\0';
+}

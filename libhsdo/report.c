@@ -285,7 +285,7 @@ int hsdo_report_parse_file(const char *buf, size_t len, struct hsdo_report *out,
 	if (len > HSDO_REPORT_DOC_MAX)
 		return hsdo_seterr(err, errlen, -HSDO_ETOOBIG, "%zu bytes, over %zu", len,
 				   HSDO_REPORT_DOC_MAX);
-	if ((rc = hsdo_item_json_parse(buf, len, &doc, err, errlen)) != 0)
+	if ((rc = hsdo_item_json_parse_value(buf, len, &doc, err, errlen)) != 0)
 		return rc;
 	f = cJSON_GetObjectItemCaseSensitive(doc, "format");
 	v = cJSON_GetObjectItemCaseSensitive(doc, "version");

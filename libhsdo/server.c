@@ -18,6 +18,7 @@ struct hsdo_server {
 	bool have_lease;                /* we hold it (as of the last call) */
 	bool fence_pending;             /* taken over: rewrite every slot */
 	unsigned held;                  /* consecutive held cycles */
+	int64_t held_since_us;          /* now_us of the first of them */
 	bool ensured;                   /* ensure_slots tried this cycle */
 	struct hsdo_reports *reports;   /* borrowed; NULL: no fleet health votes */
 	uint64_t *min_gen;              /* per slot: see server.h */
@@ -306,11 +307,13 @@ static void step_plan(struct hsdo_server *s)
 	}
 	hold = hsdo_server_valve(&s->cache, &s->plan.table, s->ninst, s->set.max_remove_share,
 				 &s->rep.would_remove, &s->rep.used, why, sizeof(why));
-	if (hold && s->set.confirm_cycles > 0) {
-		s->held++;
-		if (s->held < s->set.confirm_cycles) {
+	if (hold && s->set.confirm_us > 0) {
+		if (s->held++ == 0)
+			s->held_since_us = s->now_us;
+		s->rep.held_cycles = s->held;
+		s->rep.held_us = s->now_us - s->held_since_us;
+		if (s->rep.held_us < s->set.confirm_us) {
 			snprintf(s->rep.held_reason, sizeof(s->rep.held_reason), "%s", why);
-			s->rep.held_cycles = s->held;
 			if (!s->fence_pending) {
 				finish(s, HSDO_SERVER_HELD, 0, NULL);
 				return;
@@ -322,8 +325,8 @@ static void step_plan(struct hsdo_server *s)
 			goto write;
 		}
 		snprintf(s->rep.held_reason, sizeof(s->rep.held_reason),
-			 "applied after %u cycles: %s", s->held, why);
-		s->rep.held_cycles = s->held;
+			 "applied after %.1f s (%u cycles): %s", (double)s->rep.held_us / 1e6,
+			 s->held, why);
 	}
 	s->held = 0;
 	s->wtable = &s->plan.table;
@@ -399,7 +402,10 @@ static void on_gen(void *arg, int rc, const char *err)
 		fail(s, rc, err);
 		return;
 	}
-	if (s->have_cache && s->gen == s->cache.generation && s->cache.n >= s->set.slots) {
+	/* Generation 0: an unversioned table (the original server writes it,
+	 * announcing nothing): read it whole every cycle. */
+	if (s->have_cache && s->gen != 0 && s->gen == s->cache.generation &&
+	    s->cache.n >= s->set.slots) {
 		step_plan(s);
 		return;
 	}

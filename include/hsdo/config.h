@@ -87,11 +87,13 @@ struct hsdo_config {
 	char *server_id;                      /* "" = host:pid */
 	int64_t server_lease_ttl_ms;          /* 0 = no lease */
 	int server_valve_remove_percent;
-	int server_valve_cycles;
+	int64_t server_valve_ms;              /* 0 = valve off */
+	int server_valve_cycles;              /* deprecated: as set, 0 when not */
 
 	/* client role */
 	char *client_haproxy_socket_path;
 	int64_t client_haproxy_timeout_ms;
+	int64_t client_full_read_interval_ms; /* 0 = never */
 	char *client_haproxy_backend_name;
 	char *client_haproxy_backend_base_name;
 	int client_haproxy_backend_server_port;
@@ -118,6 +120,7 @@ struct hsdo_config {
 	char *aws_ca_bundle;                  /* "" = system CA store */
 	char *exporter_addr;
 	int exporter_port;
+	int64_t healthz_stall_timeout_ms;
 	char *spoa_listen;                    /* validated "host:port" */
 	enum hsdo_config_log_target log_target;
 

@@ -67,7 +67,8 @@ struct hsdo_ddb_table_info {
 };
 
 /* One Scan page. slots (hsdo_malloc'd, n entries, response order) are the
- * decoded slot items; the control item, if on this page, gives generation. */
+ * decoded slot items; the control item, if on this page, gives generation
+ * (0 when it has no Generation attribute). */
 struct hsdo_ddb_page {
 	struct hsdo_slot *slots;
 	size_t n;
@@ -151,12 +152,15 @@ int hsdo_ddb_build_commit(const char *table, uint64_t expected_gen, uint64_t epo
 /* Take the lease for `me` (1..HSDO_LEASE_HOLDER_LEN-1 printable ASCII
  * bytes) when it is free or expired:
  *   SET LeaseHolder = :me, LeaseExpiry = :exp,
- *       LeaseEpoch = if_not_exists(LeaseEpoch, 0) + 1,
+ *       LeaseEpoch = if_not_exists(LeaseEpoch, :now) + 1,
  *       Generation = if_not_exists(Generation, 0), <free-slot attributes>
  *   IF attribute_not_exists(LeaseHolder) OR attribute_not_exists(LeaseExpiry)
  *      OR LeaseExpiry <= :now
  * with ReturnValues ALL_NEW (parse with hsdo_ddb_parse_control). The epoch
- * grows by one on every take, so it changes whenever the holder does. */
+ * grows by one on every take, so it changes whenever the holder does. The
+ * first take on a control item starts from now_ms: slot items keep their
+ * Epoch stamps when item 0 is deleted (a way back to the original server,
+ * whose UpdateItem leaves them), and a later era must start above them. */
 int hsdo_ddb_build_lease_take(const char *table, const char *me, int64_t now_ms,
 			      int64_t expires_ms, struct hsdo_ddb_req *out,
 			      char *err, size_t errlen);
@@ -206,13 +210,15 @@ int hsdo_ddb_parse_scan(const char *buf, size_t len, struct hsdo_ddb_page *out,
 			char *err, size_t errlen);
 /* Free p->slots and zero p; NULL is a no-op. */
 void hsdo_ddb_page_free(struct hsdo_ddb_page *p);
-/* GetItem of the control item: its Generation, 0 when the item is missing. */
+/* GetItem of the control item: its Generation, 0 when the item is missing
+ * or has no Generation (generation 0 is an unversioned table: see
+ * hsdo/store.h). */
 int hsdo_ddb_parse_get_control(const char *buf, size_t len, uint64_t *gen,
 			       char *err, size_t errlen);
 
-/* GetItem or UpdateItem (ALL_NEW) of the control item into *out. Unlike
- * hsdo_ddb_parse_get_control, a missing Generation reads as 0 (an item
- * made by a lease take before any write). Lease attributes must have their
+/* GetItem or UpdateItem (ALL_NEW) of the control item into *out. A
+ * missing Generation reads as 0 (an item made by a lease take before any
+ * write, or by hand). Lease attributes must have their
  * types (S, N, N), a holder at most HSDO_LEASE_HOLDER_LEN-1 bytes, an
  * expiry in 0..INT64_MAX, else -HSDO_EPROTO. */
 int hsdo_ddb_parse_control(const char *buf, size_t len, struct hsdo_ddb_control *out,

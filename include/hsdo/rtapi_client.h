@@ -2,8 +2,10 @@
  * mode, batches of commands pipelined on it, one reply per command.
  *
  * Pure part (no I/O): parsing a socket address, splitting a prompt-mode
- * byte stream into replies. I/O part: blocking calls on a non-blocking
- * socket, every connect/read/write bounded by a timeout (poll).
+ * byte stream into replies. I/O part: one non-blocking state machine per
+ * connection (connect, handshake, batches), driven by the caller's event
+ * loop through fd + events + timeout, or by poll(2) in the blocking calls;
+ * every connect, handshake and batch bounded by a timeout.
  *
  * Prompt-mode framing measured on HAProxy 2.6.12 (tests/data/rtapi/
  * prompt_*.txt, capture_prompt.py): after `prompt\n` every command's output
@@ -135,10 +137,36 @@ int hsdo_rtapi_client_split_lines(const char *buf, size_t len, const size_t *ncm
 int hsdo_rtapi_client_join_detect(const char *buf, size_t len, enum hsdo_rtapi_join *join,
 	size_t *used);
 
-/* Connect to t (connect and the prompt handshake bounded by timeout_ms in
- * total) and enter prompt mode. timeout_ms also bounds each later _exec.
- * 0 and *out (close with _close); -HSDO_ENOTFOUND when the socket file is
- * missing, -HSDO_EIO when refused or timed out, -HSDO_EPROTO, -HSDO_ENOMEM. */
+/* Non-blocking use, for an event loop. _start begins connecting to t and
+ * the prompt handshake follows by itself; _send queues a batch (refused
+ * commands as _exec refuses them, with nothing queued). Then the caller
+ * waits until hsdo_rtapi_client_fd() is ready for
+ * hsdo_rtapi_client_events() (HSDO_RTAPI_IO_READ | HSDO_RTAPI_IO_WRITE;
+ * 0: only time), at most hsdo_rtapi_client_timeout() ms (-1: nothing in
+ * flight), and calls hsdo_rtapi_client_io(), which sends and reads what
+ * the socket takes and has without ever waiting, and returns -HSDO_EAGAIN
+ * (wait again), 0 (connected; or the batch is complete and its replies
+ * are in *res, owned) or an error as _open and _exec return them (c is
+ * then unusable). timeout_ms bounds connect + handshake together, then
+ * each batch. One _io call reads at most 1 MiB, so a huge reply cannot
+ * hold the caller's loop. */
+enum { HSDO_RTAPI_IO_READ = 1, HSDO_RTAPI_IO_WRITE = 2 };
+int hsdo_rtapi_client_start(const struct hsdo_rtapi_target *t, int timeout_ms,
+	struct hsdo_rtapi_client **out, char *err, size_t errlen);
+int hsdo_rtapi_client_send(struct hsdo_rtapi_client *c, const char *const *cmds, size_t n,
+	char *err, size_t errlen);
+int hsdo_rtapi_client_io(struct hsdo_rtapi_client *c, struct hsdo_rtapi_result *res,
+	char *err, size_t errlen);
+int hsdo_rtapi_client_fd(const struct hsdo_rtapi_client *c);
+int hsdo_rtapi_client_events(const struct hsdo_rtapi_client *c);
+long hsdo_rtapi_client_timeout(const struct hsdo_rtapi_client *c);
+
+/* Blocking use (tools, tests, benchmarks): the same machine driven with
+ * poll(2). _open connects to t (connect and the prompt handshake bounded
+ * by timeout_ms in total) and enters prompt mode. timeout_ms also bounds
+ * each later _exec. 0 and *out (close with _close); -HSDO_ENOTFOUND when
+ * the socket file is missing, -HSDO_EIO when refused or timed out,
+ * -HSDO_EPROTO, -HSDO_ENOMEM. */
 int hsdo_rtapi_client_open(const struct hsdo_rtapi_target *t, int timeout_ms,
 	struct hsdo_rtapi_client **out, char *err, size_t errlen);
 /* Change the per-exec timeout (ms, > 0) and the cap on all reply bytes of

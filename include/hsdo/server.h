@@ -7,7 +7,9 @@
  *     nothing else happens; taken over from another -> the cached table is
  *     dropped and every slot is rewritten under the new epoch (fencing);
  *  2. table: read the generation (one small read); read the whole table
- *     only when it is not the one this server last wrote or read;
+ *     only when it is not the one this server last wrote or read, or when
+ *     it is 0 (unversioned: another writer, such as the original server,
+ *     changes it without announcing it);
  *  3. plan (hsdo_plan_server), fleet health (hsdo_eject_plan on the
  *     planned table, with the reports read after the lease: ejections,
  *     returns; see eject.h) and the safety valves (below), which judge
@@ -19,9 +21,10 @@
  * Safety valves: a plan that would take more than max_remove_share of the
  * used slots out of service (active -> draining or free) at once, or that
  * sees zero instances where slots are in use, is *held*: nothing is
- * written, and it is reported. It applies once it has held for
- * confirm_cycles consecutive cycles (the same condition each time); any
- * cycle where it no longer holds resets the count. Overflow (more instances
+ * written, and it is reported. It applies at the first cycle that finds it
+ * held for confirm_us (wall clock, from the first cycle that held it;
+ * counting cycles instead made the hold shrink with INTERVAL); any cycle
+ * where it no longer holds resets the clock. Overflow (more instances
  * in service than free slots) is reported, never silently truncated.
  *
  * Reports (hsdo_server_set_reports): with eject.enabled, the lease holder
@@ -56,7 +59,7 @@ struct hsdo_server_settings {
 	char holder[HSDO_LEASE_HOLDER_LEN]; /* lease holder id (host:pid) */
 	int64_t lease_ttl_ms;          /* 0: no lease, single writer (epoch 0) */
 	double max_remove_share;       /* 0..1; default 0.5 */
-	unsigned confirm_cycles;       /* default 3; 0 = valve off */
+	int64_t confirm_us;            /* SERVER_VALVE_SECONDS; 0 = valve off */
 	/* Fleet health. min_weight and max_weight come from plan; a zero
 	 * eject_time_ms or max_ejected_percent takes the default (30 s, 20). */
 	struct hsdo_eject_settings eject;
@@ -83,9 +86,10 @@ struct hsdo_server_report {
 	bool table_read;               /* the whole table was read this cycle */
 	size_t store_calls;            /* store operations this cycle */
 	struct hsdo_lease lease;       /* as last seen */
-	/* The valve: why it held, cycles held so far of confirm_cycles. */
+	/* The valve: why it held, for how many cycles and how long so far. */
 	char held_reason[200];
 	unsigned held_cycles;
+	int64_t held_us;
 	size_t would_remove, used;
 	/* The plan's counters (added, freed, overflow...), valid when a plan ran. */
 	bool planned;

@@ -27,7 +27,10 @@ struct hsdo_store;
 #define HSDO_LEASE_HOLDER_LEN 128
 struct hsdo_lease {
 	char holder[HSDO_LEASE_HOLDER_LEN]; /* "" when nobody holds it */
-	uint64_t epoch;                     /* 0 before the first holder */
+	uint64_t epoch;                     /* 0 before the first holder (DynamoDB:
+					     * the first take starts from its
+					     * Unix ms, above any stamp left by
+					     * a deleted control item) */
 	int64_t expires_ms;
 	bool taken_over;                    /* this call changed the holder to us */
 };
@@ -38,9 +41,14 @@ typedef void (*hsdo_store_done_fn)(void *arg, int rc, const char *err);
 
 struct hsdo_store_ops {
 	const char *name;
-	/* Current generation (0 if the store has none yet). */
+	/* Current generation. 0 when the store has none (DynamoDB: no control
+	 * item, or one without Generation; file: a missing file or a document
+	 * without one): the table is *unversioned*, its writer (the original
+	 * server, a person) does not announce changes, so a reader must read
+	 * the whole table to see them. Every write of ours makes it >= 1. */
 	int (*read_generation)(struct hsdo_store *st, uint64_t *gen, char *err, size_t errlen);
-	/* Whole table into *out (hsdo_table_init'ed by the callee; caller frees).
+	/* Whole table into *out (hsdo_table_init'ed by the callee; caller frees),
+	 * out->generation the table's (0: unversioned, see read_generation).
 	 * On any error *out is untouched: the caller keeps its last good
 	 * table. An empty/zero-slot table is returned as success with n == 0;
 	 * callers decide it is a failure. */

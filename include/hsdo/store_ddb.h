@@ -11,7 +11,8 @@
  * to completion over a blocking transport. Requests, in order:
  *
  *   read_generation  GetItem 0 (consistent): one small read per client
- *                    cycle. A missing control item is generation 0.
+ *                    cycle. A missing control item, or one without
+ *                    Generation, is generation 0: unversioned.
  *   read_table       GetItem 0, then a consistent Scan, every page
  *                    (LastEvaluatedKey). The table's generation is the one
  *                    read BEFORE the scan: every write commits its
@@ -19,6 +20,13 @@
  *                    scanned are at least as new as that generation (never
  *                    older); a write landing during the scan makes the next
  *                    read_generation differ and the reader scans again.
+ *                    While the table is unversioned (the last read_table
+ *                    found generation 0 before and during its Scan: a table
+ *                    the original server writes), a read is the Scan
+ *                    alone, generation 0: a client reading it every cycle
+ *                    pays what the original client pays, one Scan. If that
+ *                    Scan meets a control item with a generation, the read
+ *                    starts over the versioned way (GetItem 0, then Scan).
  *   ensure_slots(n)  Scan for the ids present, PutItem of each missing slot
  *                    1..n as a free slot with attribute_not_exists (never
  *                    overwriting one), then, if anything was created or

@@ -4,7 +4,9 @@
  *   <one DynamoDB item per line, exactly as hsdo_item_encode writes it>
  *   ]}
  *
- * with slots 1..n dense and sorted. Readers take no lock: writers replace
+ * with slots 1..n dense and sorted. A document without "generation" (written
+ * by hand or by another tool) reads as generation 0: unversioned (store.h),
+ * so a client reads it whole every cycle. Readers take no lock: writers replace
  * the file by rename(2), so a reader sees the old or the new document, never
  * a partial one. Writers serialize their read-check-write with an exclusive
  * flock(2) on "<path>.lock", across processes.
@@ -36,8 +38,10 @@
 #define HSDO_STORE_FILE_VERSION 1
 /* Documents above this size are refused (-HSDO_ETOOBIG). */
 #define HSDO_STORE_FILE_MAX     ((size_t)64 << 20)
-/* Longest wait for the writers' lock before -HSDO_EAGAIN. */
-#define HSDO_STORE_FILE_LOCK_MS 2000
+/* Longest wait for the writers' lock before -HSDO_EAGAIN: a store call
+ * runs on the agent's loop, so it holds the loop at most this long (the
+ * caller retries at its next cycle). */
+#define HSDO_STORE_FILE_LOCK_MS 250
 /* The generation is a JSON number: keep it exact in a double. */
 #define HSDO_STORE_FILE_GEN_MAX UINT64_C(9007199254740991)
 
@@ -45,6 +49,15 @@
  * *out is freed with hsdo_store_free(). 0, -HSDO_EINVAL, -HSDO_ENOTFOUND or
  * -HSDO_ENOMEM. */
 int hsdo_store_file_open(const char *path, struct hsdo_store **out, char *err, size_t errlen);
+
+/* Bound st (a file store) to max_slots slots, as a client following N =
+ * HAPROXY_BACKEND_SERVERS_LIST_SIZE slots sets it: a document with a slot
+ * id above max_slots fails the read (-HSDO_EPROTO naming the slot, the
+ * way the DynamoDB store's max_slots does), and one larger than
+ * 64 KiB + 16 KiB per slot is refused before it is read (-HSDO_ETOOBIG):
+ * a hostile or mistaken file cannot make a client parse megabytes on its
+ * loop. 0 (the default): HSDO_SLOTS_MAX and HSDO_STORE_FILE_MAX. */
+void hsdo_store_file_set_max_slots(struct hsdo_store *st, size_t max_slots);
 
 /* Parse a document (len bytes, NUL not needed) into *out, a new table the
  * caller frees; *out is untouched on error. -HSDO_EPROTO with a precise

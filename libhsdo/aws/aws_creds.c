@@ -36,6 +36,7 @@
 #include "hsdo/aws_query.h"
 #include "hsdo/creds.h"
 #include "hsdo/err.h"
+#include "hsdo/file.h"
 #include "hsdo/http.h"
 #include "hsdo/log.h"
 #include "hsdo/profile.h"
@@ -57,48 +58,17 @@ extern char **environ;
 
 /* ---- files --------------------------------------------------------------------- */
 
-/* Read a whole (small) file; -HSDO_ENOTFOUND when it does not exist. The
+/* Read a whole (small) file; -HSDO_ENOTFOUND when it does not exist, else
+ * -HSDO_ECONFIG for any file that cannot be read (hsdo/file.h: never blocks
+ * on a FIFO: token files are read at each use, on the agent's loop). The
  * buffer may hold secrets: free it with hsdo_freezero(buf, len + 1). */
 static int read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
 {
-	struct stat sb;
-	size_t n = 0;
-	ssize_t r;
-	char *b;
-	int fd;
+	int rc = hsdo_file_read(path, HSDO_CREDS_FILE_MAX, buf, len, NULL, err, errlen);
 
-	*buf = NULL;
-	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return -HSDO_ENOTFOUND;
-		return hsdo_seterr(err, errlen, -HSDO_ECONFIG, "%s: %s", path, strerror(errno));
-	}
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > (off_t)HSDO_CREDS_FILE_MAX) {
-		close(fd);
-		return hsdo_seterr(err, errlen, -HSDO_ECONFIG,
-				   "%s: not a regular file of at most %d bytes", path,
-				   HSDO_CREDS_FILE_MAX);
-	}
-	b = hsdo_malloc((size_t)sb.st_size + 1);
-	if (b == NULL) {
-		close(fd);
-		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");
-	}
-	while (n < (size_t)sb.st_size) {
-		r = read(fd, b + n, (size_t)sb.st_size - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	b[n] = '\0';
-	*buf = b;
-	*len = n;
-	return 0;
+	if (rc == -HSDO_EIO || rc == -HSDO_ETOOBIG)
+		rc = -HSDO_ECONFIG;
+	return rc;
 }
 
 /* A one-line token file (web identity, container authorization), read at

@@ -509,7 +509,7 @@ int hsdo_ddb_build_lease_take(const char *table, const char *me, int64_t now_ms,
 	if (now_ms < 0 || expires_ms < now_ms)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "lease: bad times");
 	off = (size_t)snprintf(expr, sizeof(expr),
-			       "SET #h = :me, #x = :exp, #e = if_not_exists(#e, :zero) + :one, "
+			       "SET #h = :me, #x = :exp, #e = if_not_exists(#e, :now) + :one, "
 			       "#g = if_not_exists(#g, :zero)");
 	if (!control_attrs_expr(expr, sizeof(expr), &off))
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "update expression too long");
@@ -623,7 +623,7 @@ static int parse_json(const char *buf, size_t len, cJSON **root, char *err, size
 		return hsdo_seterr(err, errlen, -HSDO_ETOOBIG, "body of %zu bytes over %zu",
 				   len, HSDO_DDB_BODY_MAX);
 	hsdo_item_json_begin();
-	r = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+	r = hsdo_item_json_parse(buf, len, &end);
 	if (r == NULL) {
 		if (hsdo_item_json_nomem())
 			return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory parsing JSON");
@@ -802,7 +802,8 @@ out:
 
 /* ---- Scan / GetItem ---------------------------------------------------------- */
 
-/* The Generation of control item `item`. */
+/* The Generation of control item `item`; 0 when it has none (an item 0
+ * that no writer committed through: the table is unversioned). */
 static int control_generation(const cJSON *item, uint64_t *gen, char *err, size_t errlen)
 {
 	const cJSON *av;
@@ -812,9 +813,10 @@ static int control_generation(const cJSON *item, uint64_t *gen, char *err, size_
 
 	if ((rc = member(item, GENERATION, &av, "control item 0", err, errlen)) != 0)
 		return rc;
-	if (av == NULL)
-		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
-				   "control item 0: missing attribute " GENERATION);
+	if (av == NULL) {
+		*gen = 0;
+		return 0;
+	}
 	if ((s = av_n(av)) == NULL)
 		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
 				   "control item 0: " GENERATION " is not an N attribute value");

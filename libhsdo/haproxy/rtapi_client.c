@@ -402,14 +402,17 @@ int hsdo_rtapi_client_join_detect(const char *buf, size_t len, enum hsdo_rtapi_j
 
 /* ---- the connection -------------------------------------------------------------- */
 
-struct hsdo_rtapi_client {
-	int fd;
-	int timeout_ms;
-	size_t max_reply;
-	bool broken;                       /* out of step after an error */
-	char name[HSDO_RTAPI_PATH_MAX + 16];
-	struct hsdo_rtapi_client_stats st;
+/* Where a connection stands; _io moves it on. */
+enum conn_state {
+	CS_CONNECTING = 0,       /* connect() in progress */
+	CS_CONNECT_RETRY,        /* a Unix listener's backlog was full: try again soon */
+	CS_EXCHANGE,             /* a batch, or the prompt handshake, in flight */
+	CS_IDLE,                 /* ready for a batch */
+	CS_BROKEN,               /* out of step after an error */
 };
+
+#define RETRY_MS  10             /* between connects to a full Unix backlog */
+#define IO_BUDGET (1u << 20)     /* bytes read by one _io call: the caller's loop gets a turn */
 
 /* Growable receive buffer, bounded by lim bytes of data. */
 struct rbuf {
@@ -417,6 +420,26 @@ struct rbuf {
 	size_t len;
 	size_t cap;
 	size_t lim;
+};
+
+struct hsdo_rtapi_client {
+	int fd;
+	int timeout_ms;
+	size_t max_reply;
+	enum conn_state state;
+	char name[HSDO_RTAPI_PATH_MAX + 16];
+	struct hsdo_rtapi_client_stats st;
+	struct sockaddr_storage ss;
+	socklen_t salen;
+	int64_t deadline;            /* of connect + handshake, or of the batch (ns) */
+	int64_t retry_at;            /* CS_CONNECT_RETRY */
+	/* The exchange in flight: bytes to send, replies expected and read. */
+	bool handshake;
+	char *out;
+	size_t outlen, sent, nexpected;
+	struct rbuf rb;
+	struct span *rep;
+	struct split_pos sp;
 };
 
 static int64_t now_ns(void)
@@ -436,39 +459,6 @@ static int ms_left(int64_t deadline)
 		return 0;
 	left = (left + 999999) / 1000000;
 	return left > INT_MAX ? INT_MAX : (int)left;
-}
-
-/* Wait until fd is ready for events; 0, or -HSDO_EAGAIN at the deadline,
- * or -HSDO_EIO with errno set. */
-static int wait_fd(int fd, short events, int64_t deadline, short *revents)
-{
-	for (;;) {
-		struct pollfd pfd = { fd, events, 0 };
-		int left = ms_left(deadline);
-		int n;
-
-		if (left == 0)
-			return -HSDO_EAGAIN;
-		n = poll(&pfd, 1, left);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -HSDO_EIO;
-		if (n > 0) {
-			*revents = pfd.revents;
-			return 0;
-		}
-	}
-}
-
-static void sleep_until(int64_t deadline, int max_ms)
-{
-	int left = ms_left(deadline);
-
-	if (left > max_ms)
-		left = max_ms;
-	if (left > 0)
-		(void)poll(NULL, 0, left);
 }
 
 static int rbuf_grow(struct rbuf *rb)
@@ -530,135 +520,6 @@ static size_t count_newlines(const char *p, size_t len)
 	return n;
 }
 
-/* Write out[0..outlen) and read into rb until nexpected replies are in
- * rep, both directions under poll so neither side can block the other.
- * handshake: the answer must be exactly the prompt (no command counting). */
-static int pump(struct hsdo_rtapi_client *c, const char *out, size_t outlen,
-	size_t nexpected, struct rbuf *rb, struct span *rep, int64_t deadline,
-	bool handshake, char *err, size_t errlen)
-{
-	struct split_pos sp = { 0, 0, 0 };
-	size_t sent = 0;
-	char shown[48];
-	int rc;
-
-	for (;;) {
-		short revents = 0;
-		ssize_t n;
-
-		rc = wait_fd(c->fd, (short)(POLLIN | (sent < outlen ? POLLOUT : 0)), deadline,
-			&revents);
-		if (rc == -HSDO_EAGAIN)
-			return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: timed out after %d ms "
-				"(%zu of %zu bytes sent, %zu of %zu replies read)", c->name,
-				c->timeout_ms, sent, outlen, sp.nfound, nexpected);
-		if (rc != 0)
-			return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: poll: %s", c->name,
-				strerror(errno));
-		if (revents & POLLNVAL)
-			return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: invalid socket", c->name);
-		if (sent < outlen && (revents & POLLOUT)) {
-			n = send(c->fd, out + sent, outlen - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-			if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: write after %zu of "
-					"%zu bytes: %s", c->name, sent, outlen, strerror(errno));
-			if (n > 0) {
-				if (!handshake)
-					c->st.commands += count_newlines(out + sent, (size_t)n);
-				sent += (size_t)n;
-				c->st.bytes_out += (uint64_t)n;
-			}
-		}
-		if (!(revents & (POLLIN | POLLERR | POLLHUP)))
-			continue;
-		rc = rbuf_grow(rb);
-		if (rc == -HSDO_ETOOBIG)
-			return hsdo_seterr(err, errlen, rc, "%s: replies exceed %zu bytes "
-				"(%zu of %zu complete)", c->name, rb->lim, sp.nfound, nexpected);
-		if (rc != 0)
-			return hsdo_seterr(err, errlen, rc, "%s: out of memory for replies", c->name);
-		n = recv(c->fd, rb->p + rb->len, rb->cap - rb->len, MSG_DONTWAIT);
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-			continue;
-		if (n == -1)
-			return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: read: %s", c->name,
-				strerror(errno));
-		if (n == 0)
-			return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: HAProxy closed the connection "
-				"after %zu of %zu replies", c->name, sp.nfound, nexpected);
-		rb->len += (size_t)n;
-		c->st.bytes_in += (uint64_t)n;
-		if (handshake && memcmp(rb->p, PROMPT_SEP,
-			rb->len < PROMPT_SEP_LEN ? rb->len : PROMPT_SEP_LEN) != 0)
-			return hsdo_seterr(err, errlen, -HSDO_EPROTO, "%s: not a HAProxy Runtime API "
-				"prompt: \"%s\"", c->name, printable(shown, sizeof(shown), rb->p, rb->len));
-		rc = 0;
-		while (sp.nfound < nexpected &&
-		       (rc = split_next(rb->p, rb->len, &sp, &rep[sp.nfound])) == 0)
-			;
-		if (rc == 0 && (sp.start < rb->len || sent < outlen))
-			rc = -HSDO_EPROTO;
-		if (rc == -HSDO_EPROTO)
-			return hsdo_seterr(err, errlen, rc, "%s: unexpected bytes in reply %zu of %zu "
-				"(not a prompt-mode answer)", c->name, sp.nfound + 1, nexpected);
-		if (rb->len > rb->lim)
-			return hsdo_seterr(err, errlen, -HSDO_ETOOBIG, "%s: replies exceed %zu bytes "
-				"(%zu of %zu complete)", c->name, rb->lim, sp.nfound, nexpected);
-		if (rc == 0)
-			return 0;
-	}
-}
-
-static int do_connect(struct hsdo_rtapi_client *c, const struct sockaddr *sa, socklen_t salen,
-	bool unix_family, int64_t deadline, char *err, size_t errlen)
-{
-	int e;
-
-	for (;;) {
-		short revents = 0;
-		socklen_t elen = sizeof(e);
-		int rc;
-
-		if (connect(c->fd, sa, salen) == 0)
-			return 0;
-		e = errno;
-		if (e == EAGAIN && unix_family) {
-			/* a Unix listener's backlog is full: only retrying helps */
-			if (ms_left(deadline) == 0) {
-				e = ETIMEDOUT;
-				break;
-			}
-			sleep_until(deadline, 10);
-			continue;
-		}
-		if (e != EINPROGRESS && e != EINTR)
-			break;
-		rc = wait_fd(c->fd, POLLOUT, deadline, &revents);
-		if (rc == -HSDO_EAGAIN) {
-			e = ETIMEDOUT;
-			break;
-		}
-		if (rc != 0) {
-			e = errno;
-			break;
-		}
-		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &elen) == -1)
-			e = errno;
-		if (e == 0)
-			return 0;
-		break;
-	}
-	if (e == ETIMEDOUT)
-		return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: connect timed out after %d ms",
-			c->name, c->timeout_ms);
-	if (e == ENOENT || e == ENOTDIR)
-		return hsdo_seterr(err, errlen, -HSDO_ENOTFOUND, "%s: no such socket", c->name);
-	if (e == ECONNREFUSED)
-		return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: connection refused (is HAProxy "
-			"running with this stats socket?)", c->name);
-	return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: connect: %s", c->name, strerror(e));
-}
-
 /* Fill ss for t; returns the address length, 0 if t is invalid. */
 static socklen_t make_sockaddr(const struct hsdo_rtapi_target *t, struct sockaddr_storage *ss)
 {
@@ -701,16 +562,157 @@ static socklen_t make_sockaddr(const struct hsdo_rtapi_target *t, struct sockadd
 	}
 }
 
-int hsdo_rtapi_client_open(const struct hsdo_rtapi_target *t, int timeout_ms,
+static void exchange_free(struct hsdo_rtapi_client *c)
+{
+	hsdo_free(c->out);
+	hsdo_free(c->rep);
+	hsdo_free(c->rb.p);
+	c->out = NULL;
+	c->rep = NULL;
+	memset(&c->rb, 0, sizeof(c->rb));
+	c->outlen = c->sent = c->nexpected = 0;
+	memset(&c->sp, 0, sizeof(c->sp));
+}
+
+/* An error: the connection is out of step for good. Returns rc. */
+static int broken(struct hsdo_rtapi_client *c, int rc)
+{
+	c->state = CS_BROKEN;
+	exchange_free(c);
+	return rc;
+}
+
+/* Send and read what the socket takes and has now, never waiting: 0 when
+ * the nexpected replies are in, -HSDO_EAGAIN when more I/O is needed,
+ * another error when the exchange failed. */
+static int exchange_io(struct hsdo_rtapi_client *c, char *err, size_t errlen)
+{
+	size_t budget = IO_BUDGET;
+	char shown[48];
+	ssize_t n;
+	int rc;
+
+	for (;;) {
+		bool progress = false;
+
+		if (c->sent < c->outlen) {
+			n = send(c->fd, c->out + c->sent, c->outlen - c->sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: write after %zu of "
+					"%zu bytes: %s", c->name, c->sent, c->outlen, strerror(errno));
+			if (n > 0) {
+				if (!c->handshake)
+					c->st.commands += count_newlines(c->out + c->sent, (size_t)n);
+				c->sent += (size_t)n;
+				c->st.bytes_out += (uint64_t)n;
+				progress = true;
+			}
+		}
+		rc = rbuf_grow(&c->rb);
+		if (rc == -HSDO_ETOOBIG)
+			return hsdo_seterr(err, errlen, rc, "%s: replies exceed %zu bytes "
+				"(%zu of %zu complete)", c->name, c->rb.lim, c->sp.nfound, c->nexpected);
+		if (rc != 0)
+			return hsdo_seterr(err, errlen, rc, "%s: out of memory for replies", c->name);
+		n = recv(c->fd, c->rb.p + c->rb.len, c->rb.cap - c->rb.len, MSG_DONTWAIT);
+		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: read: %s", c->name,
+				strerror(errno));
+		if (n == 0)
+			return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: HAProxy closed the connection "
+				"(after %zu of %zu replies)", c->name, c->sp.nfound, c->nexpected);
+		if (n > 0) {
+			c->rb.len += (size_t)n;
+			c->st.bytes_in += (uint64_t)n;
+			progress = true;
+			budget = (size_t)n < budget ? budget - (size_t)n : 0;
+			if (c->handshake && memcmp(c->rb.p, PROMPT_SEP,
+				c->rb.len < PROMPT_SEP_LEN ? c->rb.len : PROMPT_SEP_LEN) != 0)
+				return hsdo_seterr(err, errlen, -HSDO_EPROTO, "%s: not a HAProxy Runtime "
+					"API prompt: \"%s\"", c->name,
+					printable(shown, sizeof(shown), c->rb.p, c->rb.len));
+			rc = 0;
+			while (c->sp.nfound < c->nexpected &&
+			       (rc = split_next(c->rb.p, c->rb.len, &c->sp, &c->rep[c->sp.nfound])) == 0)
+				;
+			if (rc == 0 && (c->sp.start < c->rb.len || c->sent < c->outlen))
+				rc = -HSDO_EPROTO;
+			if (rc == -HSDO_EPROTO)
+				return hsdo_seterr(err, errlen, rc, "%s: unexpected bytes in reply %zu of "
+					"%zu (not a prompt-mode answer)", c->name, c->sp.nfound + 1,
+					c->nexpected);
+			if (c->rb.len > c->rb.lim)
+				return hsdo_seterr(err, errlen, -HSDO_ETOOBIG, "%s: replies exceed %zu "
+					"bytes (%zu of %zu complete)", c->name, c->rb.lim, c->sp.nfound,
+					c->nexpected);
+			if (rc == 0)
+				return 0;
+		}
+		if (!progress || budget == 0)
+			return -HSDO_EAGAIN;
+	}
+}
+
+/* Start the exchange of out[0..outlen) (taken) for nexpected replies. */
+static int exchange_begin(struct hsdo_rtapi_client *c, char *out, size_t outlen,
+	size_t nexpected, bool handshake, size_t lim, int64_t deadline)
+{
+	exchange_free(c);
+	c->out = out;
+	c->outlen = outlen;
+	c->nexpected = nexpected;
+	c->handshake = handshake;
+	c->rb.lim = lim;
+	c->rep = hsdo_reallocarray(NULL, nexpected, sizeof(*c->rep));
+	if (c->rep == NULL || rbuf_grow(&c->rb) != 0)
+		return -HSDO_ENOMEM;
+	c->deadline = deadline;
+	c->state = CS_EXCHANGE;
+	return 0;
+}
+
+/* A connect error as a message; -HSDO_ENOTFOUND or -HSDO_EIO. */
+static int connect_error(struct hsdo_rtapi_client *c, int e, char *err, size_t errlen)
+{
+	if (e == ETIMEDOUT)
+		return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: connect timed out after %d ms",
+			c->name, c->timeout_ms);
+	if (e == ENOENT || e == ENOTDIR)
+		return hsdo_seterr(err, errlen, -HSDO_ENOTFOUND, "%s: no such socket", c->name);
+	if (e == ECONNREFUSED)
+		return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: connection refused (is HAProxy "
+			"running with this stats socket?)", c->name);
+	return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: connect: %s", c->name, strerror(e));
+}
+
+/* One connect() attempt: on to the handshake, or wait (-HSDO_EAGAIN). */
+static int try_connect(struct hsdo_rtapi_client *c, char *err, size_t errlen)
+{
+	int e;
+
+	if (connect(c->fd, (const struct sockaddr *)&c->ss, c->salen) == 0) {
+		c->state = CS_EXCHANGE;
+		return -HSDO_EAGAIN;
+	}
+	e = errno;
+	if (e == EAGAIN && c->ss.ss_family == AF_UNIX) {
+		/* a Unix listener's backlog is full: only retrying helps */
+		c->state = CS_CONNECT_RETRY;
+		c->retry_at = now_ns() + (int64_t)RETRY_MS * 1000000;
+		return -HSDO_EAGAIN;
+	}
+	if (e == EINPROGRESS || e == EINTR || e == EALREADY) {
+		c->state = CS_CONNECTING;
+		return -HSDO_EAGAIN;
+	}
+	return connect_error(c, e, err, errlen);
+}
+
+int hsdo_rtapi_client_start(const struct hsdo_rtapi_target *t, int timeout_ms,
 	struct hsdo_rtapi_client **out, char *err, size_t errlen)
 {
-	static const char prompt[] = "prompt\n";
 	struct hsdo_rtapi_client *c;
-	struct sockaddr_storage ss;
-	struct span rep;
-	struct rbuf rb = { NULL, 0, 0, 64 };
-	socklen_t salen;
-	int64_t deadline = now_ns() + (int64_t)timeout_ms * 1000000;
+	char *prompt;
 	int rc;
 
 	if (err != NULL && errlen > 0)
@@ -722,38 +724,214 @@ int hsdo_rtapi_client_open(const struct hsdo_rtapi_target *t, int timeout_ms,
 	if (timeout_ms <= 0 || timeout_ms > HSDO_RTAPI_CLIENT_TIMEOUT_MAX)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "timeout %d ms out of range "
 			"(1-%d)", timeout_ms, HSDO_RTAPI_CLIENT_TIMEOUT_MAX);
-	salen = make_sockaddr(t, &ss);
-	if (salen == 0)
-		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "invalid target");
 	c = hsdo_calloc(1, sizeof(*c));
 	if (c == NULL)
 		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");
+	c->fd = -1;
+	c->salen = make_sockaddr(t, &c->ss);
+	if (c->salen == 0) {
+		hsdo_free(c);
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "invalid target");
+	}
 	c->timeout_ms = timeout_ms;
 	c->max_reply = HSDO_RTAPI_CLIENT_REPLY_MAX;
 	if (hsdo_rtapi_client_target_str(t, c->name, sizeof(c->name)) < 0)
 		(void)snprintf(c->name, sizeof(c->name), "%s", hsdo_rtapi_family_str(t->family));
-	c->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	prompt = hsdo_strdup("prompt\n");
+	rc = prompt == NULL ? -HSDO_ENOMEM : exchange_begin(c, prompt, 7, 1, true, 64,
+		now_ns() + (int64_t)timeout_ms * 1000000);
+	if (rc != 0) {
+		exchange_free(c);
+		hsdo_free(c);
+		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");
+	}
+	c->fd = socket(c->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd == -1) {
 		rc = hsdo_seterr(err, errlen, -HSDO_EIO, "%s: socket: %s", c->name, strerror(errno));
+		exchange_free(c);
 		hsdo_free(c);
 		return rc;
 	}
-	rc = do_connect(c, (const struct sockaddr *)&ss, salen, ss.ss_family == AF_UNIX, deadline,
-		err, errlen);
-	if (rc == 0)
-		rc = pump(c, prompt, sizeof(prompt) - 1, 1, &rb, &rep, deadline, true, err, errlen);
-	if (rc == 0 && rep.len != 0)
-		rc = hsdo_seterr(err, errlen, -HSDO_EPROTO, "%s: 'prompt' got an answer "
-			"instead of a prompt", c->name);
-	hsdo_free(rb.p);
-	if (rc != 0) {
+	rc = try_connect(c, err, errlen);
+	if (rc != -HSDO_EAGAIN) {
+		exchange_free(c);
 		(void)close(c->fd);
 		hsdo_free(c);
 		return rc;
 	}
-	c->st.connections = 1;
 	*out = c;
 	return 0;
+}
+
+/* The handshake or the batch is complete: the replies into *res. */
+static int exchange_done(struct hsdo_rtapi_client *c, struct hsdo_rtapi_result *res,
+	char *err, size_t errlen)
+{
+	size_t i;
+
+	if (c->handshake) {
+		if (c->rep[0].len != 0)
+			return broken(c, hsdo_seterr(err, errlen, -HSDO_EPROTO, "%s: 'prompt' got an "
+				"answer instead of a prompt", c->name));
+		exchange_free(c);
+		c->st.connections = 1;
+		c->state = CS_IDLE;
+		return 0;
+	}
+	res->reply = hsdo_reallocarray(NULL, c->nexpected, sizeof(*res->reply));
+	res->len = hsdo_reallocarray(NULL, c->nexpected, sizeof(*res->len));
+	if (res->reply == NULL || res->len == NULL) {
+		hsdo_free(res->reply);
+		hsdo_free(res->len);
+		memset(res, 0, sizeof(*res));
+		return broken(c, hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory for %zu "
+			"replies", c->nexpected));
+	}
+	c->st.replies += c->nexpected;
+	/* each reply is followed by at least the '\n' of its prompt, where
+	 * its NUL goes: the replies become strings in place */
+	for (i = 0; i < c->nexpected; i++) {
+		c->rb.p[c->rep[i].off + c->rep[i].len] = '\0';
+		res->reply[i] = c->rb.p + c->rep[i].off;
+		res->len[i] = c->rep[i].len;
+	}
+	res->buf = c->rb.p;
+	res->n = c->nexpected;
+	c->rb.p = NULL;   /* now the result's */
+	exchange_free(c);
+	c->state = CS_IDLE;
+	return 0;
+}
+
+int hsdo_rtapi_client_io(struct hsdo_rtapi_client *c, struct hsdo_rtapi_result *res,
+	char *err, size_t errlen)
+{
+	int rc, e = 0;
+	socklen_t elen = sizeof(e);
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (res != NULL)
+		memset(res, 0, sizeof(*res));
+	if (c == NULL || res == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no client or result");
+	switch (c->state) {
+	case CS_IDLE:
+		return 0;
+	case CS_BROKEN:
+		return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: connection unusable after an "
+			"earlier error", c->name);
+	case CS_CONNECT_RETRY:
+		if (now_ns() >= c->deadline)
+			return broken(c, connect_error(c, ETIMEDOUT, err, errlen));
+		if (now_ns() < c->retry_at)
+			return -HSDO_EAGAIN;
+		rc = try_connect(c, err, errlen);
+		if (rc != -HSDO_EAGAIN)
+			return broken(c, rc);
+		if (c->state != CS_EXCHANGE)
+			return rc;
+		break;
+	case CS_CONNECTING:
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &elen) == -1)
+			e = errno;
+		if (e == 0) {
+			/* writable and no error: connected (or still in progress,
+			 * which send() then reports as EAGAIN) */
+			c->state = CS_EXCHANGE;
+			break;
+		}
+		if (e != EINPROGRESS && e != EALREADY)
+			return broken(c, connect_error(c, e, err, errlen));
+		if (now_ns() >= c->deadline)
+			return broken(c, connect_error(c, ETIMEDOUT, err, errlen));
+		return -HSDO_EAGAIN;
+	case CS_EXCHANGE:
+		break;
+	}
+	rc = exchange_io(c, err, errlen);
+	if (rc == -HSDO_EAGAIN && now_ns() >= c->deadline)
+		rc = hsdo_seterr(err, errlen, -HSDO_EIO, "%s: timed out after %d ms "
+			"(%zu of %zu bytes sent, %zu of %zu replies read)", c->name,
+			c->timeout_ms, c->sent, c->outlen, c->sp.nfound, c->nexpected);
+	if (rc == -HSDO_EAGAIN)
+		return rc;
+	if (rc != 0)
+		return broken(c, rc);
+	return exchange_done(c, res, err, errlen);
+}
+
+int hsdo_rtapi_client_fd(const struct hsdo_rtapi_client *c)
+{
+	return c != NULL ? c->fd : -1;
+}
+
+int hsdo_rtapi_client_events(const struct hsdo_rtapi_client *c)
+{
+	if (c == NULL)
+		return 0;
+	switch (c->state) {
+	case CS_CONNECTING:
+		return HSDO_RTAPI_IO_WRITE;
+	case CS_EXCHANGE:
+		return HSDO_RTAPI_IO_READ | (c->sent < c->outlen ? HSDO_RTAPI_IO_WRITE : 0);
+	default:
+		return 0;
+	}
+}
+
+long hsdo_rtapi_client_timeout(const struct hsdo_rtapi_client *c)
+{
+	if (c == NULL)
+		return -1;
+	switch (c->state) {
+	case CS_CONNECT_RETRY:
+		return ms_left(c->retry_at < c->deadline ? c->retry_at : c->deadline);
+	case CS_CONNECTING:
+	case CS_EXCHANGE:
+		return ms_left(c->deadline);
+	default:
+		return -1;
+	}
+}
+
+/* Drive c with poll(2) until _io is done with it. */
+static int run_blocking(struct hsdo_rtapi_client *c, struct hsdo_rtapi_result *res,
+	char *err, size_t errlen)
+{
+	int rc, ev;
+
+	for (;;) {
+		rc = hsdo_rtapi_client_io(c, res, err, errlen);
+		if (rc != -HSDO_EAGAIN)
+			return rc;
+		ev = hsdo_rtapi_client_events(c);
+		{
+			struct pollfd pfd = { c->fd, (short)(((ev & HSDO_RTAPI_IO_READ) ? POLLIN : 0) |
+						 ((ev & HSDO_RTAPI_IO_WRITE) ? POLLOUT : 0)), 0 };
+			long t = hsdo_rtapi_client_timeout(c);
+
+			(void)poll(&pfd, ev ? 1 : 0, t < 0 || t > INT_MAX ? INT_MAX : (int)t);
+		}
+	}
+}
+
+int hsdo_rtapi_client_open(const struct hsdo_rtapi_target *t, int timeout_ms,
+	struct hsdo_rtapi_client **out, char *err, size_t errlen)
+{
+	struct hsdo_rtapi_result none;
+	int rc = hsdo_rtapi_client_start(t, timeout_ms, out, err, errlen);
+
+	if (rc != 0)
+		return rc;
+	rc = run_blocking(*out, &none, err, errlen);
+	if (rc != 0) {
+		exchange_free(*out);
+		(void)close((*out)->fd);
+		hsdo_free(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 void hsdo_rtapi_client_set_limits(struct hsdo_rtapi_client *c, int timeout_ms,
@@ -809,30 +987,26 @@ static int check_cmd(const char *cmd, size_t i, size_t *lenp, char *err, size_t 
 	return 0;
 }
 
-int hsdo_rtapi_client_exec(struct hsdo_rtapi_client *c, const char *const *cmds, size_t n,
-	struct hsdo_rtapi_result *res, char *err, size_t errlen)
+int hsdo_rtapi_client_send(struct hsdo_rtapi_client *c, const char *const *cmds, size_t n,
+	char *err, size_t errlen)
 {
-	struct span *rep = NULL;
-	struct rbuf rb = { NULL, 0, 0, 0 };
-	char *out = NULL, *o;
+	char *out, *o;
 	size_t total = 0, i, len = 0;
-	int64_t deadline;
 	int rc;
 
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
-	if (res != NULL)
-		memset(res, 0, sizeof(*res));
-	if (c == NULL || res == NULL || (n > 0 && cmds == NULL))
-		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no client, commands or result");
-	if (c->broken)
+	if (c == NULL || n == 0 || cmds == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no client or commands");
+	if (c->state == CS_BROKEN)
 		return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: connection unusable after an "
 			"earlier error", c->name);
+	if (c->state != CS_IDLE)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "%s: an exchange is in flight",
+			c->name);
 	if (n > HSDO_RTAPI_CLIENT_BATCH_MAX)
 		return hsdo_seterr(err, errlen, -HSDO_ETOOBIG, "%zu commands in one batch (max %u)",
 			n, HSDO_RTAPI_CLIENT_BATCH_MAX);
-	if (n == 0)
-		return 0;
 	for (i = 0; i < n; i++) {
 		rc = check_cmd(cmds[i], i, &len, err, errlen);
 		if (rc != 0)
@@ -842,49 +1016,45 @@ int hsdo_rtapi_client_exec(struct hsdo_rtapi_client *c, const char *const *cmds,
 	/* everything allocated before the first byte is sent, so a failure
 	 * here leaves the connection usable */
 	out = hsdo_malloc(total);
-	rep = hsdo_reallocarray(NULL, n, sizeof(*rep));
-	res->reply = hsdo_reallocarray(NULL, n, sizeof(*res->reply));
-	res->len = hsdo_reallocarray(NULL, n, sizeof(*res->len));
-	rb.lim = c->max_reply;
-	rc = out && rep && res->reply && res->len ? rbuf_grow(&rb) : -HSDO_ENOMEM;
-	if (rc != 0) {
-		rc = hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory for %zu commands", n);
-		goto fail;
-	}
+	if (out == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory for %zu commands", n);
 	for (i = 0, o = out; i < n; i++) {
 		len = strlen(cmds[i]);
 		memcpy(o, cmds[i], len);
 		o[len] = '\n';
 		o += len + 1;
 	}
-	c->st.execs++;
-	deadline = now_ns() + (int64_t)c->timeout_ms * 1000000;
-	rc = pump(c, out, total, n, &rb, rep, deadline, false, err, errlen);
+	rc = exchange_begin(c, out, total, n, false, c->max_reply,
+		now_ns() + (int64_t)c->timeout_ms * 1000000);
 	if (rc != 0) {
-		c->broken = true;
-		goto fail;
+		exchange_free(c);
+		c->state = CS_IDLE;
+		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory for %zu commands", n);
 	}
-	c->st.replies += n;
-	/* each reply is followed by at least the '\n' of its prompt, where
-	 * its NUL goes: the replies become strings in place */
-	for (i = 0; i < n; i++) {
-		rb.p[rep[i].off + rep[i].len] = '\0';
-		res->reply[i] = rb.p + rep[i].off;
-		res->len[i] = rep[i].len;
-	}
-	res->buf = rb.p;
-	res->n = n;
-	hsdo_free(out);
-	hsdo_free(rep);
+	c->st.execs++;
 	return 0;
-fail:
-	hsdo_free(out);
-	hsdo_free(rep);
-	hsdo_free(rb.p);
-	hsdo_free(res->reply);
-	hsdo_free(res->len);
-	memset(res, 0, sizeof(*res));
-	return rc;
+}
+
+int hsdo_rtapi_client_exec(struct hsdo_rtapi_client *c, const char *const *cmds, size_t n,
+	struct hsdo_rtapi_result *res, char *err, size_t errlen)
+{
+	int rc;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (res != NULL)
+		memset(res, 0, sizeof(*res));
+	if (c == NULL || res == NULL || (n > 0 && cmds == NULL))
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no client, commands or result");
+	if (c->state == CS_BROKEN)
+		return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: connection unusable after an "
+			"earlier error", c->name);
+	if (n == 0)
+		return 0;
+	rc = hsdo_rtapi_client_send(c, cmds, n, err, errlen);
+	if (rc != 0)
+		return rc;
+	return run_blocking(c, res, err, errlen);
 }
 
 void hsdo_rtapi_client_stats(const struct hsdo_rtapi_client *c,
@@ -902,6 +1072,7 @@ void hsdo_rtapi_client_close(struct hsdo_rtapi_client *c)
 {
 	if (c == NULL)
 		return;
+	exchange_free(c);
 	if (c->fd != -1) {
 		/* best effort: HAProxy ends the session at once instead of at
 		 * its CLI timeout; a full socket buffer just skips it */

@@ -9,6 +9,7 @@
 
 #include "hsdo/alloc.h"
 #include "hsdo/err.h"
+#include "hsdo/file.h"
 #include "hsdo/source.h"
 #include "hsdo/source_static.h"
 #include "hsdo/source_consul.h"
@@ -309,9 +310,9 @@ static int consul_token(char *const *envp, char **tok, size_t *toklen, char *err
 {
 	const char *v = env_get(envp, "CONSUL_HTTP_TOKEN");
 	const char *path = env_get(envp, "CONSUL_HTTP_TOKEN_FILE");
-	char *buf;
-	size_t n;
-	FILE *f;
+	char *buf = NULL, why[600];
+	size_t n = 0, len = 0;
+	int rc;
 
 	*tok = NULL;
 	*toklen = 0;
@@ -322,24 +323,17 @@ static int consul_token(char *const *envp, char **tok, size_t *toklen, char *err
 	}
 	if (path == NULL || path[0] == '\0')
 		return 0;
-	f = fopen(path, "rb");
-	if (f == NULL)
-		return hsdo_seterr(err, errlen, -HSDO_ECONFIG, "CONSUL_HTTP_TOKEN_FILE %s: %s",
-				   path, strerror(errno));
-	buf = hsdo_malloc(TOKEN_FILE_MAX + 1);
-	if (buf == NULL) {
-		fclose(f);
-		return -HSDO_ENOMEM;
-	}
-	n = fread(buf, 1, TOKEN_FILE_MAX, f);
-	fclose(f);
-	buf[n] = '\0';
+	rc = hsdo_file_read(path, TOKEN_FILE_MAX, &buf, &len, NULL, why, sizeof(why));
+	if (rc == -HSDO_ENOMEM)
+		return rc;
+	if (rc != 0)
+		return hsdo_seterr(err, errlen, -HSDO_ECONFIG, "CONSUL_HTTP_TOKEN_FILE %s", why);
 	n = strcspn(buf, "\r\n");
 	buf[n] = '\0';
 	while (n > 0 && (buf[n - 1] == ' ' || buf[n - 1] == '\t'))
 		buf[--n] = '\0';
 	*tok = buf;
-	*toklen = TOKEN_FILE_MAX + 1;
+	*toklen = len + 1;   /* the whole buffer is wiped, not only the first line */
 	return 0;
 }
 

@@ -1,16 +1,11 @@
-/* Private to the file backends (store_file.c, reports_file.c): reading a
- * whole small file and replacing one atomically. */
+/* Private to the file backends (store_file.c, reports_file.c): replacing a
+ * small file atomically (they read through hsdo_file_read, hsdo/file.h). */
 #ifndef HSDO_FILE_IO_H
 #define HSDO_FILE_IO_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Read a whole regular file of at most max bytes into *out (hsdo_free,
- * NUL not added) and *outlen. -HSDO_ENOTFOUND (missing), -HSDO_ETOOBIG,
- * -HSDO_EIO, -HSDO_ENOMEM with the path in err. */
-int hsdo_file_read_whole(const char *path, size_t max, char **out, size_t *outlen,
-			 char *err, size_t errlen);
 /* Replace target with len bytes of doc atomically: a temporary file from
  * tmp_template (mkstemp, in target's directory dir), then rename(2) over
  * target. durable: fsync the file before and the directory after (the

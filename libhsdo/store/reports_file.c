@@ -10,6 +10,7 @@
 
 #include "hsdo/alloc.h"
 #include "hsdo/err.h"
+#include "hsdo/file.h"
 #include "hsdo/report.h"
 #include "hsdo/reports.h"
 #include "hsdo/reports_file.h"
@@ -97,7 +98,7 @@ static int read_one(const char *dir, const char *name, const char *id, int64_t n
 		hsdo_report_set_bad(set, name, "path too long");
 		return 0;
 	}
-	rc = hsdo_file_read_whole(path, HSDO_REPORT_DOC_MAX, &buf, &len, err, sizeof(err));
+	rc = hsdo_file_read(path, HSDO_REPORT_DOC_MAX, &buf, &len, NULL, err, sizeof(err));
 	if (rc == -HSDO_ENOTFOUND)
 		return 0;       /* replaced or removed while listing */
 	if (rc == 0)

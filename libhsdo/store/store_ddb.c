@@ -37,6 +37,9 @@ struct ddb_store {
 	/* the lease this store renewed last ("" if none) */
 	char held_by[HSDO_LEASE_HOLDER_LEN];
 	uint64_t held_epoch;
+	/* The last read_table found no generation: the next one starts with
+	 * the Scan (see read_table in hsdo/store_ddb.h). */
+	bool unversioned;
 };
 
 enum op_kind { OP_GEN = 0, OP_TABLE, OP_ENSURE, OP_WRITE, OP_LEASE, OP_VERIFY };
@@ -44,7 +47,8 @@ enum op_kind { OP_GEN = 0, OP_TABLE, OP_ENSURE, OP_WRITE, OP_LEASE, OP_VERIFY };
 enum op_step {
 	S_START = 0,
 	S_WAIT,          /* a request is in flight */
-	S_GET_CONTROL,   /* GetItem 0 */
+	S_GET_CONTROL,   /* GetItem 0 (lease) */
+	S_PRE_GEN,       /* GetItem 0 before a table's Scan */
 	S_SCAN,          /* next Scan page */
 	S_PUTS,          /* PutItems, several in flight */
 	S_COMMIT,        /* UpdateItem 0 */
@@ -81,6 +85,7 @@ struct op {
 	struct hsdo_ddb_page page;    /* the last page, for ExclusiveStartKey */
 	bool have_page;
 	uint64_t pre_gen;
+	bool scan_first;              /* read_table of an unversioned table */
 	/* ensure_slots */
 	size_t n;
 	uint8_t *have;                /* have[id] for ids 0..n */
@@ -350,8 +355,23 @@ static void scan_reply(struct op *o, int rc, const char *body, size_t len, const
 		op_fail(o, rc, "%s", perr);
 		return;
 	}
-	/* the generation read before the scan: the slots are at least as new */
-	t.generation = o->pre_gen;
+	if (o->scan_first && t.generation != 0) {
+		/* A control item with a generation appeared: its value cannot be
+		 * ordered with the slots scanned around it. Read again the
+		 * versioned way. */
+		hsdo_table_free(&t);
+		hsdo_ddb_page_free(&o->page);
+		o->have_page = false;
+		o->scan_first = false;
+		o->step = S_PRE_GEN;
+		return;
+	}
+	if (!o->scan_first) {
+		o->s->unversioned = o->pre_gen == 0 && t.generation == 0;
+		/* the generation read before the scan: the slots are at least as
+		 * new (0 when the table had none then) */
+		t.generation = o->pre_gen;
+	}
 	*o->table_out = t;
 	op_ok(o);
 }
@@ -472,6 +492,7 @@ static void commit_reply(struct op *o, int rc, const char *body, size_t len, con
 		op_fail(o, rc, "%s", err);
 		return;
 	}
+	o->s->unversioned = false;   /* it has a generation now */
 	op_ok(o);
 }
 
@@ -701,7 +722,8 @@ static void op_step(struct op *o)
 			get_control(o, gen_reply);
 			break;
 		case OP_TABLE:
-			get_control(o, table_pre_gen);
+			o->scan_first = s->unversioned;
+			o->step = o->scan_first ? S_SCAN : S_PRE_GEN;
 			break;
 		case OP_ENSURE:
 			o->step = S_SCAN;
@@ -724,6 +746,9 @@ static void op_step(struct op *o)
 		break;
 	case S_GET_CONTROL:
 		get_control(o, lease_read_reply);
+		break;
+	case S_PRE_GEN:
+		get_control(o, table_pre_gen);
 		break;
 	case S_SCAN:
 		scan_next(o);

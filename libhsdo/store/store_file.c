@@ -17,6 +17,7 @@
 
 #include "hsdo/alloc.h"
 #include "hsdo/err.h"
+#include "hsdo/file.h"
 #include "hsdo/item.h"
 #include "hsdo/slot.h"
 #include "hsdo/store.h"
@@ -86,10 +87,13 @@ static int parse_doc(const cJSON *root, struct hsdo_table *out, char *err, size_
 		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
 				   "version: unsupported version %" PRIu64 " (this build reads %d)",
 				   version, HSDO_STORE_FILE_VERSION);
+	/* No generation: a document written by hand or by a tool that does
+	 * not keep one; it reads as generation 0, unversioned (store.h). */
 	gen = cJSON_GetObjectItemCaseSensitive(root, "generation");
-	if (!json_uint(gen, HSDO_STORE_FILE_GEN_MAX, &generation))
+	generation = 0;
+	if (gen != NULL && !json_uint(gen, HSDO_STORE_FILE_GEN_MAX, &generation))
 		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
-				   "generation: missing or not an integer in 0..%" PRIu64,
+				   "generation: not an integer in 0..%" PRIu64,
 				   HSDO_STORE_FILE_GEN_MAX);
 	slots = cJSON_GetObjectItemCaseSensitive(root, "slots");
 	if (!cJSON_IsArray(slots))
@@ -158,7 +162,7 @@ int hsdo_store_file_parse(const char *buf, size_t len, struct hsdo_table *out,
 	if (buf == NULL || len == 0)
 		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "empty document");
 	hsdo_item_json_begin();
-	root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+	root = hsdo_item_json_parse(buf, len, &end);
 	if (root == NULL) {
 		if (hsdo_item_json_nomem())
 			return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory parsing the document");
@@ -272,82 +276,53 @@ struct file_store {
 	bool gen_cached;
 	struct stat gen_st;
 	uint64_t gen;
+	size_t max_slots;     /* 0: HSDO_SLOTS_MAX (hsdo_store_file_set_max_slots) */
 };
+
+/* What a document of max_slots slots can take, whatever its writer's
+ * spacing and escapes (an item is under 4 KiB even fully \u-escaped). */
+#define DOC_BASE     ((size_t)64 << 10)
+#define DOC_PER_SLOT ((size_t)16 << 10)
 
 static struct file_store *fs_of(struct hsdo_store *st)
 {
 	return st->impl;
 }
 
-int hsdo_file_read_whole(const char *path, size_t max, char **out, size_t *outlen,
-			 char *err, size_t errlen)
+static size_t doc_max(const struct file_store *fs)
 {
-	struct stat sb;
-	size_t size, got = 0;
-	ssize_t r = 0;
-	char *buf;
-	int fd, e;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1) {
-		e = errno;
-		if (e == ENOENT)
-			return hsdo_seterr(err, errlen, -HSDO_ENOTFOUND, "%s: no such file", path);
-		return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: open: %s", path, strerror(e));
-	}
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: not a readable regular file", path);
-	}
-	if (sb.st_size < 0 || (uintmax_t)sb.st_size > max) {
-		close(fd);
-		return hsdo_seterr(err, errlen, -HSDO_ETOOBIG, "%s: %jd bytes is over the %zu byte limit",
-				   path, (intmax_t)sb.st_size, max);
-	}
-	size = (size_t)sb.st_size;
-	/* One spare byte: reading it means the file grew under us. */
-	buf = hsdo_malloc(size + 1);
-	if (buf == NULL) {
-		close(fd);
-		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "%s: out of memory", path);
-	}
-	for (;;) {
-		r = read(fd, buf + got, size + 1 - got);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-		if (got > size)
-			break;
-	}
-	e = errno;
-	close(fd);
-	if (r < 0 || got > size) {
-		hsdo_free(buf);
-		if (r < 0)
-			return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: read: %s", path, strerror(e));
-		return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: changed size while being read", path);
-	}
-	*out = buf;
-	*outlen = got;
-	return 0;
+	if (fs->max_slots == 0 || fs->max_slots > (HSDO_STORE_FILE_MAX - DOC_BASE) / DOC_PER_SLOT)
+		return HSDO_STORE_FILE_MAX;
+	return DOC_BASE + fs->max_slots * DOC_PER_SLOT;
 }
 
 /* Read and parse the document; a missing file is -HSDO_ENOTFOUND. */
 static int load(struct file_store *fs, struct hsdo_table *t, char *err, size_t errlen)
 {
+	struct hsdo_table got;
 	char *buf = NULL, perr[320];
 	size_t len = 0;
 	int rc;
 
-	rc = hsdo_file_read_whole(fs->path, HSDO_STORE_FILE_MAX, &buf, &len, err, errlen);
+	rc = hsdo_file_read(fs->path, doc_max(fs), &buf, &len, NULL, err, errlen);
+	if (rc == -HSDO_ETOOBIG && fs->max_slots > 0)
+		return hsdo_seterr(err, errlen, rc, "%s: larger than %zu slots can take (%zu bytes "
+				   "at most)", fs->path, fs->max_slots, doc_max(fs));
 	if (rc != 0)
 		return rc;
-	rc = hsdo_store_file_parse(buf, len, t, perr, sizeof(perr));
+	rc = hsdo_store_file_parse(buf, len, &got, perr, sizeof(perr));
 	hsdo_free(buf);
 	if (rc != 0)
 		return hsdo_seterr(err, errlen, rc, "%s: %s", fs->path, perr);
+	if (fs->max_slots > 0 && got.n > fs->max_slots) {
+		rc = hsdo_seterr(err, errlen, -HSDO_EPROTO, "%s: slot %zu (BackendServerID %zu) is "
+				 "beyond the %zu slots of HAPROXY_BACKEND_SERVERS_LIST_SIZE (the "
+				 "table has %zu)", fs->path, fs->max_slots + 1, fs->max_slots + 1,
+				 fs->max_slots, got.n);
+		hsdo_table_free(&got);
+		return rc;
+	}
+	*t = got;
 	return 0;
 }
 
@@ -368,7 +343,7 @@ static int lock_take(struct file_store *fs, int *fdp, char *err, size_t errlen)
 {
 	int fd, e, waited;
 
-	fd = open(fs->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	fd = open(fs->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0644);
 	if (fd == -1) {
 		e = errno;
 		return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: open: %s", fs->lock_path, strerror(e));
@@ -505,7 +480,7 @@ static int lease_load(struct file_store *fs, struct hsdo_lease *l, char *err, si
 	int rc;
 
 	memset(l, 0, sizeof(*l));
-	rc = hsdo_file_read_whole(fs->lease_path, HSDO_STORE_FILE_MAX, &buf, &len, err, errlen);
+	rc = hsdo_file_read(fs->lease_path, HSDO_STORE_FILE_MAX, &buf, &len, NULL, err, errlen);
 	if (rc == -HSDO_ENOTFOUND)
 		return 0;
 	if (rc != 0)
@@ -753,6 +728,12 @@ static void file_free(struct hsdo_store *st)
 		hsdo_free(fs);
 	}
 	hsdo_free(st);
+}
+
+void hsdo_store_file_set_max_slots(struct hsdo_store *st, size_t max_slots)
+{
+	if (st != NULL && st->ops != NULL && strcmp(st->ops->name, "file") == 0)
+		fs_of(st)->max_slots = max_slots;
 }
 
 static const struct hsdo_store_ops file_ops = {

@@ -10,7 +10,7 @@
 # --dry-run and --once.
 source "$(dirname "$0")/lib/peers.sh"
 
-FE_PORT=$(free_port) PA=$(free_port) PB=$(free_port) PC=$(free_port)
+FE_PORT=$(free_port) PA=$(free_port) PB=$(free_port) PC=$(free_port) EP=$(free_port)
 hap_cfg "frontend fe
     bind 127.0.0.1:$FE_PORT
     default_backend be_app
@@ -26,7 +26,7 @@ CLIENT_HAPROXY_BACKEND_NAME: be_app
 CLIENT_HAPROXY_BACKEND_BASE_NAME: web
 CLIENT_HAPROXY_BACKEND_SERVER_PORT: 80
 HAPROXY_BACKEND_SERVERS_LIST_SIZE: 4
-EXPORTER_PORT: $(free_port)
+EXPORTER_PORT: $EP
 YAML
 F=free
 table 1 "1,active,127.0.0.1,$PA,10" "2,active,127.0.0.1,$PB,20" "3,$F" "4,$F"
@@ -87,13 +87,17 @@ wait_for "web2 drain" in_drain be_app web2 && ok "draining slot is in drain" || 
 h=$(hits 10)
 [[ $h == "A=0 B=0 C=10 503=0" ]] && ok "draining server gets no new requests ($h)" || ko "draining server gets no new requests ($h)"
 
-# ---- malformed entry: skipped, the rest applied -------------------------------
+# ---- a malformed entry: the read fails naming it, the last good table stays ---
 table 5 "1,active,not-an-ip,$PA,10" "2,$F" "3,active,127.0.0.1,$PC,30" "4,$F"
-wait_for "web3 weight 30" bash -c "[[ \$(echo 'show servers state be_app' | socat - UNIX-CONNECT:$tmp/admin.sock | awk '\$4==\"web3\"{print \$8}') == 30 ]]" \
-	&& ok "the valid entries still apply" || ko "the valid entries still apply" "$tmp/agent.log"
-grep -qE "slot 1.*skipped.*not-an-ip" "$tmp/agent.log" && ok "the invalid entry is skipped with a line naming the slot" \
-	|| ko "the invalid entry is skipped with a line naming the slot" "$tmp/agent.log"
-in_maint be_app web1 && ok "the invalid slot is left as it was" || ko "the invalid slot is left as it was"
+wait_log "$tmp/agent.log" 'BackendServerID 1\): IPAddress: "not-an-ip" is not an IPv4 or IPv6 address.*keeping the last good slot table$' \
+	&& ok "a malformed entry fails the read, named (item and attribute)" \
+	|| ko "a malformed entry fails the read, named" "$tmp/agent.log"
+sleep 0.5
+[[ $(srv srv_uweight be_app web3) == 20 ]] && in_drain be_app web2 && in_maint be_app web1 \
+	&& ok "nothing of that table applies: HAProxy keeps the last good one" \
+	|| ko "nothing of that table applies" "$tmp/agent.log"
+[[ $(curl -s -m 5 "http://127.0.0.1:$EP/healthz") == *'IPAddress: "not-an-ip"'* ]] \
+	&& ok "/healthz says why" || ko "/healthz says why: $(curl -s -m 5 "http://127.0.0.1:$EP/healthz")"
 
 # ---- store failure and empty table: HAProxy keeps serving ----------------------
 table 6 "1,$F" "2,$F" "3,active,127.0.0.1,$PC,30" "4,$F"

@@ -3,6 +3,7 @@
 #define HSDO_TEST_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Create a fresh temporary directory (mkdtemp under $TMPDIR or /tmp);
@@ -23,6 +24,9 @@ char *hsdo_test_load_data(const char *rel, size_t *len);
 /* Stop a child: SIGTERM, up to 2 s to exit, then SIGKILL; reap it and set
  * *pid to 0. No-op when *pid <= 0. */
 void hsdo_test_stop_pid(pid_t *pid);
+/* A TCP connection to 127.0.0.1:port (connect blocks; TCP_NODELAY), or -1
+ * when refused. */
+int hsdo_test_tcp_connect(uint16_t port);
 /* Run a Suite, printing check's summary; returns the process exit status. */
 struct Suite;
 int hsdo_test_run(struct Suite *s);

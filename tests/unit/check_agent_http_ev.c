@@ -67,7 +67,7 @@ static void fx_teardown(void)
 
 struct ctx {
 	struct ev_loop *loop;
-	struct hsdo_agent_http *a;
+	struct http_ev *a;
 	struct hsdo_http *h;
 };
 
@@ -78,16 +78,16 @@ static void ctx_open(struct ctx *c, const struct hsdo_http_options *opt)
 
 	c->loop = ev_loop_new(EVFLAG_AUTO);
 	ck_assert_ptr_nonnull(c->loop);
-	rc = hsdo_agent_http_new(c->loop, opt, &c->a, err, sizeof(err));
-	ck_assert_msg(rc == 0, "hsdo_agent_http_new: %d %s", rc, err);
-	c->h = hsdo_agent_http_engine(c->a);
+	rc = http_ev_new(c->loop, opt, &c->a, err, sizeof(err));
+	ck_assert_msg(rc == 0, "http_ev_new: %d %s", rc, err);
+	c->h = http_ev_engine(c->a);
 	ck_assert_ptr_nonnull(c->h);
 	ck_assert(!hsdo_http_blocking(c->h));
 }
 
 static void ctx_close(struct ctx *c)
 {
-	hsdo_agent_http_free(c->a);
+	http_ev_free(c->a);
 	ev_loop_destroy(c->loop);
 }
 
@@ -397,7 +397,7 @@ START_TEST(free_cancels_in_flight)
 	for (i = 0; i < 3; i++)
 		ck_assert_int_eq(r[i].calls, 0);
 	ck_assert_uint_eq(hsdo_http_pending(c.h), 4);
-	hsdo_agent_http_free(c.a);
+	http_ev_free(c.a);
 	for (i = 0; i < 3; i++) {
 		ck_assert_int_eq(r[i].calls, 1);
 		ck_assert_int_eq(r[i].rc, -HSDO_EAGAIN);

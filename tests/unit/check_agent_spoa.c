@@ -34,6 +34,7 @@
 
 #include "hsdo_test.h"
 #include "haproxy_peer.h"
+#include "spop_peer.h"
 #include "spoa.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -42,13 +43,8 @@
  * slow for per-byte and per-frame checks in loops. */
 #define REQUIRE(c) do { if (!(c)) ck_abort_msg("%s:%d: %s", __FILE__, __LINE__, #c); } while (0)
 
-/* §1.5 of the SPOP brief: the normal HAPROXY-HELLO and the health check. */
-#define HELLO_129 \
-	"\x00\x00\x00\x81" "\x01" "\x00\x00\x00\x01" "\x00\x00" \
-	"\x12" "supported-versions" "\x08\x03" "2.0" \
-	"\x0e" "max-frame-size" "\x03\xfc\xf0\x06" \
-	"\x0c" "capabilities" "\x08\x10" "pipelining,async" \
-	"\x09" "engine-id" "\x08\x24" "3168f72c-717a-4fca-975c-495f0cacb120"
+/* §1.5 of the SPOP brief: the health check (HSDO_TEST_HELLO_129 is the normal
+ * HAPROXY-HELLO). */
 static const uint8_t hello_check[] = {
 	0x00, 0x00, 0x00, 0x4e, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x12, 0x73, 0x75, 0x70, 0x70,
 	0x6f, 0x72, 0x74, 0x65, 0x64, 0x2d, 0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e, 0x73, 0x08, 0x03,
@@ -65,15 +61,15 @@ static const uint8_t hello_check[] = {
 /* ---- the fixture -------------------------------------------------------------------- */
 
 static struct ev_loop *loop;
-static struct hsdo_spoa *spoa;
+static struct spoa *spoa;
 static uint16_t port;
 static struct hsdo_config_backend backends[2];
 static struct hsdo_config cfg;
 static char listen_addr[64];
 
-static void default_params(struct hsdo_spoa_params *p)
+static void default_params(struct spoa_params *p)
 {
-	hsdo_spoa_params_default(p);
+	spoa_params_default(p);
 	p->retry_interval = 0.1;
 }
 
@@ -85,7 +81,7 @@ static void table_set(const enum hsdo_slot_state *states, size_t n)
 	ck_assert_int_eq(hsdo_table_init(&t, n), 0);
 	for (i = 0; i < n; i++)
 		t.slots[i].state = states[i];
-	hsdo_spoa_set_table(spoa, &t);
+	spoa_set_table(spoa, &t);
 	hsdo_table_free(&t);
 }
 
@@ -99,7 +95,7 @@ static void default_table(void)
 	table_set(st, NELEM(st));
 }
 
-static void start_with(const struct hsdo_spoa_params *p)
+static void start_with(const struct spoa_params *p)
 {
 	char err[256] = "";
 
@@ -120,13 +116,13 @@ static void start_with(const struct hsdo_spoa_params *p)
 	cfg.spoa_listen = listen_addr;
 	loop = ev_loop_new(EVFLAG_AUTO);
 	ck_assert_ptr_nonnull(loop);
-	ck_assert_msg(hsdo_spoa_start(loop, &cfg, p, &spoa, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(spoa_start(loop, &cfg, p, &spoa, err, sizeof(err)) == 0, "%s", err);
 	default_table();
 }
 
 static void start(void)
 {
-	struct hsdo_spoa_params p;
+	struct spoa_params p;
 
 	default_params(&p);
 	start_with(&p);
@@ -134,17 +130,17 @@ static void start(void)
 
 static void stop(void)
 {
-	hsdo_spoa_stop(spoa);
+	spoa_stop(spoa);
 	spoa = NULL;
 	ev_loop_destroy(loop);
 	loop = NULL;
 }
 
-static struct hsdo_spoa_stats stats(void)
+static struct spoa_stats stats(void)
 {
-	struct hsdo_spoa_stats st;
+	struct spoa_stats st;
 
-	hsdo_spoa_get_stats(spoa, &st);
+	spoa_get_stats(spoa, &st);
 	return st;
 }
 
@@ -262,152 +258,6 @@ static void cl_expect_eof(int fd, int timeout_ms)
 	ck_assert_msg(cl_read(fd, &b, 1, timeout_ms) <= 0, "data where EOF was expected");
 }
 
-/* ---- frames HAProxy sends ------------------------------------------------------------------ */
-
-struct wr {
-	uint8_t b[70000];
-	size_t n;
-};
-
-static void w_u8(struct wr *w, uint8_t v)
-{
-	REQUIRE(w->n < sizeof(w->b));
-	w->b[w->n++] = v;
-}
-
-static void w_varint(struct wr *w, uint64_t v)
-{
-	int n = hsdo_spop_varint_encode(v, w->b + w->n, sizeof(w->b) - w->n);
-
-	REQUIRE(n > 0);
-	w->n += (size_t)n;
-}
-
-static void w_bytes(struct wr *w, const void *p, size_t len)
-{
-	w_varint(w, len);
-	REQUIRE(w->n + len <= sizeof(w->b));
-	memcpy(w->b + w->n, p, len);
-	w->n += len;
-}
-
-static void w_name(struct wr *w, const char *s)
-{
-	w_bytes(w, s, strlen(s));
-}
-
-static void w_str(struct wr *w, const char *s)
-{
-	w_u8(w, HSDO_SPOP_DATA_STRING);
-	w_bytes(w, s, strlen(s));
-}
-
-static void w_int(struct wr *w, int64_t v)
-{
-	struct hsdo_spop_data d;
-	int n;
-
-	memset(&d, 0, sizeof(d));
-	d.type = HSDO_SPOP_DATA_INT64;
-	d.i = v;
-	n = hsdo_spop_data_encode(&d, w->b + w->n, sizeof(w->b) - w->n);
-	REQUIRE(n > 0);
-	w->n += (size_t)n;
-}
-
-/* Start a frame at w->n; returns where its length goes. */
-static size_t w_begin(struct wr *w, uint8_t type, uint32_t flags, uint64_t sid, uint64_t fid)
-{
-	size_t at = w->n;
-
-	w->n += 4;
-	w_u8(w, type);
-	w_u8(w, (uint8_t)(flags >> 24));
-	w_u8(w, (uint8_t)(flags >> 16));
-	w_u8(w, (uint8_t)(flags >> 8));
-	w_u8(w, (uint8_t)flags);
-	w_varint(w, sid);
-	w_varint(w, fid);
-	return at;
-}
-
-static void w_end(struct wr *w, size_t at)
-{
-	uint32_t len = (uint32_t)(w->n - at - 4);
-
-	w->b[at] = (uint8_t)(len >> 24);
-	w->b[at + 1] = (uint8_t)(len >> 16);
-	w->b[at + 2] = (uint8_t)(len >> 8);
-	w->b[at + 3] = (uint8_t)len;
-}
-
-/* A HAPROXY-HELLO; NULL leaves a key out. */
-static void w_hello(struct wr *w, const char *versions, int64_t max_frame, const char *caps,
-		    uint32_t flags, uint64_t sid)
-{
-	size_t at = w_begin(w, HSDO_SPOP_FRAME_HAPROXY_HELLO, flags, sid, 0);
-
-	if (versions != NULL) {
-		w_name(w, "supported-versions");
-		w_str(w, versions);
-	}
-	if (max_frame >= 0) {
-		struct hsdo_spop_data d;
-
-		w_name(w, "max-frame-size");
-		memset(&d, 0, sizeof(d));
-		d.type = HSDO_SPOP_DATA_UINT32;
-		d.u = (uint64_t)max_frame;
-		w->n += (size_t)hsdo_spop_data_encode(&d, w->b + w->n, sizeof(w->b) - w->n);
-	}
-	if (caps != NULL) {
-		w_name(w, "capabilities");
-		w_str(w, caps);
-	}
-	w_end(w, at);
-}
-
-/* A response as HAProxy's on-http-response message sends it: be_name,
- * srv_name (NULL: NULL data), srv_id (< 0: NULL), status (< 0: NULL). */
-struct resp_args {
-	const char *be, *srv;
-	int64_t srv_id, status;
-};
-
-static void w_resp_msg(struct wr *w, const char *msgname, const struct resp_args *r)
-{
-	w_name(w, msgname);
-	w_u8(w, 4);
-	w_name(w, "be_name");
-	if (r->be != NULL)
-		w_str(w, r->be);
-	else
-		w_u8(w, HSDO_SPOP_DATA_NULL);
-	w_name(w, "srv_name");
-	if (r->srv != NULL)
-		w_str(w, r->srv);
-	else
-		w_u8(w, HSDO_SPOP_DATA_NULL);
-	w_name(w, "srv_id");
-	if (r->srv_id >= 0)
-		w_int(w, r->srv_id);
-	else
-		w_u8(w, HSDO_SPOP_DATA_NULL);
-	w_name(w, "status");
-	if (r->status >= 0)
-		w_int(w, r->status);
-	else
-		w_u8(w, HSDO_SPOP_DATA_NULL);
-}
-
-static void w_notify(struct wr *w, uint64_t sid, uint64_t fid, const struct resp_args *r)
-{
-	size_t at = w_begin(w, HSDO_SPOP_FRAME_NOTIFY, HSDO_SPOP_FLAG_FIN, sid, fid);
-
-	w_resp_msg(w, "hsdo-response", r);
-	w_end(w, at);
-}
-
 /* ---- frames the agent sends ------------------------------------------------------------- */
 
 static void decode(const uint8_t *buf, int len, uint8_t type, struct hsdo_spop_frame *f)
@@ -512,24 +362,24 @@ static int cl_ready(void)
 	int fd = cl_connect();
 	struct agent_hello h;
 
-	cl_send(fd, HELLO_129, sizeof(HELLO_129) - 1);
+	cl_send(fd, HSDO_TEST_HELLO_129, sizeof(HSDO_TEST_HELLO_129) - 1);
 	h = read_agent_hello(fd);
 	ck_assert_str_eq(h.version, "2.0");
 	return fd;
 }
 
-static void notify_one(int fd, uint64_t sid, uint64_t fid, const struct resp_args *r)
+static void notify_one(int fd, uint64_t sid, uint64_t fid, const struct hsdo_test_resp *r)
 {
-	struct wr *w = calloc(1, sizeof(*w));
+	struct hsdo_test_wr *w = calloc(1, sizeof(*w));
 
 	ck_assert_ptr_nonnull(w);
-	w_notify(w, sid, fid, r);
+	hsdo_test_wr_notify(w, sid, fid, r);
 	cl_send(fd, w->b, w->n);
 	free(w);
 }
 
-static const struct resp_args ok200 = { "be_app", "web1", 1, 200 };
-static const struct resp_args drain404 = { "be_app", "web2", 2, 404 };
+static const struct hsdo_test_resp ok200 = { "be_app", "web1", 1, 200 };
+static const struct hsdo_test_resp drain404 = { "be_app", "web2", 2, 404 };
 
 /* ---- HELLO --------------------------------------------------------------------------------- */
 
@@ -540,7 +390,7 @@ START_TEST(hello_doc_frame)
 
 	start();
 	fd = cl_connect();
-	cl_send(fd, HELLO_129, sizeof(HELLO_129) - 1);
+	cl_send(fd, HSDO_TEST_HELLO_129, sizeof(HSDO_TEST_HELLO_129) - 1);
 	h = read_agent_hello(fd);
 	ck_assert_str_eq(h.version, "2.0");
 	ck_assert_str_eq(h.caps, "pipelining");
@@ -560,9 +410,9 @@ END_TEST
 /* Negotiation takes the smaller size, from either side, and holds it. */
 START_TEST(hello_frame_sizes)
 {
-	struct hsdo_spoa_params p;
-	struct wr *w = calloc(1, sizeof(*w));
-	struct resp_args big = ok200;
+	struct spoa_params p;
+	struct hsdo_test_wr *w = calloc(1, sizeof(*w));
+	struct hsdo_test_resp big = ok200;
 	char srv[2000];
 	int fd;
 
@@ -571,12 +421,12 @@ START_TEST(hello_frame_sizes)
 	p.max_frame_size = 4096;
 	start_with(&p);
 	fd = cl_connect();
-	cl_send(fd, HELLO_129, sizeof(HELLO_129) - 1);
+	cl_send(fd, HSDO_TEST_HELLO_129, sizeof(HSDO_TEST_HELLO_129) - 1);
 	ck_assert_uint_eq(read_agent_hello(fd).max_frame, 4096);
 	close(fd);
 
 	fd = cl_connect();
-	w_hello(w, "2.0", 1000, "pipelining,async", HSDO_SPOP_FLAG_FIN, 0);
+	hsdo_test_wr_hello(w, "2.0", 1000, "pipelining,async", HSDO_SPOP_FLAG_FIN, 0);
 	cl_send(fd, w->b, w->n);
 	ck_assert_uint_eq(read_agent_hello(fd).max_frame, 1000);
 	/* a NOTIFY of exactly 1000 bytes is fine, one more is too big */
@@ -585,7 +435,7 @@ START_TEST(hello_frame_sizes)
 		w->n = 0;
 		srv[len] = '\0';
 		big.srv = srv;
-		w_notify(w, 7, 9, &big);
+		hsdo_test_wr_notify(w, 7, 9, &big);
 		srv[len] = 'a';
 		if (w->n == 1004)
 			break;
@@ -595,11 +445,11 @@ START_TEST(hello_frame_sizes)
 	expect_ack(fd, 7, 9, "unknown");
 	srv[sizeof(srv) - 1] = '\0';
 	w->n = 0;
-	w_notify(w, 7, 10, &big);
+	hsdo_test_wr_notify(w, 7, 10, &big);
 	cl_send(fd, w->b, w->n);
 	expect_disconnect(fd, HSDO_SPOP_ST_TOO_BIG);
 	close(fd);
-	ck_assert_uint_eq(stats().errors[HSDO_SPOA_ERR_TOO_BIG], 1);
+	ck_assert_uint_eq(stats().errors[SPOA_ERR_TOO_BIG], 1);
 	free(w);
 	stop();
 }
@@ -629,14 +479,14 @@ END_TEST
 /* Empty capabilities on a normal HELLO: accepted, pipelining announced. */
 START_TEST(hello_empty_capabilities)
 {
-	struct wr *w = calloc(1, sizeof(*w));
+	struct hsdo_test_wr *w = calloc(1, sizeof(*w));
 	struct agent_hello h;
 	int fd;
 
 	ck_assert_ptr_nonnull(w);
 	start();
 	fd = cl_connect();
-	w_hello(w, " 1.0 , 2.0 ", 16380, "", HSDO_SPOP_FLAG_FIN, 0);
+	hsdo_test_wr_hello(w, " 1.0 , 2.0 ", 16380, "", HSDO_SPOP_FLAG_FIN, 0);
 	cl_send(fd, w->b, w->n);
 	h = read_agent_hello(fd);
 	ck_assert_str_eq(h.caps, "pipelining");
@@ -655,7 +505,7 @@ START_TEST(pipelining)
 {
 	enum { N = 500 };
 	static const struct {
-		struct resp_args r;
+		struct hsdo_test_resp r;
 		const char *state;
 	} kinds[] = {
 		{ { "be_app", "web1", 1, 200 }, "active" },
@@ -663,7 +513,7 @@ START_TEST(pipelining)
 		{ { "be_app", "web3", 3, 503 }, "free" },
 		{ { "be_app", "web4", 4, 302 }, "active" },
 	};
-	struct wr *w = calloc(1, sizeof(*w));
+	struct hsdo_test_wr *w = calloc(1, sizeof(*w));
 	struct hsdo_health_stats hs;
 	uint64_t sid, fid;
 	char state[32];
@@ -674,7 +524,7 @@ START_TEST(pipelining)
 	start();
 	fd = cl_ready();
 	for (i = 0; i < N; i++)
-		w_notify(w, 1795703520851ULL + i * 977, i % 3 == 0 ? 1 : 2 + i, &kinds[i % 4].r);
+		hsdo_test_wr_notify(w, 1795703520851ULL + i * 977, i % 3 == 0 ? 1 : 2 + i, &kinds[i % 4].r);
 	cl_send(fd, w->b, w->n);
 	for (i = 0; i < N; i++) {
 		read_ack(fd, &sid, &fid, state, sizeof(state));
@@ -684,18 +534,18 @@ START_TEST(pipelining)
 	}
 	ck_assert_uint_eq(stats().notifies, N);
 	ck_assert_uint_eq(stats().responses, N);
-	ck_assert_int_eq(hsdo_health_find(hsdo_spoa_health(spoa), "be_app", 6, 1, hsdo_spoa_now_ms(),
+	ck_assert_int_eq(hsdo_health_find(spoa_health(spoa), "be_app", 6, 1, spoa_now_ms(),
 					  &hs), 0);
 	ck_assert_uint_eq(hs.total[HSDO_HEALTH_2XX], N / 4);
 	ck_assert_uint_eq(hs.window[HSDO_HEALTH_2XX], N / 4);
-	ck_assert_int_eq(hsdo_health_find(hsdo_spoa_health(spoa), "be_app", 6, 3, hsdo_spoa_now_ms(),
+	ck_assert_int_eq(hsdo_health_find(spoa_health(spoa), "be_app", 6, 3, spoa_now_ms(),
 					  &hs), 0);
 	ck_assert_uint_eq(hs.total[HSDO_HEALTH_5XX], N / 4);
 	ck_assert_uint_eq(hs.window_errors, N / 4);
-	ck_assert_int_eq(hsdo_health_find(hsdo_spoa_health(spoa), "be_app", 6, 2, hsdo_spoa_now_ms(),
+	ck_assert_int_eq(hsdo_health_find(spoa_health(spoa), "be_app", 6, 2, spoa_now_ms(),
 					  &hs), 0);
 	ck_assert_uint_eq(hs.total[HSDO_HEALTH_4XX], N / 4);
-	ck_assert_uint_eq(hsdo_health_count(hsdo_spoa_health(spoa)), 4);
+	ck_assert_uint_eq(hsdo_health_count(spoa_health(spoa)), 4);
 	close(fd);
 	free(w);
 	stop();
@@ -705,7 +555,7 @@ END_TEST
 /* The HELLO and three NOTIFYs, one byte per send. */
 START_TEST(byte_by_byte)
 {
-	struct wr *w = calloc(1, sizeof(*w));
+	struct hsdo_test_wr *w = calloc(1, sizeof(*w));
 	struct agent_hello h;
 	size_t i, hello_len;
 	int fd;
@@ -713,11 +563,11 @@ START_TEST(byte_by_byte)
 	ck_assert_ptr_nonnull(w);
 	start();
 	fd = cl_connect();
-	memcpy(w->b, HELLO_129, sizeof(HELLO_129) - 1);
-	w->n = hello_len = sizeof(HELLO_129) - 1;
-	w_notify(w, 1, 1, &ok200);
-	w_notify(w, 1, 2, &drain404);
-	w_notify(w, 300, 16380, &ok200);
+	memcpy(w->b, HSDO_TEST_HELLO_129, sizeof(HSDO_TEST_HELLO_129) - 1);
+	w->n = hello_len = sizeof(HSDO_TEST_HELLO_129) - 1;
+	hsdo_test_wr_notify(w, 1, 1, &ok200);
+	hsdo_test_wr_notify(w, 1, 2, &drain404);
+	hsdo_test_wr_notify(w, 300, 16380, &ok200);
 	for (i = 0; i < w->n; i++) {
 		cl_send(fd, w->b + i, 1);
 		pump(i % 50 == 0 ? 2 : 0);
@@ -765,7 +615,7 @@ END_TEST
 /* ---- which slot, which state ----------------------------------------------------------- */
 
 static const struct {
-	struct resp_args r;
+	struct hsdo_test_resp r;
 	const char *state;          /* slot_state in the ACK */
 	const char *key_be;         /* where it is counted */
 	uint32_t key_slot;
@@ -798,10 +648,10 @@ START_TEST(slot_state_and_key)
 	fd = cl_ready();
 	notify_one(fd, 5, 6, &slot_cases[_i].r);
 	expect_ack(fd, 5, 6, slot_cases[_i].state);
-	ck_assert_uint_eq(hsdo_health_count(hsdo_spoa_health(spoa)), 1);
-	ck_assert_int_eq(hsdo_health_find(hsdo_spoa_health(spoa), slot_cases[_i].key_be,
+	ck_assert_uint_eq(hsdo_health_count(spoa_health(spoa)), 1);
+	ck_assert_int_eq(hsdo_health_find(spoa_health(spoa), slot_cases[_i].key_be,
 					  strlen(slot_cases[_i].key_be), slot_cases[_i].key_slot,
-					  hsdo_spoa_now_ms(), &hs), 0);
+					  spoa_now_ms(), &hs), 0);
 	ck_assert_uint_eq(hs.total[slot_cases[_i].c], 1);
 	ck_assert_uint_eq(hs.window_total, 1);
 	close(fd);
@@ -820,7 +670,7 @@ START_TEST(table_changes)
 	fd = cl_ready();
 	notify_one(fd, 1, 1, &ok200);
 	expect_ack(fd, 1, 1, "active");
-	hsdo_spoa_set_table(spoa, NULL);
+	spoa_set_table(spoa, NULL);
 	notify_one(fd, 1, 2, &ok200);
 	expect_ack(fd, 1, 2, "unknown");
 	table_set(two, NELEM(two));
@@ -828,7 +678,7 @@ START_TEST(table_changes)
 	expect_ack(fd, 1, 3, "draining");
 	notify_one(fd, 1, 4, &slot_cases[2].r);     /* web3: past a 2-slot table */
 	expect_ack(fd, 1, 4, "unknown");
-	hsdo_spoa_set_table(spoa, &empty);
+	spoa_set_table(spoa, &empty);
 	notify_one(fd, 1, 5, &ok200);
 	expect_ack(fd, 1, 5, "unknown");
 	default_table();
@@ -836,11 +686,11 @@ START_TEST(table_changes)
 	expect_ack(fd, 1, 6, "active");
 	/* a new backend list (SIGHUP) */
 	snprintf(backends[0].base_name, sizeof(backends[0].base_name), "srv");
-	hsdo_spoa_set_config(spoa, &cfg);
+	spoa_set_config(spoa, &cfg);
 	notify_one(fd, 1, 7, &ok200);
 	expect_ack(fd, 1, 7, "unknown");
-	hsdo_spoa_set_config(NULL, &cfg);
-	hsdo_spoa_set_table(NULL, NULL);
+	spoa_set_config(NULL, &cfg);
+	spoa_set_table(NULL, NULL);
 	close(fd);
 	stop();
 }
@@ -849,9 +699,9 @@ END_TEST
 /* Messages that are not responses, none at all, several in one NOTIFY. */
 START_TEST(message_shapes)
 {
-	struct wr *w = calloc(1, sizeof(*w));
+	struct hsdo_test_wr *w = calloc(1, sizeof(*w));
 	struct hsdo_health_stats hs;
-	struct resp_args nobe = { NULL, "web1", 1, 200 };
+	struct hsdo_test_resp nobe = { NULL, "web1", 1, 200 };
 	size_t at, i;
 	int fd;
 
@@ -859,33 +709,33 @@ START_TEST(message_shapes)
 	start();
 	fd = cl_ready();
 	/* no message */
-	at = w_begin(w, HSDO_SPOP_FRAME_NOTIFY, HSDO_SPOP_FLAG_FIN, 1, 1);
-	w_end(w, at);
+	at = hsdo_test_wr_begin(w, HSDO_SPOP_FRAME_NOTIFY, HSDO_SPOP_FLAG_FIN, 1, 1);
+	hsdo_test_wr_end(w, at);
 	/* a request-side message: no be_name */
-	at = w_begin(w, HSDO_SPOP_FRAME_NOTIFY, HSDO_SPOP_FLAG_FIN, 1, 2);
-	w_name(w, "req-msg");
-	w_u8(w, 1);
-	w_name(w, "path");
-	w_str(w, "/");
-	w_end(w, at);
+	at = hsdo_test_wr_begin(w, HSDO_SPOP_FRAME_NOTIFY, HSDO_SPOP_FLAG_FIN, 1, 2);
+	hsdo_test_wr_name(w, "req-msg");
+	hsdo_test_wr_u8(w, 1);
+	hsdo_test_wr_name(w, "path");
+	hsdo_test_wr_str(w, "/");
+	hsdo_test_wr_end(w, at);
 	/* be_name NULL */
-	at = w_begin(w, HSDO_SPOP_FRAME_NOTIFY, HSDO_SPOP_FLAG_FIN, 1, 3);
-	w_resp_msg(w, "hsdo-response", &nobe);
-	w_end(w, at);
+	at = hsdo_test_wr_begin(w, HSDO_SPOP_FRAME_NOTIFY, HSDO_SPOP_FLAG_FIN, 1, 3);
+	hsdo_test_wr_resp_msg(w, "hsdo-response", &nobe);
+	hsdo_test_wr_end(w, at);
 	/* another message, then a response, then an unnamed argument */
-	at = w_begin(w, HSDO_SPOP_FRAME_NOTIFY, HSDO_SPOP_FLAG_FIN, 1, 4);
-	w_name(w, "other");
-	w_u8(w, 1);
-	w_name(w, "");
-	w_int(w, 5);
-	w_resp_msg(w, "x", &drain404);
-	w_end(w, at);
+	at = hsdo_test_wr_begin(w, HSDO_SPOP_FRAME_NOTIFY, HSDO_SPOP_FLAG_FIN, 1, 4);
+	hsdo_test_wr_name(w, "other");
+	hsdo_test_wr_u8(w, 1);
+	hsdo_test_wr_name(w, "");
+	hsdo_test_wr_int(w, 5);
+	hsdo_test_wr_resp_msg(w, "x", &drain404);
+	hsdo_test_wr_end(w, at);
 	/* eleven responses in one NOTIFY: all counted, the last one's state */
-	at = w_begin(w, HSDO_SPOP_FRAME_NOTIFY, HSDO_SPOP_FLAG_FIN, 1, 5);
+	at = hsdo_test_wr_begin(w, HSDO_SPOP_FRAME_NOTIFY, HSDO_SPOP_FLAG_FIN, 1, 5);
 	for (i = 0; i < 10; i++)
-		w_resp_msg(w, "hsdo-response", &ok200);
-	w_resp_msg(w, "hsdo-response", &slot_cases[2].r);
-	w_end(w, at);
+		hsdo_test_wr_resp_msg(w, "hsdo-response", &ok200);
+	hsdo_test_wr_resp_msg(w, "hsdo-response", &slot_cases[2].r);
+	hsdo_test_wr_end(w, at);
 	cl_send(fd, w->b, w->n);
 	expect_ack(fd, 1, 1, "");
 	expect_ack(fd, 1, 2, "");
@@ -895,10 +745,10 @@ START_TEST(message_shapes)
 	ck_assert_uint_eq(stats().notifies, 5);
 	ck_assert_uint_eq(stats().messages, 0 + 1 + 1 + 2 + 11);
 	ck_assert_uint_eq(stats().responses, 1 + 11);
-	ck_assert_int_eq(hsdo_health_find(hsdo_spoa_health(spoa), "be_app", 6, 1, hsdo_spoa_now_ms(),
+	ck_assert_int_eq(hsdo_health_find(spoa_health(spoa), "be_app", 6, 1, spoa_now_ms(),
 					  &hs), 0);
 	ck_assert_uint_eq(hs.total[HSDO_HEALTH_2XX], 10);
-	ck_assert_int_eq(hsdo_health_find(hsdo_spoa_health(spoa), "be_app", 6, 3, hsdo_spoa_now_ms(),
+	ck_assert_int_eq(hsdo_health_find(spoa_health(spoa), "be_app", 6, 3, spoa_now_ms(),
 					  &hs), 0);
 	ck_assert_uint_eq(hs.total[HSDO_HEALTH_5XX], 1);
 	close(fd);
@@ -909,112 +759,112 @@ END_TEST
 
 /* ---- errors: one connection ends, the others go on -------------------------------------- */
 
-static void b_raw(struct wr *w, const char *s, size_t len)
+static void b_raw(struct hsdo_test_wr *w, const char *s, size_t len)
 {
 	memcpy(w->b + w->n, s, len);
 	w->n += len;
 }
 #define RAW(w, s) b_raw(w, s, sizeof(s) - 1)
 
-static void b_too_big(struct wr *w) { RAW(w, "\x00\x00\x4e\x20" "\x03\x00\x00\x00\x01\x00\x01"); }
-static void b_too_big_ready(struct wr *w) { RAW(w, "\x00\x00\x3f\xfd" "\x03\x00\x00\x00\x01\x00\x01"); }
-static void b_http(struct wr *w) { RAW(w, "GET / HTTP/1.1\r\nHost: spoa\r\n\r\n"); }
-static void b_short(struct wr *w) { RAW(w, "\x00\x00\x00\x03" "\x01\x00\x00"); }
-static void b_zero(struct wr *w) { RAW(w, "\x00\x00\x00\x00"); }
-static void b_notify(struct wr *w) { w_notify(w, 1, 1, &ok200); }
-static void b_hello(struct wr *w) { RAW(w, HELLO_129); }
-static void b_v1(struct wr *w) { w_hello(w, "1.0", 16380, "pipelining", HSDO_SPOP_FLAG_FIN, 0); }
-static void b_v21(struct wr *w) { w_hello(w, "2.1,3.0", 16380, "pipelining", HSDO_SPOP_FLAG_FIN, 0); }
-static void b_fs100(struct wr *w) { w_hello(w, "2.0", 100, "pipelining", HSDO_SPOP_FLAG_FIN, 0); }
-static void b_nov(struct wr *w) { w_hello(w, NULL, 16380, "pipelining", HSDO_SPOP_FLAG_FIN, 0); }
-static void b_nofs(struct wr *w) { w_hello(w, "2.0", -1, "pipelining", HSDO_SPOP_FLAG_FIN, 0); }
-static void b_nocap(struct wr *w) { w_hello(w, "2.0", 16380, NULL, HSDO_SPOP_FLAG_FIN, 0); }
-static void b_hello_sid(struct wr *w) { w_hello(w, "2.0", 16380, "", HSDO_SPOP_FLAG_FIN, 1); }
-static void b_hello_abort(struct wr *w)
+static void b_too_big(struct hsdo_test_wr *w) { RAW(w, "\x00\x00\x4e\x20" "\x03\x00\x00\x00\x01\x00\x01"); }
+static void b_too_big_ready(struct hsdo_test_wr *w) { RAW(w, "\x00\x00\x3f\xfd" "\x03\x00\x00\x00\x01\x00\x01"); }
+static void b_http(struct hsdo_test_wr *w) { RAW(w, "GET / HTTP/1.1\r\nHost: spoa\r\n\r\n"); }
+static void b_short(struct hsdo_test_wr *w) { RAW(w, "\x00\x00\x00\x03" "\x01\x00\x00"); }
+static void b_zero(struct hsdo_test_wr *w) { RAW(w, "\x00\x00\x00\x00"); }
+static void b_notify(struct hsdo_test_wr *w) { hsdo_test_wr_notify(w, 1, 1, &ok200); }
+static void b_hello(struct hsdo_test_wr *w) { RAW(w, HSDO_TEST_HELLO_129); }
+static void b_v1(struct hsdo_test_wr *w) { hsdo_test_wr_hello(w, "1.0", 16380, "pipelining", HSDO_SPOP_FLAG_FIN, 0); }
+static void b_v21(struct hsdo_test_wr *w) { hsdo_test_wr_hello(w, "2.1,3.0", 16380, "pipelining", HSDO_SPOP_FLAG_FIN, 0); }
+static void b_fs100(struct hsdo_test_wr *w) { hsdo_test_wr_hello(w, "2.0", 100, "pipelining", HSDO_SPOP_FLAG_FIN, 0); }
+static void b_nov(struct hsdo_test_wr *w) { hsdo_test_wr_hello(w, NULL, 16380, "pipelining", HSDO_SPOP_FLAG_FIN, 0); }
+static void b_nofs(struct hsdo_test_wr *w) { hsdo_test_wr_hello(w, "2.0", -1, "pipelining", HSDO_SPOP_FLAG_FIN, 0); }
+static void b_nocap(struct hsdo_test_wr *w) { hsdo_test_wr_hello(w, "2.0", 16380, NULL, HSDO_SPOP_FLAG_FIN, 0); }
+static void b_hello_sid(struct hsdo_test_wr *w) { hsdo_test_wr_hello(w, "2.0", 16380, "", HSDO_SPOP_FLAG_FIN, 1); }
+static void b_hello_abort(struct hsdo_test_wr *w)
 {
-	w_hello(w, "2.0", 16380, "", HSDO_SPOP_FLAG_FIN | HSDO_SPOP_FLAG_ABORT, 0);
+	hsdo_test_wr_hello(w, "2.0", 16380, "", HSDO_SPOP_FLAG_FIN | HSDO_SPOP_FLAG_ABORT, 0);
 }
-static void b_nofin(struct wr *w)
+static void b_nofin(struct hsdo_test_wr *w)
 {
-	size_t at = w_begin(w, HSDO_SPOP_FRAME_NOTIFY, 0, 1, 1);
+	size_t at = hsdo_test_wr_begin(w, HSDO_SPOP_FRAME_NOTIFY, 0, 1, 1);
 
-	w_resp_msg(w, "hsdo-response", &ok200);
-	w_end(w, at);
+	hsdo_test_wr_resp_msg(w, "hsdo-response", &ok200);
+	hsdo_test_wr_end(w, at);
 }
-static void b_unset(struct wr *w) { w_end(w, w_begin(w, 0, HSDO_SPOP_FLAG_FIN, 1, 1)); }
-static void b_type50(struct wr *w) { w_end(w, w_begin(w, 50, HSDO_SPOP_FLAG_FIN, 0, 0)); }
-static void b_ack(struct wr *w) { w_end(w, w_begin(w, HSDO_SPOP_FRAME_ACK, HSDO_SPOP_FLAG_FIN, 1, 1)); }
-static void b_nargs(struct wr *w)
+static void b_unset(struct hsdo_test_wr *w) { hsdo_test_wr_end(w, hsdo_test_wr_begin(w, 0, HSDO_SPOP_FLAG_FIN, 1, 1)); }
+static void b_type50(struct hsdo_test_wr *w) { hsdo_test_wr_end(w, hsdo_test_wr_begin(w, 50, HSDO_SPOP_FLAG_FIN, 0, 0)); }
+static void b_ack(struct hsdo_test_wr *w) { hsdo_test_wr_end(w, hsdo_test_wr_begin(w, HSDO_SPOP_FRAME_ACK, HSDO_SPOP_FLAG_FIN, 1, 1)); }
+static void b_nargs(struct hsdo_test_wr *w)
 {
-	size_t at = w_begin(w, HSDO_SPOP_FRAME_NOTIFY, HSDO_SPOP_FLAG_FIN, 1, 1);
+	size_t at = hsdo_test_wr_begin(w, HSDO_SPOP_FRAME_NOTIFY, HSDO_SPOP_FLAG_FIN, 1, 1);
 
-	w_name(w, "hsdo-response");
-	w_u8(w, 3);
-	w_name(w, "be_name");
-	w_str(w, "be_app");
-	w_end(w, at);
+	hsdo_test_wr_name(w, "hsdo-response");
+	hsdo_test_wr_u8(w, 3);
+	hsdo_test_wr_name(w, "be_name");
+	hsdo_test_wr_str(w, "be_app");
+	hsdo_test_wr_end(w, at);
 }
-static void b_reserved(struct wr *w)
+static void b_reserved(struct hsdo_test_wr *w)
 {
-	size_t at = w_begin(w, HSDO_SPOP_FRAME_NOTIFY, HSDO_SPOP_FLAG_FIN, 1, 1);
+	size_t at = hsdo_test_wr_begin(w, HSDO_SPOP_FRAME_NOTIFY, HSDO_SPOP_FLAG_FIN, 1, 1);
 
-	w_name(w, "hsdo-response");
-	w_u8(w, 1);
-	w_name(w, "be_name");
-	w_u8(w, 12);
-	w_end(w, at);
+	hsdo_test_wr_name(w, "hsdo-response");
+	hsdo_test_wr_u8(w, 1);
+	hsdo_test_wr_name(w, "be_name");
+	hsdo_test_wr_u8(w, 12);
+	hsdo_test_wr_end(w, at);
 }
 /* valid NOTIFYs, then a broken one: the first two are answered and counted */
-static void b_after_good(struct wr *w)
+static void b_after_good(struct hsdo_test_wr *w)
 {
-	w_notify(w, 1, 1, &ok200);
-	w_notify(w, 1, 2, &ok200);
+	hsdo_test_wr_notify(w, 1, 1, &ok200);
+	hsdo_test_wr_notify(w, 1, 2, &ok200);
 	b_nargs(w);
 }
-static void b_disconnect_bad(struct wr *w)
+static void b_disconnect_bad(struct hsdo_test_wr *w)
 {
-	w_end(w, w_begin(w, HSDO_SPOP_FRAME_HAPROXY_DISCONNECT, HSDO_SPOP_FLAG_FIN, 0, 0));
+	hsdo_test_wr_end(w, hsdo_test_wr_begin(w, HSDO_SPOP_FRAME_HAPROXY_DISCONNECT, HSDO_SPOP_FLAG_FIN, 0, 0));
 }
 
 static const struct bad {
 	const char *what;
 	bool ready;                    /* HELLO first */
-	void (*build)(struct wr *w);
+	void (*build)(struct hsdo_test_wr *w);
 	uint32_t status;
-	enum hsdo_spoa_error reason;
+	enum spoa_error reason;
 	unsigned acks;                 /* ACKs before the DISCONNECT */
 } bad_cases[] = {
-	{ "frame over 16380 before HELLO", false, b_too_big, 3, HSDO_SPOA_ERR_TOO_BIG, 0 },
-	{ "frame over 16380 after HELLO", true, b_too_big_ready, 3, HSDO_SPOA_ERR_TOO_BIG, 0 },
-	{ "HTTP request", false, b_http, 3, HSDO_SPOA_ERR_TOO_BIG, 0 },
-	{ "HTTP request after HELLO", true, b_http, 3, HSDO_SPOA_ERR_TOO_BIG, 0 },
-	{ "length 3", false, b_short, 4, HSDO_SPOA_ERR_INVALID, 0 },
-	{ "length 0", true, b_zero, 4, HSDO_SPOA_ERR_INVALID, 0 },
-	{ "NOTIFY before HELLO", false, b_notify, 4, HSDO_SPOA_ERR_UNEXPECTED, 0 },
-	{ "a second HELLO", true, b_hello, 4, HSDO_SPOA_ERR_UNEXPECTED, 0 },
-	{ "version 1.0", false, b_v1, 8, HSDO_SPOA_ERR_BAD_VERSION, 0 },
-	{ "versions 2.1, 3.0", false, b_v21, 8, HSDO_SPOA_ERR_BAD_VERSION, 0 },
-	{ "max-frame-size 100", false, b_fs100, 9, HSDO_SPOA_ERR_BAD_FRAME_SIZE, 0 },
-	{ "HELLO without version", false, b_nov, 5, HSDO_SPOA_ERR_MISSING_KEY, 0 },
-	{ "HELLO without max-frame-size", false, b_nofs, 6, HSDO_SPOA_ERR_MISSING_KEY, 0 },
-	{ "HELLO without capabilities", false, b_nocap, 7, HSDO_SPOA_ERR_MISSING_KEY, 0 },
-	{ "HELLO with stream-id 1", false, b_hello_sid, 4, HSDO_SPOA_ERR_INVALID, 0 },
-	{ "HELLO with ABORT", false, b_hello_abort, 10, HSDO_SPOA_ERR_FRAGMENTED, 0 },
-	{ "NOTIFY without FIN", true, b_nofin, 10, HSDO_SPOA_ERR_FRAGMENTED, 0 },
-	{ "continuation frame", true, b_unset, 10, HSDO_SPOA_ERR_FRAGMENTED, 0 },
-	{ "frame type 50", true, b_type50, 4, HSDO_SPOA_ERR_INVALID, 0 },
-	{ "an ACK from HAProxy", true, b_ack, 4, HSDO_SPOA_ERR_INVALID, 0 },
-	{ "NB-ARGS 3, one argument", true, b_nargs, 4, HSDO_SPOA_ERR_INVALID, 0 },
-	{ "reserved data type", true, b_reserved, 4, HSDO_SPOA_ERR_INVALID, 0 },
-	{ "broken NOTIFY after two good ones", true, b_after_good, 4, HSDO_SPOA_ERR_INVALID, 2 },
-	{ "DISCONNECT without status-code", true, b_disconnect_bad, 4, HSDO_SPOA_ERR_INVALID, 0 },
+	{ "frame over 16380 before HELLO", false, b_too_big, 3, SPOA_ERR_TOO_BIG, 0 },
+	{ "frame over 16380 after HELLO", true, b_too_big_ready, 3, SPOA_ERR_TOO_BIG, 0 },
+	{ "HTTP request", false, b_http, 3, SPOA_ERR_TOO_BIG, 0 },
+	{ "HTTP request after HELLO", true, b_http, 3, SPOA_ERR_TOO_BIG, 0 },
+	{ "length 3", false, b_short, 4, SPOA_ERR_INVALID, 0 },
+	{ "length 0", true, b_zero, 4, SPOA_ERR_INVALID, 0 },
+	{ "NOTIFY before HELLO", false, b_notify, 4, SPOA_ERR_UNEXPECTED, 0 },
+	{ "a second HELLO", true, b_hello, 4, SPOA_ERR_UNEXPECTED, 0 },
+	{ "version 1.0", false, b_v1, 8, SPOA_ERR_BAD_VERSION, 0 },
+	{ "versions 2.1, 3.0", false, b_v21, 8, SPOA_ERR_BAD_VERSION, 0 },
+	{ "max-frame-size 100", false, b_fs100, 9, SPOA_ERR_BAD_FRAME_SIZE, 0 },
+	{ "HELLO without version", false, b_nov, 5, SPOA_ERR_MISSING_KEY, 0 },
+	{ "HELLO without max-frame-size", false, b_nofs, 6, SPOA_ERR_MISSING_KEY, 0 },
+	{ "HELLO without capabilities", false, b_nocap, 7, SPOA_ERR_MISSING_KEY, 0 },
+	{ "HELLO with stream-id 1", false, b_hello_sid, 4, SPOA_ERR_INVALID, 0 },
+	{ "HELLO with ABORT", false, b_hello_abort, 10, SPOA_ERR_FRAGMENTED, 0 },
+	{ "NOTIFY without FIN", true, b_nofin, 10, SPOA_ERR_FRAGMENTED, 0 },
+	{ "continuation frame", true, b_unset, 10, SPOA_ERR_FRAGMENTED, 0 },
+	{ "frame type 50", true, b_type50, 4, SPOA_ERR_INVALID, 0 },
+	{ "an ACK from HAProxy", true, b_ack, 4, SPOA_ERR_INVALID, 0 },
+	{ "NB-ARGS 3, one argument", true, b_nargs, 4, SPOA_ERR_INVALID, 0 },
+	{ "reserved data type", true, b_reserved, 4, SPOA_ERR_INVALID, 0 },
+	{ "broken NOTIFY after two good ones", true, b_after_good, 4, SPOA_ERR_INVALID, 2 },
+	{ "DISCONNECT without status-code", true, b_disconnect_bad, 4, SPOA_ERR_INVALID, 0 },
 };
 
 START_TEST(errors)
 {
 	const struct bad *b = &bad_cases[_i];
-	struct wr *w = calloc(1, sizeof(*w));
-	struct hsdo_spoa_stats st;
+	struct hsdo_test_wr *w = calloc(1, sizeof(*w));
+	struct spoa_stats st;
 	unsigned i, total = 0;
 	int by, fd, other;
 
@@ -1032,10 +882,10 @@ START_TEST(errors)
 	expect_disconnect(fd, b->status);
 	close(fd);
 	st = stats();
-	for (i = 0; i < HSDO_SPOA_ERR_COUNT; i++)
+	for (i = 0; i < SPOA_ERR_COUNT; i++)
 		total += (unsigned)st.errors[i];
 	ck_assert_msg(st.errors[b->reason] == 1 && total == 1, "%s: reason %s counted %llu, "
-		      "%u errors in all", b->what, hsdo_spoa_error_str(b->reason),
+		      "%u errors in all", b->what, spoa_error_str(b->reason),
 		      (unsigned long long)st.errors[b->reason], total);
 	ck_assert_uint_eq(st.responses, 2 + b->acks);
 	/* the others were not disturbed */
@@ -1063,7 +913,7 @@ END_TEST
  * status 0, closed, not an error. */
 START_TEST(haproxy_disconnect)
 {
-	struct hsdo_spoa_stats st;
+	struct spoa_stats st;
 	unsigned i;
 	int fd, by;
 
@@ -1077,7 +927,7 @@ START_TEST(haproxy_disconnect)
 	close(fd);
 	st = stats();
 	ck_assert_uint_eq(st.haproxy_disconnects, 1);
-	for (i = 0; i < HSDO_SPOA_ERR_COUNT; i++)
+	for (i = 0; i < SPOA_ERR_COUNT; i++)
 		ck_assert_uint_eq(st.errors[i], 0);
 	notify_one(by, 3, 1, &ok200);
 	expect_ack(by, 3, 1, "active");
@@ -1090,7 +940,7 @@ END_TEST
 
 static void short_timeouts(void)
 {
-	struct hsdo_spoa_params p;
+	struct spoa_params p;
 
 	default_params(&p);
 	p.frame_timeout = 0.2;
@@ -1103,7 +953,7 @@ static void short_timeouts(void)
  * HELLO; 3: nothing after the HELLO (idle). */
 START_TEST(timeouts)
 {
-	struct wr *w = calloc(1, sizeof(*w));
+	struct hsdo_test_wr *w = calloc(1, sizeof(*w));
 	int64_t t0, dt, lo = _i == 3 ? 550 : 150;
 	int fd, by, i;
 
@@ -1113,9 +963,9 @@ START_TEST(timeouts)
 	fd = _i >= 2 ? cl_ready() : cl_connect();
 	t0 = now_ms();
 	if (_i == 1)
-		cl_send(fd, HELLO_129, 20);
+		cl_send(fd, HSDO_TEST_HELLO_129, 20);
 	if (_i == 2) {
-		w_notify(w, 1, 1, &ok200);
+		hsdo_test_wr_notify(w, 1, 1, &ok200);
 		cl_send(fd, w->b, 10);
 	}
 	/* the bystander keeps talking: it is never idle; meanwhile, note when
@@ -1133,7 +983,7 @@ START_TEST(timeouts)
 	expect_disconnect(fd, HSDO_SPOP_ST_TIMEOUT);
 	ck_assert_msg(dt >= lo && dt < lo + 1000, "timed out after %lld ms (lower bound %lld)",
 		      (long long)dt, (long long)lo);
-	ck_assert_uint_eq(stats().errors[HSDO_SPOA_ERR_TIMEOUT], 1);
+	ck_assert_uint_eq(stats().errors[SPOA_ERR_TIMEOUT], 1);
 	close(fd);
 	notify_one(by, 4, 99, &ok200);
 	expect_ack(by, 4, 99, "active");
@@ -1147,7 +997,7 @@ END_TEST
  * slow sender of many small frames is not. */
 START_TEST(slow_frames)
 {
-	struct wr *w = calloc(1, sizeof(*w));
+	struct hsdo_test_wr *w = calloc(1, sizeof(*w));
 	size_t i;
 	int fd;
 
@@ -1159,7 +1009,7 @@ START_TEST(slow_frames)
 		pump(100);
 		expect_ack(fd, 8, i + 1, "active");
 	}
-	w_notify(w, 8, 100, &ok200);
+	hsdo_test_wr_notify(w, 8, 100, &ok200);
 	for (i = 0; i < w->n; i++) {
 		uint8_t b;
 
@@ -1180,7 +1030,7 @@ END_TEST
 
 START_TEST(connection_cap)
 {
-	struct hsdo_spoa_params p;
+	struct spoa_params p;
 	int fds[4], fd;
 	size_t i;
 
@@ -1215,8 +1065,8 @@ END_TEST
 START_TEST(backpressure)
 {
 	enum { K = 800, MAXCHUNK = 4000 };
-	struct hsdo_spoa_params p;
-	struct wr *w = calloc(1, sizeof(*w));
+	struct spoa_params p;
+	struct hsdo_test_wr *w = calloc(1, sizeof(*w));
 	uint8_t *rb = malloc(1 << 20);
 	size_t off = 0, rlen = 0, acks = 0, chunk = 0, want, i;
 	int64_t last = now_ms();
@@ -1231,7 +1081,7 @@ START_TEST(backpressure)
 	start_with(&p);
 	fd = cl_ready();
 	for (i = 0; i < K; i++)
-		w_notify(w, chunk, i + 1, &ok200);
+		hsdo_test_wr_notify(w, chunk, i + 1, &ok200);
 	while (chunk < MAXCHUNK) {
 		n = send(fd, w->b + off, w->n - off, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
@@ -1242,7 +1092,7 @@ START_TEST(backpressure)
 				off = 0;
 				w->n = 0;
 				for (i = 0; i < K; i++)
-					w_notify(w, chunk, i + 1, &ok200);
+					hsdo_test_wr_notify(w, chunk, i + 1, &ok200);
 			}
 			continue;
 		}
@@ -1291,9 +1141,86 @@ START_TEST(backpressure)
 		rlen -= i;
 	}
 	ck_assert_uint_eq(stats().notifies, want);
-	ck_assert_uint_eq(stats().errors[HSDO_SPOA_ERR_RESOURCE], 0);
+	ck_assert_uint_eq(stats().errors[SPOA_ERR_RESOURCE], 0);
+	/* Everything read: the big output buffer was given back. */
+	pump(50);
+	ck_assert_uint_le(stats().buffer_bytes, 4096);
 	close(fd);
 	free(rb);
+	free(w);
+	stop();
+}
+END_TEST
+
+/* Buffers are held only while needed: an idle connection holds none, a
+ * frame cut by a read is kept in a buffer of its size until it is whole,
+ * and 300 peers that never read stay under buffers_max together and give
+ * everything back when they leave. */
+START_TEST(buffers_bounded_and_returned)
+{
+	enum { PEERS = 300 };
+	static int fds[PEERS];
+	struct hsdo_test_wr *w = calloc(1, sizeof(*w));
+	struct spoa_params p;
+	uint8_t ack[128];
+	size_t i, k, peak = 0;
+	int fd, rcv = 4096;
+
+	ck_assert_ptr_nonnull(w);
+	default_params(&p);
+	p.buffers_max = 2u << 20;
+	p.out_high = 64u * 1024;
+	start_with(&p);
+	fd = cl_ready();
+	pump(20);
+	ck_assert_uint_eq(stats().buffer_bytes, 0);
+	/* half a NOTIFY: kept; the rest: answered, given back */
+	hsdo_test_wr_notify(w, 1, 1, &ok200);
+	cl_send(fd, w->b, 10);
+	pump(20);
+	ck_assert_uint_eq(stats().buffer_bytes, 10);
+	cl_send(fd, w->b + 10, w->n - 10);
+	ck_assert_int_gt(cl_frame(fd, ack, sizeof(ack)), 0);
+	pump(20);
+	ck_assert_uint_eq(stats().buffer_bytes, 0);
+	close(fd);
+	/* peers that never read */
+	w->n = 0;
+	for (i = 0; i < 600; i++)
+		hsdo_test_wr_notify(w, i + 1, 1, &ok200);
+	for (k = 0; k < PEERS; k++) {
+		fds[k] = socket(AF_INET, SOCK_STREAM, 0);
+		ck_assert_int_ge(fds[k], 0);
+		setsockopt(fds[k], SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+		{
+			struct sockaddr_in sa;
+
+			memset(&sa, 0, sizeof(sa));
+			sa.sin_family = AF_INET;
+			sa.sin_port = htons(port);
+			sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			ck_assert_int_eq(connect(fds[k], (struct sockaddr *)&sa, sizeof(sa)), 0);
+		}
+		ck_assert_int_eq(fcntl(fds[k], F_SETFL, O_NONBLOCK), 0);
+		(void)send(fds[k], HSDO_TEST_HELLO_129, sizeof(HSDO_TEST_HELLO_129) - 1, MSG_NOSIGNAL);
+	}
+	pump(100);
+	for (i = 0; i < 10; i++) {
+		for (k = 0; k < PEERS; k++)
+			(void)send(fds[k], w->b, w->n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		pump(20);
+		if (stats().buffer_bytes > peak)
+			peak = stats().buffer_bytes;
+	}
+	ck_assert_msg(peak > 0, "no output ever waited");
+	/* At most the bound, plus what one batch of each connection that was
+	 * reading when it was crossed may add. */
+	ck_assert_msg(peak <= p.buffers_max + PEERS * (4 * 65536u), "peak %zu", peak);
+	for (k = 0; k < PEERS; k++)
+		close(fds[k]);
+	pump(200);
+	ck_assert_uint_eq(stats().conns_open, 0);
+	ck_assert_uint_eq(stats().buffer_bytes, 0);
 	free(w);
 	stop();
 }
@@ -1303,7 +1230,7 @@ END_TEST
  * without an error (HAProxy 3.x closes idle connections that way). */
 START_TEST(reset_mid_frame)
 {
-	struct wr *w = calloc(1, sizeof(*w));
+	struct hsdo_test_wr *w = calloc(1, sizeof(*w));
 	struct linger lg = { 1, 0 };
 	unsigned i;
 	int fd, by;
@@ -1312,15 +1239,15 @@ START_TEST(reset_mid_frame)
 	start();
 	by = cl_ready();
 	fd = cl_ready();
-	w_notify(w, 1, 1, &ok200);
-	w_notify(w, 1, 2, &ok200);
+	hsdo_test_wr_notify(w, 1, 1, &ok200);
+	hsdo_test_wr_notify(w, 1, 2, &ok200);
 	cl_send(fd, w->b, w->n - 5);
 	pump(20);
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(fd);
 	pump(30);
 	ck_assert_uint_eq(stats().conns_open, 1);
-	for (i = 0; i < HSDO_SPOA_ERR_COUNT; i++)
+	for (i = 0; i < SPOA_ERR_COUNT; i++)
 		ck_assert_uint_eq(stats().errors[i], 0);
 	notify_one(by, 1, 1, &ok200);
 	expect_ack(by, 1, 1, "active");
@@ -1336,7 +1263,7 @@ END_TEST
  * port is free. */
 START_TEST(listen_retry)
 {
-	struct hsdo_spoa_params p;
+	struct spoa_params p;
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof(sa);
 	char err[256] = "";
@@ -1356,7 +1283,7 @@ START_TEST(listen_retry)
 	snprintf(listen_addr, sizeof(listen_addr), "127.0.0.1:%u", (unsigned)port);
 	cfg.spoa_listen = listen_addr;
 	loop = ev_loop_new(EVFLAG_AUTO);
-	ck_assert_int_eq(hsdo_spoa_start(loop, &cfg, &p, &spoa, err, sizeof(err)), 0);
+	ck_assert_int_eq(spoa_start(loop, &cfg, &p, &spoa, err, sizeof(err)), 0);
 	ck_assert(!stats().listening);
 	ck_assert_uint_eq(stats().port, 0);
 	pump(250);
@@ -1376,33 +1303,33 @@ END_TEST
 
 START_TEST(bad_arguments)
 {
-	struct hsdo_spoa_params p;
-	struct hsdo_spoa *s = NULL;
+	struct spoa_params p;
+	struct spoa *s = NULL;
 	struct hsdo_config c;
 	struct ev_loop *l = ev_loop_new(EVFLAG_AUTO);
 	char err[256];
 
 	memset(&c, 0, sizeof(c));
 	c.spoa_listen = (char *)(uintptr_t)"127.0.0.1";
-	ck_assert_int_eq(hsdo_spoa_start(l, &c, NULL, &s, err, sizeof(err)), -HSDO_EINVAL);
+	ck_assert_int_eq(spoa_start(l, &c, NULL, &s, err, sizeof(err)), -HSDO_EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "host:port"));
 	c.spoa_listen = (char *)(uintptr_t)"127.0.0.1:0";
-	ck_assert_int_eq(hsdo_spoa_start(l, &c, NULL, &s, err, sizeof(err)), -HSDO_EINVAL);
+	ck_assert_int_eq(spoa_start(l, &c, NULL, &s, err, sizeof(err)), -HSDO_EINVAL);
 	c.spoa_listen = (char *)(uintptr_t)"127.0.0.1:1";
 	default_params(&p);
 	p.max_frame_size = 255;
-	ck_assert_int_eq(hsdo_spoa_start(l, &c, &p, &s, err, sizeof(err)), -HSDO_EINVAL);
+	ck_assert_int_eq(spoa_start(l, &c, &p, &s, err, sizeof(err)), -HSDO_EINVAL);
 	default_params(&p);
 	p.max_conns = 0;
-	ck_assert_int_eq(hsdo_spoa_start(l, &c, &p, &s, err, sizeof(err)), -HSDO_EINVAL);
+	ck_assert_int_eq(spoa_start(l, &c, &p, &s, err, sizeof(err)), -HSDO_EINVAL);
 	default_params(&p);
 	p.health.buckets = 0;
-	ck_assert_int_eq(hsdo_spoa_start(l, &c, &p, &s, err, sizeof(err)), -HSDO_EINVAL);
+	ck_assert_int_eq(spoa_start(l, &c, &p, &s, err, sizeof(err)), -HSDO_EINVAL);
 	ck_assert_ptr_null(s);
-	hsdo_spoa_stop(NULL);
-	ck_assert_str_eq(hsdo_spoa_error_str(HSDO_SPOA_ERR_TOO_BIG), "too_big");
-	ck_assert_str_eq(hsdo_spoa_error_str(HSDO_SPOA_ERR_RESOURCE), "resource");
-	ck_assert_str_eq(hsdo_spoa_error_str(HSDO_SPOA_ERR_COUNT), "unknown");
+	spoa_stop(NULL);
+	ck_assert_str_eq(spoa_error_str(SPOA_ERR_TOO_BIG), "too_big");
+	ck_assert_str_eq(spoa_error_str(SPOA_ERR_RESOURCE), "resource");
+	ck_assert_str_eq(spoa_error_str(SPOA_ERR_COUNT), "unknown");
 	ev_loop_destroy(l);
 }
 END_TEST
@@ -1411,7 +1338,7 @@ END_TEST
  * all are closed, nothing leaks (LeakSanitizer). */
 START_TEST(stop_with_connections)
 {
-	struct wr *w = calloc(1, sizeof(*w));
+	struct hsdo_test_wr *w = calloc(1, sizeof(*w));
 	uint8_t buf[256];
 	int ready[3], hello, half, i, n;
 
@@ -1424,7 +1351,7 @@ START_TEST(stop_with_connections)
 	}
 	hello = cl_connect();
 	half = cl_ready();
-	w_notify(w, 1, 1, &ok200);
+	hsdo_test_wr_notify(w, 1, 1, &ok200);
 	cl_send(half, w->b, 7);
 	pump(20);
 	ck_assert_uint_eq(stats().conns_open, 5);
@@ -1483,6 +1410,7 @@ static Suite *spoa_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, connection_cap);
 	tcase_add_test(tc, backpressure);
+	tcase_add_test(tc, buffers_bounded_and_returned);
 	tcase_add_test(tc, listen_retry);
 	tcase_add_test(tc, bad_arguments);
 	tcase_add_test(tc, stop_with_connections);

@@ -150,6 +150,7 @@ START_TEST(defaults_every_key)
 	ck_assert_int_eq(c->server_drain_time_ms, 30000);
 	ck_assert_str_eq(c->client_haproxy_socket_path, "/var/run/haproxy/admin.sock");
 	ck_assert_int_eq(c->client_haproxy_timeout_ms, 2000);
+	ck_assert_int_eq(c->client_full_read_interval_ms, 60000);
 	ck_assert_str_eq(c->client_haproxy_backend_name, "");
 	ck_assert_str_eq(c->client_haproxy_backend_base_name, "");
 	ck_assert_int_eq(c->client_haproxy_backend_server_port, 80);
@@ -189,9 +190,10 @@ static const char dump_defaults_text[] =
 	"SERVER_ID = \n"
 	"SERVER_LEASE_TTL = 15\n"
 	"SERVER_VALVE_REMOVE_PERCENT = 50\n"
-	"SERVER_VALVE_CYCLES = 3\n"
+	"SERVER_VALVE_SECONDS = 30\n"
 	"CLIENT_HAPROXY_SOCKET_PATH = /var/run/haproxy/admin.sock\n"
 	"CLIENT_HAPROXY_TIMEOUT = 2\n"
+	"CLIENT_FULL_READ_INTERVAL = 60\n"
 	"CLIENT_HAPROXY_BACKEND_NAME = \n"
 	"CLIENT_HAPROXY_BACKEND_BASE_NAME = \n"
 	"CLIENT_HAPROXY_BACKEND_SERVER_PORT = 80\n"
@@ -211,6 +213,7 @@ static const char dump_defaults_text[] =
 	"AWS_CA_BUNDLE = \n"
 	"EXPORTER_ADDR = 127.0.0.1\n"
 	"EXPORTER_PORT = 6789\n"
+	"HEALTHZ_STALL_TIMEOUT = 10\n"
 	"SPOA_LISTEN = 127.0.0.1:12345\n"
 	"LOG_TARGET = stderr\n"
 	"HEALTH_EJECT = false\n"
@@ -287,7 +290,7 @@ START_TEST(dump_round_trips_through_env)
 		envv[n++] = line;
 	}
 	envv[n] = NULL;
-	ck_assert_uint_eq(n, 50);
+	ck_assert_uint_eq(n, 52);
 	run(NULL, envv, HSDO_ROLE_ANY);
 	expect_ok();
 	ck_assert_uint_eq(ndiag(), 0);
@@ -354,7 +357,7 @@ START_TEST(docs_and_example_list_every_key)
 		snprintf(pat, sizeof(pat), "\n%s: ", key);
 		ck_assert_msg(strstr(yaml, pat) != NULL, "conf/env.yaml lacks %s", key);
 	}
-	ck_assert_uint_eq(n, 50);
+	ck_assert_uint_eq(n, 52);
 	free(doc);
 	free(yaml);
 }
@@ -397,6 +400,7 @@ static const struct set_case set_cases[] = {
 	{ "CLIENT_HAPROXY_SOCKET_PATH", "/run/h.sock", "/x", VT_STR,
 	  F(client_haproxy_socket_path), 0, "/run/h.sock" },
 	{ "CLIENT_HAPROXY_TIMEOUT", "1.5", "3", VT_MS, F(client_haproxy_timeout_ms), 1500, NULL },
+	{ "CLIENT_FULL_READ_INTERVAL", "0", "30", VT_MS, F(client_full_read_interval_ms), 0, NULL },
 	{ "CLIENT_HAPROXY_BACKEND_NAME", "be_x", "be_y", VT_STR, F(client_haproxy_backend_name), 0, "be_x" },
 	{ "CLIENT_HAPROXY_BACKEND_BASE_NAME", "srv", "s2", VT_STR,
 	  F(client_haproxy_backend_base_name), 0, "srv" },
@@ -420,6 +424,7 @@ static const struct set_case set_cases[] = {
 	{ "AWS_DEFAULT_REGION", "us-east-2", "eu-west-3", VT_STR, F(aws_default_region), 0, "us-east-2" },
 	{ "EXPORTER_ADDR", "::1", "0.0.0.0", VT_STR, F(exporter_addr), 0, "::1" },
 	{ "EXPORTER_PORT", "9000", "9100", VT_INT, F(exporter_port), 9000, NULL },
+	{ "HEALTHZ_STALL_TIMEOUT", "2.5", "30", VT_MS, F(healthz_stall_timeout_ms), 2500, NULL },
 	{ "SPOA_LISTEN", "localhost:9999", "[::1]:1", VT_STR, F(spoa_listen), 0, "localhost:9999" },
 	{ "SPOA_LISTEN", "off", "[::1]:1", VT_STR, F(spoa_listen), 0, "off" },
 	{ "LOG_TARGET", "syslog", "stderr", VT_ENUM, F(log_target), HSDO_CONFIG_LOG_SYSLOG, NULL },
@@ -829,6 +834,39 @@ START_TEST(backend_list_wins_with_warning)
 	ck_assert_uint_eq(ndiag(), 1);
 	expect_diag(HSDO_DIAG_WARNING,
 		    "env.yaml:1: CLIENT_HAPROXY_BACKEND_NAME: ignored because CLIENT_HAPROXY_BACKEND_LIST is set");
+}
+END_TEST
+
+/* The valve in seconds; its deprecated predecessor, read as that many
+ * INTERVALs (with a warning), or ignored when SERVER_VALVE_SECONDS is set. */
+START_TEST(valve_seconds_and_deprecated_cycles)
+{
+	run("INTERVAL: 0.2\nSERVER_VALVE_SECONDS: 3\n", NULL, HSDO_ROLE_SERVER);
+	expect_ok();
+	ck_assert_int_eq(g_c->server_valve_ms, 3000);
+	ck_assert_msg(strstr(diags(), "SERVER_VALVE") == NULL, "%s", diags());
+	hsdo_config_free(g_c);
+	g_c = NULL;
+	run("INTERVAL: 0.2\nSERVER_VALVE_CYCLES: 3\n", NULL, HSDO_ROLE_SERVER);
+	expect_ok();
+	ck_assert_int_eq(g_c->server_valve_ms, 600);
+	expect_diag(HSDO_DIAG_WARNING, "env.yaml:2: SERVER_VALVE_CYCLES: deprecated: read as "
+		    "SERVER_VALVE_SECONDS 0.6 (3 cycles of INTERVAL 0.2); set SERVER_VALVE_SECONDS "
+		    "instead");
+	hsdo_config_free(g_c);
+	g_c = NULL;
+	hsdo_diag_free(&g_d);
+	run("SERVER_VALVE_CYCLES: 0\n", ENV("SERVER_VALVE_SECONDS=12"), HSDO_ROLE_SERVER);
+	expect_ok();
+	ck_assert_int_eq(g_c->server_valve_ms, 12000);
+	expect_diag(HSDO_DIAG_WARNING, "env.yaml:1: SERVER_VALVE_CYCLES: deprecated and ignored: "
+		    "SERVER_VALVE_SECONDS is set");
+	hsdo_config_free(g_c);
+	g_c = NULL;
+	hsdo_diag_free(&g_d);
+	run(NULL, ENV("SERVER_VALVE_CYCLES=0"), HSDO_ROLE_SERVER);   /* the valve off, still */
+	expect_ok();
+	ck_assert_int_eq(g_c->server_valve_ms, 0);
 }
 END_TEST
 
@@ -1446,12 +1484,12 @@ START_TEST(load_missing_path)
 	snprintf(want, sizeof(want), "%s: cannot open: No such file or directory", path);
 	ck_assert_uint_eq(g_d.nerrors, 1);
 	ck_assert_str_eq(g_d.v[0].msg, want);
-	/* A directory opens but cannot be read. */
+	/* A directory (or a FIFO: hsdo/file.h) is refused, never read. */
 	hsdo_diag_free(&g_d);
 	g_rc = hsdo_config_load(dir, NULL, HSDO_ROLE_ANY, &g_c, &g_d);
 	ck_assert_int_eq(g_rc, -HSDO_ECONFIG);
 	ck_assert_ptr_null(g_c);
-	snprintf(want, sizeof(want), "%s: cannot ", dir);
+	snprintf(want, sizeof(want), "%s: not a regular file (a directory)", dir);
 	ck_assert_msg(strncmp(g_d.v[0].msg, want, strlen(want)) == 0, "%s", diags());
 	hsdo_test_rmtree(dir);
 	free(dir);
@@ -1808,6 +1846,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, backend_list_wins_with_warning);
 	tcase_add_test(tc, backend_unknown_field_warns);
 	tcase_add_test(tc, list_and_backend_bounds);
+	tcase_add_test(tc, valve_seconds_and_deprecated_cycles);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("validation");

@@ -286,7 +286,7 @@ START_TEST(build_lease)
 	ck_assert_str_eq(r.body, "{\"TableName\":\"hsdo-slots\","
 			 "\"Key\":{\"BackendServerID\":{\"N\":\"0\"}},"
 			 "\"UpdateExpression\":\"SET #h = :me, #x = :exp, "
-			 "#e = if_not_exists(#e, :zero) + :one, #g = if_not_exists(#g, :zero), "
+			 "#e = if_not_exists(#e, :now) + :one, #g = if_not_exists(#g, :zero), "
 			 "#ip = :v0, #name = :v1, #asg = :v2, #w = :v3, #st = :v4, #t = :v5\","
 			 "\"ConditionExpression\":\"attribute_not_exists(#h) OR "
 			 "attribute_not_exists(#x) OR #x <= :now\","
@@ -571,6 +571,32 @@ START_TEST(scan_empty_table)
 }
 END_TEST
 
+/* An item 0 without Generation (made by hand, or a lease taken before any
+ * write) is a control item of generation 0: the table is unversioned, the
+ * read does not fail. */
+START_TEST(scan_control_without_generation)
+{
+	const char *j = "{\"Items\":[" FREE_ITEM("1") ",{\"BackendServerID\":{\"N\":\"0\"},"
+		"\"LeaseHolder\":{\"S\":\"srv-a\"}}]}";
+	struct hsdo_ddb_page pg;
+	struct hsdo_ddb_scan sc;
+	struct hsdo_table t;
+	char err[256] = "";
+
+	ck_assert_msg(scan_page(j, &pg, err, sizeof(err)) == 0, "%s", err);
+	ck_assert(pg.has_control);
+	ck_assert_uint_eq(pg.generation, 0);
+	ck_assert_uint_eq(pg.n, 1);
+	hsdo_ddb_scan_init(&sc, 10);
+	ck_assert_int_eq(hsdo_ddb_scan_add(&sc, &pg, err, sizeof(err)), 0);
+	ck_assert_int_eq(hsdo_ddb_scan_finish(&sc, &t, err, sizeof(err)), 0);
+	ck_assert_uint_eq(t.n, 1);
+	ck_assert_uint_eq(t.generation, 0);
+	hsdo_table_free(&t);
+	hsdo_ddb_page_free(&pg);
+}
+END_TEST
+
 /* Assembler: pages of ids that do not make 1..n. */
 static const struct {
 	const char *p1, *p2;
@@ -634,8 +660,6 @@ static const struct {
 	{ "{\"Items\":[{\"BackendServerID\":{\"N\":\"1\"},\"BackendServerID\":{\"N\":\"2\"}}]}",
 	  -HSDO_EPROTO, "Scan item 0: item: duplicate BackendServerID" },
 	{ "{\"Items\":[" FREE_ITEM("1") ",7]}", -HSDO_EPROTO, "Scan item 1 (BackendServerID ?): item is not" },
-	{ "{\"Items\":[{\"BackendServerID\":{\"N\":\"0\"}}]}", -HSDO_EPROTO,
-	  "Scan item 0: control item 0: missing attribute Generation" },
 	{ "{\"Items\":[{\"BackendServerID\":{\"N\":\"0\"},\"Generation\":{\"S\":\"1\"}}]}",
 	  -HSDO_EPROTO, "Generation is not an N" },
 	{ "{\"Items\":[{\"BackendServerID\":{\"N\":\"0\"},\"Generation\":{\"N\":\"-1\"}}]}",
@@ -806,7 +830,8 @@ static const struct {
 	{ "{\"Item\":" CONTROL_ITEM("1.5") "}", -HSDO_EPROTO, 0, "not a plain decimal" },
 	{ "{\"Item\":" CONTROL_ITEM("") "}", -HSDO_EPROTO, 0, "not a plain decimal" },
 	{ "{\"Item\":" FREE_ITEM("5") "}", -HSDO_EPROTO, 0, "not the control item" },
-	{ "{\"Item\":{\"BackendServerID\":{\"N\":\"0\"}}}", -HSDO_EPROTO, 0, "missing attribute Generation" },
+	/* an item 0 without Generation: the table is unversioned */
+	{ "{\"Item\":{\"BackendServerID\":{\"N\":\"0\"}}}", 0, 0, NULL },
 	{ "{\"Item\":[]}", -HSDO_EPROTO, 0, "not the control item" },
 	{ "{\"Item\":{\"BackendServerID\":{\"N\":\"0\"},\"BackendServerID\":{\"N\":\"0\"}}}",
 	  -HSDO_EPROTO, 0, "duplicate BackendServerID" },
@@ -1160,6 +1185,7 @@ static Suite *ddb_suite(void)
 	tcase_add_test(tc, scan_single_page);
 	tcase_add_test(tc, scan_two_pages);
 	tcase_add_test(tc, scan_empty_table);
+	tcase_add_test(tc, scan_control_without_generation);
 	tcase_add_loop_test(tc, scan_assembler_rejects, 0, N(bad_tables));
 	tcase_add_loop_test(tc, scan_bad, 0, N(bad_scans));
 	tcase_add_test(tc, scan_bounds);

@@ -3,10 +3,12 @@
  * items with a reason, the time helpers and allocation failures. */
 #include <check.h>
 #include <cjson/cJSON.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hsdo/alloc.h"
 #include "hsdo/err.h"
@@ -59,7 +61,7 @@ static struct hsdo_slot rt_slot(int i)
 	case 3: return mk(4, HSDO_SLOT_DRAINING, "10.0.0.8", "i-1", "my-asg", "", 0, 0, T_2023);
 	case 4: return mk(HSDO_SLOTS_MAX, HSDO_SLOT_DRAINING, "10.0.0.9", "i-2", "", "eu-west-1c",
 			  65535, 0, 1);
-	case 5: return mk(6, HSDO_SLOT_ACTIVE, "", "", "", "", 0, 0, 0);  /* enabled, "none" IP */
+	case 5: return mk(6, HSDO_SLOT_ACTIVE, "::ffff:10.0.0.6", "", "", "", 0, 0, 0);  /* no name */
 	case 6: return mk(7, HSDO_SLOT_ACTIVE, "10.0.0.10", "i-3", "g", "", 1, 1,
 			  INT64_C(-62135596800000000));
 	/* not a round trip: a draining slot still holding a weight */
@@ -137,7 +139,7 @@ static const struct {
 	     "\"BackendServerStatus\":{\"S\":\"enabled\"},"
 	     "\"LastWeightUpdate\":{\"S\":\"2023-05-02 10:11:12.123456\"},"
 	     "\"Draining\":{\"BOOL\":true}}" },
-	{ 5, "{\"BackendServerID\":{\"N\":\"6\"},\"IPAddress\":{\"S\":\"none\"},"
+	{ 5, "{\"BackendServerID\":{\"N\":\"6\"},\"IPAddress\":{\"S\":\"::ffff:10.0.0.6\"},"
 	     "\"ServerName\":{\"S\":\"none\"},\"ASG\":{\"S\":\"none\"},\"Weight\":{\"N\":\"0\"},"
 	     "\"BackendServerStatus\":{\"S\":\"enabled\"},"
 	     "\"LastWeightUpdate\":{\"S\":\"1970-01-01 00:00:00.000000\"}}" },
@@ -272,6 +274,7 @@ END_TEST
 	"\"BackendServerStatus\":{\"S\":\"" st "\"},\"LastWeightUpdate\":{\"S\":\"" t "\"}"
 #define OKID   "{\"N\":\"3\"}"
 #define OKW    "{\"N\":\"5\"}"
+#define W0     "{\"N\":\"0\"}"
 #define OKT    "2023-05-02 10:11:12"
 #define OKITEM(extra) ITEM(OKID, "10.0.0.1", OKW, "enabled", OKT) extra "}"
 #define X40  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -364,6 +367,25 @@ static const struct {
 	{ OKITEM(",\"Draining\":{\"BOOL\":true},\"Draining\":{\"BOOL\":false}"),
 	  "duplicate attribute Draining" },
 	{ OKITEM(",\"IPAddress\":{\"S\":\"10.0.0.2\"}"), "duplicate attribute IPAddress" },
+	/* Values are what they claim to be: an address, and text. */
+	{ ITEM(OKID, "127.0.0.9\\u0000set server be_app/web2 state maint", OKW, "enabled", OKT) "}",
+	  "IPAddress: NUL (\\u0000) or U+FFFF at byte 9 (not text)" },
+	{ ITEM(OKID, "127.0.0.9\\u0000", OKW, "enabled", OKT) "}",
+	  "IPAddress: NUL (\\u0000) or U+FFFF at byte 9" },
+	{ ITEM(OKID, "\\u0000", OKW, "disabled", OKT) "}", "IPAddress: NUL (\\u0000)" },
+	{ ITEM(OKID, "10.0.0.1\\n", OKW, "enabled", OKT) "}",
+	  "IPAddress: control character 0x0a at byte 8 (not text)" },
+	{ ITEM(OKID, "not-an-ip", OKW, "enabled", OKT) "}",
+	  "IPAddress: \"not-an-ip\" is not an IPv4 or IPv6 address (the item is enabled)" },
+	{ ITEM(OKID, "none", OKW, "enabled", OKT) "}",
+	  "IPAddress: \"none\" is not an IPv4 or IPv6 address" },
+	{ ITEM(OKID, "10.0.0.1:80", OKW, "enabled", OKT) "}",
+	  "IPAddress: \"10.0.0.1:80\" is not an IPv4 or IPv6 address" },
+	{ OKITEM(",\"AZ\":{\"S\":\"eu-west-1a\\u007f\"}"), "AZ: control character 0x7f at byte 10" },
+	{ "{\"BackendServerID\":{\"N\":\"3\"},\"IPAddress\":{\"S\":\"none\"},\"ServerName\":{\"S\":\""
+	  "i-1\\r\\nset server x\"},\"Weight\":{\"N\":\"0\"},\"BackendServerStatus\":{\"S\":\"disabled\"},"
+	  "\"LastWeightUpdate\":{\"S\":\"" OKT "\"}}", "ServerName: control character 0x0d at byte 3" },
+	{ OKITEM(",\"AZ\":{\"S\":\"a\\uFFFF\"}"), "AZ: NUL (\\u0000) or U+FFFF at byte 1" },
 };
 
 START_TEST(malformed_rejected)
@@ -398,27 +420,41 @@ START_TEST(malformed_baseline_ok)
 }
 END_TEST
 
-/* IP syntax is the planner's business; length is ours. NULL err is fine. */
-START_TEST(bad_ip_syntax_is_decoded)
+/* A free item's address is not looked at (it is cleared); an escaped
+ * backslash before "u0000" is not a NUL. NULL err is fine. */
+START_TEST(free_item_address_ignored)
 {
-	const char *j = ITEM(OKID, "not-an-ip", OKW, "enabled", OKT) "}";
+	const char *j = ITEM(OKID, "not-an-ip", OKW, "disabled", OKT) "}";
+	const char *k = ITEM(OKID, "10.0.0.1", OKW, "enabled", OKT) ",\"AZ\":{\"S\":\"a\\\\u0000\"}}";
 	struct hsdo_slot d;
 
 	ck_assert_int_eq(hsdo_item_decode_json(j, strlen(j), &d, NULL, 0), 0);
-	ck_assert_str_eq(d.ip, "not-an-ip");
+	ck_assert_int_eq(d.state, HSDO_SLOT_FREE);
+	ck_assert_str_eq(d.ip, "");
+	ck_assert_int_eq(hsdo_item_decode_json(k, strlen(k), &d, NULL, 0), 0);
+	ck_assert_str_eq(d.az, "a\\u0000");
 	ck_assert_int_eq(hsdo_item_decode(NULL, &d, NULL, 0), -HSDO_EPROTO);
 }
 END_TEST
 
-START_TEST(draining_forces_weight_zero)
+/* Draining is ours and always written with Weight 0. A Draining next to a
+ * Weight above 0 was left behind by a writer that does not know it (the
+ * original server updates its six attributes only, so a slot it reuses
+ * keeps our Draining): the slot is active. */
+START_TEST(draining_needs_weight_zero)
 {
-	const char *j = OKITEM(",\"Draining\":{\"BOOL\":true}");
+	const char *j = ITEM(OKID, "10.0.0.1", "{\"N\":\"0\"}", "enabled", OKT)
+		",\"Draining\":{\"BOOL\":true}}";
+	const char *stale = OKITEM(",\"Draining\":{\"BOOL\":true}");
 	struct hsdo_slot d;
 
 	ck_assert_int_eq(hsdo_item_decode_json(j, strlen(j), &d, NULL, 0), 0);
 	ck_assert_int_eq(d.state, HSDO_SLOT_DRAINING);
 	ck_assert_uint_eq(d.weight, 0);
 	ck_assert_str_eq(d.ip, "10.0.0.1");
+	ck_assert_int_eq(hsdo_item_decode_json(stale, strlen(stale), &d, NULL, 0), 0);
+	ck_assert_int_eq(d.state, HSDO_SLOT_ACTIVE);
+	ck_assert_uint_eq(d.weight, 5);
 }
 END_TEST
 
@@ -498,7 +534,12 @@ START_TEST(ejected_roundtrip)
 }
 END_TEST
 
+/* Ejected is ours and always written with Weight 0; like Draining, next to
+ * a Weight above 0 it was left behind by a writer that does not know it
+ * (the original server filled the slot again): the slot is active and the
+ * stale ejection is dropped. */
 static const struct {
+	const char *w;           /* the item's Weight */
 	const char *extra;
 	enum hsdo_slot_state state;
 	uint32_t weight, count;
@@ -506,24 +547,27 @@ static const struct {
 	const char *reason;      /* NULL: must fail with this text in err */
 	const char *err;
 } eject_items[] = {
-	{ ",\"Ejected\":{\"N\":\"5000\"},\"EjectReason\":{\"S\":\"r\"}", HSDO_SLOT_EJECTED, 0, 0,
-	  5000, "r", NULL },
+	{ W0, ",\"Ejected\":{\"N\":\"5000\"},\"EjectReason\":{\"S\":\"r\"}", HSDO_SLOT_EJECTED,
+	  0, 0, 5000, "r", NULL },
 	/* without a reason it is still ejected: the time is what matters */
-	{ ",\"Ejected\":{\"N\":\"5000\"},\"EjectCount\":{\"N\":\"3\"}", HSDO_SLOT_EJECTED, 0, 3,
-	  5000, "", NULL },
+	{ W0, ",\"Ejected\":{\"N\":\"5000\"},\"EjectCount\":{\"N\":\"3\"}", HSDO_SLOT_EJECTED,
+	  0, 3, 5000, "", NULL },
+	/* with a Weight: a slot the original server filled again */
+	{ OKW, ",\"Ejected\":{\"N\":\"5000\"},\"EjectCount\":{\"N\":\"3\"},"
+	  "\"EjectReason\":{\"S\":\"r\"}", HSDO_SLOT_ACTIVE, 5, 0, 0, "", NULL },
 	/* draining wins: the instance left, its ejection ends with it */
-	{ ",\"Draining\":{\"BOOL\":true},\"Ejected\":{\"N\":\"5000\"},\"EjectCount\":{\"N\":\"3\"}",
-	  HSDO_SLOT_DRAINING, 0, 0, 0, "", NULL },
+	{ W0, ",\"Draining\":{\"BOOL\":true},\"Ejected\":{\"N\":\"5000\"},"
+	  "\"EjectCount\":{\"N\":\"3\"}", HSDO_SLOT_DRAINING, 0, 0, 0, "", NULL },
 	/* active with its history; a stray reason is dropped */
-	{ ",\"EjectCount\":{\"N\":\"4\"},\"EjectedSince\":{\"N\":\"7\"},\"EjectReason\":{\"S\":\"x\"}",
-	  HSDO_SLOT_ACTIVE, 5, 4, 0, "", NULL },
-	{ ",\"Ejected\":{\"N\":\"0\"}", 0, 0, 0, 0, NULL, "Ejected: 0 out of range" },
-	{ ",\"Ejected\":{\"S\":\"5000\"}", 0, 0, 0, 0, NULL, "Ejected: expected type N" },
-	{ ",\"Ejected\":{\"N\":\"253402300800000\"}", 0, 0, 0, 0, NULL, "out of range" },
-	{ ",\"EjectCount\":{\"N\":\"4294967296\"}", 0, 0, 0, 0, NULL, "EjectCount:" },
-	{ ",\"EjectedSince\":{\"N\":\"-1\"}", 0, 0, 0, 0, NULL, "EjectedSince:" },
-	{ ",\"EjectReason\":{\"N\":\"1\"}", 0, 0, 0, 0, NULL, "EjectReason: expected type S" },
-	{ ",\"EjectReason\":{\"S\":\"" X256 "\"}", 0, 0, 0, 0, NULL, "EjectReason: too long" },
+	{ OKW, ",\"EjectCount\":{\"N\":\"4\"},\"EjectedSince\":{\"N\":\"7\"},"
+	  "\"EjectReason\":{\"S\":\"x\"}", HSDO_SLOT_ACTIVE, 5, 4, 0, "", NULL },
+	{ W0, ",\"Ejected\":{\"N\":\"0\"}", 0, 0, 0, 0, NULL, "Ejected: 0 out of range" },
+	{ W0, ",\"Ejected\":{\"S\":\"5000\"}", 0, 0, 0, 0, NULL, "Ejected: expected type N" },
+	{ W0, ",\"Ejected\":{\"N\":\"253402300800000\"}", 0, 0, 0, 0, NULL, "out of range" },
+	{ OKW, ",\"EjectCount\":{\"N\":\"4294967296\"}", 0, 0, 0, 0, NULL, "EjectCount:" },
+	{ OKW, ",\"EjectedSince\":{\"N\":\"-1\"}", 0, 0, 0, 0, NULL, "EjectedSince:" },
+	{ OKW, ",\"EjectReason\":{\"N\":\"1\"}", 0, 0, 0, 0, NULL, "EjectReason: expected type S" },
+	{ OKW, ",\"EjectReason\":{\"S\":\"" X256 "\"}", 0, 0, 0, 0, NULL, "EjectReason: too long" },
 };
 
 START_TEST(ejected_decode_rules)
@@ -532,9 +576,8 @@ START_TEST(ejected_decode_rules)
 	struct hsdo_slot d;
 	int rc;
 
-	snprintf(json, sizeof(json), "%s", OKITEM(""));
-	json[strlen(json) - 1] = '\0';
-	snprintf(json + strlen(json), sizeof(json) - strlen(json), "%s}", eject_items[_i].extra);
+	snprintf(json, sizeof(json), ITEM(OKID, "10.0.0.1", "%s", "enabled", OKT) "%s}",
+		 eject_items[_i].w, eject_items[_i].extra);
 	rc = hsdo_item_decode_json(json, strlen(json), &d, err, sizeof(err));
 	if (eject_items[_i].reason == NULL) {
 		ck_assert_msg(rc == -HSDO_EPROTO, "case %d: rc %d", _i, rc);
@@ -588,6 +631,19 @@ START_TEST(encode_refuses_invalid)
 	s = rt_slot(1);
 	s.last_weight_update_us = INT64_MAX;
 	ck_assert_ptr_null(hsdo_item_encode(&s));
+	/* what the decoder refuses is never written: an address that is not
+	 * one, a string that is not text */
+	s = rt_slot(1);
+	s.ip[0] = '\0';
+	ck_assert_int_eq(hsdo_item_check(&s, err, sizeof(err)), -HSDO_EINVAL);
+	ck_assert_msg(strstr(err, "slot 2: address \"\" is not an IPv4 or IPv6 address") != NULL,
+		      "%s", err);
+	snprintf(s.ip, sizeof(s.ip), "web-1");
+	ck_assert_ptr_null(hsdo_item_encode(&s));
+	s = rt_slot(1);
+	snprintf(s.name, sizeof(s.name), "i-1\nset server x");
+	ck_assert_int_eq(hsdo_item_check(&s, err, sizeof(err)), -HSDO_EINVAL);
+	ck_assert_msg(strstr(err, "slot 2: ServerName: control character 0x0a") != NULL, "%s", err);
 	/* a free slot's leftovers do not matter */
 	s.state = HSDO_SLOT_FREE;
 	s.weight = 1000;
@@ -701,6 +757,98 @@ START_TEST(time_sweep)
 }
 END_TEST
 
+/* ---- local time, as the original writes it ------------------------------------ */
+
+static void set_tz(const char *tz)
+{
+	ck_assert_int_eq(setenv("TZ", tz, 1), 0);
+	tzset();
+}
+
+static int64_t decode_time(const char *t)
+{
+	char j[512];
+	struct hsdo_slot s;
+
+	snprintf(j, sizeof(j), ITEM(OKID, "10.0.0.1", OKW, "enabled", "%s") "}", t);
+	ck_assert_msg(hsdo_item_decode_json(j, strlen(j), &s, NULL, 0) == 0, "%s", j);
+	return s.last_weight_update_us;
+}
+
+static const char *encode_time(int64_t us, char *buf, size_t len)
+{
+	struct hsdo_slot s = mk(2, HSDO_SLOT_ACTIVE, "10.0.0.7", "i-0abc", "g", "", 0, 7, us);
+	cJSON *j = hsdo_item_encode(&s);
+	const cJSON *av;
+
+	ck_assert_ptr_nonnull(j);
+	av = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "LastWeightUpdate"),
+					      "S");
+	snprintf(buf, len, "%s", av->valuestring);
+	cJSON_Delete(j);
+	return buf;
+}
+
+#define H INT64_C(3600000000)
+
+/* The original writes str(datetime.now()): naive local time. An item is
+ * read and written in the process's zone (TZ), around daylight saving
+ * time: a local time that happens twice (clocks back) is read as the later
+ * instant, one that never happens (clocks forward) as if the clocks had
+ * not moved yet. */
+static const struct {
+	const char *tz;
+	const char *local;
+	int64_t utc_us;         /* what it means */
+	bool roundtrip;         /* encoding utc_us gives local back */
+} zones[] = {
+	{ "UTC", "2026-07-01 12:00:00.000000", INT64_C(1782907200000000), true },
+	{ "Europe/Paris", "2026-07-01 14:00:00.000000", INT64_C(1782907200000000), true },
+	{ "Europe/Paris", "2026-01-15 13:00:00.250000", INT64_C(1768478400250000), true },
+	{ "America/New_York", "2026-07-01 08:00:00.000000", INT64_C(1782907200000000), true },
+	{ "America/New_York", "2026-01-15 07:00:00.000001", INT64_C(1768478400000001), true },
+	/* Paris, 2026-03-29: 02:00 CET -> 03:00 CEST; 01:30 CET = 00:30Z */
+	{ "Europe/Paris", "2026-03-29 01:30:00.000000", INT64_C(1774744200000000), true },
+	{ "Europe/Paris", "2026-03-29 03:30:00.000000", INT64_C(1774744200000000) + H, true },
+	/* 02:30 never happens: read with the offset before the change, +1 */
+	{ "Europe/Paris", "2026-03-29 02:30:00.000000", INT64_C(1774744200000000) + H, false },
+	/* Paris, 2026-10-25: 03:00 CEST -> 02:00 CET; 02:30 happens at 00:30Z
+	 * and at 01:30Z: the later one */
+	{ "Europe/Paris", "2026-10-25 02:30:00.000000", INT64_C(1792891800000000), true },
+	{ "Europe/Paris", "2026-10-25 01:30:00.000000", INT64_C(1792891800000000) - 2 * H, true },
+	/* New York, 2026-11-01: 01:30 happens at 05:30Z (EDT) and 06:30Z (EST) */
+	{ "America/New_York", "2026-11-01 01:30:00.000000", INT64_C(1793514600000000), true },
+};
+
+START_TEST(local_time_zones)
+{
+	char buf[64];
+
+	set_tz(zones[_i].tz);
+	ck_assert_msg(decode_time(zones[_i].local) == zones[_i].utc_us, "%s %s: %" PRId64,
+		      zones[_i].tz, zones[_i].local, decode_time(zones[_i].local));
+	if (zones[_i].roundtrip)
+		ck_assert_str_eq(encode_time(zones[_i].utc_us, buf, sizeof(buf)), zones[_i].local);
+	set_tz("UTC");
+}
+END_TEST
+
+/* The ambiguous hour, both sides: the earlier instant (still on summer
+ * time) is written with the same text as the later one, which is how it
+ * reads back: the ramp or drain clock moves at most one hour later, never
+ * earlier (a drain never ends early). */
+START_TEST(local_time_ambiguous_hour)
+{
+	char buf[64];
+
+	set_tz("Europe/Paris");
+	ck_assert_str_eq(encode_time(INT64_C(1792891800000000) - H, buf, sizeof(buf)),
+			 "2026-10-25 02:30:00.000000");
+	ck_assert_int_eq(decode_time("2026-10-25 02:30:00.000000"), INT64_C(1792891800000000));
+	set_tz("UTC");
+}
+END_TEST
+
 /* ---- allocation failures ----------------------------------------------------- */
 
 START_TEST(alloc_failure_encode)
@@ -763,8 +911,8 @@ static Suite *item_suite(void)
 	tcase_add_test(tc, original_client_reads_ours);
 	tcase_add_loop_test(tc, malformed_rejected, 0, N(bad));
 	tcase_add_test(tc, malformed_baseline_ok);
-	tcase_add_test(tc, bad_ip_syntax_is_decoded);
-	tcase_add_test(tc, draining_forces_weight_zero);
+	tcase_add_test(tc, free_item_address_ignored);
+	tcase_add_test(tc, draining_needs_weight_zero);
 	tcase_add_test(tc, ejected_exact_json);
 	tcase_add_test(tc, ejected_roundtrip);
 	tcase_add_loop_test(tc, ejected_decode_rules, 0, N(eject_items));
@@ -778,6 +926,8 @@ static Suite *item_suite(void)
 	tcase_add_loop_test(tc, time_bad_strings, 0, N(bad_times));
 	tcase_add_test(tc, time_format_bounds);
 	tcase_add_test(tc, time_sweep);
+	tcase_add_loop_test(tc, local_time_zones, 0, N(zones));
+	tcase_add_test(tc, local_time_ambiguous_hour);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("alloc");

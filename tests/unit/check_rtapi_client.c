@@ -8,6 +8,7 @@
 #include <check.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -1411,6 +1412,60 @@ static struct hsdo_rtapi_client *open_fake(const char *path, int timeout_ms)
 	return c;
 }
 
+/* The non-blocking interface by hand, against a peer that answers the
+ * prompt and then never replies: every _io call returns at once (never
+ * waits: this test would hang otherwise), says what to wait for and how
+ * long, and the exchange fails when that time has passed. */
+START_TEST(nonblocking_never_waits)
+{
+	static const char *const cmds[] = { "show info" };
+	struct hsdo_rtapi_client *c = NULL;
+	struct hsdo_rtapi_result res;
+	struct hsdo_rtapi_target t;
+	char path[600], err[512];
+	long t0, left, calls = 0;
+	pid_t pid;
+	int rc;
+
+	path_in_tmp(path, sizeof(path), "silent-nb.sock");
+	pid = fake_peer(path, FAKE_SILENT);
+	ck_assert_int_eq(hsdo_rtapi_client_parse_target(path, &t, err, sizeof(err)), 0);
+	ck_assert_int_eq(hsdo_rtapi_client_start(&t, 2000, &c, err, sizeof(err)), 0);
+	ck_assert_int_ge(hsdo_rtapi_client_fd(c), 0);
+	/* The handshake: wait as told until it is done. */
+	while ((rc = hsdo_rtapi_client_io(c, &res, err, sizeof(err))) == -HSDO_EAGAIN) {
+		struct pollfd pfd = { hsdo_rtapi_client_fd(c), 0, 0 };
+
+		ck_assert_int_ne(hsdo_rtapi_client_events(c), 0);
+		pfd.events = (short)(((hsdo_rtapi_client_events(c) & HSDO_RTAPI_IO_READ) ? POLLIN : 0) |
+			((hsdo_rtapi_client_events(c) & HSDO_RTAPI_IO_WRITE) ? POLLOUT : 0));
+		(void)poll(&pfd, 1, (int)hsdo_rtapi_client_timeout(c));
+	}
+	ck_assert_msg(rc == 0, "%s", err);
+	ck_assert_int_eq(hsdo_rtapi_client_events(c), 0);
+	ck_assert_int_eq(hsdo_rtapi_client_timeout(c), -1);
+	/* A batch: nothing comes back, so every call says "again" at once. */
+	hsdo_rtapi_client_set_limits(c, 300, 0);
+	ck_assert_int_eq(hsdo_rtapi_client_send(c, cmds, 1, err, sizeof(err)), 0);
+	ck_assert_int_eq(hsdo_rtapi_client_send(c, cmds, 1, err, sizeof(err)), -HSDO_EINVAL);
+	t0 = now_ms();
+	while ((rc = hsdo_rtapi_client_io(c, &res, err, sizeof(err))) == -HSDO_EAGAIN) {
+		calls++;
+		ck_assert(hsdo_rtapi_client_events(c) & HSDO_RTAPI_IO_READ);
+		left = hsdo_rtapi_client_timeout(c);
+		ck_assert_msg(left >= 0 && left <= 300, "timeout %ld", left);
+		(void)poll(NULL, 0, 20);
+	}
+	ck_assert_int_eq(rc, -HSDO_EIO);
+	ck_assert_msg(strstr(err, "timed out after 300 ms") != NULL, "%s", err);
+	ck_assert_msg(calls >= 5, "only %ld calls in %ld ms", calls, now_ms() - t0);
+	ck_assert_int_eq(hsdo_rtapi_client_events(c), 0);
+	ck_assert_int_eq(hsdo_rtapi_client_send(c, cmds, 1, err, sizeof(err)), -HSDO_EIO);
+	hsdo_rtapi_client_close(c);
+	reap(pid);
+}
+END_TEST
+
 /* Answers the prompt, then never replies: exec is bounded by its timeout
  * and leaves the client unusable. */
 START_TEST(exec_times_out)
@@ -1487,7 +1542,7 @@ START_TEST(exec_peer_closes)
 	c = open_fake(path, 5000);
 	ck_assert_int_eq(hsdo_rtapi_client_exec(c, (const char *const *)cmds, n, &res, err,
 		sizeof(err)), -HSDO_EIO);
-	ck_assert_msg(strstr(err, "closed the connection after 0 of 20000 replies") != NULL ||
+	ck_assert_msg(strstr(err, "closed the connection (after 0 of 20000 replies)") != NULL ||
 		strstr(err, "write after") != NULL || strstr(err, "read: ") != NULL, "%s", err);
 	hsdo_rtapi_client_close(c);
 	reap(pid);
@@ -1547,7 +1602,7 @@ START_TEST(fake_peer_protocol_errors)
 	c = open_fake(path, 2000);
 	ck_assert_int_eq(hsdo_rtapi_client_exec(c, cmds, 1, &res, err, sizeof(err)),
 		-HSDO_EIO);
-	ck_assert_msg(strstr(err, "HAProxy closed the connection after 0 of 1 replies") != NULL,
+	ck_assert_msg(strstr(err, "HAProxy closed the connection (after 0 of 1 replies)") != NULL,
 		"%s", err);
 	ck_assert_int_eq(hsdo_rtapi_client_exec(c, cmds, 1, &res, err, sizeof(err)),
 		-HSDO_EIO);
@@ -1595,6 +1650,7 @@ static Suite *rtapi_client_suite(void)
 	tcase_add_test(io, open_bad_args);
 	tcase_add_test(io, open_never_answers);
 	tcase_add_test(io, open_backlog_full);
+	tcase_add_test(io, nonblocking_never_waits);
 	tcase_add_test(io, exec_times_out);
 	tcase_add_test(io, exec_peer_closes);
 	tcase_add_test(io, fake_peer_protocol_errors);

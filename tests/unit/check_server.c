@@ -68,7 +68,7 @@ static struct hsdo_server_settings settings(const char *holder, int64_t ttl_ms)
 	snprintf(s.holder, sizeof(s.holder), "%s", holder);
 	s.lease_ttl_ms = ttl_ms;
 	s.max_remove_share = 0.5;
-	s.confirm_cycles = 3;
+	s.confirm_us = 2 * SEC;
 	return s;
 }
 
@@ -188,6 +188,70 @@ START_TEST(first_start_then_zero_writes)
 }
 END_TEST
 
+/* A table without a generation (written by another kind of writer, such
+ * as the original server) is read whole every cycle until a write of ours
+ * gives it one: a change made there meanwhile is seen. */
+START_TEST(unversioned_table_read_every_cycle)
+{
+	const char *doc = "{\"format\":\"hsdo-slots\",\"version\":1,\"slots\":[\n"
+		"{\"BackendServerID\":{\"N\":\"1\"},\"IPAddress\":{\"S\":\"10.0.0.1\"},"
+		"\"ServerName\":{\"S\":\"i-0001\"},\"ASG\":{\"S\":\"asg\"},"
+		"\"Weight\":{\"N\":\"100\"},\"BackendServerStatus\":{\"S\":\"enabled\"},"
+		"\"LastWeightUpdate\":{\"S\":\"2023-11-14 22:13:20\"}}]}";
+	struct fx f;
+	struct hsdo_server_settings set = settings("a", 0);
+	struct hsdo_server *s;
+	struct hsdo_server_report r;
+
+	set.slots = 1;
+	fx_open(&f);
+	ck_assert_int_eq(hsdo_test_write_file(f.path, doc, strlen(doc)), 0);
+	s = mk(f.st, &set);
+	r = cycle(s, 1, 0, T0);
+	ck_assert_int_eq(r.outcome, HSDO_SERVER_UNCHANGED);
+	ck_assert(r.table_read);
+	ck_assert_uint_eq(r.generation, 0);
+	r = cycle(s, 1, 0, T0 + SEC);
+	ck_assert_int_eq(r.outcome, HSDO_SERVER_UNCHANGED);
+	ck_assert(r.table_read);
+	hsdo_server_free(s);
+	fx_close(&f);
+}
+END_TEST
+
+/* Issue #10, finding 9: at INTERVAL 0.2 the valve gave way after 3 cycles
+ * (0.6 s), so a source empty for 3 s emptied the table. It counts time:
+ * 0.2 s apart, an empty list is held for 3 s (15 cycles), then applies. */
+START_TEST(valve_counts_time_not_cycles)
+{
+	struct fx f;
+	struct hsdo_server_settings set = settings("a", 0);
+	struct hsdo_server *s;
+	struct hsdo_server_report r;
+	int64_t t = T0 + SEC, step = SEC / 5;
+	int held = 0;
+
+	fx_open(&f);
+	set.confirm_us = 3 * SEC;
+	s = mk(f.st, &set);
+	ck_assert_int_eq(cycle(s, 4, 0, T0).outcome, HSDO_SERVER_WROTE);
+	for (;;) {
+		r = cycle(s, 0, 0, t);
+		if (r.outcome != HSDO_SERVER_HELD)
+			break;
+		held++;
+		ck_assert_int_lt(r.held_us, 3 * SEC);
+		t += step;
+	}
+	ck_assert_int_eq(r.outcome, HSDO_SERVER_WROTE);
+	ck_assert_int_eq(held, 15);
+	ck_assert_int_eq(r.held_us, 3 * SEC);
+	ck_assert_uint_eq(r.held_cycles, 16);
+	hsdo_server_free(s);
+	fx_close(&f);
+}
+END_TEST
+
 START_TEST(valve_holds_then_applies)
 {
 	struct fx f;
@@ -200,7 +264,7 @@ START_TEST(valve_holds_then_applies)
 	fx_open(&f);
 	s = mk(f.st, &set);
 	ck_assert_int_eq(cycle(s, 4, 0, T0).outcome, HSDO_SERVER_WROTE);
-	/* 3 of 4 leave at once: held twice, applied on the third cycle. */
+	/* 3 of 4 leave at once: held while under 2 s, applied at 2 s. */
 	r = cycle(s, 4, skip3, T0 + SEC);
 	ck_assert_int_eq(r.outcome, HSDO_SERVER_HELD);
 	ck_assert_uint_eq(r.held_cycles, 1);
@@ -215,7 +279,8 @@ START_TEST(valve_holds_then_applies)
 	hsdo_table_free(&t);
 	r = cycle(s, 4, skip3, T0 + 3 * SEC);
 	ck_assert_int_eq(r.outcome, HSDO_SERVER_WROTE);
-	ck_assert_ptr_nonnull(strstr(r.held_reason, "applied after 3"));
+	ck_assert_ptr_nonnull(strstr(r.held_reason, "applied after 2.0 s (3 cycles)"));
+	ck_assert_int_eq(r.held_us, 2 * SEC);
 	ck_assert_uint_eq(r.drain_started, 3);
 	read_table(f.st, &t);
 	ck_assert_uint_eq(count_state(&t, HSDO_SLOT_DRAINING), 3);
@@ -225,7 +290,7 @@ START_TEST(valve_holds_then_applies)
 	ck_assert_int_eq(r.outcome, HSDO_SERVER_WROTE);
 	ck_assert_uint_eq(r.reactivated, 3);
 	/* One glitch cycle of zero instances is held; the next good cycle
-	 * resets the count, so two more glitches are held again. */
+	 * resets the clock, so two more glitches (1 s) are held again. */
 	ck_assert_int_eq(cycle(s, 0, 0, T0 + 5 * SEC).outcome, HSDO_SERVER_HELD);
 	ck_assert_ptr_nonnull(strstr(last.held_reason, "no instance"));
 	ck_assert_int_eq(cycle(s, 4, 0, T0 + 6 * SEC).outcome, HSDO_SERVER_UNCHANGED);
@@ -719,7 +784,9 @@ static Suite *server_suite(void)
 	TCase *tc = tcase_create("cycle");
 
 	tcase_add_test(tc, first_start_then_zero_writes);
+	tcase_add_test(tc, unversioned_table_read_every_cycle);
 	tcase_add_test(tc, valve_holds_then_applies);
+	tcase_add_test(tc, valve_counts_time_not_cycles);
 	tcase_add_test(tc, overflow_reported);
 	tcase_add_test(tc, external_write_is_a_conflict_then_reread);
 	tcase_add_test(tc, standby_takeover_and_fencing);

@@ -335,11 +335,11 @@ START_TEST(lease_lifecycle)
 
 	store_up(&a, "hsdo-lease", 0);
 	store_up(&b, "hsdo-lease", 0);
-	/* A takes a free lease: epoch 1 */
+	/* A takes a free lease: the first epoch is the time of the take, + 1 */
 	ck_assert_msg(hsdo_store_lease(a.st, "srv-a", 1000, 10000, &l, err, sizeof(err)) == 0,
 		      "%s", err);
 	ck_assert_str_eq(l.holder, "srv-a");
-	ck_assert_uint_eq(l.epoch, 1);
+	ck_assert_uint_eq(l.epoch, 1001);
 	ck_assert_int_eq(l.expires_ms, 11000);
 	ck_assert(l.taken_over);
 	/* the lease creates item 0 with a generation an original client survives */
@@ -347,7 +347,7 @@ START_TEST(lease_lifecycle)
 	/* A renews: same epoch */
 	ctl("/__reset", "{}");
 	ck_assert_int_eq(hsdo_store_lease(a.st, "srv-a", 2000, 10000, &l, err, sizeof(err)), 0);
-	ck_assert_uint_eq(l.epoch, 1);
+	ck_assert_uint_eq(l.epoch, 1001);
 	ck_assert_int_eq(l.expires_ms, 12000);
 	ck_assert(!l.taken_over);
 	ck_assert_int_eq(pstat("DynamoDB_20120810.UpdateItem"), 1);   /* one write, no read */
@@ -358,27 +358,27 @@ START_TEST(lease_lifecycle)
 	ck_assert_int_eq(hsdo_store_lease(b.st, "srv-b", 3000, 10000, &l, err, sizeof(err)),
 			 -HSDO_ECONFLICT);
 	ck_assert_str_eq(l.holder, "srv-a");
-	ck_assert_uint_eq(l.epoch, 1);
+	ck_assert_uint_eq(l.epoch, 1001);
 	ck_assert_int_eq(l.expires_ms, 12000);
-	ck_assert_msg(strstr(err, "lease held by srv-a (epoch 1) for 9000 ms more") != NULL, "%s",
+	ck_assert_msg(strstr(err, "lease held by srv-a (epoch 1001) for 9000 ms more") != NULL, "%s",
 		      err);
 	ck_assert_int_eq(pstat("DynamoDB_20120810.GetItem"), 1);
 	ck_assert_int_eq(pstat("DynamoDB_20120810.UpdateItem"), -1);
-	/* A lapses; B takes over with epoch 2 */
+	/* A lapses; B takes over with the next epoch */
 	ck_assert_int_eq(hsdo_store_lease(b.st, "srv-b", 12000, 10000, &l, err, sizeof(err)), 0);
 	ck_assert_str_eq(l.holder, "srv-b");
-	ck_assert_uint_eq(l.epoch, 2);
+	ck_assert_uint_eq(l.epoch, 1002);
 	ck_assert(l.taken_over);
 	/* A comes back: its renewal fails and it learns the new holder */
 	ck_assert_int_eq(hsdo_store_lease(a.st, "srv-a", 12500, 10000, &l, err, sizeof(err)),
 			 -HSDO_ECONFLICT);
 	ck_assert_str_eq(l.holder, "srv-b");
-	ck_assert_uint_eq(l.epoch, 2);
+	ck_assert_uint_eq(l.epoch, 1002);
 	/* a restarted B (no memory of its lease) renews without a new epoch */
 	env_down(&b);
 	store_up(&b, "hsdo-lease", 0);
 	ck_assert_int_eq(hsdo_store_lease(b.st, "srv-b", 13000, 10000, &l, err, sizeof(err)), 0);
-	ck_assert_uint_eq(l.epoch, 2);
+	ck_assert_uint_eq(l.epoch, 1002);
 	ck_assert(!l.taken_over);
 	ck_assert_int_eq(l.expires_ms, 23000);
 	/* bad arguments */
@@ -427,7 +427,7 @@ START_TEST(fencing)
 	store_up(&b, "hsdo-fence", 0);
 	ck_assert_int_eq(hsdo_store_ensure_slots(a.st, 4, err, sizeof(err)), 0);
 	ck_assert_int_eq(hsdo_store_lease(a.st, "srv-a", 1000, 5000, &la, err, sizeof(err)), 0);
-	ck_assert_uint_eq(la.epoch, 1);
+	ck_assert_uint_eq(la.epoch, 1001);
 	read_all(&a, &t);
 	set_active(&t.slots[2], "10.0.0.3", "i-3", 5);
 	ck_assert_msg(hsdo_store_write_slots(a.st, &t, &one, 1, t.generation, la.epoch, err,
@@ -435,12 +435,12 @@ START_TEST(fencing)
 
 	/* slot level: a slot stamped with a later epoch refuses A's put even
 	 * while A's lease check passes; nothing is committed */
-	stamp_slot(&b, "hsdo-fence", 3, 2);
+	stamp_slot(&b, "hsdo-fence", 3, la.epoch + 1);
 	read_all(&a, &r);
 	set_active(&r.slots[2], "10.0.0.33", "i-33", 6);
 	ck_assert_int_eq(hsdo_store_write_slots(a.st, &r, &one, 1, r.generation, la.epoch, err,
 						sizeof(err)), -HSDO_ECONFLICT);
-	ck_assert_msg(strstr(err, "slot 3 is stamped with an epoch above this writer's 1: "
+	ck_assert_msg(strstr(err, "slot 3 is stamped with an epoch above this writer's 1001: "
 			      "deposed, nothing committed") != NULL, "%s", err);
 	ck_assert_uint_eq(gen_of(&a), r.generation);
 	hsdo_table_free(&r);
@@ -449,9 +449,9 @@ START_TEST(fencing)
 	hsdo_table_free(&r);
 
 	/* lease level: B takes over after A's expiry and rewrites every slot
-	 * under epoch 2; deposed A is refused before writing anything */
+	 * under the next epoch; deposed A is refused before writing anything */
 	ck_assert_int_eq(hsdo_store_lease(b.st, "srv-b", 7000, 5000, &lb, err, sizeof(err)), 0);
-	ck_assert_uint_eq(lb.epoch, 2);
+	ck_assert_uint_eq(lb.epoch, 1002);
 	read_all(&b, &r);
 	ck_assert_msg(hsdo_store_write_slots(b.st, &r, all, 4, r.generation, lb.epoch, err,
 					     sizeof(err)) == 0, "%s", err);
@@ -462,7 +462,7 @@ START_TEST(fencing)
 	one = 1;
 	ck_assert_int_eq(hsdo_store_write_slots(a.st, &r, &one, 1, r.generation, la.epoch, err,
 						sizeof(err)), -HSDO_ECONFLICT);
-	ck_assert_msg(strstr(err, "lease epoch is 2 (holder srv-b), this writer's is 1: deposed, "
+	ck_assert_msg(strstr(err, "lease epoch is 1002 (holder srv-b), this writer's is 1001: deposed, "
 			      "nothing written") != NULL, "%s", err);
 	ck_assert_int_eq(pstat("DynamoDB_20120810.PutItem"), -1);
 	hsdo_table_free(&r);
@@ -546,6 +546,107 @@ START_TEST(original_client_reads_it)
 			      "\"none\",\"weight\":0,\"status\":\"disabled\"},") == line, "%s", line);
 	ck_assert_msg(strstr(line, "{\"id\":2,\"ip\":\"10.0.0.2\",\"name\":\"i-2\",\"weight\":9,"
 			      "\"status\":\"enabled\"}") != NULL, "%s", line);
+	env_down(&e);
+}
+END_TEST
+
+/* Run the original-style peer (tests/fixtures/original_hsdo.js) on table. */
+static void original(const char *table, const char *const *args)
+{
+	const char *argv[24];
+	char out[2048] = "";
+	size_t n = 0;
+
+	argv[n++] = args[0];
+	argv[n++] = "--endpoint";
+	argv[n++] = dyn.direct_url;
+	argv[n++] = "--table";
+	argv[n++] = table;
+	for (args++; *args != NULL && n < 23; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	ck_assert_msg(hsdo_test_node_run("original_hsdo.js", argv, out, sizeof(out)) == 0,
+		      "original_hsdo.js %s: %s", argv[0], out);
+}
+
+/* Read the table and check what it cost: Scan pages and GetItems. */
+static void read_costs(struct env *e, uint64_t gen, long scans, long gets)
+{
+	struct hsdo_table t;
+
+	ctl("/__reset", "{}");
+	read_all(e, &t);
+	ck_assert_uint_eq(t.n, 3);
+	ck_assert_uint_eq(t.generation, gen);
+	ck_assert_int_eq(pstat("DynamoDB_20120810.Scan"), scans);
+	ck_assert_int_eq(pstat("DynamoDB_20120810.GetItem"), gets);  /* -1: none */
+	hsdo_table_free(&t);
+}
+
+/* A table the original server wrote (no item 0) is generation 0, and once a
+ * read found it so, reading it again costs one Scan and no GetItem, what
+ * the original client pays. An item 0 with a generation appearing sends the
+ * read back to the versioned way (GetItem 0, then Scan); one without
+ * Generation leaves the table unversioned. */
+START_TEST(unversioned_table_reads)
+{
+	const char *seed[] = { "seed", "--size", "3", "--slot", "1,10.0.0.1,i-1,web,4,enabled,now",
+			       NULL };
+	const char *ctl7[] = { "put-control", "--generation", "7", NULL };
+	const char *ctl_nogen[] = { "put-control", NULL };
+	const char *del0[] = { "delete", "--id", "0", NULL };
+	struct env e;
+
+	store_up(&e, "hsdo-unversioned", 0);
+	original("hsdo-unversioned", seed);
+	ck_assert_uint_eq(gen_of(&e), 0);
+	read_costs(&e, 0, 1, 1);     /* not known yet: GetItem 0, then Scan */
+	read_costs(&e, 0, 1, -1);    /* unversioned: the Scan alone */
+	read_costs(&e, 0, 1, -1);
+	original("hsdo-unversioned", ctl7);
+	read_costs(&e, 7, 2, 1);     /* the Scan meets item 0: read again, versioned */
+	read_costs(&e, 7, 1, 1);
+	original("hsdo-unversioned", del0);
+	read_costs(&e, 0, 1, 1);
+	read_costs(&e, 0, 1, -1);
+	original("hsdo-unversioned", ctl_nogen);
+	ck_assert_uint_eq(gen_of(&e), 0);
+	read_costs(&e, 0, 1, -1);    /* item 0 without Generation: still unversioned */
+	env_down(&e);
+}
+END_TEST
+
+/* The way back to the original and forward again: item 0 (and the lease's
+ * epoch with it) is deleted while the slots keep our Epoch stamps (the
+ * original's UpdateItem leaves them). The next holder's epoch starts from
+ * the time of its take, above every stamp of the earlier era, so its full
+ * rewrite is not refused as "deposed". */
+START_TEST(epoch_after_control_item_deleted)
+{
+	const char *del0[] = { "delete", "--id", "0", NULL };
+	uint32_t all[3] = { 1, 2, 3 };
+	struct hsdo_table t;
+	struct hsdo_lease l;
+	struct env e;
+	char err[640] = "";
+
+	store_up(&e, "hsdo-era", 0);
+	ck_assert_int_eq(hsdo_store_ensure_slots(e.st, 3, err, sizeof(err)), 0);
+	ck_assert_int_eq(hsdo_store_lease(e.st, "srv-a", 1000, 5000, &l, err, sizeof(err)), 0);
+	ck_assert_int_eq(hsdo_store_lease(e.st, "srv-b", 7000, 5000, &l, err, sizeof(err)), 0);
+	ck_assert_uint_eq(l.epoch, 1002);
+	read_all(&e, &t);
+	ck_assert_msg(hsdo_store_write_slots(e.st, &t, all, 3, t.generation, l.epoch, err,
+					     sizeof(err)) == 0, "%s", err);
+	hsdo_table_free(&t);
+	original("hsdo-era", del0);
+	ck_assert_int_eq(hsdo_store_lease(e.st, "srv-c", 20000, 5000, &l, err, sizeof(err)), 0);
+	ck_assert_uint_eq(l.epoch, 20001);
+	read_all(&e, &t);
+	ck_assert_uint_eq(t.generation, 0);
+	ck_assert_msg(hsdo_store_write_slots(e.st, &t, all, 3, t.generation, l.epoch, err,
+					     sizeof(err)) == 0, "%s", err);
+	hsdo_table_free(&t);
 	env_down(&e);
 }
 END_TEST
@@ -664,7 +765,7 @@ START_TEST(event_mode)
 	ck_assert_int_eq(hsdo_store_lease_async(ev.st, "srv-ev", 1000, 5000, &l, on_done, &res), 0);
 	ck_assert_int_eq(hsdo_test_poll_run(&pl, &res.done, 20000), 0);
 	ck_assert_msg(res.rc == 0, "%s", res.err);
-	ck_assert_uint_eq(l.epoch, 1);
+	ck_assert_uint_eq(l.epoch, 1001);
 	memset(&res, 0, sizeof(res));
 	ck_assert_int_eq(hsdo_store_read_table_async(ev.st, &t, on_done, &res), 0);
 	ck_assert_int_eq(hsdo_test_poll_run(&pl, &res.done, 20000), 0);
@@ -744,6 +845,8 @@ static Suite *store_ddb_suite(void)
 	tcase_add_test(tc, fencing);
 	tcase_add_test(tc, throttling_inside_operations);
 	tcase_add_test(tc, original_client_reads_it);
+	tcase_add_test(tc, unversioned_table_reads);
+	tcase_add_test(tc, epoch_after_control_item_deleted);
 	tcase_add_test(tc, alloc_failure_ops);
 	tcase_add_test(tc, event_mode);
 	suite_add_tcase(s, tc);

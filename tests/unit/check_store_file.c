@@ -439,10 +439,10 @@ static const struct {
 	{ "{\"version\":1,\"generation\":1,\"slots\":[]}", -HSDO_EPROTO, "format:", 0 },
 	{ HEAD("2", "3") "]}", -HSDO_EPROTO, "version: unsupported version 2", 0 },
 	{ HEAD("\"1\"", "3") "]}", -HSDO_EPROTO, "version: missing or not", 0 },
-	{ HEAD("1", "-1") "]}", -HSDO_EPROTO, "generation: missing or not an integer", 0 },
-	{ HEAD("1", "1.5") "]}", -HSDO_EPROTO, "generation: missing or not an integer", 0 },
-	{ HEAD("1", "1e300") "]}", -HSDO_EPROTO, "generation: missing or not an integer", 0 },
-	{ HEAD("1", "9007199254740992") "]}", -HSDO_EPROTO, "generation: missing or not", 0 },
+	{ HEAD("1", "-1") "]}", -HSDO_EPROTO, "generation: not an integer", 0 },
+	{ HEAD("1", "1.5") "]}", -HSDO_EPROTO, "generation: not an integer", 0 },
+	{ HEAD("1", "1e300") "]}", -HSDO_EPROTO, "generation: not an integer", 0 },
+	{ HEAD("1", "9007199254740992") "]}", -HSDO_EPROTO, "generation: not an integer", 0 },
 	{ "{\"format\":\"hsdo-slots\",\"version\":1,\"generation\":3}", -HSDO_EPROTO,
 	  "slots: missing or not an array", 0 },
 	{ HEAD("1", "3") SLOT("1", "1") "," SLOT("2", "300") "]}", -HSDO_EPROTO,
@@ -506,6 +506,33 @@ START_TEST(corrupt_document)
 }
 END_TEST
 
+/* A document without "generation" (written by hand): generation 0, an
+ * unversioned table; a write of ours states 0 and gives it generation 1. */
+START_TEST(document_without_generation)
+{
+	const char *doc = "{\"format\":\"hsdo-slots\",\"version\":1,\"slots\":["
+		SLOT("1", "4") "]}";
+	struct fixture fx;
+	struct hsdo_table t;
+	char err[512] = "";
+	uint32_t id = 1;
+
+	fx_open(&fx);
+	ck_assert_int_eq(hsdo_test_write_file(fx.path, doc, strlen(doc)), 0);
+	ck_assert_uint_eq(gen_of(fx.st), 0);
+	read_ok(fx.st, &t);
+	ck_assert_uint_eq(t.n, 1);
+	ck_assert_uint_eq(t.generation, 0);
+	ck_assert_uint_eq(t.slots[0].weight, 4);
+	t.slots[0].weight = 5;
+	ck_assert_msg(hsdo_store_write_slots(fx.st, &t, &id, 1, 0, 0, err, sizeof(err)) == 0,
+		      "%s", err);
+	ck_assert_uint_eq(gen_of(fx.st), 1);
+	hsdo_table_free(&t);
+	fx_close(&fx);
+}
+END_TEST
+
 START_TEST(parse_limits)
 {
 	struct hsdo_table t = { NULL, 0, 5 };
@@ -537,6 +564,73 @@ START_TEST(oversized_file_refused)
 }
 END_TEST
 
+/* A FIFO (no writer) at the path: every operation fails at once, naming
+ * it, and never opens it for a blocking read (this test would hang: the
+ * runner's timeout catches it). The lease path too. */
+START_TEST(fifo_refused)
+{
+	struct fixture fx;
+	struct hsdo_table t = { NULL, 0, 5 };
+	struct hsdo_lease l;
+	char err[512] = "", lease[600];
+	uint64_t gen = 9;
+
+	fx_open(&fx);
+	ck_assert_int_eq(mkfifo(fx.path, 0644), 0);
+	ck_assert_int_eq(hsdo_store_read_generation(fx.st, &gen, err, sizeof(err)), -HSDO_EIO);
+	ck_assert_msg(strstr(err, "not a regular file (a FIFO)") != NULL, "%s", err);
+	ck_assert_int_eq(hsdo_store_read_table(fx.st, &t, err, sizeof(err)), -HSDO_EIO);
+	ck_assert_uint_eq(t.generation, 5);
+	ck_assert_int_eq(hsdo_store_ensure_slots(fx.st, 3, err, sizeof(err)), -HSDO_EIO);
+	ck_assert_int_eq(unlink(fx.path), 0);
+	snprintf(lease, sizeof(lease), "%s.lease", fx.path);
+	ck_assert_int_eq(mkfifo(lease, 0644), 0);
+	ck_assert_int_eq(hsdo_store_lease(fx.st, "me", 1000, 5000, &l, err, sizeof(err)), -HSDO_EIO);
+	ck_assert_msg(strstr(err, "not a regular file (a FIFO)") != NULL, "%s", err);
+	fx_close(&fx);
+}
+END_TEST
+
+/* A client's bound (hsdo_store_file_set_max_slots): a slot beyond it fails
+ * the read naming it, a document larger than the slots can take is not
+ * read at all; 0 lifts the bound. */
+START_TEST(max_slots_bound)
+{
+	struct fixture fx;
+	struct hsdo_table t = { NULL, 0, 5 };
+	char err[512] = "", *big;
+	uint64_t gen = 0;
+	size_t len = (size_t)300 << 10;
+
+	fx_open(&fx);
+	ck_assert_int_eq(hsdo_store_ensure_slots(fx.st, 10, err, sizeof(err)), 0);
+	hsdo_store_file_set_max_slots(fx.st, 8);
+	ck_assert_int_eq(hsdo_store_read_table(fx.st, &t, err, sizeof(err)), -HSDO_EPROTO);
+	ck_assert_msg(strstr(err, "slot 9 (BackendServerID 9) is beyond the 8 slots") != NULL,
+		      "%s", err);
+	ck_assert_uint_eq(t.generation, 5);
+	hsdo_store_file_set_max_slots(fx.st, 10);
+	read_ok(fx.st, &t);
+	ck_assert_uint_eq(t.n, 10);
+	hsdo_table_free(&t);
+	/* 300 KiB of spaces after a valid document: more than 8 slots take. */
+	big = malloc(len);
+	ck_assert_ptr_nonnull(big);
+	memset(big, ' ', len);
+	memcpy(big, "{\"format\":\"hsdo-slots\",\"version\":1,\"generation\":3,\"slots\":[]}", 61);
+	ck_assert_int_eq(hsdo_test_write_file(fx.path, big, len), 0);
+	free(big);
+	hsdo_store_file_set_max_slots(fx.st, 8);
+	ck_assert_int_eq(hsdo_store_read_generation(fx.st, &gen, err, sizeof(err)), -HSDO_ETOOBIG);
+	ck_assert_msg(strstr(err, "larger than 8 slots can take") != NULL, "%s", err);
+	hsdo_store_file_set_max_slots(fx.st, 0);
+	ck_assert_int_eq(hsdo_store_read_generation(fx.st, &gen, err, sizeof(err)), 0);
+	ck_assert_uint_eq(gen, 3);
+	hsdo_store_file_set_max_slots(NULL, 3);
+	fx_close(&fx);
+}
+END_TEST
+
 /* ---- concurrency ------------------------------------------------------------- */
 
 #define WRITERS    4
@@ -564,9 +658,10 @@ static void writer(const char *path, int k)
 		t.slots[id - 1].weight = (uint32_t)done + 1;
 		rc = hsdo_store_write_slots(st, &t, &id, 1, t.generation, 0, err, sizeof(err));
 		hsdo_table_free(&t);
+		/* A conflict, or the lock held past its bounded wait: try again. */
 		if (rc == 0)
 			done++;
-		else if (rc != -HSDO_ECONFLICT) {
+		else if (rc != -HSDO_ECONFLICT && rc != -HSDO_EAGAIN) {
 			fprintf(stderr, "writer %d: write: %s\n", k, err);
 			_exit(12);
 		}
@@ -872,6 +967,7 @@ static Suite *store_file_suite(void)
 	tc = tcase_create("basics");
 	tcase_add_test(tc, missing_file);
 	tcase_add_test(tc, generation_cache_sees_changes);
+	tcase_add_test(tc, document_without_generation);
 	tcase_add_test(tc, open_errors);
 	tcase_add_test(tc, ensure_creates_and_keeps);
 	tcase_add_test(tc, write_read_roundtrip);
@@ -888,6 +984,8 @@ static Suite *store_file_suite(void)
 	tcase_add_loop_test(tc, corrupt_document, 0, N(corrupt));
 	tcase_add_test(tc, parse_limits);
 	tcase_add_test(tc, oversized_file_refused);
+	tcase_add_test(tc, fifo_refused);
+	tcase_add_test(tc, max_slots_bound);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("concurrency");

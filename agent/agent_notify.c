@@ -7,7 +7,7 @@
 #include <systemd/sd-daemon.h>
 #endif
 
-#include "notify.h"
+#include "agent_notify.h"
 
 /* One datagram; nothing to do when systemd is not listening. */
 static void send_state(const struct agent_notify *n, const char *state)

@@ -1,8 +1,9 @@
 #include <stdio.h>
+#include <string.h>
 #include <syslog.h>
 #include <time.h>
 
-#include "log.h"
+#include "agent_log.h"
 
 static bool log_to_syslog;
 
@@ -43,4 +44,13 @@ void agent_log_close(void)
 		closelog();
 	log_to_syslog = false;
 	hsdo_log_set_handler(NULL, NULL, HSDO_LOG_INFO);
+}
+
+bool agent_log_same_cause(const char *a, const char *b)
+{
+	char ka[1024], kb[1024];
+
+	hsdo_log_cause(a, ka, sizeof(ka));
+	hsdo_log_cause(b, kb, sizeof(kb));
+	return strcmp(ka, kb) == 0;
 }

@@ -183,11 +183,7 @@ YAML
 # hcli H CMD: one Runtime API command on HAProxy H.
 hcli() { echo "$2" | socat -t 2 - "UNIX-CONNECT:$tmp/$1/admin.sock"; }
 # hsrv H FIELD SERVER: one column of `show servers state be_app` on HAProxy H.
-hsrv() {
-	hcli "$1" "show servers state be_app" | awk -v f="$2" -v s="$3" '
-		/^# /{ for (i = 2; i <= NF; i++) col[$i] = i - 1; next }
-		$4 == s { print $col[f] }'
-}
+hsrv() { hcli "$1" "show servers state be_app" | state_field "$2" "$3"; }
 # drained_everywhere SLOT: the slot's server is in drain on every HAProxy.
 drained_everywhere() {
 	local h a

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,10 +301,34 @@ char *hsdo_test_rtapi_cmd(const char *sock, const char *line, size_t *len)
 	return reply;
 }
 
+/* Reserve port p for this run: a directory per port under
+ * ${TMPDIR:-/tmp}/hsdo-ports, made atomically by mkdir(2), shared with
+ * free_port.sh. Between the probe and the peer's bind() another test
+ * running in parallel could otherwise draw the same port. A reservation
+ * older than ten minutes is stale (its test is over) and is taken over. */
+static bool reserve_port(uint16_t p)
+{
+	const char *tmp = getenv("TMPDIR");
+	char dir[512], path[540];
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s/hsdo-ports", tmp != NULL && tmp[0] ? tmp : "/tmp");
+	(void)mkdir(dir, 01777);
+	snprintf(path, sizeof(path), "%s/%u", dir, (unsigned)p);
+	if (mkdir(path, 0700) == 0)
+		return true;
+	if (errno != EEXIST)
+		return true;   /* no place to reserve in: the probe alone decides */
+	if (stat(path, &st) != 0 || time(NULL) - st.st_mtime < 600)
+		return false;
+	return rmdir(path) == 0 && mkdir(path, 0700) == 0;
+}
+
 /* A port nobody listens on, below the kernel's ephemeral range: a port in
  * that range may be the local end of one of the tests' own client
  * connections (in TIME_WAIT for a minute), which makes a later bind() by a
- * peer fail with "Address already in use". */
+ * peer fail with "Address already in use". Reserved (reserve_port) so that
+ * no other test of the run draws it. */
 uint16_t hsdo_test_free_port(void)
 {
 	unsigned low = 32768, high, tries;
@@ -333,7 +358,7 @@ uint16_t hsdo_test_free_port(void)
 		sa.sin_port = htons(p);
 		ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 		close(fd);
-		if (ok)
+		if (ok && reserve_port(p))
 			return p;
 	}
 	return 0;

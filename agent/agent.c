@@ -1,10 +1,10 @@
 /* The agent's configuration, reload and lifecycle, and the timer that
  * starts a cycle of the mode every INTERVAL: client mode in client_mode.c,
- * server mode (discovery source and server cycle) in server_mode.c;
- * `--server --dry-run` only watches the store. Every cycle is timed and
- * counted in the metrics, and its outcome is what /healthz reports. HTTP
- * (AWS, Consul) runs on the loop through curl multi (http_ev.c): nothing
- * blocks it. */
+ * server mode (discovery source and server cycle) in server_mode.c.
+ * --dry-run is one cycle of either that changes nothing and prints what it
+ * would do. Every cycle is timed and counted in the metrics, and its
+ * outcome is what /healthz reports. HTTP (AWS, Consul) runs on the loop
+ * through curl multi (http_ev.c): nothing blocks it. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +15,7 @@
 #include "hsdo/aws.h"
 #include "hsdo/aws_ops.h"
 #include "hsdo/client.h"
+#include "hsdo/clock.h"
 #include "hsdo/config.h"
 #include "hsdo/http.h"
 #include "hsdo/err.h"
@@ -79,55 +80,6 @@ void agent_log_table(const struct hsdo_table *t)
 				       s->id, hsdo_slot_state_str(s->state), s->name, s->ip,
 				       s->group, s->weight);
 	}
-}
-
-/* One cycle: 0 when the store answered with a usable table. */
-static int cycle_once(struct agent *a)
-{
-	struct hsdo_table t;
-	uint64_t gen = 0;
-	char err[256] = "";
-	size_t reads = 1;
-	int rc;
-
-	rc = hsdo_store_read_generation(a->store, &gen, err, sizeof(err));
-	if (rc != 0) {
-		agent_store_failed(a, "read generation", rc, err, a->have_table);
-		goto out;
-	}
-	if (a->have_table && gen == a->table.generation) {
-		agent_store_recovered(a);
-		hsdo_log_debug("slot table unchanged (generation %llu)", (unsigned long long)gen);
-		goto out;
-	}
-	reads++;
-	rc = hsdo_store_read_table(a->store, &t, err, sizeof(err));
-	if (rc != 0) {
-		agent_store_failed(a, "read table", rc, err, a->have_table);
-		goto out;
-	}
-	if (t.n == 0) {
-		/* An empty read is a failure, never "free every slot". */
-		hsdo_table_free(&t);
-		rc = -HSDO_EPROTO;
-		agent_store_failed(a, "read table", rc, "the table has no slots", a->have_table);
-		goto out;
-	}
-	agent_store_recovered(a);
-	hsdo_table_free(&a->table);
-	a->table = t;
-	a->have_table = true;
-	agent_log_table(&a->table);
-	agent_metrics_table(a, &a->table);
-out:
-	agent_metrics_store_reads(a, reads, rc != 0);
-	if (rc == 0)
-		a->health[0] = '\0';
-	else
-		snprintf(a->health, sizeof(a->health), "store %s %s; keeping the last good slot "
-			 "table%s", hsdo_store_name(a->store), a->last_error,
-			 a->have_table ? "" : " (none yet)");
-	return rc;
 }
 
 double agent_elapsed(const struct timespec *t0)
@@ -229,19 +181,13 @@ void agent_cycle_done(struct agent *a, bool ok, double seconds)
  * at start. */
 static int run_cycle(struct agent *a)
 {
-	int rc;
-
 	if (a->cycle_running)
 		return 0;       /* the previous one is still waiting on I/O */
 	a->cycle_running = true;
 	clock_gettime(CLOCK_MONOTONIC, &a->cycle_t0);
 	if (a->role != HSDO_ROLE_CLIENT) {
-		if (a->dry_run) {
-			rc = cycle_once(a);
-			agent_cycle_done(a, rc == 0, agent_elapsed(&a->cycle_t0));
-		} else if (!server_mode_tick(a)) {
+		if (!server_mode_tick(a))
 			a->cycle_running = false;
-		}
 		return 0;
 	}
 	return client_mode_tick(a);
@@ -446,8 +392,6 @@ int agent_apply_config(struct agent *a, struct hsdo_config *cfg)
 	if (store_changed) {
 		hsdo_store_free(a->store);
 		a->store = store;
-		hsdo_table_free(&a->table);
-		a->have_table = false;
 		a->last_error[0] = '\0';
 	}
 	if (client != NULL)
@@ -473,14 +417,6 @@ int agent_apply_config(struct agent *a, struct hsdo_config *cfg)
 
 #define LIVENESS_TICK 0.25   /* s between two liveness publications */
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* What /healthz judges: the last cycle's outcome, and what is in flight
  * since when (docs/metrics.md, /healthz). */
 static void liveness_fill(const struct agent *a, struct hsdo_liveness *l)
@@ -490,7 +426,7 @@ static void liveness_fill(const struct agent *a, struct hsdo_liveness *l)
 
 	memset(l, 0, sizeof(*l));
 	l->bound_ms = a->cfg->healthz_stall_timeout_ms;
-	l->loop_ms = mono_ms();
+	l->loop_ms = hsdo_clock_mono_ms();
 	l->cycled = a->cycles > 0;
 	snprintf(l->last_error, sizeof(l->last_error), "%s", a->health);
 	if (a->cycle_running) {
@@ -597,7 +533,7 @@ int agent_start(struct agent *a)
 		if (spoa_start(a->loop, a->cfg, NULL, &a->spoa, err, sizeof(err)) != 0)
 			hsdo_log_err("SPOE agent: %s (SPOA_LISTEN); running without it", err);
 	}
-	if (a->role == HSDO_ROLE_SERVER && !a->dry_run) {
+	if (a->role == HSDO_ROLE_SERVER) {
 		rc = server_mode_open(a, &a->server_mode);
 		if (rc != 0)
 			return rc;
@@ -645,8 +581,6 @@ void agent_stop(struct agent *a)
 	a->store = NULL;
 	hsdo_aws_free(a->aws);
 	a->aws = NULL;
-	hsdo_table_free(&a->table);
-	a->have_table = false;
 	hsdo_config_free(a->cfg);
 	a->cfg = NULL;
 	hsdo_config_free(a->pending_cfg);

@@ -43,8 +43,6 @@ struct agent {
 	bool cycle_running;            /* a cycle started and has not ended */
 	struct timespec cycle_t0;
 	struct timespec trimmed_at;    /* freed memory last handed back */
-	struct hsdo_table table;       /* last good slot table */
-	bool have_table;
 	char last_error[512];          /* last store error, logged once per change */
 	struct hsdo_metrics *metrics;  /* what the exporter serves */
 	int metrics_error;             /* last failed update, logged once */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "hsdo/aws.h"
+#include "hsdo/clock.h"
 #include "hsdo/config.h"
 #include "hsdo/eject.h"
 #include "hsdo/err.h"
@@ -663,7 +664,7 @@ static void refresh_spoa(struct agent *a)
 	const struct hsdo_health *h = spoa_health(a->spoa);
 	struct spoa_stats st;
 	struct hsdo_health_stats hs;
-	int64_t now = spoa_now_ms();
+	int64_t now = hsdo_clock_mono_ms();
 	char slot[16];
 	size_t i, c;
 

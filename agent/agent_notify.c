@@ -7,6 +7,8 @@
 #include <systemd/sd-daemon.h>
 #endif
 
+#include "hsdo/clock.h"
+
 #include "agent_notify.h"
 
 /* One datagram; nothing to do when systemd is not listening. */
@@ -83,13 +85,11 @@ void agent_notify_ready(struct agent_notify *n, const char *status)
 
 void agent_notify_reloading(struct agent_notify *n)
 {
-	struct timespec ts;
 	char msg[96];
 
 	/* MONOTONIC_USEC: what Type=notify-reload (systemd 253) checks. */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
-		 (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000ULL);
+		 (unsigned long long)hsdo_clock_mono_us());
 	n->ready = false;
 	send_state(n, msg);
 }

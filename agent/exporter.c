@@ -40,6 +40,7 @@
 #include <microhttpd.h>
 
 #include "hsdo/alloc.h"
+#include "hsdo/clock.h"
 #include "hsdo/err.h"
 #include "hsdo/liveness.h"
 #include "hsdo/log.h"
@@ -96,14 +97,6 @@ struct exporter {
 	int64_t mhd_logged_ms;
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* MHD's messages: the start error while starting, else kept for the loop
  * to log (this runs on MHD's thread). */
 __attribute__((format(printf, 2, 0)))
@@ -145,7 +138,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 			return;
 		}
 		r->fd = ci->connect_fd;
-		r->start_ms = now_ms();
+		r->start_ms = hsdo_clock_mono_ms();
 		pthread_mutex_lock(&e->mu);
 		r->next = e->conns;
 		if (e->conns != NULL)
@@ -186,7 +179,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	(void)toe;
 	if (r != NULL) {
 		pthread_mutex_lock(&e->mu);
-		r->start_ms = now_ms();
+		r->start_ms = hsdo_clock_mono_ms();
 		r->in_request = false;
 		pthread_mutex_unlock(&e->mu);
 	}
@@ -209,7 +202,7 @@ static void shut(struct conn_rec *r)
 static void sweep(struct exporter *e)
 {
 	bool full = e->nconns >= EXPORTER_CONNECTIONS;
-	int64_t now = now_ms();
+	int64_t now = hsdo_clock_mono_ms();
 	struct conn_rec *r;
 
 	for (r = e->conns; r != NULL; r = r->next)
@@ -273,7 +266,7 @@ static enum MHD_Result serve_metrics(struct exporter *e, struct MHD_Connection *
 	enum MHD_Result ret;
 	char *body = NULL, msg[160];
 	size_t len = 0, cap;
-	int64_t now = now_ms(), age;
+	int64_t now = hsdo_clock_mono_ms(), age;
 	int rc, n;
 
 	pthread_mutex_lock(&e->mu);
@@ -291,12 +284,12 @@ static enum MHD_Result serve_metrics(struct exporter *e, struct MHD_Connection *
 			until.tv_sec++;
 			until.tv_nsec -= 1000000000L;
 		}
-		while (e->render_pending && now_ms() - e->asked_ms < RENDER_WAIT_MS)
+		while (e->render_pending && hsdo_clock_mono_ms() - e->asked_ms < RENDER_WAIT_MS)
 			if (pthread_cond_timedwait(&e->rendered, &e->mu, &until) == ETIMEDOUT)
 				break;
 	}
 	rc = e->body_ms == 0 ? -HSDO_EAGAIN : e->body_rc;
-	age = now_ms() - e->body_ms;
+	age = hsdo_clock_mono_ms() - e->body_ms;
 	if (rc == 0) {
 		cap = e->len + sizeof(age_fmt) + 32;
 		body = hsdo_malloc(cap);
@@ -343,7 +336,7 @@ static enum MHD_Result serve_health(struct exporter *e, struct MHD_Connection *c
 	l = e->live;
 	set = e->live_set;
 	pthread_mutex_unlock(&e->mu);
-	ok = set && hsdo_liveness_ok(&l, now_ms(), why, sizeof(why));
+	ok = set && hsdo_liveness_ok(&l, hsdo_clock_mono_ms(), why, sizeof(why));
 	if (ok)
 		return reply(conn, MHD_HTTP_OK, plain, LIT("ok\n"));
 	snprintf(body, sizeof(body), "%s\n", set ? why : "starting: no cycle has run yet");
@@ -417,7 +410,7 @@ static void on_render(struct ev_loop *loop, ev_async *w, int revents)
 	e->body = rc == 0 ? body : NULL;
 	e->len = rc == 0 ? len : 0;
 	e->body_rc = rc;
-	e->body_ms = now_ms();
+	e->body_ms = hsdo_clock_mono_ms();
 	e->render_pending = false;
 	pthread_cond_broadcast(&e->rendered);
 	pthread_mutex_unlock(&e->mu);
@@ -430,7 +423,7 @@ void exporter_publish(struct exporter *e, const struct hsdo_liveness *l)
 {
 	char msg[256] = "";
 	uint64_t count = 0;
-	int64_t now = now_ms();
+	int64_t now = hsdo_clock_mono_ms();
 
 	if (e == NULL)
 		return;

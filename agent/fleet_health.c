@@ -7,6 +7,7 @@
 
 #include "hsdo/alloc.h"
 #include "hsdo/client.h"
+#include "hsdo/clock.h"
 #include "hsdo/config.h"
 #include "hsdo/eject.h"
 #include "hsdo/err.h"
@@ -60,14 +61,6 @@ struct fleet_health {
 	struct asg_sent *asg;
 	size_t nasg, capasg;
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int64_t wall_ms(void)
 {
@@ -305,7 +298,7 @@ void fleet_health_client_cycle(struct agent *a, const struct hsdo_client_report 
 	struct hsdo_report_slot *e = NULL;
 	struct fleet_health *fh;
 	size_t nin = 0, n = 0, i, count[HSDO_VERDICT_COUNT] = { 0 };
-	int64_t now = mono_ms();
+	int64_t now = hsdo_clock_mono_ms();
 	bool changed;
 	int rc;
 
@@ -314,7 +307,7 @@ void fleet_health_client_cycle(struct agent *a, const struct hsdo_client_report 
 	st.min_requests = (uint64_t)c->health_min_requests;
 	st.error_ratio_ppm = hsdo_verdict_ratio_ppm(c->health_error_ratio);
 	rc = hsdo_verdict_collect(a->spoa != NULL ? spoa_health(a->spoa) : NULL,
-				  a->spoa != NULL ? spoa_now_ms() : 0, rep->state, be,
+				  a->spoa != NULL ? hsdo_clock_mono_ms() : 0, rep->state, be,
 				  backends_of(c, be, sizeof(be) / sizeof(be[0])),
 				  (uint32_t)c->haproxy_backend_servers_list_size, &in, &nin);
 	if (rc == 0)
@@ -571,15 +564,9 @@ static void asg_calls(struct fleet_health *fh, const struct hsdo_server_report *
 		s = &t->slots[ej->asg_due[i] - 1];
 		if (s->state != HSDO_SLOT_EJECTED || asg_find(fh, s->name) != NULL)
 			continue;
-		if (fh->nasg == fh->capasg) {
-			size_t cap = fh->capasg ? 2 * fh->capasg : 8;
-
-			e = hsdo_reallocarray(fh->asg, cap, sizeof(*e));
-			if (e == NULL)
-				return;
-			fh->asg = e;
-			fh->capasg = cap;
-		}
+		if (hsdo_grow((void **)&fh->asg, &fh->capasg, fh->nasg, sizeof(*fh->asg),
+			      HSDO_SLOTS_MAX, "instances", NULL, 0) != 0)
+			return;
 		call = hsdo_calloc(1, sizeof(*call));
 		if (call == NULL)
 			return;

@@ -80,7 +80,10 @@ static void usage(FILE *f)
 	      "                      with --debug, also every value and where it came\n"
 	      "                      from, and the AWS region and credentials in use\n"
 	      "      --once          run one cycle and exit (0 when it succeeded)\n"
-	      "      --dry-run       print the changes instead of applying them\n"
+	      "      --dry-run       one cycle that changes nothing, printed on stdout,\n"
+	      "                      then exit (implies --once): --client prints the\n"
+	      "                      Runtime API commands it would send, --server the\n"
+	      "                      slot table it would write and each change\n"
 	      "      --create-table  create the DynamoDB table DYNAMODB_TABLE_NAME (and,\n"
 	      "                      with HEALTH_EJECT, HEALTH_TABLE_NAME) if missing, wait\n"
 	      "                      until ACTIVE, and exit (for development: production\n"
@@ -273,7 +276,7 @@ int main(int argc, char **argv)
 		case 'f': config_opt = optarg; break;
 		case 'n': check = true; break;
 		case 'o': a.once = true; break;
-		case 'r': a.dry_run = true; break;
+		case 'r': a.dry_run = a.once = true; break;
 		case 'T': mktable = true; break;
 		case 'V':
 			printf("hsdo-agent %s\n", HSDO_VERSION);

@@ -8,7 +8,9 @@
 
 #include "hsdo/alloc.h"
 #include "hsdo/eject.h"
+#include "hsdo/clock.h"
 #include "hsdo/err.h"
+#include "hsdo/item.h"
 #include "hsdo/liveness.h"
 #include "hsdo/log.h"
 #include "hsdo/server.h"
@@ -34,6 +36,8 @@ struct server_mode {
 	struct agent *a;
 	struct hsdo_source *source;
 	struct hsdo_server *server;
+	struct hsdo_server_settings set;
+	struct hsdo_table dry;           /* --dry-run: the table as read */
 	bool watch;                      /* consul: a list is a blocking query */
 	struct hsdo_source_result snap;  /* last good list */
 	bool snap_ok;                    /* the last list succeeded */
@@ -56,22 +60,6 @@ static int64_t wall_us(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double since(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
 /* ---- lifecycle hooks -------------------------------------------------------- */
@@ -299,7 +287,119 @@ static void on_cycle(void *arg, const struct hsdo_server_report *rep)
 		snprintf(a->health, sizeof(a->health), "%.590s", sm->last_outcome);
 	if (rep->table != NULL && !sm->stopping)
 		lifecycle(sm, rep->table);
-	agent_cycle_done(a, ok, since(&sm->t0));
+	agent_cycle_done(a, ok, agent_elapsed(&sm->t0));
+}
+
+/* ---- --dry-run: one cycle planned and printed, nothing written --------------------
+ *
+ * The table is read (no lease taken, no slot created), planned from the
+ * source's list as a real cycle would, checked against the safety valve,
+ * and printed on stdout: a summary ("# " lines), the table as it would be
+ * written ("slot " lines) and each change ("changed " lines). */
+
+static void slot_text(const struct hsdo_slot *s, char *buf, size_t len)
+{
+	char t[HSDO_ITEM_TIME_LEN] = "", *sp;
+
+	if (s->state == HSDO_SLOT_FREE) {
+		snprintf(buf, len, "free");
+		return;
+	}
+	if (hsdo_item_format_time(s->last_weight_update_us, t, sizeof(t)) == 0 &&
+	    (sp = strchr(t, ' ')) != NULL)
+		*sp = 'T';
+	snprintf(buf, len, "%s weight=%u name=%s ip=%s port=%u group=%s az=%s since=%sZ",
+		 hsdo_slot_state_str(s->state), s->weight, s->name, s->ip, s->port, s->group,
+		 s->az, t);
+}
+
+static void dry_print(struct server_mode *sm, const struct hsdo_table *cur, size_t have,
+		      const struct hsdo_plan_server_result *p)
+{
+	const struct hsdo_table *t = &p->table;
+	char a[1024], b[1024], why[160];
+	size_t i, rm, used;
+
+	printf("# dry run, nothing written: source %s: %zu instances (%zu leaving); store %s: ",
+	       hsdo_source_name(sm->source), sm->snap.n, sm->snap.nleaving,
+	       hsdo_store_name(sm->a->store));
+	if (have == 0)
+		printf("no table yet, planned from %zu free slots\n", cur->n);
+	else if (have < cur->n)
+		printf("generation %llu, %zu slots, planned with the %zu free slots a real cycle "
+		       "creates first\n", (unsigned long long)cur->generation, have, cur->n - have);
+	else
+		printf("generation %llu, %zu slots\n", (unsigned long long)cur->generation, have);
+	printf("# %zu slot%s would change: added %zu, back %zu, draining %zu, freed %zu, "
+	       "ramped %zu, updated %zu\n", p->nchanged, p->nchanged == 1 ? "" : "s", p->added,
+	       p->reactivated, p->drain_started, p->freed, p->ramped, p->updated);
+	if (p->overflow > 0)
+		printf("# overflow: %zu in-service instance%s without a free slot (first: %s); "
+		       "raise HAPROXY_BACKEND_SERVERS_LIST_SIZE\n", p->overflow,
+		       p->overflow == 1 ? "" : "s", p->noverflow_ids ? p->overflow_ids[0] : "");
+	if (hsdo_server_valve(cur, t, sm->snap.n, sm->set.max_remove_share, &rm, &used, why,
+			      sizeof(why)) && sm->set.confirm_us > 0)
+		printf("# safety valve: %s: a running server writes this plan only once its "
+		       "cycles have seen it for %lld s (SERVER_VALVE_SECONDS)\n", why,
+		       (long long)(sm->set.confirm_us / 1000000));
+	for (i = 0; i < t->n; i++) {
+		slot_text(&t->slots[i], a, sizeof(a));
+		printf("slot %u %s\n", t->slots[i].id, a);
+	}
+	for (i = 0; i < p->nchanged; i++) {
+		uint32_t id = p->changed[i];
+
+		slot_text(&cur->slots[id - 1], a, sizeof(a));
+		slot_text(&t->slots[id - 1], b, sizeof(b));
+		printf("changed %u: %s -> %s\n", id, a, b);
+	}
+	fflush(stdout);
+}
+
+static void on_dry_table(void *arg, int rc, const char *err)
+{
+	struct server_mode *sm = arg;
+	struct hsdo_plan_server_result plan;
+	struct hsdo_table cur;
+	size_t have = 0;
+
+	sm->cycling = false;
+	if (rc == 0 || rc == -HSDO_ENOTFOUND) {
+		/* What ensure_slots would create: the missing slots, free. */
+		have = rc == 0 ? sm->dry.n : 0;
+		rc = hsdo_table_init(&cur, have > sm->set.slots ? have : sm->set.slots);
+		if (rc == 0 && have > 0)
+			memcpy(cur.slots, sm->dry.slots, have * sizeof(*cur.slots));
+		cur.generation = have > 0 ? sm->dry.generation : 0;
+		err = "out of memory";
+	}
+	hsdo_table_free(&sm->dry);
+	if (rc == 0) {
+		rc = hsdo_plan_server(&cur, sm->snap.instances, sm->snap.n, wall_us(),
+				      &sm->set.plan, &plan);
+		err = "plan failed";
+		if (rc == 0)
+			dry_print(sm, &cur, have, &plan);
+		hsdo_plan_server_result_free(&plan);
+		hsdo_table_free(&cur);
+	}
+	if (rc != 0)
+		hsdo_log_err("dry run: store %s: %s%s%s", hsdo_store_name(sm->a->store),
+			     hsdo_strerror(rc), err && err[0] ? ": " : "", err ? err : "");
+	agent_cycle_done(sm->a, rc == 0, agent_elapsed(&sm->t0));
+}
+
+static void start_dry_cycle(struct server_mode *sm)
+{
+	int rc;
+
+	rc = hsdo_store_read_table_async(sm->a->store, &sm->dry, on_dry_table, sm);
+	if (rc != 0) {
+		sm->cycling = false;
+		hsdo_log_err("dry run: store %s: %s", hsdo_store_name(sm->a->store),
+			     hsdo_strerror(rc));
+		agent_cycle_done(sm->a, false, agent_elapsed(&sm->t0));
+	}
 }
 
 static void start_cycle(struct server_mode *sm)
@@ -309,8 +409,12 @@ static void start_cycle(struct server_mode *sm)
 	if (sm->cycling || !sm->snap_ok)
 		return;
 	sm->cycling = true;
-	sm->cycle_ms = mono_ms();
+	sm->cycle_ms = hsdo_clock_mono_ms();
 	clock_gettime(CLOCK_MONOTONIC, &sm->t0);
+	if (sm->a->dry_run) {
+		start_dry_cycle(sm);
+		return;
+	}
 	rc = hsdo_server_cycle(sm->server, sm->snap.instances, sm->snap.n, wall_us(), on_cycle,
 			       sm);
 	if (rc != 0) {
@@ -340,7 +444,7 @@ static void on_list(void *arg, int rc, const struct hsdo_source_result *res, con
 			 err ? err : "");
 		snprintf(a->health, sizeof(a->health), "%.590s", sm->last_source);
 		if (!sm->watch || a->once)
-			agent_cycle_done(a, false, since(&sm->t0));
+			agent_cycle_done(a, false, agent_elapsed(&sm->t0));
 		/* watch mode: the next tick starts the list again (the source
 		 * paces its requests). */
 		return;
@@ -353,7 +457,7 @@ static void on_list(void *arg, int rc, const struct hsdo_source_result *res, con
 		if (hsdo_source_result_copy(&sm->snap, res) != 0) {
 			sm->snap_ok = false;
 			hsdo_log_err("source %s: out of memory", hsdo_source_name(sm->source));
-			agent_cycle_done(a, false, since(&sm->t0));
+			agent_cycle_done(a, false, agent_elapsed(&sm->t0));
 			return;
 		}
 		if (res->n != sm->last_n || res->nleaving != sm->last_leaving) {
@@ -389,7 +493,7 @@ static void start_list(struct server_mode *sm)
 	if (sm->listing || sm->stopping)
 		return;
 	sm->listing = true;
-	sm->list_ms = mono_ms();
+	sm->list_ms = hsdo_clock_mono_ms();
 	if (!sm->watch)
 		clock_gettime(CLOCK_MONOTONIC, &sm->t0);
 	rc = hsdo_source_list(sm->source, on_list, sm);
@@ -457,8 +561,7 @@ int server_mode_open(struct agent *a, struct server_mode **out)
 	sm->a = a;
 	rc = hsdo_source_open_config(c, environ, a->http, a->aws, &sm->source, err, sizeof(err));
 	if (rc != 0) {
-		hsdo_log_err("SERVER_MODE=%s: %s%s%s", c->server_mode == HSDO_CONFIG_SERVER_MODE_AWS ?
-			     "aws" : c->server_mode == HSDO_CONFIG_SERVER_MODE_CONSUL ? "consul" : "static",
+		hsdo_log_err("SERVER_MODE=%s: %s%s%s", hsdo_config_server_mode_str(c->server_mode),
 			     hsdo_strerror(rc), err[0] ? ": " : "", err);
 		hsdo_free(sm);
 		return rc;
@@ -488,6 +591,7 @@ int server_mode_open(struct agent *a, struct server_mode **out)
 	st.eject.max_ejected_percent = (unsigned)c->health_max_ejected_percent;
 	st.eject.asg_after_ms = c->health_asg_set_unhealthy ? c->health_asg_after_ms : -1;
 	st.eject.error_ratio_ppm = hsdo_verdict_ratio_ppm(c->health_error_ratio);
+	sm->set = st;
 	rc = hsdo_server_new(&st, a->store, &sm->server, err, sizeof(err));
 	if (rc != 0) {
 		hsdo_log_err("server settings: %s", err);
@@ -499,8 +603,9 @@ int server_mode_open(struct agent *a, struct server_mode **out)
 	hsdo_server_set_reports(sm->server, fleet_health_reports(a));
 	hsdo_log_info("server: source %s, %zu slots, store %s, %s%s", hsdo_source_name(sm->source),
 		      st.slots, hsdo_store_name(a->store),
+		      a->dry_run ? "dry run: no lease, nothing written" :
 		      st.lease_ttl_ms > 0 ? "writer lease as " : "no writer lease",
-		      st.lease_ttl_ms > 0 ? st.holder : "");
+		      st.lease_ttl_ms > 0 && !a->dry_run ? st.holder : "");
 	*out = sm;
 	return 0;
 }
@@ -545,6 +650,7 @@ void server_mode_close(struct server_mode *sm)
 	hsdo_source_free(sm->source);   /* cancels a list in flight */
 	hsdo_server_free(sm->server);
 	hsdo_source_result_free(&sm->snap);
+	hsdo_table_free(&sm->dry);
 	hsdo_free(sm->lc);
 	hsdo_free(sm);
 }

@@ -36,9 +36,11 @@
 #include <unistd.h>
 
 #include "hsdo/alloc.h"
+#include "hsdo/clock.h"
 #include "hsdo/err.h"
 #include "hsdo/health.h"
 #include "hsdo/log.h"
+#include "hsdo/slot.h"
 #include "hsdo/spop.h"
 
 #include "agent.h"
@@ -115,10 +117,6 @@ struct resp {
 	int64_t srv_id, status;     /* -1: absent */
 };
 
-static const char *const state_names[] = { "free", "active", "draining", "ejected" };
-_Static_assert(sizeof(state_names) / sizeof(state_names[0]) == HSDO_SLOT_STATE_COUNT,
-	       "a name per slot state");
-
 const char *spoa_error_str(enum spoa_error e)
 {
 	static const char *const names[SPOA_ERR_COUNT] = {
@@ -141,14 +139,6 @@ void spoa_params_default(struct spoa_params *p)
 	p->out_high = 64u * 1024;
 	p->buffers_max = 32u << 20;
 	hsdo_health_params_default(&p->health);
-}
-
-int64_t spoa_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static size_t out_hard_max(const struct spoa *s)
@@ -377,8 +367,8 @@ static const char *resolve(const struct spoa *s, const struct resp *r, uint32_t 
 
 	*slot = 0;
 	if (r->srv.len > 0) {
-		if (b != NULL && hsdo_health_slot_from_name(b->base, (const char *)r->srv.ptr,
-							    r->srv.len, slot) == 0)
+		if (b != NULL && hsdo_slot_from_name(b->base, (const char *)r->srv.ptr, r->srv.len,
+						     UINT32_MAX, slot) == 0)
 			from_table = true;
 		else if (r->srv_id > 0 && r->srv_id <= (int64_t)UINT32_MAX)
 			*slot = (uint32_t)r->srv_id;
@@ -388,8 +378,7 @@ static const char *resolve(const struct spoa *s, const struct resp *r, uint32_t 
 	}
 	if (!from_table || !s->have_table || *slot == 0 || *slot > s->nstates)
 		return "unknown";
-	return state_names[s->states[*slot - 1] < HSDO_SLOT_STATE_COUNT ?
-			   s->states[*slot - 1] : HSDO_SLOT_FREE];
+	return hsdo_slot_state_str((enum hsdo_slot_state)s->states[*slot - 1]);
 }
 
 static int64_t int_value(const struct hsdo_spop_data *d)
@@ -483,7 +472,7 @@ static void on_notify(struct conn *c, const struct hsdo_spop_frame *f, int64_t *
 		return;
 	}
 	if (n > 0 && *now_ms < 0)
-		*now_ms = spoa_now_ms();
+		*now_ms = hsdo_clock_mono_ms();
 	if (!overflow) {
 		for (i = 0; i < n; i++)
 			count_resp(s, &rs[i], *now_ms, &state);
@@ -1046,7 +1035,7 @@ int spoa_start(struct ev_loop *loop, const struct hsdo_config *cfg,
 		hsdo_free(s);
 		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");
 	}
-	rc = hsdo_health_new(&p->health, spoa_now_ms(), &s->health);
+	rc = hsdo_health_new(&p->health, hsdo_clock_mono_ms(), &s->health);
 	if (rc != 0) {
 		hsdo_free(s->scratch);
 		hsdo_free(s);

@@ -110,7 +110,5 @@ void spoa_set_table(struct spoa *s, const struct hsdo_table *t);
 void spoa_get_stats(const struct spoa *s, struct spoa_stats *out);
 /* The per backend/slot aggregation, borrowed (valid until stop). */
 const struct hsdo_health *spoa_health(const struct spoa *s);
-/* The clock the aggregation runs on: CLOCK_MONOTONIC in ms. */
-int64_t spoa_now_ms(void);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hsdo/alloc.h"
+#include "hsdo/err.h"
 
 static unsigned long alloc_count;
 static unsigned long alloc_fail_at;
@@ -112,4 +113,26 @@ void hsdo_freezero(void *p, size_t n)
 		return;
 	explicit_bzero(p, n);
 	free(p);
+}
+
+int hsdo_grow(void **arr, size_t *cap, size_t n, size_t size, size_t max, const char *what,
+	      char *err, size_t errlen)
+{
+	size_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	if (n >= max)
+		return hsdo_seterr(err, errlen, -HSDO_ETOOBIG, "more than %zu %s", max, what);
+	ncap = *cap != 0 ? *cap * 2 : 16;
+	if (ncap > max)
+		ncap = max;
+	p = hsdo_reallocarray(*arr, ncap, size);
+	if (p == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");
+	memset((char *)p + *cap * size, 0, (ncap - *cap) * size);
+	*arr = p;
+	*cap = ncap;
+	return 0;
 }

@@ -8,6 +8,7 @@
 
 #include "hsdo/alloc.h"
 #include "hsdo/client.h"
+#include "hsdo/clock.h"
 #include "hsdo/err.h"
 #include "hsdo/log.h"
 #include "hsdo/rtapi.h"
@@ -156,18 +157,10 @@ int hsdo_client_new(const struct hsdo_config *cfg, struct hsdo_store *store,
 	return 0;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void set_phase(struct hsdo_client *c, enum op_phase ph)
 {
 	c->op.phase = ph;
-	c->op.since_ms = mono_ms();
+	c->op.since_ms = hsdo_clock_mono_ms();
 }
 
 /* Tell the caller's loop where the operation now waits. */
@@ -378,22 +371,19 @@ static bool find_missing_slots(const struct hsdo_client *c, const struct hsdo_se
 	}
 	for (i = 0; i < c->nbackends; i++) {
 		const struct hsdo_config_backend *be = &c->backends[i];
-		size_t blen = strlen(be->base_name), first = 0, last = 0, nmiss = 0;
+		size_t first = 0, last = 0, nmiss = 0;
 
 		if (c->be_missing[i])
 			continue;  /* the whole backend is missing: named above */
 		/* One pass over the state marks the slots <base><k> present. */
 		memset(present, 0, (c->list_size + 1) * sizeof(*present));
 		for (s = 0; s < st->n; s++) {
-			const char *name = st->srv[s].srv_name, *p;
-			size_t k = 0;
+			const char *name = st->srv[s].srv_name;
+			uint32_t k;
 
-			if (strcmp(st->srv[s].be_name, be->name) != 0 ||
-			    strncmp(name, be->base_name, blen) != 0 || name[blen] == '0')
-				continue;
-			for (p = name + blen; *p >= '0' && *p <= '9' && k <= c->list_size; p++)
-				k = k * 10 + (size_t)(*p - '0');
-			if (*p == '\0' && p > name + blen && k >= 1 && k <= c->list_size)
+			if (strcmp(st->srv[s].be_name, be->name) == 0 &&
+			    hsdo_slot_from_name(be->base_name, name, strlen(name),
+						(uint32_t)c->list_size, &k) == 0)
 				present[k] = true;
 		}
 		for (s = 1; s <= c->list_size; s++) {
@@ -563,7 +553,7 @@ static bool full_read_due(const struct hsdo_client *c)
 {
 	if (!c->have_table || c->table.generation == 0)
 		return true;
-	return c->full_read_ms > 0 && mono_ms() - c->last_full_ms >= c->full_read_ms;
+	return c->full_read_ms > 0 && hsdo_clock_mono_ms() - c->last_full_ms >= c->full_read_ms;
 }
 
 /* Slots that differ between a and b (a slot only one has counts). */
@@ -632,7 +622,7 @@ static void refresh_finish(struct hsdo_client *c, int rc, const char *why)
 	}
 	rep->store_ok = true;
 	rep->full_read = c->op.full;
-	c->last_full_ms = mono_ms();
+	c->last_full_ms = hsdo_clock_mono_ms();
 	note_versioning(c, t->generation);
 	ndiff = c->have_table ? slots_differ(&c->table, t) : t->n;
 	if (c->have_table && t->generation == c->table.generation && ndiff == 0) {

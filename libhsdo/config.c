@@ -21,6 +21,7 @@
 #include "hsdo/report.h"
 #include "hsdo/file.h"
 #include "hsdo/slot.h"
+#include "env.h"
 #include "yaml_guard.h"
 
 #define MS_PER_S       1000
@@ -415,32 +416,30 @@ struct cfg_ctx {
 
 /* ---- small helpers -------------------------------------------------------- */
 
+/* names[v], or "unknown" outside 0..count-1. */
+static const char *enum_name(const char *const *names, unsigned count, unsigned v)
+{
+	return v < count ? names[v] : "unknown";
+}
+
 const char *hsdo_config_role_str(enum hsdo_role role)
 {
-	if ((unsigned)role >= HSDO_ROLE_COUNT)
-		return "unknown";
-	return role_names[role];
+	return enum_name(role_names, HSDO_ROLE_COUNT, (unsigned)role);
 }
 
 const char *hsdo_config_server_mode_str(enum hsdo_config_server_mode mode)
 {
-	if ((unsigned)mode >= HSDO_CONFIG_SERVER_MODE_COUNT)
-		return "unknown";
-	return server_mode_names[mode];
+	return enum_name(server_mode_names, HSDO_CONFIG_SERVER_MODE_COUNT, (unsigned)mode);
 }
 
 const char *hsdo_config_store_str(enum hsdo_config_store store)
 {
-	if ((unsigned)store >= HSDO_CONFIG_STORE_COUNT)
-		return "unknown";
-	return store_names[store];
+	return enum_name(store_names, HSDO_CONFIG_STORE_COUNT, (unsigned)store);
 }
 
 const char *hsdo_config_log_target_str(enum hsdo_config_log_target target)
 {
-	if ((unsigned)target >= HSDO_CONFIG_LOG_TARGET_COUNT)
-		return "unknown";
-	return log_target_names[target];
+	return enum_name(log_target_names, HSDO_CONFIG_LOG_TARGET_COUNT, (unsigned)target);
 }
 
 const char *hsdo_config_origin_str(enum hsdo_config_origin origin)
@@ -496,27 +495,11 @@ static const char *trim(const char *s, size_t *len)
 	return s;
 }
 
-/* Quote at most SHOW_MAX bytes of s for a message, replacing anything that
- * is not printable ASCII: values and key names may be arbitrary bytes. */
+/* At most SHOW_MAX bytes of s, quoted, for a message (hsdo_show): values and
+ * key names may be arbitrary bytes. */
 static const char *show(const char *s, size_t len, char *buf, size_t bufsz)
 {
-	size_t i, o = 0;
-
-	if (bufsz < SHOW_MAX + 8)
-		return "?";
-	buf[o++] = '\'';
-	for (i = 0; i < len && i < SHOW_MAX; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		buf[o++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
-	}
-	if (len > SHOW_MAX) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o++] = '\'';
-	buf[o] = '\0';
-	return buf;
+	return hsdo_show(s, len, SHOW_MAX, true, buf, bufsz);
 }
 
 /* Like show() but without quotes, for key names at the start of messages. */
@@ -1802,17 +1785,6 @@ out:
 
 /* ---- environment ------------------------------------------------------- */
 
-/* Value of the first "name=value" entry of envp, or NULL (getenv rules). */
-static const char *env_get(char *const *envp, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (; *envp != NULL; envp++)
-		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
-			return *envp + n + 1;
-	return NULL;
-}
-
 static int apply_env(struct cfg_ctx *x, char *const *envp)
 {
 	struct origin o = { ORIGIN_ENV, 0 };
@@ -1823,7 +1795,7 @@ static int apply_env(struct cfg_ctx *x, char *const *envp)
 	if (envp == NULL)
 		return 0;
 	for (k = 0; k < K_COUNT; k++) {
-		v = env_get(envp, cfg_keys[k].name);
+		v = hsdo_env_value(envp, cfg_keys[k].name);
 		if (v == NULL)
 			continue;
 		x->origin[k] = o;

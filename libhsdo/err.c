@@ -1,5 +1,6 @@
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "hsdo/err.h"
 
@@ -37,4 +38,28 @@ int hsdo_seterr(char *err, size_t errlen, int code, const char *fmt, ...)
 	(void)vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 	return code;
+}
+
+const char *hsdo_show(const char *s, size_t len, size_t max, bool quoted, char *buf,
+		      size_t bufsz)
+{
+	size_t i, o = 0;
+
+	if (bufsz < max + (quoted ? 6 : 4))
+		return "?";
+	if (quoted)
+		buf[o++] = '\'';
+	for (i = 0; i < len && i < max; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		buf[o++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
+	}
+	if (len > max) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	if (quoted)
+		buf[o++] = '\'';
+	buf[o] = '\0';
+	return buf;
 }

@@ -27,6 +27,7 @@
 #include <curl/curl.h>
 
 #include "hsdo/alloc.h"
+#include "hsdo/clock.h"
 #include "hsdo/err.h"
 #include "hsdo/http.h"
 
@@ -93,14 +94,6 @@ struct hsdo_http {
 
 static const char empty_body[1] = "";
 
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* ---- easy handle pool ------------------------------------------------------- */
 
 static CURL *easy_get(struct hsdo_http *h)
@@ -157,7 +150,7 @@ static void rearm(struct hsdo_http *h)
 		h->loop.timer(h->loop.ctx, -1);
 		return;
 	}
-	ms = due - now_us();
+	ms = due - hsdo_clock_mono_us();
 	ms = ms <= 0 ? 0 : (ms + 999) / 1000;
 	h->loop.timer(h->loop.ctx, (long)ms);
 }
@@ -167,7 +160,7 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *ud)
 	struct hsdo_http *h = ud;
 
 	(void)multi;
-	h->curl_due_us = timeout_ms < 0 ? -1 : now_us() + (int64_t)timeout_ms * 1000;
+	h->curl_due_us = timeout_ms < 0 ? -1 : hsdo_clock_mono_us() + (int64_t)timeout_ms * 1000;
 	rearm(h);
 	return 0;
 }
@@ -439,7 +432,7 @@ static void process_done(struct hsdo_http *h)
 /* Event mode: run the delayed calls due by now (not ones they add). */
 static void run_due(struct hsdo_http *h)
 {
-	int64_t now = now_us();
+	int64_t now = hsdo_clock_mono_us();
 
 	while (h->delayed != NULL && h->delayed->due_us <= now && !h->closing) {
 		struct delayed *d = h->delayed;
@@ -841,7 +834,7 @@ int hsdo_http_after(struct hsdo_http *h, long ms, void (*fn)(void *arg), void *a
 	d = hsdo_malloc(sizeof(*d));
 	if (d == NULL)
 		return -HSDO_ENOMEM;
-	d->due_us = now_us() + (int64_t)ms * 1000;
+	d->due_us = hsdo_clock_mono_us() + (int64_t)ms * 1000;
 	d->fn = fn;
 	d->arg = arg;
 	for (pp = &h->delayed; *pp != NULL && (*pp)->due_us <= d->due_us; pp = &(*pp)->next)
@@ -878,7 +871,7 @@ void hsdo_http_timeout(struct hsdo_http *h)
 	if (h == NULL || h->blocking)
 		return;
 	h->armed_us = -1;  /* the one-shot timer fired */
-	if (h->curl_due_us >= 0 && h->curl_due_us <= now_us()) {
+	if (h->curl_due_us >= 0 && h->curl_due_us <= hsdo_clock_mono_us()) {
 		h->curl_due_us = -1;
 		(void)curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	}

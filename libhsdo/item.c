@@ -15,6 +15,7 @@
 #include "hsdo/slot.h"
 #include "hsdo/zone.h"
 #include "item_json.h"
+#include "json.h"
 
 #define US_PER_SEC  INT64_C(1000000)
 #define SEC_PER_DAY INT64_C(86400)
@@ -25,77 +26,6 @@
 #define TIME_MAX_MS (INT64_C(253402300799) * 1000 + 999)
 
 #define NONE "none"
-
-/* ---- cJSON allocation hooks ------------------------------------------------ */
-
-static bool json_nomem;
-
-static void *json_malloc(size_t n)
-{
-	void *p = hsdo_malloc(n);
-
-	if (p == NULL)
-		json_nomem = true;
-	return p;
-}
-
-static void json_free(void *p)
-{
-	hsdo_free(p);
-}
-
-void hsdo_item_json_begin(void)
-{
-	static cJSON_Hooks hooks = { json_malloc, json_free };
-
-	cJSON_InitHooks(&hooks);
-	json_nomem = false;
-}
-
-bool hsdo_item_json_nomem(void)
-{
-	return json_nomem;
-}
-
-/* Offset of the first "\u0000" escape in buf, or len. Backslashes only
- * appear in JSON strings, where each escapes the next character. */
-static size_t nul_escape(const char *buf, size_t len, size_t from)
-{
-	size_t i;
-
-	for (i = from; i + 5 < len; i++) {
-		if (buf[i] != '\\')
-			continue;
-		if (buf[i + 1] == 'u' && memcmp(buf + i + 2, "0000", 4) == 0)
-			return i;
-		i++;   /* the escaped character */
-	}
-	return len;
-}
-
-cJSON *hsdo_item_json_parse(const char *buf, size_t len, const char **end)
-{
-	const char *cend = NULL;
-	size_t at = nul_escape(buf, len, 0);
-	char *copy;
-	cJSON *root;
-
-	if (at == len)
-		return cJSON_ParseWithLengthOpts(buf, len, end, 0);
-	copy = hsdo_malloc(len);
-	if (copy == NULL) {
-		json_nomem = true;
-		return NULL;
-	}
-	memcpy(copy, buf, len);
-	for (; at < len; at = nul_escape(copy, len, at + 6))
-		memcpy(copy + at + 2, "ffff", 4);
-	root = cJSON_ParseWithLengthOpts(copy, len, &cend, 0);
-	if (end != NULL)
-		*end = cend != NULL ? buf + (cend - copy) : NULL;
-	hsdo_free(copy);
-	return root;
-}
 
 /* ---- time ------------------------------------------------------------------ */
 
@@ -225,6 +155,14 @@ static int time_of_text(const char *s, int64_t *utc_us)
 
 /* ---- encode ---------------------------------------------------------------- */
 
+/* At most 32 bytes of an untrusted string for an error message (hsdo_show). */
+static const char *quote(const char *s, char *buf, size_t len)
+{
+	size_t max = len - 4 < 32 ? len - 4 : 32;
+
+	return hsdo_show(s, strnlen(s, max + 1), max, false, buf, len);
+}
+
 /* True if a fixed-size field holds a NUL (is a C string). */
 static bool field_ok(const char *f, size_t len)
 {
@@ -247,7 +185,7 @@ static int not_text(const char *s, size_t *at)
 
 int hsdo_item_check(const struct hsdo_slot *s, char *err, size_t errlen)
 {
-	char tbuf[HSDO_ITEM_TIME_LEN];
+	char tbuf[HSDO_ITEM_TIME_LEN], q[40];
 	const char *what = "ServerName";
 	size_t at = 0;
 	int bad;
@@ -272,8 +210,8 @@ int hsdo_item_check(const struct hsdo_slot *s, char *err, size_t errlen)
 				   ": weight %" PRIu32 " out of range 0..%d",
 				   s->id, s->weight, HSDO_WEIGHT_MAX);
 	if (!hsdo_ip_valid(s->ip))
-		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "slot %" PRIu32 ": address \"%.45s\" "
-				   "is not an IPv4 or IPv6 address", s->id, s->ip);
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "slot %" PRIu32 ": address \"%s\" "
+				   "is not an IPv4 or IPv6 address", s->id, quote(s->ip, q, sizeof(q)));
 	if ((bad = not_text(s->name, &at)) >= 0 || (what = "ASG", bad = not_text(s->group, &at)) >= 0 ||
 	    (what = "AZ", bad = not_text(s->az, &at)) >= 0)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "slot %" PRIu32 ": %s: control "
@@ -351,7 +289,7 @@ cJSON *hsdo_item_encode(const struct hsdo_slot *s)
 	live = s->state != HSDO_SLOT_FREE;
 	if (live && time_text(s->last_weight_update_us, tbuf, sizeof(tbuf)) != 0)
 		return NULL;
-	hsdo_item_json_begin();
+	hsdo_json_begin();
 	o = cJSON_CreateObject();
 	if (o == NULL)
 		return NULL;
@@ -416,22 +354,6 @@ static const struct attr_spec {
 	[A_EJECTED_SINCE] = { "EjectedSince",   "N",    false },
 };
 
-/* Copy at most 32 characters of an untrusted string for an error message,
- * non-printable bytes as '?'. */
-static const char *quote(const char *s, char *buf, size_t len)
-{
-	size_t i, max = len - 4;
-
-	for (i = 0; s[i] != '\0' && i < max && i < 32; i++)
-		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	if (s[i] != '\0') {
-		memcpy(buf + i, "...", 3);
-		i += 3;
-	}
-	buf[i] = '\0';
-	return buf;
-}
-
 /* The value inside an attribute value {type: value}, checked for type. */
 static int av_value(const cJSON *av, const struct attr_spec *a, const cJSON **val,
 		    char *err, size_t errlen)
@@ -493,25 +415,23 @@ static int n_value(const cJSON *v, const struct attr_spec *a, uint64_t lo, uint6
 }
 
 /* An S into a fixed field, "none" as "". Text only: no control character,
- * no NUL (which hsdo_item_json_parse turns into U+FFFF), whatever the
+ * no NUL (which hsdo_json_parse turns into U+FFFF), whatever the
  * attribute: these values reach logs, metrics labels and HAProxy. */
 static int s_value(const cJSON *v, const struct attr_spec *a, char *dst, size_t dstlen,
 		   char *err, size_t errlen)
 {
-	const unsigned char *u = (const unsigned char *)v->valuestring;
-	const char *s = v->valuestring;
-	size_t len = strlen(s), i;
+	const char *s = v->valuestring, *ff;
+	size_t len = strlen(s), at = 0;
+	int bad = not_text(s, &at);
 
-	for (i = 0; i < len; i++) {
-		if (u[i] < 0x20 || u[i] == 0x7f)
-			return hsdo_seterr(err, errlen, -HSDO_EPROTO,
-					   "%s: control character 0x%02x at byte %zu (not text)",
-					   a->name, u[i], i);
-		if (u[i] == 0xef && u[i + 1] == 0xbf && u[i + 2] == 0xbf)
-			return hsdo_seterr(err, errlen, -HSDO_EPROTO,
-					   "%s: NUL (\\u0000) or U+FFFF at byte %zu (not text)",
-					   a->name, i);
-	}
+	if (bad >= 0)
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+				   "%s: control character 0x%02x at byte %zu (not text)",
+				   a->name, bad, at);
+	if ((ff = strstr(s, "\xef\xbf\xbf")) != NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
+				   "%s: NUL (\\u0000) or U+FFFF at byte %zu (not text)",
+				   a->name, (size_t)(ff - s));
 	if (strcmp(s, NONE) == 0) {
 		dst[0] = '\0';
 		return 0;
@@ -655,25 +575,24 @@ int hsdo_item_decode(const cJSON *item, struct hsdo_slot *out, char *err, size_t
 int hsdo_item_json_parse_value(const char *buf, size_t len, cJSON **out, char *err,
 			       size_t errlen)
 {
-	const char *end = NULL;
+	struct hsdo_json_error e;
 	cJSON *root;
-	size_t off;
+	int rc = hsdo_json_parse(buf, len, HSDO_ITEM_JSON_MAX, &root, &e);
 
-	if (buf == NULL || len == 0)
-		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "empty input");
-	hsdo_item_json_begin();
-	root = hsdo_item_json_parse(buf, len, &end);
-	if (root == NULL) {
-		if (hsdo_item_json_nomem())
-			return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory parsing JSON");
-		off = end != NULL && end >= buf ? (size_t)(end - buf) : 0;
-		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "invalid JSON at byte %zu", off);
-	}
-	for (off = (size_t)(end - buf); off < len; off++) {
-		if (buf[off] != ' ' && buf[off] != '\t' && buf[off] != '\n' && buf[off] != '\r') {
-			cJSON_Delete(root);
-			return hsdo_seterr(err, errlen, -HSDO_EPROTO,
-					   "trailing data after the JSON value at byte %zu", off);
+	if (rc != 0) {
+		switch (e.fault) {
+		case HSDO_JSON_EMPTY:
+			return hsdo_seterr(err, errlen, rc, "empty input");
+		case HSDO_JSON_TOOBIG:
+			return hsdo_seterr(err, errlen, rc, "item of %zu bytes over %zu", len,
+					   HSDO_ITEM_JSON_MAX);
+		case HSDO_JSON_NOMEM:
+			return hsdo_seterr(err, errlen, rc, "out of memory parsing item");
+		case HSDO_JSON_INVALID:
+			return hsdo_seterr(err, errlen, rc, "invalid JSON at byte %zu", e.at);
+		default:
+			return hsdo_seterr(err, errlen, rc,
+					   "trailing data after the item at byte %zu", e.at);
 		}
 	}
 	*out = root;

@@ -25,7 +25,6 @@ struct backend {
 	const struct hsdo_plan_client_backend *def;
 	bool primary;
 	bool seen;                     /* some state line names this backend */
-	size_t baselen;
 	char prefix[HSDO_PLAN_CLIENT_LINE_LEN]; /* "set server <B>/<base>", escaped */
 	uint32_t *idx;                 /* slot-1 -> index in the state, or NO_SERVER */
 };
@@ -157,7 +156,6 @@ static int setup_backend(struct backend *b, const struct hsdo_plan_client_backen
 	if (rc < 0 || (size_t)rc + CMD_TAIL_MAX >= sizeof(b->prefix))
 		return -HSDO_EINVAL;
 	b->def = def;
-	b->baselen = strlen(def->base_name);
 	b->primary = primary;
 	b->seen = false;
 	return 0;
@@ -189,28 +187,6 @@ static int setup_backends(struct plan *p)
 			if (strcmp(p->bk[i].def->name, p->bk[j].def->name) == 0)
 				return -HSDO_EINVAL;
 	return 0;
-}
-
-/* Slot number of srv_name under base: base followed by 1..n in plain
- * decimal (server-template never pads); 0 when it does not match. */
-static uint32_t slot_of(const char *srv_name, const char *base, size_t baselen, size_t n)
-{
-	const char *d;
-	uint64_t v = 0;
-
-	if (strncmp(srv_name, base, baselen) != 0)
-		return 0;
-	d = srv_name + baselen;
-	if (*d < '1' || *d > '9')
-		return 0;
-	for (; *d != '\0'; d++) {
-		if (*d < '0' || *d > '9')
-			return 0;
-		v = v * 10 + (uint64_t)(*d - '0');
-		if (v > n)
-			return 0;
-	}
-	return (uint32_t)v;
 }
 
 static int build_index(struct plan *p)
@@ -250,8 +226,8 @@ static int build_index(struct plan *p)
 		bk->seen = true;
 		if (i >= NO_SERVER)
 			continue;
-		slot = slot_of(s->srv_name, bk->def->base_name, bk->baselen, n);
-		if (slot != 0 && bk->idx[slot - 1] == NO_SERVER)
+		if (hsdo_slot_from_name(bk->def->base_name, s->srv_name, strlen(s->srv_name),
+					(uint32_t)n, &slot) == 0 && bk->idx[slot - 1] == NO_SERVER)
 			bk->idx[slot - 1] = (uint32_t)i;
 	}
 	return 0;

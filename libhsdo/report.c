@@ -9,6 +9,7 @@
 #include "hsdo/report.h"
 #include "hsdo/slot.h"
 #include "item_json.h"
+#include "json.h"
 
 #define ID_MAX (HSDO_REPORT_ID_LEN - 1)
 /* "100000:f:d:4294967295:4294967295 " */
@@ -117,7 +118,7 @@ cJSON *hsdo_report_encode(const struct hsdo_report *r)
 		return NULL;
 	if (r->n > 0 && (slots = slots_string(r)) == NULL)
 		return NULL;
-	hsdo_item_json_begin();
+	hsdo_json_begin();
 	o = cJSON_CreateObject();
 	ok = o != NULL &&
 	     hsdo_item_json_add(o, "ClientId", "S", cJSON_CreateString(r->client_id)) &&
@@ -259,7 +260,7 @@ char *hsdo_report_render_file(const struct hsdo_report *r, size_t *len)
 
 	if ((item = hsdo_report_encode(r)) == NULL)
 		return NULL;
-	hsdo_item_json_begin();
+	hsdo_json_begin();
 	doc = cJSON_CreateObject();
 	if (doc == NULL || cJSON_AddStringToObject(doc, "format", HSDO_REPORT_FORMAT) == NULL ||
 	    cJSON_AddNumberToObject(doc, "version", HSDO_REPORT_VERSION) == NULL ||
@@ -335,19 +336,11 @@ void hsdo_report_free(struct hsdo_report *r)
 
 int hsdo_report_set_add(struct hsdo_report_set *s, struct hsdo_report *r)
 {
-	struct hsdo_report *v;
-	size_t cap;
+	int rc = hsdo_grow((void **)&s->v, &s->cap, s->n, sizeof(*s->v), HSDO_REPORT_SET_MAX,
+			   "reports", NULL, 0);
 
-	if (s->n >= HSDO_REPORT_SET_MAX)
-		return -HSDO_ETOOBIG;
-	if (s->n == s->cap) {
-		cap = s->cap ? 2 * s->cap : 16;
-		v = hsdo_reallocarray(s->v, cap, sizeof(*v));
-		if (v == NULL)
-			return -HSDO_ENOMEM;
-		s->v = v;
-		s->cap = cap;
-	}
+	if (rc != 0)
+		return rc;
 	s->v[s->n++] = *r;
 	memset(r, 0, sizeof(*r));
 	return 0;

@@ -16,6 +16,28 @@ const char *hsdo_slot_state_str(enum hsdo_slot_state s)
 	return names[s];
 }
 
+int hsdo_slot_from_name(const char *base, const char *name, size_t nlen, uint32_t max,
+			uint32_t *slot)
+{
+	size_t blen = base != NULL ? strlen(base) : 0, i;
+	uint64_t v = 0;
+
+	*slot = 0;
+	if (name == NULL || nlen <= blen || memcmp(name, base != NULL ? base : "", blen) != 0 ||
+	    name[blen] < '1' || name[blen] > '9')
+		return -HSDO_EINVAL;
+	/* v <= max <= UINT32_MAX before each step: no overflow. */
+	for (i = blen; i < nlen; i++) {
+		if (name[i] < '0' || name[i] > '9')
+			return -HSDO_EINVAL;
+		v = v * 10 + (uint64_t)(name[i] - '0');
+		if (v > max)
+			return -HSDO_EINVAL;
+	}
+	*slot = (uint32_t)v;
+	return 0;
+}
+
 void hsdo_slot_clear(struct hsdo_slot *s)
 {
 	uint32_t id = s->id;

@@ -115,9 +115,8 @@ int hsdo_verdict_collect(const struct hsdo_health *h, int64_t now_ms,
 
 		if (c == HSDO_CHECK_NONE ||
 		    (b = find_backend(be, nbe, s->be_name, strlen(s->be_name))) < 0 ||
-		    hsdo_health_slot_from_name(be[b].base_name, s->srv_name, strlen(s->srv_name),
-					       &slot) != 0 ||
-		    slot > nslots)
+		    hsdo_slot_from_name(be[b].base_name, s->srv_name, strlen(s->srv_name), nslots,
+					&slot) != 0)
 			continue;
 		v[k].backend = (uint32_t)b;
 		v[k].slot = slot;

@@ -16,6 +16,12 @@ char *hsdo_strndup(const char *s, size_t n);
 /* printf into a new string (hsdo_free); NULL on allocation failure. */
 char *hsdo_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void hsdo_free(void *p);
+/* Make room for entry n of the growing array *arr (*cap entries of size
+ * bytes, at most max): the capacity doubles from 16, capped at max, and new
+ * entries are zeroed. 0, -HSDO_ETOOBIG ("more than <max> <what>") or
+ * -HSDO_ENOMEM (*arr unchanged), with the reason in err. */
+int hsdo_grow(void **arr, size_t *cap, size_t n, size_t size, size_t max, const char *what,
+	      char *err, size_t errlen);
 /* Wipe n bytes of p (explicit_bzero), then free it. For secrets. */
 void hsdo_freezero(void *p, size_t n);
 

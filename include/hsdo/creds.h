@@ -57,10 +57,6 @@ void hsdo_creds_free(struct hsdo_creds *c);
  * On failure *out is zeroed and owns nothing. */
 int hsdo_creds_from_env(char *const *envp, struct hsdo_creds *out, char *err, size_t errlen);
 
-/* Value of NAME in envp (NULL-terminated "NAME=value"; may be NULL), or
- * NULL; an empty value counts as unset, as in the SDKs. Borrowed. */
-const char *hsdo_creds_getenv(char *const *envp, const char *name);
-
 /* A credential value: 1..HSDO_CREDS_VALUE_MAX printable, non-blank ASCII
  * bytes. 0, or -HSDO_EPROTO / -HSDO_ETOOBIG with a message naming `what`
  * (and "line N" when line > 0), never the value. */

@@ -9,6 +9,7 @@
 #ifndef HSDO_ERR_H
 #define HSDO_ERR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum hsdo_err {
@@ -34,5 +35,12 @@ const char *hsdo_strerror(int code);
  * can write `return hsdo_seterr(err, errlen, -HSDO_EINVAL, "...", ...)`. */
 int hsdo_seterr(char *err, size_t errlen, int code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* Untrusted bytes made safe for a message or a log line, the one rule: at
+ * most max bytes of s[0..len), each byte outside printable ASCII as '?',
+ * "..." when cut, between single quotes when quoted. buf needs max + 4
+ * bytes (+ 2 quoted); a smaller one gets "?". Returns what to print. */
+const char *hsdo_show(const char *s, size_t len, size_t max, bool quoted, char *buf,
+		      size_t bufsz);
 
 #endif

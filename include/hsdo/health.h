@@ -97,10 +97,4 @@ uint64_t hsdo_health_dropped(const struct hsdo_health *h);
 /* The window's nominal length in ms. */
 int64_t hsdo_health_window_ms(const struct hsdo_health *h);
 
-/* Slot number of a server-template server: name[0..nlen) is base followed
- * by a decimal 1..4294967295 without leading zero ("web12" with base "web":
- * 12). 0, or -HSDO_EINVAL. */
-int hsdo_health_slot_from_name(const char *base, const char *name, size_t nlen,
-			       uint32_t *slot);
-
 #endif

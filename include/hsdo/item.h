@@ -73,7 +73,9 @@ struct cJSON *hsdo_item_encode(const struct hsdo_slot *s);
 int hsdo_item_decode(const struct cJSON *item, struct hsdo_slot *out, char *err, size_t errlen);
 
 /* Same, from len bytes of JSON (one object, surrounding whitespace allowed;
- * buf need not be NUL-terminated). -HSDO_ENOMEM if parsing ran out of memory. */
+ * buf need not be NUL-terminated; at most HSDO_ITEM_JSON_MAX bytes, else
+ * -HSDO_ETOOBIG). -HSDO_ENOMEM if parsing ran out of memory. */
+#define HSDO_ITEM_JSON_MAX ((size_t)400 * 1024)  /* DynamoDB's item size limit */
 int hsdo_item_decode_json(const char *buf, size_t len, struct hsdo_slot *out,
 			  char *err, size_t errlen);
 

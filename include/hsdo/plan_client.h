@@ -5,8 +5,8 @@
  * Slot i is server "<base_name><i>" in every configured backend. Which
  * backends want a used slot follows CLIENT_DEDICATED_ASG / CLIENT_ASG_NAMES /
  * CLIENT_ALL_SERVERS_IN_FALLBACK_BACKEND; a slot is put in maint in every
- * backend that does not want it (the original left it serving: peers.md
- * §1.4 bug 6). */
+ * backend that does not want it (the original put a freed or moved slot in
+ * maint only in the fallback backend and left it serving in the others). */
 #ifndef HSDO_PLAN_CLIENT_H
 #define HSDO_PLAN_CLIENT_H
 

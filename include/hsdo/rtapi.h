@@ -2,8 +2,8 @@
  * line, parsing `show servers state` and classifying `set server` replies.
  * Pure: bytes in, structs out; the socket I/O lives in the agent.
  *
- * Reference: HAProxy 2.6 management.txt §9.3 and the lab notes in
- * docs/haproxy-2.6-spop-and-runtime-api.md §4-5. */
+ * Reference: HAProxy 2.6 doc/management.txt §9.3, and what the client
+ * relies on, as measured: docs/haproxy-runtime-api.md. */
 #ifndef HSDO_RTAPI_H
 #define HSDO_RTAPI_H
 

@@ -73,6 +73,15 @@ struct hsdo_instance {
 
 const char *hsdo_slot_state_str(enum hsdo_slot_state s);
 
+/* Slot number of a server-template server, the one rule for every caller
+ * (the client's planner, its start-up check, the SPOE agent): name[0..nlen)
+ * is base followed by the slot in plain decimal, 1..max, with no sign and
+ * no leading zero. HAProxy names the servers of `server-template <base>
+ * 1-<N>` "<base>1".."<base>N" and never pads, so "web01" and "web0" are not
+ * slots. base NULL counts as "". 0 with *slot, or -HSDO_EINVAL (*slot 0). */
+int hsdo_slot_from_name(const char *base, const char *name, size_t nlen, uint32_t max,
+			uint32_t *slot);
+
 /* Allocate n free slots numbered 1..n (n <= HSDO_SLOTS_MAX). 0 or -HSDO_ENOMEM
  * / -HSDO_EINVAL. hsdo_table_free releases t->slots and zeroes t. */
 int hsdo_table_init(struct hsdo_table *t, size_t n);

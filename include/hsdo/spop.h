@@ -6,8 +6,9 @@
  * points into the caller's frame buffer and is valid only while it is.
  * Nothing here allocates.
  *
- * Reference: docs/haproxy-2.6-spop-and-runtime-api.md §1, checked against
- * HAProxy 2.6.12 (SPOE.txt §3, flt_spoe.c, intops.h). */
+ * Reference: docs/spoa.md ("The protocol, as the agent speaks it"), checked
+ * against HAProxy 2.6.12 (doc/SPOE.txt §3, src/flt_spoe.c,
+ * include/haproxy/intops.h). */
 #ifndef HSDO_SPOP_H
 #define HSDO_SPOP_H
 

@@ -39,6 +39,9 @@ struct hsdo_lease {
  * synchronous operation would return, err valid during the call only. */
 typedef void (*hsdo_store_done_fn)(void *arg, int rc, const char *err);
 
+/* Every store implements every synchronous operation. A store that does
+ * network I/O runs it over a blocking transport and refuses it (-HSDO_EAGAIN,
+ * nothing started) over an event-driven one, which needs the loop to run. */
 struct hsdo_store_ops {
 	const char *name;
 	/* Current generation. 0 when the store has none (DynamoDB: no control
@@ -75,14 +78,9 @@ struct hsdo_store_ops {
 
 /* Asynchronous variants, for stores that do network I/O (DynamoDB over
  * the event-driven transport). Pointer arguments (out, t, ids, gen) must
- * stay valid until done is called. A store may leave any of them NULL:
- * the hsdo_store_*_async wrappers then run the synchronous operation and
- * call done before returning. A store may also leave a synchronous
- * operation NULL: the synchronous wrapper then runs the asynchronous one,
- * but only when the store says its asynchronous operations complete before
- * returning (struct hsdo_store.blocking, e.g. DynamoDB over the blocking
- * transport); otherwise it fails with -HSDO_EINVAL without starting
- * anything (an event-driven transport needs the loop to run). */
+ * stay valid until done is called. A store may leave any of them NULL (the
+ * file store has none): the hsdo_store_*_async wrappers then run the
+ * synchronous operation and call done before returning. */
 struct hsdo_store_async_ops {
 	int (*read_generation)(struct hsdo_store *st, uint64_t *gen,
 			       hsdo_store_done_fn done, void *arg);
@@ -99,7 +97,6 @@ struct hsdo_store_async_ops {
 struct hsdo_store {
 	const struct hsdo_store_ops *ops;
 	const struct hsdo_store_async_ops *async; /* may be NULL */
-	bool blocking;  /* async ops complete before they return */
 	void *impl;
 };
 

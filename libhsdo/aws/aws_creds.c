@@ -34,6 +34,7 @@
 #include "hsdo/alloc.h"
 #include "hsdo/aws.h"
 #include "hsdo/aws_query.h"
+#include "hsdo/clock.h"
 #include "hsdo/creds.h"
 #include "hsdo/err.h"
 #include "hsdo/file.h"
@@ -41,6 +42,7 @@
 #include "hsdo/log.h"
 #include "hsdo/profile.h"
 #include "aws_int.h"
+#include "env.h"
 
 extern char **environ;
 
@@ -123,10 +125,10 @@ static bool full_uri_allowed(const char *u)
 /* Container credentials: -HSDO_ENOTFOUND when the environment names none. */
 static int setup_ecs(struct hsdo_aws *a, char *const *envp, char *err, size_t errlen)
 {
-	const char *rel = hsdo_creds_getenv(envp, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
-	const char *full = hsdo_creds_getenv(envp, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
-	const char *tok = hsdo_creds_getenv(envp, "AWS_CONTAINER_AUTHORIZATION_TOKEN");
-	const char *tokf = hsdo_creds_getenv(envp, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+	const char *rel = hsdo_env_get(envp, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+	const char *full = hsdo_env_get(envp, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
+	const char *tok = hsdo_env_get(envp, "AWS_CONTAINER_AUTHORIZATION_TOKEN");
+	const char *tokf = hsdo_env_get(envp, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
 
 	if (rel == NULL && full == NULL)
 		return -HSDO_ENOTFOUND;
@@ -154,9 +156,9 @@ static int setup_ecs(struct hsdo_aws *a, char *const *envp, char *err, size_t er
 /* Instance metadata's base URL, unless AWS_EC2_METADATA_DISABLED=true. */
 static int setup_imds(struct hsdo_aws *a, char *const *envp, char *err, size_t errlen)
 {
-	const char *dis = hsdo_creds_getenv(envp, "AWS_EC2_METADATA_DISABLED");
-	const char *ep = hsdo_creds_getenv(envp, "AWS_EC2_METADATA_SERVICE_ENDPOINT");
-	const char *mode = hsdo_creds_getenv(envp, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
+	const char *dis = hsdo_env_get(envp, "AWS_EC2_METADATA_DISABLED");
+	const char *ep = hsdo_env_get(envp, "AWS_EC2_METADATA_SERVICE_ENDPOINT");
+	const char *mode = hsdo_env_get(envp, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
 	size_t n;
 
 	if (dis != NULL && strcasecmp(dis, "true") == 0)
@@ -181,9 +183,9 @@ static int setup_imds(struct hsdo_aws *a, char *const *envp, char *err, size_t e
 static int shared_files(char *const *envp, struct hsdo_profiles **out, char *err,
 			size_t errlen)
 {
-	const char *home = hsdo_creds_getenv(envp, "HOME");
-	const char *cpath = hsdo_creds_getenv(envp, "AWS_SHARED_CREDENTIALS_FILE");
-	const char *gpath = hsdo_creds_getenv(envp, "AWS_CONFIG_FILE");
+	const char *home = hsdo_env_get(envp, "HOME");
+	const char *cpath = hsdo_env_get(envp, "AWS_SHARED_CREDENTIALS_FILE");
+	const char *gpath = hsdo_env_get(envp, "AWS_CONFIG_FILE");
 	char *cdef = NULL, *gdef = NULL, *cbuf = NULL, *gbuf = NULL;
 	size_t clen = 0, glen = 0;
 	int rc = 0;
@@ -319,7 +321,7 @@ static int resolve_creds(struct hsdo_aws *a, char *const *envp, struct hsdo_prof
 
 	if (explicit_profile && (rc = from_profile(a, profiles, profile, err, errlen)) < 0)
 		return rc;
-	if (rc == 1 && hsdo_creds_getenv(envp, "AWS_ACCESS_KEY_ID") != NULL &&
+	if (rc == 1 && hsdo_env_get(envp, "AWS_ACCESS_KEY_ID") != NULL &&
 	    a->plan.base != HSDO_CREDS_BASE_ENV)
 		hsdo_log_warn("aws: both AWS_PROFILE and AWS_ACCESS_KEY_ID are set: using profile "
 			      "%s", profile);
@@ -410,7 +412,7 @@ static int keep_endpoint_env(struct hsdo_aws *a, char *const *envp, char *err, s
 
 	_Static_assert(HSDO_CREDS_SVC_COUNT == 4, "one override name per service");
 	for (s = 0; s < HSDO_CREDS_SVC_COUNT + 1; s++) {
-		if ((v = hsdo_creds_getenv(envp, names[s])) == NULL)
+		if ((v = hsdo_env_get(envp, names[s])) == NULL)
 			continue;
 		a->endpoint_env[s] = hsdo_strdup_printf("%s=%s", names[s], v);
 		if (a->endpoint_env[s] == NULL)
@@ -455,7 +457,7 @@ static void fetch_start(struct hsdo_aws *a, bool region_only);
 
 int hsdo_aws_creds_resolve(struct hsdo_aws *a, char *const *envp, char *err, size_t errlen)
 {
-	const char *profile_env = hsdo_creds_getenv(envp, "AWS_PROFILE");
+	const char *profile_env = hsdo_env_get(envp, "AWS_PROFILE");
 	const char *profile = profile_env != NULL ? profile_env : "default";
 	struct hsdo_profiles *profiles = NULL;
 	int rc;
@@ -920,14 +922,6 @@ static void sts_request(struct hsdo_aws *a)
 
 /* ---- credential_process ---------------------------------------------------------------- */
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void proc_stop(struct hsdo_aws *a)
 {
 	int st;
@@ -988,7 +982,7 @@ static int proc_start(struct hsdo_aws *a, char *err, size_t errlen)
 	}
 	a->proc_fd = pfd[0];
 	(void)fcntl(a->proc_fd, F_SETFL, fcntl(a->proc_fd, F_GETFL) | O_NONBLOCK);
-	a->proc_deadline_ms = mono_ms() + (a->opt.process_timeout_ms > 0 ?
+	a->proc_deadline_ms = hsdo_clock_mono_ms() + (a->opt.process_timeout_ms > 0 ?
 					   a->opt.process_timeout_ms :
 					   HSDO_CREDS_PROCESS_TIMEOUT_S * 1000L);
 	return 0;
@@ -1043,7 +1037,7 @@ static int proc_poll(struct hsdo_aws *a, int *rc, char *err, size_t errlen)
 			return 1;
 		}
 	}
-	if (mono_ms() >= a->proc_deadline_ms) {
+	if (hsdo_clock_mono_ms() >= a->proc_deadline_ms) {
 		*rc = hsdo_seterr(err, errlen, -HSDO_ECONFIG, "still running after %ld ms: killed",
 				  a->opt.process_timeout_ms > 0 ? a->opt.process_timeout_ms :
 				  HSDO_CREDS_PROCESS_TIMEOUT_S * 1000L);

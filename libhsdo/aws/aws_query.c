@@ -376,30 +376,6 @@ static int next_entry(const xmlNode *list, const xmlNode *prev, const char *entr
 	return 0;
 }
 
-/* Make room for entry n in *arr (capacity *cap), at most max entries. */
-static int grow(void **arr, size_t *cap, size_t n, size_t size, size_t max, const char *what,
-		char *err, size_t errlen)
-{
-	size_t ncap;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	if (n >= max)
-		return hsdo_seterr(err, errlen, -HSDO_ETOOBIG, "more than %zu %s in one reply",
-				   max, what);
-	ncap = *cap != 0 ? *cap * 2 : 8;
-	if (ncap > max)
-		ncap = max;
-	p = hsdo_reallocarray(*arr, ncap, size);
-	if (p == NULL)
-		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");
-	memset((char *)p + *cap * size, 0, (ncap - *cap) * size);
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
-
 /* Instance ids end up in slot names, stored items and Runtime API commands. */
 static int check_id(const char *id, const char *path, const char *field, char *err,
 		    size_t errlen)
@@ -571,8 +547,8 @@ static int read_asg_instances(const xmlNode *list, struct hsdo_asg_group *g, siz
 			return hsdo_seterr(err, errlen, -HSDO_ETOOBIG,
 					   "more than %u instances in one reply",
 					   HSDO_AWS_QUERY_INSTANCES_MAX);
-		rc = grow((void **)&g->instances, &cap, g->ninstances, sizeof(*g->instances),
-			  HSDO_AWS_QUERY_INSTANCES_MAX, "instances", err, errlen);
+		rc = hsdo_grow((void **)&g->instances, &cap, g->ninstances, sizeof(*g->instances),
+			       HSDO_AWS_QUERY_INSTANCES_MAX, "instances in one reply", err, errlen);
 		if (rc != 0)
 			return rc;
 		in = &g->instances[g->ninstances];
@@ -624,8 +600,8 @@ static int read_asg(const xmlNode *root, struct hsdo_asg_groups *out, char *err,
 		rc = next_entry(list, m, "member", &m, nm(res), err, errlen);
 		if (rc != 0 || m == NULL)
 			break;
-		rc = grow((void **)&out->groups, &cap, out->n, sizeof(*out->groups),
-			  HSDO_AWS_QUERY_GROUPS_MAX, "groups", err, errlen);
+		rc = hsdo_grow((void **)&out->groups, &cap, out->n, sizeof(*out->groups),
+			       HSDO_AWS_QUERY_GROUPS_MAX, "groups in one reply", err, errlen);
 		if (rc != 0)
 			break;
 		g = &out->groups[out->n++];
@@ -733,8 +709,9 @@ static int read_ec2(const xmlNode *root, struct hsdo_ec2_instances *out, char *e
 			rc = next_entry(iset, it, "item", &it, rpath, err, errlen);
 			if (rc != 0 || it == NULL)
 				break;
-			rc = grow((void **)&out->instances, &cap, out->n, sizeof(*out->instances),
-				  HSDO_AWS_QUERY_INSTANCES_MAX, "instances", err, errlen);
+			rc = hsdo_grow((void **)&out->instances, &cap, out->n,
+				       sizeof(*out->instances), HSDO_AWS_QUERY_INSTANCES_MAX,
+				       "instances in one reply", err, errlen);
 			if (rc != 0)
 				break;
 			snprintf(path, sizeof(path), "%s/instancesSet/item[%zu]", rpath, ++nit);

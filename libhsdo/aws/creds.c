@@ -11,7 +11,8 @@
 #include "hsdo/civil.h"
 #include "hsdo/creds.h"
 #include "hsdo/err.h"
-#include "item_json.h"
+#include "env.h"
+#include "json.h"
 
 static const char *const service_names[HSDO_CREDS_SVC_COUNT] = {
 	[HSDO_CREDS_SVC_DYNAMODB] = "dynamodb",
@@ -54,17 +55,6 @@ void hsdo_creds_free(struct hsdo_creds *c)
 static void set_source(struct hsdo_creds *c, const char *src)
 {
 	snprintf(c->source, sizeof(c->source), "%s", src != NULL ? src : "");
-}
-
-const char *hsdo_creds_getenv(char *const *envp, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (; envp != NULL && *envp != NULL; envp++) {
-		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
-			return (*envp)[n + 1] != '\0' ? *envp + n + 1 : NULL;
-	}
-	return NULL;
 }
 
 int hsdo_creds_check_value(const char *what, unsigned line, const char *v, size_t n,
@@ -111,9 +101,9 @@ int hsdo_creds_from_env(char *const *envp, struct hsdo_creds *out, char *err, si
 	if (out == NULL)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
 	memset(out, 0, sizeof(*out));
-	id = hsdo_creds_getenv(envp, "AWS_ACCESS_KEY_ID");
-	secret = hsdo_creds_getenv(envp, "AWS_SECRET_ACCESS_KEY");
-	token = hsdo_creds_getenv(envp, "AWS_SESSION_TOKEN");
+	id = hsdo_env_get(envp, "AWS_ACCESS_KEY_ID");
+	secret = hsdo_env_get(envp, "AWS_SECRET_ACCESS_KEY");
+	token = hsdo_env_get(envp, "AWS_SESSION_TOKEN");
 	if (id == NULL && secret == NULL)
 		return hsdo_seterr(err, errlen, -HSDO_ENOTFOUND,
 				   "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set");
@@ -194,16 +184,6 @@ static int parse_rfc3339(const char *s, int64_t *out)
 		return -1;
 	*out = hsdo_civil_days_from(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se;
 	return 0;
-}
-
-/* Wipe every string in a cJSON tree: cJSON frees without wiping. */
-static void json_wipe(cJSON *j)
-{
-	for (; j != NULL; j = j->next) {
-		if (j->valuestring != NULL)
-			explicit_bzero(j->valuestring, strlen(j->valuestring));
-		json_wipe(j->child);
-	}
 }
 
 static bool code_printable(const char *s)
@@ -304,35 +284,16 @@ int hsdo_creds_from_strings(const char *id, const char *secret, const char *toke
 static int parse_doc(const char *buf, size_t len, const struct json_names *nm,
 		     const char *source, struct hsdo_creds *out, char *err, size_t errlen)
 {
-	const char *end = NULL;
 	cJSON *root;
-	size_t off;
-	int rc = 0;
+	int rc;
 
 	if (out == NULL)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
 	memset(out, 0, sizeof(*out));
-	if (buf == NULL || len == 0)
-		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "empty body");
-	if (len > HSDO_CREDS_FILE_MAX)
-		return hsdo_seterr(err, errlen, -HSDO_ETOOBIG, "body of %zu bytes over %d", len,
-				   HSDO_CREDS_FILE_MAX);
-	hsdo_item_json_begin();
-	root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
-	if (root == NULL) {
-		if (hsdo_item_json_nomem())
-			return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory parsing JSON");
-		off = end != NULL && end >= buf ? (size_t)(end - buf) : 0;
-		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "invalid JSON at byte %zu", off);
-	}
-	for (off = (size_t)(end - buf); off < len && rc == 0; off++)
-		if (buf[off] != ' ' && buf[off] != '\t' && buf[off] != '\n' && buf[off] != '\r')
-			rc = hsdo_seterr(err, errlen, -HSDO_EPROTO, "trailing data at byte %zu",
-					 off);
+	rc = hsdo_json_parse_body(buf, len, HSDO_CREDS_FILE_MAX, &root, err, errlen);
 	if (rc == 0)
 		rc = json_fill(root, nm, out, err, errlen);
-	json_wipe(root);
-	cJSON_Delete(root);
+	hsdo_json_delete_wiped(root);
 	if (rc != 0) {
 		hsdo_creds_free(out);
 		return rc;
@@ -396,9 +357,9 @@ int hsdo_creds_region(char *const *envp, const char *profile_region, char *out,
 	out[0] = '\0';
 	if (src != NULL)
 		*src = HSDO_CREDS_REGION_NONE;
-	if ((v = hsdo_creds_getenv(envp, "AWS_REGION")) == NULL) {
+	if ((v = hsdo_env_get(envp, "AWS_REGION")) == NULL) {
 		from = HSDO_CREDS_REGION_ENV_DEFAULT;
-		if ((v = hsdo_creds_getenv(envp, "AWS_DEFAULT_REGION")) == NULL) {
+		if ((v = hsdo_env_get(envp, "AWS_DEFAULT_REGION")) == NULL) {
 			from = HSDO_CREDS_REGION_PROFILE;
 			v = profile_region != NULL && profile_region[0] != '\0' ? profile_region : NULL;
 		}
@@ -454,9 +415,9 @@ int hsdo_creds_endpoint(char *const *envp, enum hsdo_creds_service svc, const ch
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "invalid argument");
 	*url = NULL;
 	from = service_env[svc];
-	if ((v = hsdo_creds_getenv(envp, from)) == NULL) {
+	if ((v = hsdo_env_get(envp, from)) == NULL) {
 		from = "AWS_ENDPOINT_URL";
-		v = hsdo_creds_getenv(envp, from);
+		v = hsdo_env_get(envp, from);
 	}
 	if (v != NULL) {
 		if (!url_valid(v))

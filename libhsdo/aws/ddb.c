@@ -14,7 +14,7 @@
 #include "hsdo/item.h"
 #include "hsdo/report.h"
 #include "hsdo/slot.h"
-#include "item_json.h"
+#include "json.h"
 
 #define TARGET(op) HSDO_DDB_TARGET_PREFIX op
 #define TABLE_NAME_MIN 3
@@ -24,20 +24,11 @@
 
 /* ---- helpers --------------------------------------------------------------- */
 
-/* Copy at most max bytes of an untrusted string for a message, non-printable
- * bytes as '?', "..." when cut. buf holds max + 4. */
+/* At most max bytes of an untrusted string for a message (hsdo_show); buf
+ * holds max + 4. */
 static const char *quote(const char *s, char *buf, size_t max)
 {
-	size_t i;
-
-	for (i = 0; s[i] != '\0' && i < max; i++)
-		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	if (s[i] != '\0') {
-		memcpy(buf + i, "...", 3);
-		i += 3;
-	}
-	buf[i] = '\0';
-	return buf;
+	return hsdo_show(s, strnlen(s, max + 1), max, false, buf, max + 4);
 }
 
 /* DynamoDB table names: 3..255 of [A-Za-z0-9_.-]. */
@@ -65,9 +56,8 @@ static int check_table(const char *t, char *err, size_t errlen)
 	return 0;
 }
 
-/* The start of every request builder: out cleared (so that freeing it
- * after a failure is safe) and the table name checked. */
-static int req_out(struct hsdo_ddb_req *out, const char *table, char *err, size_t errlen)
+/* Where every builder starts: *out zeroed, the table name checked. */
+static int req_check(const char *table, struct hsdo_ddb_req *out, char *err, size_t errlen)
 {
 	if (out == NULL)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
@@ -117,7 +107,7 @@ static cJSON *req_new(const char *table)
 {
 	cJSON *o;
 
-	hsdo_item_json_begin();
+	hsdo_json_begin();
 	o = cJSON_CreateObject();
 	if (o != NULL && cJSON_AddStringToObject(o, "TableName", table) == NULL) {
 		cJSON_Delete(o);
@@ -132,7 +122,7 @@ static int req_finish(cJSON *o, const char *target, struct hsdo_ddb_req *out,
 {
 	char *body;
 
-	hsdo_item_json_begin();
+	hsdo_json_begin();
 	body = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (body == NULL)
@@ -219,7 +209,7 @@ int hsdo_ddb_build_describe_table(const char *table, struct hsdo_ddb_req *out,
 	cJSON *o;
 	int rc;
 
-	if ((rc = req_out(out, table, err, errlen)) != 0)
+	if ((rc = req_check(table, out, err, errlen)) != 0)
 		return rc;
 	if ((o = req_new(table)) == NULL)
 		return nomem(NULL, target, err, errlen);
@@ -255,7 +245,7 @@ int hsdo_ddb_build_create_table_key(const char *table, const char *key, const ch
 	cJSON *o;
 	int rc;
 
-	if ((rc = req_out(out, table, err, errlen)) != 0)
+	if ((rc = req_check(table, out, err, errlen)) != 0)
 		return rc;
 	if ((o = req_new(table)) == NULL)
 		return nomem(NULL, target, err, errlen);
@@ -279,7 +269,7 @@ int hsdo_ddb_build_scan_page(const char *table, const struct hsdo_ddb_page *prev
 	cJSON *o;
 	int rc;
 
-	if ((rc = req_out(out, table, err, errlen)) != 0)
+	if ((rc = req_check(table, out, err, errlen)) != 0)
 		return rc;
 	if (prev != NULL && !prev->more)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL,
@@ -300,7 +290,7 @@ int hsdo_ddb_build_get_item(const char *table, uint32_t id, struct hsdo_ddb_req 
 	cJSON *o;
 	int rc;
 
-	if ((rc = req_out(out, table, err, errlen)) != 0)
+	if ((rc = req_check(table, out, err, errlen)) != 0)
 		return rc;
 	if (id > HSDO_SLOTS_MAX)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "item id %" PRIu32
@@ -320,7 +310,7 @@ static int build_put(const char *table, const struct hsdo_slot *s, bool if_absen
 	cJSON *o, *item, *names, *values;
 	int rc;
 
-	if ((rc = req_out(out, table, err, errlen)) != 0 ||
+	if ((rc = req_check(table, out, err, errlen)) != 0 ||
 	    (rc = hsdo_item_check(s, err, errlen)) != 0)
 		return rc;
 	if ((o = req_new(table)) == NULL)
@@ -420,7 +410,7 @@ int hsdo_ddb_build_commit(const char *table, uint64_t expected_gen, uint64_t epo
 	size_t off;
 	int rc;
 
-	if ((rc = req_out(out, table, err, errlen)) != 0)
+	if ((rc = req_check(table, out, err, errlen)) != 0)
 		return rc;
 	if (expected_gen == UINT64_MAX)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "generation would overflow");
@@ -503,7 +493,7 @@ int hsdo_ddb_build_lease_take(const char *table, const char *me, int64_t now_ms,
 	size_t off;
 	int rc;
 
-	if ((rc = req_out(out, table, err, errlen)) != 0 ||
+	if ((rc = req_check(table, out, err, errlen)) != 0 ||
 	    (rc = check_holder(me, err, errlen)) != 0)
 		return rc;
 	if (now_ms < 0 || expires_ms < now_ms)
@@ -537,7 +527,7 @@ int hsdo_ddb_build_lease_renew(const char *table, const char *me, uint64_t epoch
 	cJSON *o, *names = NULL, *values = NULL;
 	int rc;
 
-	if ((rc = req_out(out, table, err, errlen)) != 0 ||
+	if ((rc = req_check(table, out, err, errlen)) != 0 ||
 	    (rc = check_holder(me, err, errlen)) != 0)
 		return rc;
 	if (expires_ms < 0)
@@ -610,37 +600,6 @@ static int error_from(const cJSON *root, char *err, size_t errlen)
 			   e.message[0] ? ": " : "", e.message);
 }
 
-/* Parse a whole body (bounded, no trailing data). */
-static int parse_json(const char *buf, size_t len, cJSON **root, char *err, size_t errlen)
-{
-	const char *end = NULL;
-	size_t off;
-	cJSON *r = NULL;
-
-	if (buf == NULL || len == 0)
-		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "empty body");
-	if (len > HSDO_DDB_BODY_MAX)
-		return hsdo_seterr(err, errlen, -HSDO_ETOOBIG, "body of %zu bytes over %zu",
-				   len, HSDO_DDB_BODY_MAX);
-	hsdo_item_json_begin();
-	r = hsdo_item_json_parse(buf, len, &end);
-	if (r == NULL) {
-		if (hsdo_item_json_nomem())
-			return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory parsing JSON");
-		off = end != NULL && end >= buf ? (size_t)(end - buf) : 0;
-		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "invalid JSON at byte %zu", off);
-	}
-	for (off = (size_t)(end - buf); off < len; off++) {
-		if (buf[off] != ' ' && buf[off] != '\t' && buf[off] != '\n' && buf[off] != '\r') {
-			cJSON_Delete(r);
-			return hsdo_seterr(err, errlen, -HSDO_EPROTO,
-					   "trailing data at byte %zu", off);
-		}
-	}
-	*root = r;
-	return 0;
-}
-
 /* A success body: a JSON object that is not an error ("__type"). */
 static int parse_response(const char *buf, size_t len, const char *op, cJSON **root,
 			  char *err, size_t errlen)
@@ -648,7 +607,7 @@ static int parse_response(const char *buf, size_t len, const char *op, cJSON **r
 	cJSON *r = NULL;
 	int rc;
 
-	if ((rc = parse_json(buf, len, &r, err, errlen)) != 0)
+	if ((rc = hsdo_json_parse_body(buf, len, HSDO_DDB_BODY_MAX, &r, err, errlen)) != 0)
 		return rc;
 	if (!cJSON_IsObject(r)) {
 		cJSON_Delete(r);
@@ -670,7 +629,7 @@ int hsdo_ddb_decode_error(const char *buf, size_t len, struct hsdo_ddb_error *ou
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = parse_json(buf, len, &r, err, errlen);
+	rc = hsdo_json_parse_body(buf, len, HSDO_DDB_BODY_MAX, &r, err, errlen);
 	if (rc == -HSDO_ENOMEM)
 		return rc;
 	if (rc != 0)
@@ -1193,7 +1152,7 @@ int hsdo_ddb_build_put_report(const char *table, const struct hsdo_report *r,
 	cJSON *o, *item;
 	int rc;
 
-	if ((rc = req_out(out, table, err, errlen)) != 0 ||
+	if ((rc = req_check(table, out, err, errlen)) != 0 ||
 	    (rc = hsdo_report_check(r, err, errlen)) != 0)
 		return rc;
 	if ((o = req_new(table)) == NULL)
@@ -1213,7 +1172,7 @@ int hsdo_ddb_build_scan_reports(const char *table, const char *start, uint32_t l
 	cJSON *o, *k;
 	int rc;
 
-	if ((rc = req_out(out, table, err, errlen)) != 0)
+	if ((rc = req_check(table, out, err, errlen)) != 0)
 		return rc;
 	if (start != NULL && !hsdo_report_id_valid(start))
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "bad ExclusiveStartKey");
@@ -1295,7 +1254,7 @@ int hsdo_ddb_build_update_ttl(const char *table, const char *attr, struct hsdo_d
 	cJSON *o, *spec;
 	int rc;
 
-	if ((rc = req_out(out, table, err, errlen)) != 0)
+	if ((rc = req_check(table, out, err, errlen)) != 0)
 		return rc;
 	if ((o = req_new(table)) == NULL)
 		return nomem(NULL, target, err, errlen);

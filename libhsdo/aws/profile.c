@@ -10,6 +10,8 @@
 #include "hsdo/err.h"
 #include "hsdo/profile.h"
 
+#include "env.h"
+
 #define SECTIONS_MAX  4096
 #define PROPS_MAX     16384
 #define DURATION_MIN  900
@@ -693,9 +695,9 @@ int hsdo_profiles_resolve(const struct hsdo_profiles *p, const char *profile,
 int hsdo_creds_plan_from_env(char *const *envp, struct hsdo_creds_plan *plan, char *err,
 			     size_t errlen)
 {
-	const char *file = hsdo_creds_getenv(envp, "AWS_WEB_IDENTITY_TOKEN_FILE");
-	const char *arn = hsdo_creds_getenv(envp, "AWS_ROLE_ARN");
-	const char *session = hsdo_creds_getenv(envp, "AWS_ROLE_SESSION_NAME");
+	const char *file = hsdo_env_get(envp, "AWS_WEB_IDENTITY_TOKEN_FILE");
+	const char *arn = hsdo_env_get(envp, "AWS_ROLE_ARN");
+	const char *session = hsdo_env_get(envp, "AWS_ROLE_SESSION_NAME");
 	int rc;
 
 	if (plan == NULL)

@@ -347,23 +347,3 @@ int64_t hsdo_health_window_ms(const struct hsdo_health *h)
 {
 	return h != NULL ? h->window_ms : 0;
 }
-
-int hsdo_health_slot_from_name(const char *base, const char *name, size_t nlen,
-			       uint32_t *slot)
-{
-	size_t blen = base != NULL ? strlen(base) : 0, i;
-	uint64_t v = 0;
-
-	if (name == NULL || nlen <= blen || (blen > 0 && memcmp(name, base, blen) != 0) ||
-	    name[blen] == '0' || nlen - blen > 10)
-		return -HSDO_EINVAL;
-	for (i = blen; i < nlen; i++) {
-		if (name[i] < '0' || name[i] > '9')
-			return -HSDO_EINVAL;
-		v = v * 10 + (uint64_t)(name[i] - '0');
-	}
-	if (v > UINT32_MAX)
-		return -HSDO_EINVAL;
-	*slot = (uint32_t)v;
-	return 0;
-}

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "hsdo/alloc.h"
+#include "hsdo/clock.h"
 #include "hsdo/err.h"
 #include "hsdo/rtapi_client.h"
 
@@ -431,7 +432,7 @@ struct hsdo_rtapi_client {
 	struct hsdo_rtapi_client_stats st;
 	struct sockaddr_storage ss;
 	socklen_t salen;
-	int64_t deadline;            /* of connect + handshake, or of the batch (ns) */
+	int64_t deadline;            /* of connect + handshake, or of the batch (us) */
 	int64_t retry_at;            /* CS_CONNECT_RETRY */
 	/* The exchange in flight: bytes to send, replies expected and read. */
 	bool handshake;
@@ -442,22 +443,14 @@ struct hsdo_rtapi_client {
 	struct split_pos sp;
 };
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Milliseconds left until deadline, rounded up; 0 when it has passed. */
 static int ms_left(int64_t deadline)
 {
-	int64_t left = deadline - now_ns();
+	int64_t left = deadline - hsdo_clock_mono_us();
 
 	if (left <= 0)
 		return 0;
-	left = (left + 999999) / 1000000;
+	left = (left + 999) / 1000;
 	return left > INT_MAX ? INT_MAX : (int)left;
 }
 
@@ -698,7 +691,7 @@ static int try_connect(struct hsdo_rtapi_client *c, char *err, size_t errlen)
 	if (e == EAGAIN && c->ss.ss_family == AF_UNIX) {
 		/* a Unix listener's backlog is full: only retrying helps */
 		c->state = CS_CONNECT_RETRY;
-		c->retry_at = now_ns() + (int64_t)RETRY_MS * 1000000;
+		c->retry_at = hsdo_clock_mono_us() + (int64_t)RETRY_MS * 1000;
 		return -HSDO_EAGAIN;
 	}
 	if (e == EINPROGRESS || e == EINTR || e == EALREADY) {
@@ -739,7 +732,7 @@ int hsdo_rtapi_client_start(const struct hsdo_rtapi_target *t, int timeout_ms,
 		(void)snprintf(c->name, sizeof(c->name), "%s", hsdo_rtapi_family_str(t->family));
 	prompt = hsdo_strdup("prompt\n");
 	rc = prompt == NULL ? -HSDO_ENOMEM : exchange_begin(c, prompt, 7, 1, true, 64,
-		now_ns() + (int64_t)timeout_ms * 1000000);
+		hsdo_clock_mono_us() + (int64_t)timeout_ms * 1000);
 	if (rc != 0) {
 		exchange_free(c);
 		hsdo_free(c);
@@ -822,9 +815,9 @@ int hsdo_rtapi_client_io(struct hsdo_rtapi_client *c, struct hsdo_rtapi_result *
 		return hsdo_seterr(err, errlen, -HSDO_EIO, "%s: connection unusable after an "
 			"earlier error", c->name);
 	case CS_CONNECT_RETRY:
-		if (now_ns() >= c->deadline)
+		if (hsdo_clock_mono_us() >= c->deadline)
 			return broken(c, connect_error(c, ETIMEDOUT, err, errlen));
-		if (now_ns() < c->retry_at)
+		if (hsdo_clock_mono_us() < c->retry_at)
 			return -HSDO_EAGAIN;
 		rc = try_connect(c, err, errlen);
 		if (rc != -HSDO_EAGAIN)
@@ -843,14 +836,14 @@ int hsdo_rtapi_client_io(struct hsdo_rtapi_client *c, struct hsdo_rtapi_result *
 		}
 		if (e != EINPROGRESS && e != EALREADY)
 			return broken(c, connect_error(c, e, err, errlen));
-		if (now_ns() >= c->deadline)
+		if (hsdo_clock_mono_us() >= c->deadline)
 			return broken(c, connect_error(c, ETIMEDOUT, err, errlen));
 		return -HSDO_EAGAIN;
 	case CS_EXCHANGE:
 		break;
 	}
 	rc = exchange_io(c, err, errlen);
-	if (rc == -HSDO_EAGAIN && now_ns() >= c->deadline)
+	if (rc == -HSDO_EAGAIN && hsdo_clock_mono_us() >= c->deadline)
 		rc = hsdo_seterr(err, errlen, -HSDO_EIO, "%s: timed out after %d ms "
 			"(%zu of %zu bytes sent, %zu of %zu replies read)", c->name,
 			c->timeout_ms, c->sent, c->outlen, c->sp.nfound, c->nexpected);
@@ -1025,7 +1018,7 @@ int hsdo_rtapi_client_send(struct hsdo_rtapi_client *c, const char *const *cmds,
 		o += len + 1;
 	}
 	rc = exchange_begin(c, out, total, n, false, c->max_reply,
-		now_ns() + (int64_t)c->timeout_ms * 1000000);
+		hsdo_clock_mono_us() + (int64_t)c->timeout_ms * 1000);
 	if (rc != 0) {
 		exchange_free(c);
 		c->state = CS_IDLE;

@@ -14,6 +14,7 @@
 #include "hsdo/source_static.h"
 #include "hsdo/source_consul.h"
 #include "hsdo/source_aws.h"
+#include "env.h"
 #include "source_int.h"
 
 #define TOKEN_FILE_MAX 4096
@@ -65,34 +66,12 @@ int hsdo_source_result_copy(struct hsdo_source_result *dst, const struct hsdo_so
 	return 0;
 }
 
-/* Grow *arr (capacity *cap) to hold n + 1 entries, at most max. */
-static int grow(void **arr, size_t *cap, size_t n, size_t size, size_t max, const char *what,
-		char *err, size_t errlen)
-{
-	size_t ncap;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	if (n >= max)
-		return hsdo_seterr(err, errlen, -HSDO_ETOOBIG, "more than %zu %s", max, what);
-	ncap = *cap != 0 ? *cap * 2 : 16;
-	if (ncap > max)
-		ncap = max;
-	p = hsdo_reallocarray(*arr, ncap, size);
-	if (p == NULL)
-		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
-
 int hsdo_source_push(struct hsdo_source_builder *b, const struct hsdo_instance *in,
 		     char *err, size_t errlen)
 {
 	struct hsdo_source_result *r = b->r;
-	int rc = grow((void **)&r->instances, &b->cap, r->n, sizeof(*r->instances),
-		      HSDO_SOURCE_INSTANCES_MAX, "instances", err, errlen);
+	int rc = hsdo_grow((void **)&r->instances, &b->cap, r->n, sizeof(*r->instances),
+			   HSDO_SOURCE_INSTANCES_MAX, "instances", err, errlen);
 
 	if (rc != 0)
 		return rc;
@@ -115,8 +94,8 @@ struct hsdo_source_group *hsdo_source_group(struct hsdo_source_builder *b, const
 				  HSDO_GROUP_LEN - 1);
 		return NULL;
 	}
-	*rc = grow((void **)&r->groups, &b->gcap, r->ngroups, sizeof(*r->groups),
-		   HSDO_SOURCE_GROUPS_MAX, "groups", err, errlen);
+	*rc = hsdo_grow((void **)&r->groups, &b->gcap, r->ngroups, sizeof(*r->groups),
+			HSDO_SOURCE_GROUPS_MAX, "groups", err, errlen);
 	if (*rc != 0)
 		return NULL;
 	g = &r->groups[r->ngroups++];
@@ -134,8 +113,9 @@ int hsdo_source_push_awaiting(struct hsdo_source_builder *b, const char *id, con
 
 	if (strlen(id) >= sizeof(l->id) || strlen(group) >= sizeof(l->group))
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "id or group too long");
-	rc = grow((void **)&r->awaiting, &b->acap, r->nawaiting, sizeof(*r->awaiting),
-		  HSDO_SOURCE_INSTANCES_MAX, "instances awaiting a lifecycle action", err, errlen);
+	rc = hsdo_grow((void **)&r->awaiting, &b->acap, r->nawaiting, sizeof(*r->awaiting),
+		       HSDO_SOURCE_INSTANCES_MAX, "instances awaiting a lifecycle action", err,
+		       errlen);
 	if (rc != 0)
 		return rc;
 	l = &r->awaiting[r->nawaiting++];
@@ -229,23 +209,7 @@ void hsdo_source_warn(struct hsdo_source_result *r, const char *fmt, ...)
 
 const char *hsdo_source_show(const char *s, size_t len, char *buf, size_t bufsz)
 {
-	size_t i, o = 0, max = 48;
-
-	if (bufsz < max + 6)
-		return "?";
-	buf[o++] = '\'';
-	for (i = 0; i < len && i < max; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		buf[o++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
-	}
-	if (len > max) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o++] = '\'';
-	buf[o] = '\0';
-	return buf;
+	return hsdo_show(s, len, 48, true, buf, bufsz);
 }
 
 /* ---- the interface ---------------------------------------------------------------- */
@@ -292,36 +256,24 @@ const char *hsdo_source_name(const struct hsdo_source *s)
 
 /* ---- from the configuration ---------------------------------------------------------- */
 
-static const char *env_get(char *const *envp, const char *name)
-{
-	size_t n = strlen(name);
-
-	if (envp == NULL)
-		return NULL;
-	for (; *envp != NULL; envp++)
-		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
-			return *envp + n + 1;
-	return NULL;
-}
-
 /* CONSUL_HTTP_TOKEN, else the first line of CONSUL_HTTP_TOKEN_FILE, into
  * *tok (hsdo_freezero; NULL when neither is set). */
 static int consul_token(char *const *envp, char **tok, size_t *toklen, char *err, size_t errlen)
 {
-	const char *v = env_get(envp, "CONSUL_HTTP_TOKEN");
-	const char *path = env_get(envp, "CONSUL_HTTP_TOKEN_FILE");
+	const char *v = hsdo_env_get(envp, "CONSUL_HTTP_TOKEN");
+	const char *path = hsdo_env_get(envp, "CONSUL_HTTP_TOKEN_FILE");
 	char *buf = NULL, why[600];
 	size_t n = 0, len = 0;
 	int rc;
 
 	*tok = NULL;
 	*toklen = 0;
-	if (v != NULL && v[0] != '\0') {
+	if (v != NULL) {
 		*tok = hsdo_strdup(v);
 		*toklen = strlen(v) + 1;
 		return *tok == NULL ? -HSDO_ENOMEM : 0;
 	}
-	if (path == NULL || path[0] == '\0')
+	if (path == NULL)
 		return 0;
 	rc = hsdo_file_read(path, TOKEN_FILE_MAX, &buf, &len, NULL, why, sizeof(why));
 	if (rc == -HSDO_ENOMEM)

@@ -15,7 +15,7 @@
 #include "hsdo/source.h"
 #include "hsdo/source_consul.h"
 #include "hsdo/url.h"
-#include "item_json.h"
+#include "json.h"
 #include "source_int.h"
 
 #define ERR_LEN       512
@@ -30,32 +30,25 @@
 static int parse_json(const char *buf, size_t len, cJSON **root, const char *service,
 		      char *err, size_t errlen)
 {
-	const char *end = NULL;
-	size_t off;
+	struct hsdo_json_error e;
+	int rc = hsdo_json_parse(buf, len, HSDO_HTTP_BODY_MAX_DEFAULT, root, &e);
 
-	if (buf == NULL || len == 0)
-		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "consul %s: empty reply", service);
-	if (len > HSDO_HTTP_BODY_MAX_DEFAULT)
-		return hsdo_seterr(err, errlen, -HSDO_ETOOBIG, "consul %s: reply of %zu bytes",
-				   service, len);
-	hsdo_item_json_begin();
-	*root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
-	if (*root == NULL) {
-		if (hsdo_item_json_nomem())
-			return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");
-		off = end != NULL && end >= buf ? (size_t)(end - buf) : 0;
-		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "consul %s: invalid JSON at byte %zu",
-				   service, off);
+	if (rc == 0)
+		return 0;
+	switch (e.fault) {
+	case HSDO_JSON_EMPTY:
+		return hsdo_seterr(err, errlen, rc, "consul %s: empty reply", service);
+	case HSDO_JSON_TOOBIG:
+		return hsdo_seterr(err, errlen, rc, "consul %s: reply of %zu bytes", service, len);
+	case HSDO_JSON_NOMEM:
+		return hsdo_seterr(err, errlen, rc, "out of memory");
+	case HSDO_JSON_INVALID:
+		return hsdo_seterr(err, errlen, rc, "consul %s: invalid JSON at byte %zu", service,
+				   e.at);
+	default:
+		return hsdo_seterr(err, errlen, rc, "consul %s: trailing data at byte %zu", service,
+				   e.at);
 	}
-	for (off = (size_t)(end - buf); off < len; off++) {
-		if (buf[off] != ' ' && buf[off] != '\t' && buf[off] != '\n' && buf[off] != '\r') {
-			cJSON_Delete(*root);
-			*root = NULL;
-			return hsdo_seterr(err, errlen, -HSDO_EPROTO,
-					   "consul %s: trailing data at byte %zu", service, off);
-		}
-	}
-	return 0;
 }
 
 /* A string member: NULL when absent or JSON null, "" marks a wrong type. */

@@ -1,115 +1,39 @@
-/* Wrappers over a store's operations tables: each direction falls back on
- * the other (see struct hsdo_store_async_ops). */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+/* Wrappers over a store's operations tables: the synchronous operations
+ * every store has, and the asynchronous ones, which fall back on the
+ * synchronous ones (see struct hsdo_store_async_ops). */
+#include <stddef.h>
 
 #include "hsdo/err.h"
 #include "hsdo/store.h"
 
-/* ---- synchronous over asynchronous -------------------------------------- */
-
-struct sync_wait {
-	bool done;
-	int rc;
-	char *err;
-	size_t errlen;
-};
-
-static void sync_done(void *arg, int rc, const char *err)
-{
-	struct sync_wait *w = arg;
-
-	w->done = true;
-	w->rc = rc;
-	if (w->err != NULL && w->errlen > 0)
-		snprintf(w->err, w->errlen, "%s", err != NULL ? err : "");
-}
-
-static int sync_finish(struct sync_wait *w, int rc, const char *op)
-{
-	if (rc < 0)
-		return rc;
-	if (!w->done) {
-		/* A store that claimed to be blocking was not: `w` is about to
-		 * go out of scope with the operation in flight. */
-		hsdo_seterr(w->err, w->errlen, -HSDO_EINVAL, "%s did not complete", op);
-		abort();
-	}
-	return w->rc;
-}
-
-#define SYNC_WAIT(err, errlen) { .done = false, .rc = 0, .err = (err), .errlen = (errlen) }
-
-static int no_op(const struct hsdo_store *st, const char *op, char *err, size_t errlen)
-{
-	if (st->async != NULL && !st->blocking)
-		return hsdo_seterr(err, errlen, -HSDO_EINVAL,
-				   "store %s: %s needs the event loop (asynchronous transport)",
-				   st->ops->name, op);
-	return hsdo_seterr(err, errlen, -HSDO_EINVAL, "store %s does not support %s",
-			   st->ops->name, op);
-}
+/* ---- synchronous: every store has them --------------------------------- */
 
 int hsdo_store_read_generation(struct hsdo_store *st, uint64_t *gen, char *err, size_t errlen)
 {
-	struct sync_wait w = SYNC_WAIT(err, errlen);
-
-	if (st->ops->read_generation != NULL)
-		return st->ops->read_generation(st, gen, err, errlen);
-	if (st->async == NULL || st->async->read_generation == NULL || !st->blocking)
-		return no_op(st, "read_generation", err, errlen);
-	return sync_finish(&w, st->async->read_generation(st, gen, sync_done, &w),
-			   "read_generation");
+	return st->ops->read_generation(st, gen, err, errlen);
 }
 
 int hsdo_store_read_table(struct hsdo_store *st, struct hsdo_table *out, char *err, size_t errlen)
 {
-	struct sync_wait w = SYNC_WAIT(err, errlen);
-
-	if (st->ops->read_table != NULL)
-		return st->ops->read_table(st, out, err, errlen);
-	if (st->async == NULL || st->async->read_table == NULL || !st->blocking)
-		return no_op(st, "read_table", err, errlen);
-	return sync_finish(&w, st->async->read_table(st, out, sync_done, &w), "read_table");
+	return st->ops->read_table(st, out, err, errlen);
 }
 
 int hsdo_store_ensure_slots(struct hsdo_store *st, size_t n, char *err, size_t errlen)
 {
-	struct sync_wait w = SYNC_WAIT(err, errlen);
-
-	if (st->ops->ensure_slots != NULL)
-		return st->ops->ensure_slots(st, n, err, errlen);
-	if (st->async == NULL || st->async->ensure_slots == NULL || !st->blocking)
-		return no_op(st, "ensure_slots", err, errlen);
-	return sync_finish(&w, st->async->ensure_slots(st, n, sync_done, &w), "ensure_slots");
+	return st->ops->ensure_slots(st, n, err, errlen);
 }
 
 int hsdo_store_write_slots(struct hsdo_store *st, const struct hsdo_table *t,
 			   const uint32_t *ids, size_t nids, uint64_t expected_gen,
 			   uint64_t epoch, char *err, size_t errlen)
 {
-	struct sync_wait w = SYNC_WAIT(err, errlen);
-
-	if (st->ops->write_slots != NULL)
-		return st->ops->write_slots(st, t, ids, nids, expected_gen, epoch, err, errlen);
-	if (st->async == NULL || st->async->write_slots == NULL || !st->blocking)
-		return no_op(st, "write_slots", err, errlen);
-	return sync_finish(&w, st->async->write_slots(st, t, ids, nids, expected_gen, epoch,
-						      sync_done, &w), "write_slots");
+	return st->ops->write_slots(st, t, ids, nids, expected_gen, epoch, err, errlen);
 }
 
 int hsdo_store_lease(struct hsdo_store *st, const char *me, int64_t now_ms, int64_t ttl_ms,
 		     struct hsdo_lease *out, char *err, size_t errlen)
 {
-	struct sync_wait w = SYNC_WAIT(err, errlen);
-
-	if (st->ops->lease != NULL)
-		return st->ops->lease(st, me, now_ms, ttl_ms, out, err, errlen);
-	if (st->async == NULL || st->async->lease == NULL || !st->blocking)
-		return no_op(st, "lease", err, errlen);
-	return sync_finish(&w, st->async->lease(st, me, now_ms, ttl_ms, out, sync_done, &w),
-			   "lease");
+	return st->ops->lease(st, me, now_ms, ttl_ms, out, err, errlen);
 }
 
 /* ---- asynchronous over synchronous -------------------------------------- */

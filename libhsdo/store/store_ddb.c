@@ -931,9 +931,8 @@ static void ddb_free(struct hsdo_store *st)
 
 /* ---- synchronous operations: only over a blocking transport ----------------------------
  *
- * store.c could run the asynchronous operation and give up when it has not
- * completed on return, but the operation would then go on with pointers to
- * the caller's stack. Refuse up front instead. */
+ * Over the event-driven transport an operation completes later, from the
+ * loop, with pointers into the caller's stack: refuse up front instead. */
 
 struct wait {
 	bool done;

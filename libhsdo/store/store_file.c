@@ -22,15 +22,10 @@
 #include "hsdo/slot.h"
 #include "hsdo/store.h"
 #include "hsdo/store_file.h"
-#include "item_json.h"
+#include "json.h"
 #include "store/file_io.h"
 
 /* ---- document: parse ------------------------------------------------------- */
-
-static bool is_ws(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
 
 /* A JSON number holding an integer in 0..max, exactly. */
 static bool json_uint(const cJSON *v, uint64_t max, uint64_t *out)
@@ -150,36 +145,30 @@ fail:
 int hsdo_store_file_parse(const char *buf, size_t len, struct hsdo_table *out,
 			  char *err, size_t errlen)
 {
-	const char *end = NULL;
+	struct hsdo_json_error e;
 	cJSON *root;
-	size_t off;
-	int rc;
+	int rc = hsdo_json_parse(buf, len, HSDO_STORE_FILE_MAX, &root, &e);
 
-	if (len > HSDO_STORE_FILE_MAX)
-		return hsdo_seterr(err, errlen, -HSDO_ETOOBIG,
-				   "document of %zu bytes is over the %zu byte limit",
+	if (rc == 0) {
+		rc = parse_doc(root, out, err, errlen);
+		cJSON_Delete(root);
+		return rc;
+	}
+	switch (e.fault) {
+	case HSDO_JSON_EMPTY:
+		return hsdo_seterr(err, errlen, rc, "empty document");
+	case HSDO_JSON_TOOBIG:
+		return hsdo_seterr(err, errlen, rc, "document of %zu bytes is over the %zu byte limit",
 				   len, HSDO_STORE_FILE_MAX);
-	if (buf == NULL || len == 0)
-		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "empty document");
-	hsdo_item_json_begin();
-	root = hsdo_item_json_parse(buf, len, &end);
-	if (root == NULL) {
-		if (hsdo_item_json_nomem())
-			return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory parsing the document");
-		off = end != NULL && end >= buf ? (size_t)(end - buf) : 0;
-		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
-				   "invalid JSON at byte %zu of %zu (truncated or corrupt)", off, len);
+	case HSDO_JSON_NOMEM:
+		return hsdo_seterr(err, errlen, rc, "out of memory parsing the document");
+	case HSDO_JSON_INVALID:
+		return hsdo_seterr(err, errlen, rc,
+				   "invalid JSON at byte %zu of %zu (truncated or corrupt)", e.at, len);
+	default:
+		return hsdo_seterr(err, errlen, rc, "trailing data after the document at byte %zu",
+				   e.at);
 	}
-	for (off = (size_t)(end - buf); off < len; off++) {
-		if (!is_ws(buf[off])) {
-			cJSON_Delete(root);
-			return hsdo_seterr(err, errlen, -HSDO_EPROTO,
-					   "trailing data after the document at byte %zu", off);
-		}
-	}
-	rc = parse_doc(root, out, err, errlen);
-	cJSON_Delete(root);
-	return rc;
 }
 
 /* ---- document: render ------------------------------------------------------ */
@@ -473,6 +462,7 @@ static int store_doc(struct file_store *fs, const struct hsdo_table *t, char *er
 static int lease_load(struct file_store *fs, struct hsdo_lease *l, char *err, size_t errlen)
 {
 	const cJSON *h, *e, *x;
+	struct hsdo_json_error jerr;
 	char *buf = NULL;
 	size_t len = 0;
 	cJSON *root;
@@ -485,9 +475,11 @@ static int lease_load(struct file_store *fs, struct hsdo_lease *l, char *err, si
 		return 0;
 	if (rc != 0)
 		return rc;
-	root = cJSON_ParseWithLength(buf, len);
+	rc = hsdo_json_parse(buf, len, HSDO_STORE_FILE_MAX, &root, &jerr);
 	hsdo_free(buf);
-	if (root == NULL)
+	if (rc == -HSDO_ENOMEM)
+		return hsdo_seterr(err, errlen, rc, "%s: out of memory", fs->lease_path);
+	if (rc != 0)
 		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "%s: not JSON", fs->lease_path);
 	h = cJSON_GetObjectItemCaseSensitive(root, "holder");
 	e = cJSON_GetObjectItemCaseSensitive(root, "epoch");
@@ -513,6 +505,7 @@ static int lease_store(struct file_store *fs, const struct hsdo_lease *l, char *
 	char *doc;
 	int rc;
 
+	hsdo_json_begin();
 	root = cJSON_CreateObject();
 	if (root == NULL || cJSON_AddStringToObject(root, "holder", l->holder) == NULL ||
 	    cJSON_AddNumberToObject(root, "epoch", (double)l->epoch) == NULL ||

@@ -157,10 +157,11 @@ wait "$apid"
 
 # ---- --dry-run sends nothing ---------------------------------------------------------
 table 11 "1,active,127.0.0.1,$PB,7" "2,$F" "3,$F" "4,$F"
-"$AGENT" -c --once --dry-run -f "$tmp/env.yaml" >"$tmp/dry.out" 2>"$tmp/dry.log"
-grep -qx "set server be_app/web1 addr 127.0.0.1 port $PB" "$tmp/dry.out" && grep -qx "set server be_app/web3 state maint" "$tmp/dry.out" \
-	&& [[ $(srv srv_port be_app web1) == "$PA" ]] && ok "--dry-run prints the commands and sends none" \
-	|| ko "--dry-run prints the commands and sends none" "$tmp/dry.out" "$tmp/dry.log"
+# Without --once: --dry-run is one cycle and exits 0 by itself.
+timeout 30 "$AGENT" -c --dry-run -f "$tmp/env.yaml" >"$tmp/dry.out" 2>"$tmp/dry.log" \
+	&& grep -qx "set server be_app/web1 addr 127.0.0.1 port $PB" "$tmp/dry.out" && grep -qx "set server be_app/web3 state maint" "$tmp/dry.out" \
+	&& [[ $(srv srv_port be_app web1) == "$PA" ]] && ok "--dry-run: one cycle, prints the commands, sends none, exits 0" \
+	|| ko "--dry-run: one cycle, prints the commands, sends none, exits 0" "$tmp/dry.out" "$tmp/dry.log"
 "$AGENT" -c --once -f "$tmp/env.yaml" >"$tmp/once2.log" 2>&1 && [[ $(srv srv_port be_app web1) == "$PB" ]] \
 	&& ok "--once applies and exits 0 when HAProxy matches" || ko "--once applies and exits 0" "$tmp/once2.log"
 

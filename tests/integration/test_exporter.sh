@@ -6,7 +6,7 @@
 # back; other methods get 405 and other paths 404; the listener is on
 # 127.0.0.1 only; `promtool check metrics` accepts the output; a taken port
 # or an address that is not an IP literal stops the agent at start; server
-# mode exports the table it reads.
+# mode exports the table it writes.
 source "$(dirname "$0")/lib/peers.sh"
 command -v promtool >/dev/null || {
 	echo "FAIL - promtool is not installed: it comes with the Debian package 'prometheus' (./scripts/deps)"
@@ -175,18 +175,28 @@ rc=$?
 [[ $rc -eq 0 ]] && ok "SIGTERM: clean exit" || ko "SIGTERM: clean exit ($rc)" "$tmp/agent.log"
 [[ -z $(ss -Hltn "sport = :$EP") ]] && ok "the port is released" || ko "the port is released"
 
-# ---- server mode (--dry-run: it watches the store) exports the table it reads ----
+# ---- server mode exports the table it writes ----
 SP=$(free_port)
-EXPORTER_PORT=$SP "$AGENT" -s --dry-run -f "$tmp/env.yaml" >"$tmp/server.log" 2>&1 &
+printf -- '- name: i-1\n  ip: 127.0.0.1\n  port: %s\n  group: asg-a\n- name: i-4\n  ip: 127.0.0.1\n  port: %s\n  group: asg-a\n' \
+	"$PA" "$PB" >"$tmp/list.yaml"
+EXPORTER_PORT=$SP SERVER_MODE=static SERVER_STATIC_FILE=$tmp/list.yaml SERVER_LEASE_TTL=0 \
+	SERVER_HAPROXY_BACKEND_SERVER_MIN_WEIGHT=5 SERVER_HAPROXY_BACKEND_SERVER_MAX_WEIGHT=30 \
+	SERVER_HAPROXY_BACKEND_SERVER_INCREASE_WEIGHT=25 "$AGENT" -s -f "$tmp/env.yaml" >"$tmp/server.log" 2>&1 &
 spid=$!
 pids+=("$spid")
 URL=http://127.0.0.1:$SP
-wait_for "server exporter" scrape
-[[ $(val 'hsdo_server_weight{id="1",name="i-1",ip="127.0.0.1",asg="asg-a"}') == 30 &&
-   $(val 'hsdo_server_weight{id="4",name="i-4",ip="127.0.0.1",asg="asg-a"}') == 5 &&
-   $(val hsdo_table_generation) == 2 && -n $(val 'hsdo_cycles_total{mode="server",result="ok"}') &&
+# i-1 keeps slot 1 at 30; i-4 keeps slot 4 and ramps 5 -> 30 in one step.
+settled() {
+	scrape && [[ $(val 'hsdo_server_weight{id="1",name="i-1",ip="127.0.0.1",asg="asg-a"}') == 30 &&
+		     $(val 'hsdo_server_weight{id="4",name="i-4",ip="127.0.0.1",asg="asg-a"}') == 30 ]]
+}
+wait_for "server exporter" settled
+[[ $(val 'hsdo_server_weight{id="1",name="i-1",ip="127.0.0.1",asg="asg-a"}') == "$(slot 1 Weight)" &&
+   $(val 'hsdo_server_weight{id="4",name="i-4",ip="127.0.0.1",asg="asg-a"}') == "$(slot 4 Weight)" &&
+   $(val hsdo_table_generation) == "$(gen)" && $(gen) -gt 2 &&
+   -n $(val 'hsdo_cycles_total{mode="server",result="ok"}') &&
    $(count_series hsdo_runtime_api_commands_total) -eq 0 ]] \
-	&& ok "server mode: the table it reads, mode=\"server\", no Runtime API series" || ko "server mode metrics" "$tmp/metrics.txt" "$tmp/server.log"
+	&& ok "server mode: the table it writes, mode=\"server\", no Runtime API series" || ko "server mode metrics" "$tmp/metrics.txt" "$tmp/server.log"
 promtool check metrics <"$tmp/metrics.txt" >"$tmp/promtool.out" 2>&1 && ok "promtool accepts server mode's output" \
 	|| ko "promtool accepts server mode's output" "$tmp/promtool.out"
 kill -TERM "$spid"

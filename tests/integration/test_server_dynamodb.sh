@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The whole system on DynamoDB, every request through the SigV4 verifier
 # (tests/fixtures/sigv4_proxy.js, dynalite embedded): --create-table, a
-# server (static source) writing the table, a client on the event-driven
-# transport (its keys from a credential_process) following it into a real
-# HAProxy, the table read back by the
+# server --dry-run that reads and writes nothing, a server (static source)
+# writing the table, a client on the event-driven transport (its keys from a
+# credential_process) following it into a real HAProxy, the table read back by the
 # official AWS SDK the way the original client reads it, zero writes when
 # nothing changes, and two servers with a writer lease where the holder is
 # SIGSTOPped, the standby takes over, and the resumed holder writes nothing.
@@ -68,8 +68,28 @@ sed 's/^DYNAMODB_TABLE_NAME: .*/DYNAMODB_TABLE_NAME: no-such-table/' "$tmp/env.y
 if ! timeout 20 "$AGENT" --client --once -f "$tmp/missing.yaml" >"$tmp/missing.log" 2>&1 && grep -qE "no-such-table.*us-east-1|us-east-1.*no-such-table" "$tmp/missing.log"; then
 	ok "a missing table is a clear error naming table and region"; else ko "missing table" "$tmp/missing.log"; fi
 
-# ---- server + client + HAProxy ------------------------------------------------------------
+# ---- --dry-run: one cycle planned and printed, nothing written --------------------------------
+# writes: the requests the verifier forwarded that are not reads.
+writes() {
+	node -e 'const t = JSON.parse(process.argv[1]).byTarget || {}; let n = 0;
+		for (const [k, v] of Object.entries(t)) if (!/\.(Scan|GetItem|BatchGetItem|Query|DescribeTable)$/.test(k)) n += v;
+		console.log(n)' "$(stats)"
+}
 instances "i-a $PA" "i-b $PB"
+w0=$(writes)
+"$AGENT" --server --dry-run -f "$tmp/env.yaml" >"$tmp/dry.out" 2>"$tmp/dry.log"
+rc=$?
+if [[ $rc -eq 0 ]] &&
+   grep -qx '# dry run, nothing written: source static: 2 instances (0 leaving); store dynamodb: no table yet, planned from 4 free slots' "$tmp/dry.out" &&
+   grep -qE "^slot 1 active weight=10 name=i-a ip=127.0.0.1 port=$PA " "$tmp/dry.out" &&
+   grep -qE "^changed 2: free -> active weight=10 name=i-b ip=127.0.0.1 port=$PB " "$tmp/dry.out"; then
+	ok "--dry-run on DynamoDB: the plan printed, exit 0"
+else ko "--dry-run on DynamoDB (rc $rc)" "$tmp/dry.out" "$tmp/dry.log"; fi
+if [[ $(writes) == "$w0" && $(jnum byTarget/DynamoDB_20120810.Scan) -gt 0 ]]; then
+	ok "--dry-run on DynamoDB: reads only (no lease, no slot created: $w0 writes before and after)"
+else ko "--dry-run wrote to DynamoDB: $(stats)"; fi
+
+# ---- server + client + HAProxy ------------------------------------------------------------
 SERVER_ID=srv-a EXPORTER_PORT=$(free_port) "$AGENT" --server -f "$tmp/env.yaml" >"$tmp/a.log" 2>&1 &
 pa=$!
 pids+=("$pa")

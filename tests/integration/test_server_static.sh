@@ -3,7 +3,8 @@
 # processes: first start (slots created, instances placed), ramp timing,
 # scale-out and scale-in (stable slots, drain then free), zero writes when
 # nothing changes, a malformed list (nothing written, last table kept),
-# overflow, the safety valve, a restart with an existing table, and two
+# overflow, the safety valve, a restart with an existing table, --dry-run
+# (the plan printed, nothing written, on an empty store and on a table), two
 # servers with a writer lease: the standby takes over when the holder is
 # stopped with SIGSTOP, and the resumed holder writes nothing.
 source "$(dirname "$0")/lib/peers.sh"
@@ -43,16 +44,49 @@ SERVER_VALVE_SECONDS: 1
 EXPORTER_PORT: $MP
 YAML
 
-# ---- first start, ramp --------------------------------------------------------
+# files: the store's files (table, lock, lease) with size, inode and mtime.
+files() { stat -c '%n %s %i %y' "$tmp"/slots.json* 2>/dev/null; }
+
+# ---- --dry-run on an empty store: the plan printed, nothing created --------------------
 instances "i-a 10.0.0.1" "i-b 10.0.0.2 8080"
+"$AGENT" --server --dry-run --config "$tmp/env.yaml" >"$tmp/dry.out" 2>"$tmp/dry.log"
+rc=$?
+if [[ $rc -eq 0 ]] &&
+   grep -qx '# dry run, nothing written: source static: 2 instances (0 leaving); store file: no table yet, planned from 6 free slots' "$tmp/dry.out" &&
+   grep -qx '# 2 slots would change: added 2, back 0, draining 0, freed 0, ramped 0, updated 0' "$tmp/dry.out" &&
+   grep -qE '^slot 1 active weight=10 name=i-a ip=10.0.0.1 port=0 group=web az= since=' "$tmp/dry.out" &&
+   grep -qE '^slot 2 active weight=10 name=i-b ip=10.0.0.2 port=8080 group=web ' "$tmp/dry.out" &&
+   grep -qx 'slot 6 free' "$tmp/dry.out" && grep -qE '^changed 2: free -> active weight=10 name=i-b ' "$tmp/dry.out" &&
+   [[ $(grep -c '^slot ' "$tmp/dry.out") -eq 6 && $(grep -c '^changed ' "$tmp/dry.out") -eq 2 ]]; then
+	ok "--dry-run: one cycle planned from the source, the table and each change printed, exit 0"
+else ko "--dry-run output (rc $rc)" "$tmp/dry.out" "$tmp/dry.log"; fi
+if [[ -z $(files) ]] && ! grep -q "exporter listening" "$tmp/dry.log"; then
+	ok "--dry-run on an empty store creates nothing (no table, lock or lease file) and serves no exporter"
+else ko "--dry-run wrote: $(files)" "$tmp/dry.log"; fi
+SERVER_STATIC_FILE=$tmp/missing.yaml "$AGENT" --server --dry-run --config "$tmp/env.yaml" >"$tmp/dry.out" 2>"$tmp/dry.log"
+rc=$?
+if [[ $rc -eq 1 && ! -s $tmp/dry.out && -z $(files) ]] && grep -q "missing.yaml" "$tmp/dry.log"; then
+	ok "--dry-run with a failing source: exit 1, nothing printed or written"
+else ko "--dry-run, failing source (rc $rc)" "$tmp/dry.out" "$tmp/dry.log"; fi
+
+# ---- first start, ramp --------------------------------------------------------
 "$AGENT" --server --config "$tmp/env.yaml" >"$tmp/server.log" 2>&1 &
 srv=$!
 pids+=("$srv")
-if wait_for "table" slot_is 2 ServerName i-b; then ok "first start: slots created, instances placed"; else ko "first start" "$tmp/server.log"; fi
+# The first table that names i-b, and slot 1's weight in that same read (a
+# later read may already see the ramp on a loaded machine).
+first_read() {
+	node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1]));
+		const s = id => d.slots.find(x => x.BackendServerID.N === id) || {};
+		if ((s("2").ServerName || {}).S !== "i-b") process.exit(1);
+		console.log(s("1").Weight.N);' "$tmp/slots.json" 2>/dev/null
+}
+w0=""
+for _ in $(seq 1 100); do w0=$(first_read) && break; sleep 0.1; done
+if [[ -n $w0 ]]; then ok "first start: slots created, instances placed"; else ko "first start" "$tmp/server.log"; fi
 if [[ $(slot 1 IPAddress) == 10.0.0.1 && $(slot 2 Port) == 8080 && $(slot 3 ServerName) == none && $(slot 6 BackendServerStatus) == disabled ]]; then
 	ok "slot items: address, per-instance port, free slots up to 6"
 else ko "slot items: $(slot 1 IPAddress) $(slot 2 Port) $(slot 3 ServerName)"; fi
-w0=$(slot 1 Weight)
 if [[ $w0 == 10 || $w0 == 20 ]]; then ok "a new server starts at MIN_WEIGHT (saw $w0)"; else ko "start weight $w0"; fi
 if wait_for "ramp" slot_is 1 Weight 30; then ok "ramps to MAX_WEIGHT, one step per interval"; else ko "ramp: $(slot 1 Weight)" "$tmp/server.log"; fi
 
@@ -108,6 +142,23 @@ sleep 0.6
 if [[ -n $sb && $(slot_of i-b) == "$sb" && $(slot_of i-c) == "$sc" && $(gen) == "$g1" ]]; then
 	ok "restart: every instance keeps its slot ($sb, $sc), nothing written"; else ko "restart: $sb/$(slot_of i-b) $sc/$(slot_of i-c) gen $g1/$(gen)" "$tmp/server2.log"; fi
 kill "$srv"; wait "$srv" 2>/dev/null
+
+# ---- --dry-run on an existing table: what would change, nothing written, no lease ------------
+before=$(files) sum=$(sha256sum <"$tmp/slots.json")
+instances "i-b 10.0.0.2 8080" "i-y 10.0.0.25"
+SERVER_LEASE_TTL=2 "$AGENT" --server --dry-run --config "$tmp/env.yaml" >"$tmp/dry.out" 2>"$tmp/dry.log"
+rc=$?
+if [[ $rc -eq 0 ]] &&
+   grep -qx "# dry run, nothing written: source static: 2 instances (0 leaving); store file: generation $g1, 6 slots" "$tmp/dry.out" &&
+   grep -qE "^changed $sc: active weight=30 name=i-c ip=10.0.0.3 port=0 group=web az= since=[^ ]+ -> draining weight=0 name=i-c " "$tmp/dry.out" &&
+   grep -qE "^changed [0-9]+: free -> active weight=10 name=i-y ip=10.0.0.25 " "$tmp/dry.out" &&
+   grep -qE "^slot $sb active weight=30 name=i-b " "$tmp/dry.out" && [[ $(grep -c '^changed ' "$tmp/dry.out") -eq 2 ]]; then
+	ok "--dry-run on the table: i-c would drain in slot $sc, i-y take a free slot, i-b stay"
+else ko "--dry-run on the table (rc $rc)" "$tmp/dry.out" "$tmp/dry.log"; fi
+if [[ $(files) == "$before" && $(sha256sum <"$tmp/slots.json") == "$sum" && $(gen) == "$g1" && ! -e $tmp/slots.json.lease ]]; then
+	ok "--dry-run wrote nothing: same table file (bytes, inode, mtime), same generation, no lease taken"
+else ko "--dry-run changed the store: $(files)" "$tmp/dry.log"; fi
+instances "i-b 10.0.0.2 8080" "i-c 10.0.0.3"
 
 # ---- two servers, a writer lease, SIGSTOP ------------------------------------------------------
 sed -i 's/^SERVER_LEASE_TTL: 0/SERVER_LEASE_TTL: 2/' "$tmp/env.yaml"

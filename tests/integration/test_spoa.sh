@@ -163,7 +163,9 @@ n=$(wc -l <"$tmp/during")
 bad=$(grep -vc '^200 ' "$tmp/during")
 down=$(grep -c '^200 - ' "$tmp/during")
 echo "    during the restart: $n requests, $down without slot_state ($(grep '^200 - ' "$tmp/during" | sort | uniq -c | tr '\n' ' '))"
-((n > 20 && bad == 0)) && ok "agent killed and restarted: all $n requests answered 200" || ko "200s while the agent restarts ($bad of $n not 200)" "$tmp/during"
+# At least a few requests each side of the kill (a loaded machine sends
+# fewer in 5 s: 16 were seen), and none of them answered other than 200.
+((n >= 8 && bad == 0)) && ok "agent killed and restarted: all $n requests answered 200" || ko "200s while the agent restarts ($bad of $n not 200)" "$tmp/during"
 ((down > 0)) && grep -q '^200 - [0-9]' "$tmp/during" \
 	&& ok "while it was down, txn.hsdo.error was set instead (option set-on-error)" || ko "set-on-error while down" "$tmp/during"
 wait_for "SPOE back" spoe_up && ok "HAProxy reconnects to the new agent" || ko "HAProxy reconnects" "$tmp/agent.log" "$tmp/haproxy.log"
@@ -171,7 +173,11 @@ scrape
 r0=$(resp be_app 1 2xx)
 : >"$tmp/sent"
 send 10 1 /
-scrape
+# The exporter serves the last body the loop rendered when the loop does
+# not render within 30 ms (a loaded machine: a body 0.4 s old was served):
+# scrape until the count shows, 10 s at most.
+counted() { scrape; [[ $(resp be_app 1 2xx) == $((r0 + 10)) ]]; }
+wait_for "new agent counts" counted
 [[ $(resp be_app 1 2xx) == $((r0 + 10)) && $(grep -c '^200 active -$' "$tmp/sent") -eq 10 ]] \
 	&& ok "the new agent counts again (+10)" || ko "the new agent counts ($r0 -> $(resp be_app 1 2xx))" "$tmp/metrics.txt"
 
@@ -192,7 +198,8 @@ errs=$(awk '$1 ~ /^hsdo_spoe_frame_errors_total/ { s += $2 } END { print s + 0 }
    $(val hsdo_spoe_listening) == 1 && $(val hsdo_spoe_connections_rejected_total) == 0 ]] \
 	&& ok "no frame error (9 reasons exported at 0), listening, none rejected" || ko "frame errors" "$tmp/metrics.txt"
 echo "show stat" | socat -t 2 - "UNIX-CONNECT:$tmp/admin.sock" | awk -F, '$1 == "hsdo_spoa" && $2 == "hsdo-agent" { print $18, $37 }' >"$tmp/check"
-grep -q '^UP L7OK' "$tmp/check" && ok "option spop-check: the agent is UP (L7OK)" || ko "spop-check ($(cat "$tmp/check"))" "$tmp/haproxy.log"
+# check_status reads "* L7OK" while a check is in progress (HAProxy prefixes "* ").
+grep -qE '^UP (\* )?L7OK$' "$tmp/check" && ok "option spop-check: the agent is UP (L7OK)" || ko "spop-check ($(cat "$tmp/check"))" "$tmp/haproxy.log"
 if promtool check metrics <"$tmp/metrics.txt" >"$tmp/promtool.out" 2>&1; then
 	ok "promtool check metrics accepts the output"
 else

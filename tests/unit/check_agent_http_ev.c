@@ -282,7 +282,9 @@ START_TEST(after_on_timer)
 	ck_assert_int_eq(hsdo_http_after(c.h, 50, mark, "b"), 0);
 	ck_assert_int_eq(hsdo_http_after(c.h, 50, mark, "c"), 0);   /* FIFO on ties */
 	ck_assert_int_eq(hsdo_http_after(c.h, 0, mark, "d"), 0);
-	ck_assert_int_eq(hsdo_http_after(c.h, 260, mark_f, "f"), 0);
+	/* f well after a + 30 (e): a loaded machine runs a late, and a
+	 * 30 ms margin put f before e (seen in a full run) */
+	ck_assert_int_eq(hsdo_http_after(c.h, 1000, mark_f, "f"), 0);
 	ck_assert_str_eq(order, "");
 	ck_assert_uint_eq(hsdo_http_pending(c.h), 5);
 	ck_assert(run_until_idle(&c, NULL, 5000));
@@ -290,7 +292,7 @@ START_TEST(after_on_timer)
 	dt = at_a - after_t0;
 	ck_assert_msg(dt >= 200 && dt < 2000, "a after %ld ms", dt);
 	dt = at_f - after_t0;
-	ck_assert_msg(dt >= 260 && dt < 2000, "f after %ld ms", dt);
+	ck_assert_msg(dt >= 1000 && dt < 4000, "f after %ld ms", dt);
 	ctx_close(&c);
 }
 END_TEST

@@ -28,6 +28,7 @@
 
 #include <ev.h>
 
+#include "hsdo/clock.h"
 #include "hsdo/err.h"
 #include "hsdo/health.h"
 #include "hsdo/spop.h"
@@ -534,15 +535,15 @@ START_TEST(pipelining)
 	}
 	ck_assert_uint_eq(stats().notifies, N);
 	ck_assert_uint_eq(stats().responses, N);
-	ck_assert_int_eq(hsdo_health_find(spoa_health(spoa), "be_app", 6, 1, spoa_now_ms(),
+	ck_assert_int_eq(hsdo_health_find(spoa_health(spoa), "be_app", 6, 1, hsdo_clock_mono_ms(),
 					  &hs), 0);
 	ck_assert_uint_eq(hs.total[HSDO_HEALTH_2XX], N / 4);
 	ck_assert_uint_eq(hs.window[HSDO_HEALTH_2XX], N / 4);
-	ck_assert_int_eq(hsdo_health_find(spoa_health(spoa), "be_app", 6, 3, spoa_now_ms(),
+	ck_assert_int_eq(hsdo_health_find(spoa_health(spoa), "be_app", 6, 3, hsdo_clock_mono_ms(),
 					  &hs), 0);
 	ck_assert_uint_eq(hs.total[HSDO_HEALTH_5XX], N / 4);
 	ck_assert_uint_eq(hs.window_errors, N / 4);
-	ck_assert_int_eq(hsdo_health_find(spoa_health(spoa), "be_app", 6, 2, spoa_now_ms(),
+	ck_assert_int_eq(hsdo_health_find(spoa_health(spoa), "be_app", 6, 2, hsdo_clock_mono_ms(),
 					  &hs), 0);
 	ck_assert_uint_eq(hs.total[HSDO_HEALTH_4XX], N / 4);
 	ck_assert_uint_eq(hsdo_health_count(spoa_health(spoa)), 4);
@@ -651,7 +652,7 @@ START_TEST(slot_state_and_key)
 	ck_assert_uint_eq(hsdo_health_count(spoa_health(spoa)), 1);
 	ck_assert_int_eq(hsdo_health_find(spoa_health(spoa), slot_cases[_i].key_be,
 					  strlen(slot_cases[_i].key_be), slot_cases[_i].key_slot,
-					  spoa_now_ms(), &hs), 0);
+					  hsdo_clock_mono_ms(), &hs), 0);
 	ck_assert_uint_eq(hs.total[slot_cases[_i].c], 1);
 	ck_assert_uint_eq(hs.window_total, 1);
 	close(fd);
@@ -745,10 +746,10 @@ START_TEST(message_shapes)
 	ck_assert_uint_eq(stats().notifies, 5);
 	ck_assert_uint_eq(stats().messages, 0 + 1 + 1 + 2 + 11);
 	ck_assert_uint_eq(stats().responses, 1 + 11);
-	ck_assert_int_eq(hsdo_health_find(spoa_health(spoa), "be_app", 6, 1, spoa_now_ms(),
+	ck_assert_int_eq(hsdo_health_find(spoa_health(spoa), "be_app", 6, 1, hsdo_clock_mono_ms(),
 					  &hs), 0);
 	ck_assert_uint_eq(hs.total[HSDO_HEALTH_2XX], 10);
-	ck_assert_int_eq(hsdo_health_find(spoa_health(spoa), "be_app", 6, 3, spoa_now_ms(),
+	ck_assert_int_eq(hsdo_health_find(spoa_health(spoa), "be_app", 6, 3, hsdo_clock_mono_ms(),
 					  &hs), 0);
 	ck_assert_uint_eq(hs.total[HSDO_HEALTH_5XX], 1);
 	close(fd);

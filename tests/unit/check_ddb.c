@@ -505,8 +505,9 @@ START_TEST(scan_single_page)
 }
 END_TEST
 
-/* The read the original crashes on (peers.md §1.4 bug 1): page 1 ends with
- * a LastEvaluatedKey, the next request starts from it, page 2 ends the scan. */
+/* The read the original crashes on (its Scan continuation names an undefined
+ * `table`, dynamodb.py:61, so a truncated page raises NameError): page 1 ends
+ * with a LastEvaluatedKey, the next request starts from it, page 2 ends the scan. */
 START_TEST(scan_two_pages)
 {
 	const char *p1 = "{\"Items\":[" ACTIVE_ITEM("3", "10.0.0.3", "10") "," FREE_ITEM("1") "],"

@@ -485,61 +485,6 @@ START_TEST(model_random)
 }
 END_TEST
 
-/* ---- slot names --------------------------------------------------------------------------- */
-
-static const struct {
-	const char *base, *name;
-	int rc;
-	uint32_t slot;
-} slot_cases[] = {
-	{ "web", "web1", 0, 1 },
-	{ "web", "web12", 0, 12 },
-	{ "web", "web100000", 0, 100000 },
-	{ "web", "web4294967295", 0, 4294967295u },
-	{ "web", "web4294967296", -HSDO_EINVAL, 0 },
-	{ "web", "web99999999999", -HSDO_EINVAL, 0 },
-	{ "web", "web0", -HSDO_EINVAL, 0 },
-	{ "web", "web01", -HSDO_EINVAL, 0 },
-	{ "web", "web", -HSDO_EINVAL, 0 },
-	{ "web", "we1", -HSDO_EINVAL, 0 },
-	{ "web", "Web1", -HSDO_EINVAL, 0 },
-	{ "web", "web1a", -HSDO_EINVAL, 0 },
-	{ "web", "web-1", -HSDO_EINVAL, 0 },
-	{ "web", "web 1", -HSDO_EINVAL, 0 },
-	{ "web", "", -HSDO_EINVAL, 0 },
-	{ "", "7", 0, 7 },
-	{ NULL, "7", 0, 7 },
-	{ "", "x7", -HSDO_EINVAL, 0 },
-	{ "srv_", "srv_3", 0, 3 },
-	{ "a1", "a12", 0, 2 },
-};
-
-START_TEST(slot_names)
-{
-	uint32_t slot = 0;
-	const char *name = slot_cases[_i].name;
-	int rc = hsdo_health_slot_from_name(slot_cases[_i].base, name, strlen(name), &slot);
-
-	ck_assert_msg(rc == slot_cases[_i].rc, "%s: %d", name, rc);
-	if (rc == 0)
-		ck_assert_uint_eq(slot, slot_cases[_i].slot);
-	else
-		ck_assert_uint_eq(slot, 0);
-}
-END_TEST
-
-START_TEST(slot_name_bounds)
-{
-	uint32_t slot = 0;
-
-	/* only name[0..nlen) is read */
-	ck_assert_int_eq(hsdo_health_slot_from_name("web", "web12junk", 5, &slot), 0);
-	ck_assert_uint_eq(slot, 12);
-	ck_assert_int_eq(hsdo_health_slot_from_name("web", "web12", 3, &slot), -HSDO_EINVAL);
-	ck_assert_int_eq(hsdo_health_slot_from_name("web", NULL, 0, &slot), -HSDO_EINVAL);
-}
-END_TEST
-
 static Suite *health_suite(void)
 {
 	Suite *s = suite_create("health");
@@ -563,11 +508,6 @@ static Suite *health_suite(void)
 	tcase_add_test(tc, names_and_cap);
 	tcase_add_test(tc, many_keys);
 	tcase_add_test(tc, alloc_failures);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("slots");
-	tcase_add_loop_test(tc, slot_names, 0, (int)NELEM(slot_cases));
-	tcase_add_test(tc, slot_name_bounds);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -640,6 +640,11 @@ START_TEST(encode_refuses_invalid)
 		      "%s", err);
 	snprintf(s.ip, sizeof(s.ip), "web-1");
 	ck_assert_ptr_null(hsdo_item_encode(&s));
+	/* the bad address is shown by the one rule (hsdo_show): no raw bytes */
+	snprintf(s.ip, sizeof(s.ip), "10.0.0.1\nset server be/srv1 state maint");
+	ck_assert_int_eq(hsdo_item_check(&s, err, sizeof(err)), -HSDO_EINVAL);
+	ck_assert_msg(strstr(err, "address \"10.0.0.1?set server be/srv1 stat...\" is not") != NULL,
+		      "%s", err);
 	s = rt_slot(1);
 	snprintf(s.name, sizeof(s.name), "i-1\nset server x");
 	ck_assert_int_eq(hsdo_item_check(&s, err, sizeof(err)), -HSDO_EINVAL);

@@ -440,8 +440,9 @@ START_TEST(ramp_reaches_max_step_by_step)
 }
 END_TEST
 
-/* The original creates servers at weight 1 and ramps only from MIN_WEIGHT
- * up, so with MIN_WEIGHT > 1 they stay at 1 forever (peers.md 1.4 #7). */
+/* The original creates servers at weight 1 (server.py:124) and ramps only
+ * from MIN_WEIGHT up (server.py:108), so with MIN_WEIGHT > 1 they stay at 1
+ * forever. */
 START_TEST(min_weight_above_one_regression)
 {
 	struct hsdo_instance in[2];

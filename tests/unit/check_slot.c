@@ -1,6 +1,8 @@
 /* Slot model helpers: table init/copy/free, field copies, IP validation,
- * error strings and the allocation failure hook. */
+ * server-template names to slot numbers, error strings and the allocation
+ * failure hook. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,6 +110,163 @@ START_TEST(strerror_both_signs)
 }
 END_TEST
 
+/* ---- server-template name -> slot ------------------------------------------------ */
+
+static const struct {
+	const char *base, *name;
+	uint32_t max;
+	int rc;
+	uint32_t slot;
+} name_cases[] = {
+	/* digits after the prefix */
+	{ "web", "web1", 10, 0, 1 },
+	{ "web", "web9", 10, 0, 9 },
+	{ "web", "web10", 10, 0, 10 },
+	{ "web", "web12", 100, 0, 12 },
+	{ "web", "web100000", 100000, 0, 100000 },
+	/* bounds: 1..max */
+	{ "web", "web11", 10, -HSDO_EINVAL, 0 },
+	{ "web", "web100001", 100000, -HSDO_EINVAL, 0 },
+	{ "web", "web1", 0, -HSDO_EINVAL, 0 },
+	{ "web", "web4294967295", UINT32_MAX, 0, 4294967295u },
+	/* overflow: past UINT32_MAX, past 64 bits */
+	{ "web", "web4294967296", UINT32_MAX, -HSDO_EINVAL, 0 },
+	{ "web", "web99999999999", UINT32_MAX, -HSDO_EINVAL, 0 },
+	{ "web", "web184467440737095516161", UINT32_MAX, -HSDO_EINVAL, 0 },
+	/* zero and leading zeros: server-template never pads */
+	{ "web", "web0", 10, -HSDO_EINVAL, 0 },
+	{ "web", "web00", 10, -HSDO_EINVAL, 0 },
+	{ "web", "web01", 10, -HSDO_EINVAL, 0 },
+	{ "web", "web007", 10, -HSDO_EINVAL, 0 },
+	/* the prefix must match exactly, case included */
+	{ "web", "web", 10, -HSDO_EINVAL, 0 },
+	{ "web", "we1", 10, -HSDO_EINVAL, 0 },
+	{ "web", "Web1", 10, -HSDO_EINVAL, 0 },
+	{ "web", "xweb1", 10, -HSDO_EINVAL, 0 },
+	{ "web", "", 10, -HSDO_EINVAL, 0 },
+	{ "web", "webweb1", 10, -HSDO_EINVAL, 0 },
+	/* nothing but digits after it: no sign, space or suffix */
+	{ "web", "web1a", 10, -HSDO_EINVAL, 0 },
+	{ "web", "web-1", 10, -HSDO_EINVAL, 0 },
+	{ "web", "web+1", 10, -HSDO_EINVAL, 0 },
+	{ "web", "web 1", 10, -HSDO_EINVAL, 0 },
+	{ "web", "web1 ", 10, -HSDO_EINVAL, 0 },
+	{ "web", "web\xd9\xa1", 10, -HSDO_EINVAL, 0 },
+	/* empty and NULL base: the name is the number */
+	{ "", "7", 10, 0, 7 },
+	{ NULL, "7", 10, 0, 7 },
+	{ "", "x7", 10, -HSDO_EINVAL, 0 },
+	{ "", "07", 10, -HSDO_EINVAL, 0 },
+	/* a base that ends in digits */
+	{ "srv_", "srv_3", 10, 0, 3 },
+	{ "a1", "a12", 10, 0, 2 },
+	{ "a1", "a1", 10, -HSDO_EINVAL, 0 },
+};
+
+START_TEST(slot_names)
+{
+	uint32_t slot = 99;
+	const char *name = name_cases[_i].name;
+	int rc = hsdo_slot_from_name(name_cases[_i].base, name, strlen(name), name_cases[_i].max,
+				     &slot);
+
+	ck_assert_msg(rc == name_cases[_i].rc, "%s (max %u): %d", name, name_cases[_i].max, rc);
+	ck_assert_uint_eq(slot, name_cases[_i].slot);
+}
+END_TEST
+
+/* Every name of a 1000-slot template maps to its number, and every other
+ * decimal spelling of 0..1100 to nothing. */
+START_TEST(slot_names_exhaustive)
+{
+	char name[32];
+	uint32_t slot, v;
+
+	for (v = 0; v <= 1100; v++) {
+		int n = snprintf(name, sizeof(name), "be%u", v);
+
+		slot = 99;
+		if (v >= 1 && v <= 1000) {
+			ck_assert_int_eq(hsdo_slot_from_name("be", name, (size_t)n, 1000, &slot), 0);
+			ck_assert_uint_eq(slot, v);
+		} else {
+			ck_assert_int_eq(hsdo_slot_from_name("be", name, (size_t)n, 1000, &slot),
+					 -HSDO_EINVAL);
+			ck_assert_uint_eq(slot, 0);
+		}
+		n = snprintf(name, sizeof(name), "be0%u", v);
+		ck_assert_int_eq(hsdo_slot_from_name("be", name, (size_t)n, 1000, &slot),
+				 -HSDO_EINVAL);
+	}
+}
+END_TEST
+
+START_TEST(slot_name_length)
+{
+	uint32_t slot = 0;
+
+	/* only name[0..nlen) is read: names come unterminated from SPOP */
+	ck_assert_int_eq(hsdo_slot_from_name("web", "web12junk", 5, 100, &slot), 0);
+	ck_assert_uint_eq(slot, 12);
+	ck_assert_int_eq(hsdo_slot_from_name("web", "web12", 4, 100, &slot), 0);
+	ck_assert_uint_eq(slot, 1);
+	ck_assert_int_eq(hsdo_slot_from_name("web", "web12", 3, 100, &slot), -HSDO_EINVAL);
+	ck_assert_int_eq(hsdo_slot_from_name("web", "we", 3, 100, &slot), -HSDO_EINVAL);
+	ck_assert_int_eq(hsdo_slot_from_name("web", NULL, 0, 100, &slot), -HSDO_EINVAL);
+	ck_assert_int_eq(hsdo_slot_from_name("", "1\0" "2", 3, 100, &slot), -HSDO_EINVAL);
+}
+END_TEST
+
+/* Growing arrays: doubling from 16 up to max, zeroed, bounded, and an
+ * allocation failure leaves the array as it was. */
+START_TEST(grow_arrays)
+{
+	uint32_t *v = NULL;
+	size_t cap = 0, i;
+	char err[64];
+
+	for (i = 0; i < 40; i++) {
+		ck_assert_int_eq(hsdo_grow((void **)&v, &cap, i, sizeof(*v), 40, "ids", err,
+					   sizeof(err)), 0);
+		ck_assert_uint_eq(v[i], 0);
+		v[i] = (uint32_t)i + 1;
+	}
+	ck_assert_uint_eq(cap, 40);   /* 16, 32, then capped at 40 */
+	ck_assert_int_eq(hsdo_grow((void **)&v, &cap, 40, sizeof(*v), 40, "ids", err,
+				   sizeof(err)), -HSDO_ETOOBIG);
+	ck_assert_str_eq(err, "more than 40 ids");
+	hsdo_free(v);
+	v = NULL;
+	cap = 0;
+	ck_assert_int_eq(hsdo_grow((void **)&v, &cap, 0, sizeof(*v), 40, "ids", err,
+				   sizeof(err)), 0);
+	hsdo_alloc_fail_at(1, 0);
+	ck_assert_int_eq(hsdo_grow((void **)&v, &cap, 16, sizeof(*v), 40, "ids", err,
+				   sizeof(err)), -HSDO_ENOMEM);
+	hsdo_alloc_fail_at(0, 0);
+	ck_assert_uint_eq(cap, 16);
+	ck_assert_ptr_nonnull(v);
+	hsdo_free(v);
+}
+END_TEST
+
+/* The one rule for untrusted bytes in a message. */
+START_TEST(show_untrusted_bytes)
+{
+	char buf[16];
+
+	ck_assert_str_eq(hsdo_show("abc", 3, 8, false, buf, sizeof(buf)), "abc");
+	ck_assert_str_eq(hsdo_show("abc", 3, 8, true, buf, sizeof(buf)), "'abc'");
+	ck_assert_str_eq(hsdo_show("a\nb\x7f\xff", 5, 8, false, buf, sizeof(buf)), "a?b??");
+	ck_assert_str_eq(hsdo_show("abcdefghij", 10, 8, false, buf, sizeof(buf)), "abcdefgh...");
+	ck_assert_str_eq(hsdo_show("abcdefghij", 10, 8, true, buf, sizeof(buf)), "'abcdefgh...'");
+	ck_assert_str_eq(hsdo_show("abcdefgh", 8, 8, true, buf, sizeof(buf)), "'abcdefgh'");
+	ck_assert_str_eq(hsdo_show("a\0b", 3, 8, false, buf, sizeof(buf)), "a?b");
+	ck_assert_str_eq(hsdo_show("abc", 3, 12, false, buf, sizeof(buf)), "abc");
+	ck_assert_str_eq(hsdo_show("abc", 3, 12, true, buf, sizeof(buf)), "?");  /* 12 + 6 > 16 */
+}
+END_TEST
+
 static Suite *slot_suite(void)
 {
 	Suite *s = suite_create("slot");
@@ -120,6 +279,14 @@ static Suite *slot_suite(void)
 	tcase_add_test(tc, field_copy_bounds);
 	tcase_add_loop_test(tc, ip_validation, 0, sizeof(ip_cases) / sizeof(ip_cases[0]));
 	tcase_add_test(tc, strerror_both_signs);
+	tcase_add_test(tc, show_untrusted_bytes);
+	tcase_add_test(tc, grow_arrays);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("names");
+	tcase_add_loop_test(tc, slot_names, 0, sizeof(name_cases) / sizeof(name_cases[0]));
+	tcase_add_test(tc, slot_names_exhaustive);
+	tcase_add_test(tc, slot_name_length);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,6 +1,6 @@
 /* SPOP codec: HAProxy's varints, typed data, frames and payloads against the
- * byte dumps recorded from HAProxy 2.6.12 (docs/haproxy-2.6-spop-and-
- * runtime-api.md §1), every prefix of every frame, every truncation of
+ * byte dumps recorded from HAProxy 2.6.12 (the wire format: docs/spoa.md),
+ * every prefix of every frame, every truncation of
  * every payload (decoded from exactly-sized heap copies so ASan sees any
  * overread), encoder bounds with a canary, and round trips. */
 #include <check.h>

@@ -29,6 +29,7 @@
 #include "agent_metrics.h"
 #include "client_mode.h"
 #include "exporter.h"
+#include "fleet_health.h"
 #include "http_ev.h"
 #include "agent_log.h"
 #include "server_mode.h"
@@ -62,12 +63,15 @@ void agent_store_recovered(struct agent *a)
 void agent_log_table(const struct hsdo_table *t)
 {
 	size_t i, count[HSDO_SLOT_STATE_COUNT] = { 0 };
+	char ejected[32] = "";
 
 	for (i = 0; i < t->n; i++)
 		count[t->slots[i].state]++;
-	hsdo_log_info("slot table generation %llu: %zu slots, %zu active, %zu draining, %zu free",
+	if (count[HSDO_SLOT_EJECTED] > 0)
+		snprintf(ejected, sizeof(ejected), ", %zu ejected", count[HSDO_SLOT_EJECTED]);
+	hsdo_log_info("slot table generation %llu: %zu slots, %zu active, %zu draining, %zu free%s",
 		      (unsigned long long)t->generation, t->n, count[HSDO_SLOT_ACTIVE],
-		      count[HSDO_SLOT_DRAINING], count[HSDO_SLOT_FREE]);
+		      count[HSDO_SLOT_DRAINING], count[HSDO_SLOT_FREE], ejected);
 	for (i = 0; i < t->n; i++) {
 		const struct hsdo_slot *s = &t->slots[i];
 
@@ -569,6 +573,8 @@ void agent_stop(struct agent *a)
 	a->http = NULL;
 	server_mode_close(a->server_mode);
 	a->server_mode = NULL;
+	fleet_health_close(a->fleet_health);
+	a->fleet_health = NULL;
 	agent_metrics_free(a);
 	client_mode_close(a);
 	hsdo_store_free(a->store);

@@ -22,6 +22,7 @@ struct hsdo_aws;
 struct http_ev;
 struct exporter;
 struct server_mode;
+struct fleet_health;
 struct spoa;
 
 struct agent {
@@ -48,6 +49,7 @@ struct agent {
 	uint64_t rtapi_conns_seen;     /* client's connection count already counted */
 	struct exporter *exporter;     /* NULL with --once */
 	struct spoa *spoa;        /* SPOE agent (agent/spoa.h): client mode, not --once */
+	struct fleet_health *fleet_health; /* agent/fleet_health.h; made on first use */
 	unsigned long cycles;          /* cycles run */
 	char health[600];              /* "" when the last cycle succeeded, else why not */
 	ev_signal sig_term, sig_int, sig_hup;

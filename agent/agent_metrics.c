@@ -11,6 +11,7 @@
 #include "hsdo/aws.h"
 #include "hsdo/clock.h"
 #include "hsdo/config.h"
+#include "hsdo/eject.h"
 #include "hsdo/err.h"
 #include "hsdo/log.h"
 #include "hsdo/metrics.h"
@@ -64,6 +65,18 @@ enum {
 	M_SPOE_WINDOW,
 	M_SPOE_WINDOW_SECONDS,
 	M_SPOE_DROPPED,
+	/* fleet health (docs/health.md) */
+	M_HEALTH_WRITES,
+	M_HEALTH_VERDICTS,
+	M_HEALTH_READS,
+	M_HEALTH_REPORTS,
+	M_HEALTH_EJECTIONS,
+	M_HEALTH_READMISSIONS,
+	M_HEALTH_CAPPED,
+	M_HEALTH_EJECTED,
+	M_HEALTH_OUTLIERS,
+	M_HEALTH_OUTLIER,
+	M_HEALTH_ASG,
 	M_SPOE_BUFFERS,
 	M_COUNT
 };
@@ -178,6 +191,37 @@ static const struct hsdo_metrics_family_desc families[M_COUNT] = {
 	[M_SPOE_DROPPED] = { "hsdo_spoe_responses_dropped",
 		"Responses not aggregated: a new backend/slot beyond the key bound, or an "
 		"unusable backend name.", HSDO_METRICS_COUNTER, { NULL }, NULL, 0 },
+	[M_HEALTH_WRITES] = { "hsdo_health_reports_written",
+		"Fleet health reports this client wrote, by result.",
+		HSDO_METRICS_COUNTER, { "result" }, NULL, 0 },
+	[M_HEALTH_VERDICTS] = { "hsdo_health_verdicts",
+		"Slots by this client's verdict in its last cycle (ok, failing, idle).",
+		HSDO_METRICS_GAUGE, { "verdict" }, NULL, 0 },
+	[M_HEALTH_READS] = { "hsdo_health_reports_read",
+		"Reads of every fleet health report by the server, by result.",
+		HSDO_METRICS_COUNTER, { "result" }, NULL, 0 },
+	[M_HEALTH_REPORTS] = { "hsdo_health_reports",
+		"Reports in the server's last read: fresh, expired (or superseded), bad.",
+		HSDO_METRICS_GAUGE, { "state" }, NULL, 0 },
+	[M_HEALTH_EJECTIONS] = { "hsdo_health_ejections",
+		"Slots ejected, by reason (errors, check).",
+		HSDO_METRICS_COUNTER, { "reason" }, NULL, 0 },
+	[M_HEALTH_READMISSIONS] = { "hsdo_health_readmissions",
+		"Ejected slots back in service.", HSDO_METRICS_COUNTER, { NULL }, NULL, 0 },
+	[M_HEALTH_CAPPED] = { "hsdo_health_capped",
+		"Slots a quorum calls failing that the cap keeps in service, last cycle.",
+		HSDO_METRICS_GAUGE, { NULL }, NULL, 0 },
+	[M_HEALTH_EJECTED] = { "hsdo_health_ejected", "Slots ejected now.",
+		HSDO_METRICS_GAUGE, { NULL }, NULL, 0 },
+	[M_HEALTH_OUTLIERS] = { "hsdo_health_outlier_clients",
+		"Clients whose votes the last cycle ignored as outliers.",
+		HSDO_METRICS_GAUGE, { NULL }, NULL, 0 },
+	[M_HEALTH_OUTLIER] = { "hsdo_health_outlier",
+		"1 for each client the last cycle took for an outlier.",
+		HSDO_METRICS_GAUGE, { "client" }, NULL, 0 },
+	[M_HEALTH_ASG] = { "hsdo_health_asg_calls",
+		"SetInstanceHealth Unhealthy calls, by result (ok, not_found, error).",
+		HSDO_METRICS_COUNTER, { "result" }, NULL, 0 },
 	[M_SPOE_BUFFERS] = { "hsdo_spoe_buffer_bytes",
 		"Bytes the SPOE agent's connections hold in buffers now (cut frames, output "
 		"HAProxy has not read yet).", HSDO_METRICS_GAUGE, { NULL }, NULL, 0 },
@@ -321,6 +365,34 @@ static void refresh_process(struct agent *a)
 		m_set(a, M_MAX_FDS, NULL, (double)rl.rlim_cur);
 }
 
+/* The fleet health series an alert may watch, at 0 from the start. */
+static void health_zero(struct agent *a)
+{
+	static const char *const results[] = { "ok", "error" };
+	static const char *const reasons[] = { "errors", "check" };
+	static const char *const asg[] = { "ok", "not_found", "error" };
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		const char *r[] = { results[i] }, *why[] = { reasons[i] };
+
+		m_add(a, a->role == HSDO_ROLE_CLIENT ? M_HEALTH_WRITES : M_HEALTH_READS, r, 0);
+		if (a->role == HSDO_ROLE_SERVER)
+			m_add(a, M_HEALTH_EJECTIONS, why, 0);
+	}
+	if (a->role != HSDO_ROLE_SERVER)
+		return;
+	m_add(a, M_HEALTH_READMISSIONS, NULL, 0);
+	m_set(a, M_HEALTH_EJECTED, NULL, 0);
+	m_set(a, M_HEALTH_OUTLIERS, NULL, 0);
+	if (a->cfg->health_asg_set_unhealthy)
+		for (i = 0; i < 3; i++) {
+			const char *r[] = { asg[i] };
+
+			m_add(a, M_HEALTH_ASG, r, 0);
+		}
+}
+
 int agent_metrics_init(struct agent *a)
 {
 	static const char *const results[] = { "ok", "error" };
@@ -355,6 +427,8 @@ int agent_metrics_init(struct agent *a)
 		m_add(a, M_RTAPI_CONNECTIONS, NULL, 0);
 		m_add(a, M_CLIENT_UNANNOUNCED, NULL, 0);
 	}
+	if (a->cfg->health_eject)
+		health_zero(a);
 	{
 		const char *mode[] = { mode_str(a) };
 
@@ -498,6 +572,70 @@ void agent_metrics_lifecycle(struct agent *a, bool ok)
 	const char *v[] = { ok ? "ok" : "error" };
 
 	m_add(a, M_LIFECYCLE, v, 1);
+}
+
+void agent_metrics_health_write(struct agent *a, bool ok)
+{
+	const char *v[] = { ok ? "ok" : "error" };
+
+	m_add(a, M_HEALTH_WRITES, v, 1);
+}
+
+void agent_metrics_health_verdicts(struct agent *a, size_t ok, size_t failing, size_t idle)
+{
+	const char *o[] = { "ok" }, *f[] = { "failing" }, *i[] = { "idle" };
+
+	m_set(a, M_HEALTH_VERDICTS, o, (double)ok);
+	m_set(a, M_HEALTH_VERDICTS, f, (double)failing);
+	m_set(a, M_HEALTH_VERDICTS, i, (double)idle);
+}
+
+void agent_metrics_health_server(struct agent *a, const struct hsdo_server_report *rep)
+{
+	const struct hsdo_eject_result *ej = rep->eject;
+	const char *res[] = { rep->reports_rc == 0 ? "ok" : "error" };
+	const char *fresh[] = { "fresh" }, *expired[] = { "expired" }, *bad[] = { "bad" };
+	size_t i;
+
+	if (rep->reports_read || rep->reports_rc != 0)
+		m_add(a, M_HEALTH_READS, res, 1);
+	if (ej == NULL)
+		return;
+	if (rep->reports_read) {
+		m_set(a, M_HEALTH_REPORTS, fresh, (double)ej->fresh);
+		m_set(a, M_HEALTH_REPORTS, expired, (double)ej->expired);
+		m_set(a, M_HEALTH_REPORTS, bad, (double)rep->reports_bad);
+	}
+	if (rep->outcome == HSDO_SERVER_WROTE) {
+		for (i = 0; i < ej->nevents; i++) {
+			const char *why[] = { hsdo_eject_cause_str(ej->events[i].cause) };
+
+			if (ej->events[i].kind == HSDO_EJECT_EJECTED)
+				m_add(a, M_HEALTH_EJECTIONS, why, 1);
+		}
+		if (ej->counts[HSDO_EJECT_READMITTED] > 0)
+			m_add(a, M_HEALTH_READMISSIONS, NULL,
+			      (double)ej->counts[HSDO_EJECT_READMITTED]);
+	}
+	if (rep->outcome == HSDO_SERVER_WROTE || rep->outcome == HSDO_SERVER_UNCHANGED)
+		m_set(a, M_HEALTH_EJECTED, NULL, (double)ej->ejected);
+	m_set(a, M_HEALTH_CAPPED, NULL, (double)ej->counts[HSDO_EJECT_CAPPED]);
+	m_set(a, M_HEALTH_OUTLIERS, NULL, (double)ej->outlier_count);
+	if (a->metrics == NULL)
+		return;
+	hsdo_metrics_clear(a->metrics, M_HEALTH_OUTLIER);
+	for (i = 0; i < ej->noutliers; i++) {
+		const char *v[] = { ej->outliers[i].client_id };
+
+		m_set(a, M_HEALTH_OUTLIER, v, 1);
+	}
+}
+
+void agent_metrics_health_asg(struct agent *a, const char *result)
+{
+	const char *v[] = { result };
+
+	m_add(a, M_HEALTH_ASG, v, 1);
 }
 
 /* AWS counters live in the AWS client; copy them at each scrape. */

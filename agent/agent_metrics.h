@@ -42,6 +42,14 @@ void agent_metrics_server(struct agent *a, const struct hsdo_server_report *rep)
 void agent_metrics_source(struct agent *a, const char *source, const struct hsdo_source_result *r);
 void agent_metrics_lifecycle(struct agent *a, bool ok);
 
+/* Fleet health (docs/health.md): a client's report write; the verdicts of
+ * its last cycle; what a server cycle read and decided; one
+ * SetInstanceHealth ("ok", "not_found", "error"). */
+void agent_metrics_health_write(struct agent *a, bool ok);
+void agent_metrics_health_verdicts(struct agent *a, size_t ok, size_t failing, size_t idle);
+void agent_metrics_health_server(struct agent *a, const struct hsdo_server_report *rep);
+void agent_metrics_health_asg(struct agent *a, const char *result);
+
 /* Refresh the process metrics and render everything (exporter callback:
  * arg is the agent; *body freed with hsdo_free). */
 int agent_metrics_render(void *arg, char **body, size_t *len);

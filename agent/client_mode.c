@@ -19,6 +19,7 @@
 #include "agent_log.h"
 #include "agent_metrics.h"
 #include "client_mode.h"
+#include "fleet_health.h"
 #include "spoa.h"
 
 struct client_mode {
@@ -177,6 +178,7 @@ static void cycle_done(void *arg, int rc, const struct hsdo_client_report *rep)
 		spoa_set_table(a->spoa, rep->table);   /* SPOE: the ACKs' slot_state */
 	}
 	agent_metrics_rtapi(a, rep->sent - rep->failed, rep->failed + rep->lost, rep->connections);
+	fleet_health_client_cycle(a, rep);   /* docs/health.md: verdicts, report */
 	if (rc == 0)
 		a->health[0] = '\0';
 	else if (!rep->store_ok || rep->haproxy_error[0] != '\0')

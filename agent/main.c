@@ -19,6 +19,7 @@
 #include "hsdo/err.h"
 #include "hsdo/http.h"
 #include "hsdo/log.h"
+#include "hsdo/reports_ddb.h"
 #include "hsdo/store_ddb.h"
 
 #include "agent.h"
@@ -83,9 +84,10 @@ static void usage(FILE *f)
 	      "                      then exit (implies --once): --client prints the\n"
 	      "                      Runtime API commands it would send, --server the\n"
 	      "                      slot table it would write and each change\n"
-	      "      --create-table  create the DynamoDB table DYNAMODB_TABLE_NAME if it\n"
-	      "                      is missing, wait until it is ACTIVE, and exit (for\n"
-	      "                      development: production tables come from IaC)\n"
+	      "      --create-table  create the DynamoDB table DYNAMODB_TABLE_NAME (and,\n"
+	      "                      with HEALTH_EJECT, HEALTH_TABLE_NAME) if missing, wait\n"
+	      "                      until ACTIVE, and exit (for development: production\n"
+	      "                      tables come from IaC)\n"
 	      "  -V, --version       print the version and exit\n"
 	      "  -h, --help          print this help and exit\n"
 	      "\n"
@@ -179,6 +181,19 @@ static int create_table(const struct hsdo_config *cfg)
 	else
 		fprintf(stderr, "hsdo-agent: --create-table %s: %s%s%s\n", cfg->dynamodb_table_name,
 			hsdo_strerror(rc), err[0] ? ": " : "", err);
+	/* The fleet health reports' table (docs/health.md), TTL on Expires. */
+	if (rc == 0 && cfg->health_eject) {
+		bool ttl = false;
+
+		rc = hsdo_reports_ddb_create_table(aws, cfg->health_table_name, &ttl, err,
+						   sizeof(err));
+		if (rc == 0)
+			printf("table %s in %s is ACTIVE (%s)\n", cfg->health_table_name,
+			       hsdo_aws_region(aws), ttl ? "TTL on Expires" : "no TTL: see the log");
+		else
+			fprintf(stderr, "hsdo-agent: --create-table %s: %s%s%s\n",
+				cfg->health_table_name, hsdo_strerror(rc), err[0] ? ": " : "", err);
+	}
 	hsdo_aws_free(aws);
 	hsdo_http_free(http);
 	return rc;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "hsdo/alloc.h"
+#include "hsdo/eject.h"
 #include "hsdo/clock.h"
 #include "hsdo/err.h"
 #include "hsdo/item.h"
@@ -15,10 +16,12 @@
 #include "hsdo/server.h"
 #include "hsdo/source.h"
 #include "hsdo/store.h"
+#include "hsdo/verdict.h"
 
 #include "agent.h"
 #include "agent_log.h"
 #include "agent_metrics.h"
+#include "fleet_health.h"
 #include "server_mode.h"
 
 /* A lifecycle hook completion, tracked per instance so it is sent once. */
@@ -188,10 +191,23 @@ static void log_once(char *last, size_t len, int level, const char *fmt, ...)
 		hsdo_log_err("%s", msg);
 }
 
+/* ", ejected N, returned M" when fleet health changed slots this cycle. */
+static const char *eject_counts(const struct hsdo_server_report *rep, char *buf, size_t len)
+{
+	const struct hsdo_eject_result *e = rep->eject;
+
+	buf[0] = '\0';
+	if (e != NULL && (e->counts[HSDO_EJECT_EJECTED] > 0 || e->counts[HSDO_EJECT_READMITTED] > 0))
+		snprintf(buf, len, ", ejected %zu, returned %zu", e->counts[HSDO_EJECT_EJECTED],
+			 e->counts[HSDO_EJECT_READMITTED]);
+	return buf;
+}
+
 static void on_cycle(void *arg, const struct hsdo_server_report *rep)
 {
 	struct server_mode *sm = arg;
 	struct agent *a = sm->a;
+	char counts[64];
 	bool ok = true;
 	size_t i;
 
@@ -199,12 +215,13 @@ static void on_cycle(void *arg, const struct hsdo_server_report *rep)
 	switch (rep->outcome) {
 	case HSDO_SERVER_WROTE:
 		hsdo_log_info("generation %llu: wrote %zu slot%s%s (added %zu, back %zu, draining "
-			      "%zu, freed %zu, ramped %zu, updated %zu) from %zu instances",
+			      "%zu, freed %zu, ramped %zu, updated %zu%s) from %zu instances",
 			      (unsigned long long)rep->generation, rep->written,
 			      rep->written == 1 ? "" : "s",
 			      rep->fenced ? ", every slot under the new lease epoch" : "",
 			      rep->added, rep->reactivated, rep->drain_started, rep->freed,
-			      rep->ramped, rep->updated, rep->ninstances);
+			      rep->ramped, rep->updated, eject_counts(rep, counts, sizeof(counts)),
+			      rep->ninstances);
 		break;
 	case HSDO_SERVER_UNCHANGED:
 		hsdo_log_debug("no change (generation %llu, %zu instances)",
@@ -261,6 +278,7 @@ static void on_cycle(void *arg, const struct hsdo_server_report *rep)
 	if (rep->table != NULL && (rep->table_read || rep->outcome == HSDO_SERVER_WROTE))
 		agent_log_table(rep->table);
 	agent_metrics_server(a, rep);
+	fleet_health_server_cycle(a, rep, sm->source);
 	if (rep->table != NULL)
 		agent_metrics_table(a, rep->table);
 	if (ok)
@@ -567,6 +585,12 @@ int server_mode_open(struct agent *a, struct server_mode **out)
 	st.lease_ttl_ms = c->server_lease_ttl_ms;
 	st.max_remove_share = (double)c->server_valve_remove_percent / 100.0;
 	st.confirm_us = c->server_valve_ms * 1000;
+	st.eject.enabled = c->health_eject;
+	st.eject.quorum_ppm = (uint32_t)(c->health_quorum * 1e6 + 0.5);
+	st.eject.eject_time_ms = c->health_eject_time_ms;
+	st.eject.max_ejected_percent = (unsigned)c->health_max_ejected_percent;
+	st.eject.asg_after_ms = c->health_asg_set_unhealthy ? c->health_asg_after_ms : -1;
+	st.eject.error_ratio_ppm = hsdo_verdict_ratio_ppm(c->health_error_ratio);
 	sm->set = st;
 	rc = hsdo_server_new(&st, a->store, &sm->server, err, sizeof(err));
 	if (rc != 0) {
@@ -575,6 +599,8 @@ int server_mode_open(struct agent *a, struct server_mode **out)
 		hsdo_free(sm);
 		return rc;
 	}
+	/* Fleet health: the reports each cycle reads (docs/health.md). */
+	hsdo_server_set_reports(sm->server, fleet_health_reports(a));
 	hsdo_log_info("server: source %s, %zu slots, store %s, %s%s", hsdo_source_name(sm->source),
 		      st.slots, hsdo_store_name(a->store),
 		      a->dry_run ? "dry run: no lease, nothing written" :

@@ -1009,6 +1009,9 @@ int spoa_start(struct ev_loop *loop, const struct hsdo_config *cfg,
 
 	if (p == NULL) {
 		spoa_params_default(&def);
+		/* The window fleet health judges slots on (HEALTH_WINDOW). */
+		if (cfg->health_window_ms > 0)
+			def.health.window_ms = cfg->health_window_ms;
 		p = &def;
 	}
 	if (p->max_frame_size < HSDO_SPOP_FRAME_MIN || p->max_frame_size > FRAME_MAX_OURS ||

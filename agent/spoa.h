@@ -10,7 +10,8 @@
  * carrying `be_name` (and `srv_name`, `srv_id`, `status`) is one response:
  * it is counted per backend and slot (hsdo/health.h), and the ACK sets
  * txn.<var-prefix>.slot_state to the state the slot has in the table the
- * agent last handed over: "active", "draining", "free" or "unknown".
+ * agent last handed over: "active", "draining", "ejected", "free" or
+ * "unknown".
  *
  * A protocol error ends only its connection: AGENT-DISCONNECT with the SPOP
  * status, then close. Output beyond a high-water mark stops reading from
@@ -86,7 +87,8 @@ struct spoa_stats {
 struct spoa;
 
 /* Start listening on cfg->spoa_listen from loop, with the backends of cfg
- * (see spoa_set_config); p NULL: the defaults. 0 (also when the
+ * (see spoa_set_config); p NULL: the defaults, with the window of
+ * HEALTH_WINDOW (a change of it applies at the next restart). 0 (also when the
  * address cannot be bound yet: that is logged and retried), or -HSDO_EINVAL
  * (malformed address or parameters) / -HSDO_ENOMEM with the reason in err. */
 int spoa_start(struct ev_loop *loop, const struct hsdo_config *cfg,

@@ -39,6 +39,7 @@ struct hsdo_client {
 	struct hsdo_table table;                /* last good desired table */
 	bool have_table;
 	struct hsdo_plan_client_result plan;    /* last cycle's plan */
+	struct hsdo_servers_state state;        /* last cycle's HAProxy state */
 	uint64_t connections;
 	char what[512];                         /* "table T" / "file P", for logs */
 	bool file_store;
@@ -86,6 +87,7 @@ void hsdo_client_free(struct hsdo_client *c)
 	hsdo_table_free(&c->table);
 	hsdo_table_free(&c->op.t);
 	hsdo_plan_client_result_free(&c->plan);
+	hsdo_rtapi_servers_state_free(&c->state);
 	hsdo_free(c);
 }
 
@@ -194,6 +196,13 @@ static void finish(struct hsdo_client *c, int rc)
 		hsdo_plan_client_result_free(&plan);
 	}
 	hsdo_rtapi_client_close(c->op.conn);
+	if (kind == OP_CYCLE && c->op.rep.haproxy_ok) {
+		/* kept for the report: fleet health reads its checks */
+		hsdo_rtapi_servers_state_free(&c->state);
+		c->state = c->op.st;
+		memset(&c->op.st, 0, sizeof(c->op.st));
+		c->op.rep.state = &c->state;
+	}
 	hsdo_rtapi_servers_state_free(&c->op.st);
 	hsdo_table_free(&c->op.t);
 	memcpy(err, c->op.err, sizeof(err));
@@ -645,6 +654,7 @@ static void after_store(struct hsdo_client *c)
 	struct hsdo_client_report *rep = &c->op.rep;
 
 	hsdo_plan_client_result_free(&c->plan);
+	hsdo_rtapi_servers_state_free(&c->state);
 	rep->generation = c->table.generation;
 	rep->table = c->have_table ? &c->table : NULL;
 	rep->unversioned = c->have_table && c->unversioned;

@@ -16,7 +16,9 @@
 #include "hsdo/alloc.h"
 #include "hsdo/config.h"
 #include "hsdo/diag.h"
+#include "hsdo/eject.h"
 #include "hsdo/err.h"
+#include "hsdo/report.h"
 #include "hsdo/file.h"
 #include "hsdo/slot.h"
 #include "env.h"
@@ -39,6 +41,7 @@ enum cfg_type {
 	CT_ENUM,       /* enum field; values[] are the names */
 	CT_LIST,       /* struct hsdo_config_list; max is the item bound */
 	CT_BACKENDS,   /* struct hsdo_config_backends; max is the entry bound */
+	CT_RATIO,      /* double field; min/max in millionths; a decimal in text */
 	CT_TYPE_COUNT
 };
 
@@ -67,6 +70,7 @@ static const char *check_hostport(const char *s);
 static const char *check_dynamodb_table(const char *s);
 static const char *check_region(const char *s);
 static const char *check_hook_name(const char *s);
+static const char *check_client_id(const char *s);
 
 static const char *const server_mode_names[HSDO_CONFIG_SERVER_MODE_COUNT + 1] = {
 	[HSDO_CONFIG_SERVER_MODE_AWS] = "aws",
@@ -137,6 +141,18 @@ enum {
 	K_HEALTHZ_STALL_TIMEOUT,
 	K_SPOA_LISTEN,
 	K_LOG_TARGET,
+	K_HEALTH_EJECT,
+	K_HEALTH_WINDOW,
+	K_HEALTH_MIN_REQUESTS,
+	K_HEALTH_ERROR_RATIO,
+	K_CLIENT_ID,
+	K_HEALTH_REPORT_INTERVAL,
+	K_HEALTH_TABLE_NAME,
+	K_HEALTH_QUORUM,
+	K_HEALTH_EJECT_TIME,
+	K_HEALTH_MAX_EJECTED_PERCENT,
+	K_HEALTH_ASG_SET_UNHEALTHY,
+	K_HEALTH_ASG_AFTER,
 	K_COUNT
 };
 
@@ -161,6 +177,9 @@ enum {
 	{ KEY_(nm, CT_LIST, field, "", 0, maxitems, rl), .help = hlp }
 #define KEY_BACKENDS(nm, field, maxentries, rl, hlp) \
 	{ KEY_(nm, CT_BACKENDS, field, "", 0, maxentries, rl), .help = hlp }
+/* A decimal between lo and hi, bounded in millionths. */
+#define KEY_RATIO(nm, field, dflt, lo_ppm, hi_ppm, rl, hlp) \
+	{ KEY_(nm, CT_RATIO, field, dflt, lo_ppm, hi_ppm, rl), .help = hlp }
 #define REQUIRED true
 #define OPTIONAL false
 
@@ -307,6 +326,45 @@ static const struct cfg_key cfg_keys[K_COUNT] = {
 	[K_LOG_TARGET] = KEY_ENUM("LOG_TARGET", log_target,
 		"stderr", log_target_names, ANY,
 		"where the agent logs: stderr or syslog"),
+	[K_HEALTH_EJECT] = KEY_BOOL("HEALTH_EJECT", health_eject,
+		"false", ANY,
+		"fleet health: clients publish reports, the server ejects what a quorum sees failing"),
+	[K_HEALTH_WINDOW] = KEY_SECONDS("HEALTH_WINDOW", health_window_ms,
+		"30", MS_PER_S, 3600LL * MS_PER_S, CLIENT,
+		"seconds of responses a client judges each slot on (the SPOE window)"),
+	[K_HEALTH_MIN_REQUESTS] = KEY_INT("HEALTH_MIN_REQUESTS", health_min_requests,
+		"20", 1, 1000000000, CLIENT,
+		"responses in the window a client needs to judge a slot"),
+	[K_HEALTH_ERROR_RATIO] = KEY_RATIO("HEALTH_ERROR_RATIO", health_error_ratio,
+		"0.5", 1, 1000000, CLIENT,
+		"share of errors (5xx, no status) that makes a slot failing for a client"),
+	[K_CLIENT_ID] = KEY_STRING("CLIENT_ID", client_id,
+		"", HSDO_REPORT_ID_LEN - 1, CLIENT, OPTIONAL, check_client_id,
+		"this client's name in its health report (default: the host name)"),
+	[K_HEALTH_REPORT_INTERVAL] = KEY_SECONDS("HEALTH_REPORT_INTERVAL",
+		health_report_interval_ms,
+		"10", MS_PER_S, 3600LL * MS_PER_S, CLIENT,
+		"seconds between two health reports of a client when nothing changes"),
+	[K_HEALTH_TABLE_NAME] = KEY_STRING("HEALTH_TABLE_NAME", health_table_name,
+		"", 255, ANY, OPTIONAL, check_dynamodb_table,
+		"DynamoDB table of the health reports (default <DYNAMODB_TABLE_NAME>-health)"),
+	[K_HEALTH_QUORUM] = KEY_RATIO("HEALTH_QUORUM", health_quorum,
+		"0.5", 0, 1000000, SERVER,
+		"a slot is ejected when more than this share of the reports that judge it say failing"),
+	[K_HEALTH_EJECT_TIME] = KEY_SECONDS("HEALTH_EJECT_TIME", health_eject_time_ms,
+		"30", MS_PER_S, HSDO_EJECT_TIME_MAX_MS, SERVER,
+		"seconds an ejection lasts, times the number of ejections (at most 300)"),
+	[K_HEALTH_MAX_EJECTED_PERCENT] = KEY_INT("HEALTH_MAX_EJECTED_PERCENT",
+		health_max_ejected_percent,
+		"20", 1, 100, SERVER,
+		"most of a group's in-service slots ejected at once, in % (at least one)"),
+	[K_HEALTH_ASG_SET_UNHEALTHY] = KEY_BOOL("HEALTH_ASG_SET_UNHEALTHY",
+		health_asg_set_unhealthy,
+		"false", SERVER,
+		"tell Auto Scaling an instance that stays ejected is Unhealthy (SERVER_MODE aws)"),
+	[K_HEALTH_ASG_AFTER] = KEY_SECONDS("HEALTH_ASG_AFTER", health_asg_after_ms,
+		"300", 0, DAY_MS, SERVER,
+		"seconds an instance must have been failing before SetInstanceHealth"),
 };
 
 _Static_assert(K_COUNT <= HSDO_CONFIG_KEYS_MAX, "HSDO_CONFIG_KEYS_MAX too small");
@@ -782,6 +840,56 @@ static const char *check_hook_name(const char *s)
 	return NULL;
 }
 
+static const char *check_client_id(const char *s)
+{
+	if (!hsdo_report_id_valid(s))
+		return "may only contain letters, digits, '.', '_' and '-' (and is not . or ..)";
+	return NULL;
+}
+
+/* A decimal like "0.5", "1", ".25": at most 6 decimals, into millionths.
+ * -1 if malformed, -2 if finer than a millionth. */
+static int parse_ratio(const char *s, int64_t *ppm)
+{
+	int64_t whole = 0, frac = 0;
+	int nd = 0, nf = 0;
+
+	for (; is_digit(*s); s++) {
+		if (++nd > 9)
+			return -1;
+		whole = whole * 10 + (*s - '0');
+	}
+	if (*s == '.') {
+		for (s++; is_digit(*s); s++) {
+			if (nf < 6)
+				frac = frac * 10 + (*s - '0');
+			else if (*s != '0')
+				return -2;
+			nf++;
+		}
+		for (; nf < 6; nf++)
+			frac *= 10;
+	}
+	if (*s != '\0' || (nd == 0 && nf == 0))
+		return -1;
+	*ppm = whole * 1000000 + frac;
+	return 0;
+}
+
+static const char *fmt_ratio(int64_t ppm, char *buf, size_t bufsz)
+{
+	size_t n;
+
+	(void)snprintf(buf, bufsz, "%lld.%06lld", (long long)(ppm / 1000000),
+		       (long long)(ppm % 1000000));
+	n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '0')
+		buf[--n] = '\0';
+	if (n > 0 && buf[n - 1] == '.')
+		buf[--n] = '\0';
+	return buf;
+}
+
 int hsdo_config_split_hostport(const char *s, char *host, size_t hostlen, uint16_t *port)
 {
 	const char *h, *colon, *p;
@@ -1162,6 +1270,25 @@ static int set_duration(struct cfg_ctx *x, size_t k, const struct origin *o, con
 	return 0;
 }
 
+static int set_ratio(struct cfg_ctx *x, size_t k, const struct origin *o, const char *buf,
+		     bool toolong, const char *v)
+{
+	const struct cfg_key *key = &cfg_keys[k];
+	char lo[32], hi[32];
+	int64_t n;
+	int rc;
+
+	rc = toolong ? -1 : parse_ratio(buf, &n);
+	if (rc != 0 || n < key->min || n > key->max) {
+		report(x, HSDO_DIAG_ERROR, o, key->name, "expected a number from %s to %s%s, got %s",
+		       fmt_ratio(key->min, lo, sizeof(lo)), fmt_ratio(key->max, hi, sizeof(hi)),
+		       rc == -2 ? " with at most 6 decimals" : "", v);
+		return -HSDO_ECONFIG;
+	}
+	*(double *)field(x->c, k) = (double)n / 1e6;
+	return 0;
+}
+
 static int set_enum(struct cfg_ctx *x, size_t k, const struct origin *o, const char *buf,
 		    const char *v)
 {
@@ -1295,6 +1422,8 @@ static int set_from_text(struct cfg_ctx *x, size_t k, const struct origin *o,
 		return set_int(x, k, o, buf, tlen == sizeof(buf) - 1, v);
 	case CT_DURATION:
 		return set_duration(x, k, o, buf, tlen == sizeof(buf) - 1, v);
+	case CT_RATIO:
+		return set_ratio(x, k, o, buf, tlen == sizeof(buf) - 1, v);
 	case CT_ENUM:
 		return set_enum(x, k, o, buf, v);
 	default:
@@ -1318,6 +1447,8 @@ static const char *type_expect(enum cfg_type t)
 		return "an integer";
 	case CT_DURATION:
 		return "a number of seconds";
+	case CT_RATIO:
+		return "a number between 0 and 1";
 	case CT_STRING:
 	case CT_ENUM:
 		return "a string";
@@ -1824,6 +1955,36 @@ static void finalize_client(struct cfg_ctx *x, bool one_only)
 	}
 }
 
+/* Fleet health: the health table's default name, Auto Scaling's needs. */
+static void finalize_health(struct cfg_ctx *x, enum hsdo_role role)
+{
+	struct hsdo_config *c = x->c;
+	char *name;
+
+	if (str_empty(c->health_table_name) && !str_empty(c->dynamodb_table_name) &&
+	    !x->bad[K_DYNAMODB_TABLE_NAME]) {
+		if (strlen(c->dynamodb_table_name) + 7 > 255) {
+			KEY_ERROR(x, K_HEALTH_TABLE_NAME, "required: DYNAMODB_TABLE_NAME is too long "
+				  "to add -health to it");
+		} else if ((name = hsdo_strdup_printf("%s-health", c->dynamodb_table_name)) == NULL) {
+			x->oom = 1;
+			return;
+		} else {
+			hsdo_free(c->health_table_name);
+			c->health_table_name = name;
+		}
+	}
+	if (!str_empty(c->health_table_name) && !str_empty(c->dynamodb_table_name) &&
+	    strcmp(c->health_table_name, c->dynamodb_table_name) == 0)
+		KEY_ERROR(x, K_HEALTH_TABLE_NAME, "must not be the slot table (DYNAMODB_TABLE_NAME): "
+			  "the original HSDO would read the reports as slots");
+	if (role == HSDO_ROLE_SERVER && c->health_asg_set_unhealthy &&
+	    !x->bad[K_HEALTH_ASG_SET_UNHEALTHY] && !x->bad[K_SERVER_MODE] &&
+	    c->server_mode != HSDO_CONFIG_SERVER_MODE_AWS)
+		KEY_ERROR(x, K_HEALTH_ASG_SET_UNHEALTHY, "needs SERVER_MODE aws (Auto Scaling is "
+			  "what replaces the instance)");
+}
+
 /* The rules across keys, once every source of values has been applied. */
 /* SERVER_VALVE_CYCLES, deprecated: it counted cycles, so its hold shrank
  * with INTERVAL (3 cycles of 0.2 s gave way after 0.6 s). It still works,
@@ -1881,6 +2042,7 @@ static void finalize(struct cfg_ctx *x, enum hsdo_role role)
 	finalize_valve(x);
 	if (role == HSDO_ROLE_CLIENT)
 		finalize_client(x, one_only);
+	finalize_health(x, role);
 }
 
 /* ---- public API ----------------------------------------------------------- */
@@ -2090,6 +2252,10 @@ static int dump(const struct hsdo_config *c, FILE *f, bool origins)
 			break;
 		case CT_DURATION:
 			bad = fputs(fmt_seconds(*(const int64_t *)p, sec, sizeof(sec)), f) < 0;
+			break;
+		case CT_RATIO:
+			bad = fputs(fmt_ratio((int64_t)(*(const double *)p * 1e6 + 0.5), sec,
+					      sizeof(sec)), f) < 0;
 			break;
 		case CT_STRING:
 			if (origins)

@@ -14,6 +14,7 @@
 #include "hsdo/item.h"
 #include "hsdo/slot.h"
 #include "hsdo/zone.h"
+#include "item_json.h"
 #include "json.h"
 
 #define US_PER_SEC  INT64_C(1000000)
@@ -21,6 +22,8 @@
 /* 0001-01-01 00:00:00 .. 9999-12-31 23:59:59.999999, Python's datetime range. */
 #define TIME_MIN_US (INT64_C(-62135596800) * US_PER_SEC)
 #define TIME_MAX_US (INT64_C(253402300799) * US_PER_SEC + 999999)
+/* The same range in Unix ms, from 1970 on: Ejected and EjectedSince. */
+#define TIME_MAX_MS (INT64_C(253402300799) * 1000 + 999)
 
 #define NONE "none"
 
@@ -198,7 +201,8 @@ int hsdo_item_check(const struct hsdo_slot *s, char *err, size_t errlen)
 	if (s->state == HSDO_SLOT_FREE)
 		return 0;
 	if (!field_ok(s->ip, sizeof(s->ip)) || !field_ok(s->name, sizeof(s->name)) ||
-	    !field_ok(s->group, sizeof(s->group)) || !field_ok(s->az, sizeof(s->az)))
+	    !field_ok(s->group, sizeof(s->group)) || !field_ok(s->az, sizeof(s->az)) ||
+	    !field_ok(s->eject_reason, sizeof(s->eject_reason)))
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "slot %" PRIu32
 				   ": unterminated string field", s->id);
 	if (s->weight > HSDO_WEIGHT_MAX)
@@ -216,6 +220,12 @@ int hsdo_item_check(const struct hsdo_slot *s, char *err, size_t errlen)
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "slot %" PRIu32
 				   ": time %" PRId64 " us outside years 1..9999",
 				   s->id, s->last_weight_update_us);
+	if (s->ejected_until_ms < 0 || s->ejected_until_ms > TIME_MAX_MS ||
+	    s->eject_since_ms < 0 || s->eject_since_ms > TIME_MAX_MS ||
+	    (s->state == HSDO_SLOT_EJECTED && s->ejected_until_ms == 0))
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "slot %" PRIu32
+				   ": ejection times out of range (until %" PRId64 ", since %"
+				   PRId64 " ms)", s->id, s->ejected_until_ms, s->eject_since_ms);
 	return 0;
 }
 
@@ -252,6 +262,22 @@ static bool add_n(cJSON *o, const char *name, uint64_t n)
 	return add_av(o, name, "N", cJSON_CreateString(buf));
 }
 
+/* Ejected, EjectReason (ejected slots), EjectCount and EjectedSince
+ * (ejected slots, and active ones that were ejected before). */
+static bool add_eject(cJSON *o, const struct hsdo_slot *s)
+{
+	bool ejected = s->state == HSDO_SLOT_EJECTED;
+
+	if (ejected && (!add_n(o, "Ejected", (uint64_t)s->ejected_until_ms) ||
+			!add_s(o, "EjectReason", s->eject_reason)))
+		return false;
+	if ((ejected || s->state == HSDO_SLOT_ACTIVE) && s->eject_count > 0 &&
+	    (!add_n(o, "EjectCount", s->eject_count) ||
+	     !add_n(o, "EjectedSince", (uint64_t)s->eject_since_ms)))
+		return false;
+	return true;
+}
+
 cJSON *hsdo_item_encode(const struct hsdo_slot *s)
 {
 	char tbuf[HSDO_ITEM_TIME_LEN];
@@ -279,7 +305,8 @@ cJSON *hsdo_item_encode(const struct hsdo_slot *s)
 	    (live && s->port != 0 && !add_n(o, "Port", s->port)) ||
 	    (live && s->az[0] != '\0' && !add_s(o, "AZ", s->az)) ||
 	    (s->state == HSDO_SLOT_DRAINING &&
-	     !add_av(o, "Draining", "BOOL", cJSON_CreateBool(1)))) {
+	     !add_av(o, "Draining", "BOOL", cJSON_CreateBool(1))) ||
+	    !add_eject(o, s)) {
 		cJSON_Delete(o);
 		return NULL;
 	}
@@ -299,6 +326,10 @@ enum attr {
 	A_PORT,
 	A_AZ,
 	A_DRAINING,
+	A_EJECTED,
+	A_EJECT_REASON,
+	A_EJECT_COUNT,
+	A_EJECTED_SINCE,
 	A_COUNT
 };
 
@@ -317,6 +348,10 @@ static const struct attr_spec {
 	[A_PORT]     = { "Port",                "N",    false },
 	[A_AZ]       = { "AZ",                  "S",    false },
 	[A_DRAINING] = { "Draining",            "BOOL", false },
+	[A_EJECTED]  = { "Ejected",             "N",    false },
+	[A_EJECT_REASON] = { "EjectReason",     "S",    false },
+	[A_EJECT_COUNT]  = { "EjectCount",      "N",    false },
+	[A_EJECTED_SINCE] = { "EjectedSince",   "N",    false },
 };
 
 /* The value inside an attribute value {type: value}, checked for type. */
@@ -409,6 +444,38 @@ static int s_value(const cJSON *v, const struct attr_spec *a, char *dst, size_t 
 	return 0;
 }
 
+/* The fleet-health attributes into s (the caller decides what the state
+ * keeps of them). */
+static int decode_eject(const cJSON *const *v, struct hsdo_slot *s, char *err, size_t errlen)
+{
+	uint64_t n;
+	int rc;
+
+	if (v[A_EJECTED] != NULL) {
+		if ((rc = n_value(v[A_EJECTED], &attrs[A_EJECTED], 1, TIME_MAX_MS, &n, err,
+				  errlen)) != 0)
+			return rc;
+		s->ejected_until_ms = (int64_t)n;
+	}
+	if (v[A_EJECT_REASON] != NULL &&
+	    (rc = s_value(v[A_EJECT_REASON], &attrs[A_EJECT_REASON], s->eject_reason,
+			  sizeof(s->eject_reason), err, errlen)) != 0)
+		return rc;
+	if (v[A_EJECT_COUNT] != NULL) {
+		if ((rc = n_value(v[A_EJECT_COUNT], &attrs[A_EJECT_COUNT], 0, UINT32_MAX, &n,
+				  err, errlen)) != 0)
+			return rc;
+		s->eject_count = (uint32_t)n;
+	}
+	if (v[A_EJECTED_SINCE] != NULL) {
+		if ((rc = n_value(v[A_EJECTED_SINCE], &attrs[A_EJECTED_SINCE], 0, TIME_MAX_MS,
+				  &n, err, errlen)) != 0)
+			return rc;
+		s->eject_since_ms = (int64_t)n;
+	}
+	return 0;
+}
+
 int hsdo_item_decode(const cJSON *item, struct hsdo_slot *out, char *err, size_t errlen)
 {
 	const cJSON *av[A_COUNT] = { NULL }, *v[A_COUNT] = { NULL }, *c;
@@ -482,19 +549,31 @@ int hsdo_item_decode(const cJSON *item, struct hsdo_slot *out, char *err, size_t
 		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
 				   "IPAddress: \"%s\" is not an IPv4 or IPv6 address (the item is "
 				   "enabled)", s.ip[0] ? quote(s.ip, q, sizeof(q)) : "none");
+	if ((rc = decode_eject(v, &s, err, errlen)) != 0)
+		return rc;
 	if (s.state == HSDO_SLOT_FREE) {
 		hsdo_slot_clear(&s);
 	} else if (v[A_DRAINING] != NULL && cJSON_IsTrue(v[A_DRAINING]) && s.weight == 0) {
 		/* with a Weight, a Draining left by a writer that does not know
 		 * it (item.h): the slot is active */
 		s.state = HSDO_SLOT_DRAINING;
+		hsdo_slot_clear_eject(&s);
+	} else if (v[A_EJECTED] != NULL && s.weight == 0) {
+		s.state = HSDO_SLOT_EJECTED;
+	} else if (v[A_EJECTED] != NULL) {
+		/* the same for an Ejected next to a Weight: the original server
+		 * filled the slot again over our ejection */
+		hsdo_slot_clear_eject(&s);
+	} else {
+		s.ejected_until_ms = 0;
+		s.eject_reason[0] = '\0';
 	}
 	*out = s;
 	return 0;
 }
 
-int hsdo_item_decode_json(const char *buf, size_t len, struct hsdo_slot *out,
-			  char *err, size_t errlen)
+int hsdo_item_json_parse_value(const char *buf, size_t len, cJSON **out, char *err,
+			       size_t errlen)
 {
 	struct hsdo_json_error e;
 	cJSON *root;
@@ -516,6 +595,58 @@ int hsdo_item_decode_json(const char *buf, size_t len, struct hsdo_slot *out,
 					   "trailing data after the item at byte %zu", e.at);
 		}
 	}
+	*out = root;
+	return 0;
+}
+
+int hsdo_item_json_attr(const cJSON *item, const char *name, const char *type, bool required,
+			const cJSON **val, char *err, size_t errlen)
+{
+	const struct attr_spec a = { name, type, required };
+	const cJSON *c, *av = NULL;
+
+	*val = NULL;
+	if (!cJSON_IsObject(item))
+		return hsdo_seterr(err, errlen, -HSDO_EPROTO, "item is not a JSON object");
+	for (c = item->child; c != NULL; c = c->next) {
+		if (c->string == NULL || strcmp(c->string, name) != 0)
+			continue;
+		if (av != NULL)
+			return hsdo_seterr(err, errlen, -HSDO_EPROTO, "duplicate attribute %s", name);
+		av = c;
+	}
+	if (av == NULL)
+		return required ? hsdo_seterr(err, errlen, -HSDO_EPROTO, "missing attribute %s",
+					      name) : 0;
+	return av_value(av, &a, val, err, errlen);
+}
+
+int hsdo_item_json_n(const cJSON *val, const char *name, uint64_t lo, uint64_t hi,
+		     uint64_t *out, char *err, size_t errlen)
+{
+	const struct attr_spec a = { name, "N", true };
+
+	return n_value(val, &a, lo, hi, out, err, errlen);
+}
+
+bool hsdo_item_json_add(cJSON *o, const char *name, const char *type, cJSON *v)
+{
+	return add_av(o, name, type, v);
+}
+
+bool hsdo_item_json_add_n(cJSON *o, const char *name, uint64_t n)
+{
+	return add_n(o, name, n);
+}
+
+int hsdo_item_decode_json(const char *buf, size_t len, struct hsdo_slot *out,
+			  char *err, size_t errlen)
+{
+	cJSON *root = NULL;
+	int rc;
+
+	if ((rc = hsdo_item_json_parse_value(buf, len, &root, err, errlen)) != 0)
+		return rc;
 	rc = hsdo_item_decode(root, out, err, errlen);
 	cJSON_Delete(root);
 	return rc;

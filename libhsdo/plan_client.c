@@ -315,7 +315,8 @@ static int classify_slots(struct plan *p)
 		}
 		if (s->state == HSDO_SLOT_FREE)
 			continue;
-		if (s->state != HSDO_SLOT_ACTIVE && s->state != HSDO_SLOT_DRAINING) {
+		if (s->state != HSDO_SLOT_ACTIVE && s->state != HSDO_SLOT_DRAINING &&
+		    s->state != HSDO_SLOT_EJECTED) {
 			rc = add_skip(p, id, NULL, "slot %u: unknown state %d", (unsigned)id,
 				(int)s->state);
 			p->flags[i] = SLOT_INVALID;
@@ -423,8 +424,10 @@ static int plan_server(struct plan *p, const struct backend *b, size_t i)
 		if (rc != 0)
 			return rc;
 	}
-	if (s->state == HSDO_SLOT_DRAINING) {
-		/* `state drain` also lifts FMAINT, so a maint slot drains. */
+	if (s->state == HSDO_SLOT_DRAINING || s->state == HSDO_SLOT_EJECTED) {
+		/* `state drain` also lifts FMAINT, so a maint slot drains. An
+		 * ejected slot drains the same way: its instance is still
+		 * there, and it comes back with `state ready`. */
 		if ((admin & HSDO_RTAPI_ADMF_FDRAIN) && !(admin & HSDO_RTAPI_ADMF_FMAINT))
 			return 0;
 		return add_cmd(p, b, id, HSDO_CMD_STATE_DRAIN, NULL, 0, 0);

@@ -156,7 +156,8 @@ static bool slot_valid(const struct hsdo_slot *s, size_t idx)
 	       terminated(s->ip, sizeof(s->ip)) &&
 	       terminated(s->name, sizeof(s->name)) &&
 	       terminated(s->group, sizeof(s->group)) &&
-	       terminated(s->az, sizeof(s->az));
+	       terminated(s->az, sizeof(s->az)) &&
+	       terminated(s->eject_reason, sizeof(s->eject_reason));
 }
 
 /* Copy cur into out, checking each slot while it is in cache. */
@@ -527,10 +528,13 @@ static bool drain(struct hsdo_slot *s, int64_t now,
 		out->freed++;
 		return true;
 	}
-	if (s->state == HSDO_SLOT_ACTIVE) {
+	if (s->state == HSDO_SLOT_ACTIVE || s->state == HSDO_SLOT_EJECTED) {
+		/* An ejected instance that leaves drains like any other: its
+		 * ejection ends with it. */
 		s->state = HSDO_SLOT_DRAINING;
 		s->weight = 0;
 		s->last_weight_update_us = now;
+		hsdo_slot_clear_eject(s);
 		out->drain_started++;
 		return true;
 	}
@@ -580,9 +584,16 @@ static void update_slots(struct work *w, struct hsdo_table *t, int64_t now,
 				out->updated++;
 				wrote = true;
 			}
-			if (renamed && s->state == HSDO_SLOT_ACTIVE) {
+			if (renamed && (s->state == HSDO_SLOT_ACTIVE ||
+					s->state == HSDO_SLOT_EJECTED)) {
+				/* An ejection, too, was the previous server's. */
+				s->state = HSDO_SLOT_ACTIVE;
 				s->weight = st->min_weight;
 				s->last_weight_update_us = now;
+				hsdo_slot_clear_eject(s);
+			} else if (s->state == HSDO_SLOT_EJECTED) {
+				/* Stays out: fleet health (eject.h) decides when it
+				 * comes back. */
 			} else if (s->state == HSDO_SLOT_DRAINING) {
 				s->state = HSDO_SLOT_ACTIVE;
 				s->weight = st->min_weight;

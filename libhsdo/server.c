@@ -20,6 +20,10 @@ struct hsdo_server {
 	unsigned held;                  /* consecutive held cycles */
 	int64_t held_since_us;          /* now_us of the first of them */
 	bool ensured;                   /* ensure_slots tried this cycle */
+	struct hsdo_reports *reports;   /* borrowed; NULL: no fleet health votes */
+	uint64_t *min_gen;              /* per slot: see server.h */
+	struct hsdo_report_set rset;    /* the reports of the cycle */
+	struct hsdo_eject_result eject; /* the step's decisions, kept for the report */
 
 	/* The cycle in flight. */
 	bool busy;
@@ -87,7 +91,7 @@ bool hsdo_server_lifecycle_due(const struct hsdo_table *t, const char *instance_
 		s = &t->slots[i];
 		if (s->state == HSDO_SLOT_FREE || strcmp(s->name, instance_id) != 0)
 			continue;
-		if (s->state == HSDO_SLOT_ACTIVE)
+		if (s->state != HSDO_SLOT_DRAINING)
 			return false;
 		return now_us - s->last_weight_update_us >= drain_time_us;
 	}
@@ -116,13 +120,26 @@ int hsdo_server_new(const struct hsdo_server_settings *st, struct hsdo_store *st
 	if (s == NULL)
 		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");
 	s->all_ids = hsdo_calloc(st->slots, sizeof(*s->all_ids));
-	if (s->all_ids == NULL) {
+	s->min_gen = hsdo_calloc(st->slots, sizeof(*s->min_gen));
+	if (s->all_ids == NULL || s->min_gen == NULL) {
+		hsdo_free(s->all_ids);
+		hsdo_free(s->min_gen);
 		hsdo_free(s);
 		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");
 	}
 	for (i = 0; i < st->slots; i++)
 		s->all_ids[i] = (uint32_t)(i + 1);
 	s->set = *st;
+	s->set.eject.min_weight = st->plan.min_weight;
+	s->set.eject.max_weight = st->plan.max_weight;
+	if (s->set.eject.eject_time_ms == 0)
+		s->set.eject.eject_time_ms = 30000;
+	if (s->set.eject.max_ejected_percent == 0)
+		s->set.eject.max_ejected_percent = 20;
+	if (hsdo_eject_settings_check(&s->set.eject) != 0) {
+		hsdo_server_free(s);
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "bad fleet health settings");
+	}
 	s->store = store;
 	*out = s;
 	return 0;
@@ -145,7 +162,15 @@ void hsdo_server_free(struct hsdo_server *s)
 	cycle_reset(s);
 	hsdo_table_free(&s->cache);
 	hsdo_free(s->all_ids);
+	hsdo_free(s->min_gen);
+	hsdo_report_set_free(&s->rset);
+	hsdo_eject_result_free(&s->eject);
 	hsdo_free(s);
+}
+
+void hsdo_server_set_reports(struct hsdo_server *s, struct hsdo_reports *reports)
+{
+	s->reports = reports;
 }
 
 bool hsdo_server_busy(const struct hsdo_server *s)
@@ -187,6 +212,19 @@ static void fail(struct hsdo_server *s, int rc, const char *err)
 
 static void step_gen(struct hsdo_server *s);
 
+/* A slot whose instance or state a write changes votes anew: reports that
+ * hold an older generation than gen no longer count for it. */
+static void note_changes(struct hsdo_server *s, const struct hsdo_table *old,
+			 const struct hsdo_table *next, uint64_t gen)
+{
+	size_t i;
+
+	for (i = 0; i < next->n && i < s->set.slots; i++)
+		if (i >= old->n || old->slots[i].state != next->slots[i].state ||
+		    strcmp(old->slots[i].name, next->slots[i].name) != 0)
+			s->min_gen[i] = gen;
+}
+
 static void on_write(void *arg, int rc, const char *err)
 {
 	struct hsdo_server *s = arg;
@@ -196,6 +234,7 @@ static void on_write(void *arg, int rc, const char *err)
 		return;
 	}
 	if (s->wtable != &s->cache) {
+		note_changes(s, &s->cache, &s->plan.table, s->cache.generation + 1);
 		hsdo_table_free(&s->cache);
 		s->cache = s->plan.table;
 		memset(&s->plan.table, 0, sizeof(s->plan.table));
@@ -224,6 +263,30 @@ static void copy_plan_counts(struct hsdo_server_report *r, const struct hsdo_pla
 		memcpy(r->overflow_ids[i], p->overflow_ids[i], HSDO_NAME_LEN);
 }
 
+/* Fleet health on the planned table; the changed list then covers both. */
+static int health_step(struct hsdo_server *s)
+{
+	uint32_t *ids = NULL;
+	size_t n = 0;
+	int rc;
+
+	hsdo_eject_result_free(&s->eject);
+	rc = hsdo_eject_plan(&s->plan.table, s->rset.v, s->rset.n,
+			     s->plan.table.n <= s->set.slots ? s->min_gen : NULL,
+			     s->now_us / 1000, &s->set.eject, &s->eject);
+	if (rc != 0)
+		return rc;
+	s->rep.eject = &s->eject;
+	if (s->eject.nevents == 0)
+		return 0;
+	if ((rc = hsdo_table_diff(&s->cache, &s->plan.table, &ids, &n)) != 0)
+		return rc;
+	hsdo_free(s->plan.changed);
+	s->plan.changed = ids;
+	s->plan.nchanged = n;
+	return 0;
+}
+
 static void step_plan(struct hsdo_server *s)
 {
 	char why[160];
@@ -238,6 +301,10 @@ static void step_plan(struct hsdo_server *s)
 		return;
 	}
 	copy_plan_counts(&s->rep, &s->plan);
+	if ((rc = health_step(s)) != 0) {
+		finish(s, HSDO_SERVER_ERROR, rc, "fleet health step failed");
+		return;
+	}
 	hold = hsdo_server_valve(&s->cache, &s->plan.table, s->ninst, s->set.max_remove_share,
 				 &s->rep.would_remove, &s->rep.used, why, sizeof(why));
 	if (hold && s->set.confirm_us > 0) {
@@ -358,6 +425,41 @@ static void step_gen(struct hsdo_server *s)
 		fail(s, rc, "could not start the generation read");
 }
 
+static void on_reports(void *arg, int rc, const char *err)
+{
+	struct hsdo_server *s = arg;
+
+	s->rep.reports_read = rc == 0;
+	s->rep.reports_rc = rc;
+	if (rc != 0) {
+		/* Not fatal: no vote this cycle, the table still follows the source. */
+		snprintf(s->rep.reports_error, sizeof(s->rep.reports_error), "%s",
+			 err != NULL && err[0] ? err : hsdo_strerror(rc));
+		hsdo_report_set_free(&s->rset);
+	}
+	s->rep.reports = s->rset.n;
+	s->rep.reports_bad = s->rset.bad;
+	snprintf(s->rep.reports_first_bad, sizeof(s->rep.reports_first_bad), "%s",
+		 s->rset.first_bad);
+	step_gen(s);
+}
+
+/* The reports, when there are any to read; then the generation. */
+static void step_reports(struct hsdo_server *s)
+{
+	int rc;
+
+	hsdo_report_set_free(&s->rset);
+	if (s->reports == NULL || !s->set.eject.enabled) {
+		step_gen(s);
+		return;
+	}
+	s->rep.store_calls++;
+	rc = hsdo_reports_read_all(s->reports, s->now_us / 1000, &s->rset, on_reports, s);
+	if (rc != 0)
+		on_reports(s, rc, "could not start the report read");
+}
+
 static void on_lease(void *arg, int rc, const char *err)
 {
 	struct hsdo_server *s = arg;
@@ -382,7 +484,7 @@ static void on_lease(void *arg, int rc, const char *err)
 		s->fence_pending = true;
 		s->held = 0;
 	}
-	step_gen(s);
+	step_reports(s);
 }
 
 int hsdo_server_cycle(struct hsdo_server *s, const struct hsdo_instance *inst, size_t ninst,
@@ -409,7 +511,7 @@ int hsdo_server_cycle(struct hsdo_server *s, const struct hsdo_instance *inst, s
 	s->ensured = false;
 	s->rep.ninstances = ninst;
 	if (ttl <= 0) {
-		step_gen(s);
+		step_reports(s);
 		return 0;
 	}
 	/* Standby while another's lease has time left: no store call. */
@@ -421,7 +523,7 @@ int hsdo_server_cycle(struct hsdo_server *s, const struct hsdo_instance *inst, s
 	/* Renew when half the TTL is gone: a lease costs one small write per
 	 * TTL/2, not one per cycle. */
 	if (s->have_lease && s->lease.expires_ms - now_ms > ttl / 2) {
-		step_gen(s);
+		step_reports(s);
 		return 0;
 	}
 	s->rep.store_calls++;

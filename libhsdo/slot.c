@@ -8,7 +8,7 @@
 const char *hsdo_slot_state_str(enum hsdo_slot_state s)
 {
 	static const char *const names[HSDO_SLOT_STATE_COUNT] = {
-		"free", "active", "draining",
+		"free", "active", "draining", "ejected",
 	};
 
 	if ((unsigned)s >= HSDO_SLOT_STATE_COUNT)
@@ -45,6 +45,20 @@ void hsdo_slot_clear(struct hsdo_slot *s)
 	memset(s, 0, sizeof(*s));
 	s->id = id;
 	s->state = HSDO_SLOT_FREE;
+}
+
+void hsdo_slot_clear_eject(struct hsdo_slot *s)
+{
+	s->ejected_until_ms = 0;
+	s->eject_since_ms = 0;
+	s->eject_count = 0;
+	memset(s->eject_reason, 0, sizeof(s->eject_reason));
+}
+
+bool hsdo_slot_used(const struct hsdo_slot *s)
+{
+	return s->state == HSDO_SLOT_ACTIVE || s->state == HSDO_SLOT_DRAINING ||
+	       s->state == HSDO_SLOT_EJECTED;
 }
 
 int hsdo_table_init(struct hsdo_table *t, size_t n)
@@ -89,7 +103,32 @@ bool hsdo_slot_equal(const struct hsdo_slot *a, const struct hsdo_slot *b)
 	       strcmp(a->ip, b->ip) == 0 && strcmp(a->name, b->name) == 0 &&
 	       strcmp(a->group, b->group) == 0 && strcmp(a->az, b->az) == 0 &&
 	       a->port == b->port && a->weight == b->weight &&
-	       a->last_weight_update_us == b->last_weight_update_us;
+	       a->last_weight_update_us == b->last_weight_update_us &&
+	       a->ejected_until_ms == b->ejected_until_ms &&
+	       a->eject_since_ms == b->eject_since_ms && a->eject_count == b->eject_count &&
+	       strcmp(a->eject_reason, b->eject_reason) == 0;
+}
+
+int hsdo_table_diff(const struct hsdo_table *a, const struct hsdo_table *b,
+		    uint32_t **ids, size_t *n)
+{
+	size_t i, k = 0;
+
+	*ids = NULL;
+	*n = 0;
+	if (a->n != b->n)
+		return -HSDO_EINVAL;
+	for (i = 0; i < a->n; i++)
+		k += !hsdo_slot_equal(&a->slots[i], &b->slots[i]);
+	if (k == 0)
+		return 0;
+	*ids = hsdo_calloc(k, sizeof(**ids));
+	if (*ids == NULL)
+		return -HSDO_ENOMEM;
+	for (i = 0; i < a->n; i++)
+		if (!hsdo_slot_equal(&a->slots[i], &b->slots[i]))
+			(*ids)[(*n)++] = b->slots[i].id;
+	return 0;
 }
 
 int hsdo_strlcpy_field(char *dst, size_t dstlen, const char *src)

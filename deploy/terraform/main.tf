@@ -1,4 +1,4 @@
-# HSDO on AWS: the slot table and the two roles, with exactly the actions
+# HSDO on AWS: the slot table, the fleet health table and the two roles, with exactly the actions
 # the agent sends (docs/iam/; tests/infra/check_iac.js checks that these
 # documents and the policies there agree).
 
@@ -22,6 +22,26 @@ resource "aws_dynamodb_table" "slots" {
 
   point_in_time_recovery {
     enabled = true
+  }
+
+  tags = var.tags
+}
+
+# Fleet health (docs/health.md): one report per client, hash key ClientId
+# (S); DynamoDB deletes the reports of clients gone for good (TTL).
+resource "aws_dynamodb_table" "health" {
+  name         = var.health_table_name != "" ? var.health_table_name : "${var.table_name}-health"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "ClientId"
+
+  attribute {
+    name = "ClientId"
+    type = "S"
+  }
+
+  ttl {
+    attribute_name = "Expires"
+    enabled        = true
   }
 
   tags = var.tags
@@ -68,6 +88,25 @@ data "aws_iam_policy_document" "server" {
     }
   }
 
+  statement {
+    sid       = "HealthReportsRead"
+    actions   = ["dynamodb:Scan"]
+    resources = [aws_dynamodb_table.health.arn]
+  }
+
+  dynamic "statement" {
+    for_each = length(var.asg_names) > 0 ? [1] : []
+
+    content {
+      sid     = "ReplaceFailingInstances"
+      actions = ["autoscaling:SetInstanceHealth"]
+      resources = [
+        for name in var.asg_names :
+        "arn:${data.aws_partition.current.partition}:autoscaling:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:autoScalingGroup:*:autoScalingGroupName/${name}"
+      ]
+    }
+  }
+
   dynamic "statement" {
     for_each = length(var.asg_names) > 0 ? [1] : []
 
@@ -92,6 +131,12 @@ data "aws_iam_policy_document" "client" {
       "dynamodb:Scan",
     ]
     resources = [aws_dynamodb_table.slots.arn]
+  }
+
+  statement {
+    sid       = "HealthReportWrite"
+    actions   = ["dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.health.arn]
   }
 }
 

@@ -6,6 +6,10 @@ output "table_arn" {
   value = aws_dynamodb_table.slots.arn
 }
 
+output "health_table_name" {
+  value = aws_dynamodb_table.health.name
+}
+
 output "server_instance_profile" {
   value = aws_iam_instance_profile.server.name
 }

@@ -21,3 +21,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "health_table_name" {
+  description = "DynamoDB table of the fleet health reports (HEALTH_TABLE_NAME); empty: <table_name>-health."
+  type        = string
+  default     = ""
+}

@@ -25,6 +25,7 @@ enum hsdo_aws_principal {
 /* What an operation's policy statement may name as its Resource. */
 enum hsdo_aws_scope {
 	HSDO_AWS_SCOPE_TABLE = 0,    /* the slot table's ARN */
+	HSDO_AWS_SCOPE_HEALTH_TABLE, /* the health table's ARN (docs/health.md) */
 	HSDO_AWS_SCOPE_ASG,          /* the Auto Scaling groups' ARNs */
 	HSDO_AWS_SCOPE_ROLE,         /* the HSDO role's ARN */
 	HSDO_AWS_SCOPE_ANY,          /* "*": AWS has no resource-level permission for it */
@@ -43,7 +44,8 @@ struct hsdo_aws_op {
 /* The table, n rows. */
 const struct hsdo_aws_op *hsdo_aws_ops(size_t *n);
 
-/* The row of an operation, or NULL. */
+/* The row of an operation, or NULL. An operation sent to two tables (the
+ * slot table and the health table) has a row for each: this is the first. */
 const struct hsdo_aws_op *hsdo_aws_ops_find(enum hsdo_creds_service svc, const char *name);
 
 /* Whether a client for principals (a mask; 0: no check) may send it. */

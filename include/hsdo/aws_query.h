@@ -12,6 +12,7 @@
 #ifndef HSDO_AWS_QUERY_H
 #define HSDO_AWS_QUERY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "hsdo/creds.h"
@@ -58,6 +59,12 @@ int hsdo_ec2_describe_instances_body(const char *const *ids, size_t n,
  * group (< HSDO_GROUP_LEN), hook (<= 255) or id (<= 19). */
 int hsdo_asg_complete_lifecycle_body(const char *group, const char *hook, const char *id,
 				     char *out, size_t outlen, char *err, size_t errlen);
+
+/* Body of SetInstanceHealth with HealthStatus=Unhealthy for instance id
+ * (1..19 characters), ShouldRespectGracePeriod as given (fleet health:
+ * docs/health.md). Same output contract as hsdo_asg_describe_groups_body. */
+int hsdo_asg_set_instance_health_body(const char *id, bool respect_grace, char *out,
+				      size_t outlen, char *err, size_t errlen);
 
 /* ---- DescribeAutoScalingGroups ------------------------------------------------ */
 

@@ -50,6 +50,9 @@ struct hsdo_client_report {
 	size_t store_read_errors;      /* ... and how many failed or read no slot */
 	const struct hsdo_plan_client_result *plan;   /* NULL if no plan */
 	const struct hsdo_table *table;               /* table followed; NULL if none yet */
+	/* HAProxy's `show servers state` of every backend as read this cycle
+	 * (fleet health reads its checks); NULL when it was not read. */
+	const struct hsdo_servers_state *state;
 	uint64_t connections;          /* Runtime API connections opened, in all */
 	char store_error[256];         /* "" when the store answered */
 	char haproxy_error[256];       /* "" when HAProxy answered */

@@ -124,6 +124,20 @@ struct hsdo_config {
 	char *spoa_listen;                    /* validated "host:port" */
 	enum hsdo_config_log_target log_target;
 
+	/* fleet health (docs/health.md) */
+	bool health_eject;
+	int64_t health_window_ms;
+	int health_min_requests;
+	double health_error_ratio;            /* (0, 1] */
+	char *client_id;                      /* "" = the host name */
+	int64_t health_report_interval_ms;
+	char *health_table_name;              /* <DYNAMODB_TABLE_NAME>-health when unset */
+	double health_quorum;                 /* [0, 1] */
+	int64_t health_eject_time_ms;
+	int health_max_ejected_percent;
+	bool health_asg_set_unhealthy;
+	int64_t health_asg_after_ms;
+
 	/* provenance, for --check-config --debug */
 	char *source_file;                    /* the file read; "" = none (defaults + environment) */
 	bool store_auto;                      /* STORE was unset: chosen from DYNAMODB_TABLE_NAME */

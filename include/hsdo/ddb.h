@@ -237,4 +237,41 @@ int hsdo_ddb_scan_finish(struct hsdo_ddb_scan *sc, struct hsdo_table *out,
 			 char *err, size_t errlen);
 void hsdo_ddb_scan_free(struct hsdo_ddb_scan *sc);
 
+/* ---- the health table (docs/health.md) -------------------------------------
+ *
+ * One item per client, hash key ClientId (S), the report item of report.h;
+ * its Expires attribute (Unix s) is the table's TTL attribute, so DynamoDB
+ * deletes the reports of clients gone for good. */
+#define HSDO_DDB_REPORTS_KEY "ClientId"
+#define HSDO_DDB_REPORTS_TTL "Expires"
+
+struct hsdo_report;
+struct hsdo_report_set;
+
+/* CreateTable and DescribeTable's key check for a table whose hash key is
+ * key of type key_type ("S", "N"); the slot table's forms above are these
+ * with BackendServerID, N. */
+int hsdo_ddb_build_create_table_key(const char *table, const char *key, const char *key_type,
+				    struct hsdo_ddb_req *out, char *err, size_t errlen);
+int hsdo_ddb_parse_describe_table_key(const char *buf, size_t len, const char *key,
+				      const char *key_type, struct hsdo_ddb_table_info *out,
+				      char *err, size_t errlen);
+/* PutItem of a report (replacing the client's previous one). -HSDO_EINVAL
+ * for a report failing hsdo_report_check. */
+int hsdo_ddb_build_put_report(const char *table, const struct hsdo_report *r,
+			      struct hsdo_ddb_req *out, char *err, size_t errlen);
+/* Scan of the health table (eventually consistent), from the client id
+ * start (NULL: the first page), at most limit items (0: no Limit). */
+int hsdo_ddb_build_scan_reports(const char *table, const char *start, uint32_t limit,
+				struct hsdo_ddb_req *out, char *err, size_t errlen);
+/* One Scan page of reports appended to set (items that do not decode are
+ * counted in set->bad and named, never fatal); next (nextlen >=
+ * HSDO_REPORT_ID_LEN) gets the LastEvaluatedKey's client id, "" on the
+ * last page. Errors as the other parsers; the set keeps what was added. */
+int hsdo_ddb_parse_scan_reports(const char *buf, size_t len, struct hsdo_report_set *set,
+				char *next, size_t nextlen, char *err, size_t errlen);
+/* UpdateTimeToLive: enable TTL on attr. */
+int hsdo_ddb_build_update_ttl(const char *table, const char *attr, struct hsdo_ddb_req *out,
+			      char *err, size_t errlen);
+
 #endif

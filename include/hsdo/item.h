@@ -15,14 +15,21 @@
  *   Port                N  1..65535, only when the slot has a port (ours)
  *   AZ                  S  only when known (ours)
  *   Draining            BOOL true, only when draining (ours)
+ *   Ejected             N  until when, Unix ms, only when ejected (ours)
+ *   EjectReason         S  why, only when ejected (ours)
+ *   EjectCount          N  times ejected, on ejected slots and on active
+ *                          slots that came back (ours)
+ *   EjectedSince        N  Unix ms of the first of those ejections (ours)
  *
  * Mapping: disabled -> FREE (every other field cleared, whatever the item
- * holds); enabled + Draining + Weight 0 -> DRAINING; enabled -> ACTIVE,
- * also with a Draining next to a Weight above 0: the original server
- * updates only its six attributes, so a slot it frees and fills again
- * keeps the Draining we wrote, while its Weight is the new server's. "none"
- * <-> "". A DRAINING slot is written as enabled with Weight 0 and its
- * address kept, so an original client sets weight 0 and drains it.
+ * holds); enabled + Draining + Weight 0 -> DRAINING (ejection attributes
+ * dropped); enabled + Ejected + Weight 0 -> EJECTED; enabled -> ACTIVE
+ * (keeping EjectCount and EjectedSince), also with a Draining or an Ejected
+ * next to a Weight above 0: the original server updates only its six
+ * attributes, so a slot it frees and fills again keeps the Draining or
+ * Ejected we wrote, while its Weight is the new server's. "none" <-> "".
+ * DRAINING and EJECTED slots are written as enabled with Weight 0 and their
+ * address kept, so an original client sets weight 0 and drains them.
  * Slot times are UTC microseconds; encode and decode convert them to and
  * from local time (zone.h), the free-slot value aside.
  * N values must be plain decimal integers ("5"; not "5.0", "5e0" or " 5"),

@@ -12,7 +12,10 @@
  * - active slots ramp from min_weight to max_weight, one increase_weight step
  *   per full increase_interval, on a fixed grid;
  * - slots whose instance vanished or is leaving drain (weight 0, address
- *   kept) for drain_time, then are freed.
+ *   kept) for drain_time, then are freed;
+ * - an ejected slot (fleet health, eject.h) whose instance is still in
+ *   service stays ejected: only eject.h brings it back; if its instance
+ *   leaves, it drains like an active one and its ejection ends.
  * The output depends only on the set of instances, not on their order. */
 #ifndef HSDO_PLAN_SERVER_H
 #define HSDO_PLAN_SERVER_H

@@ -10,7 +10,10 @@
  *     only when it is not the one this server last wrote or read, or when
  *     it is 0 (unversioned: another writer, such as the original server,
  *     changes it without announcing it);
- *  3. plan (hsdo_plan_server) and the safety valves (below);
+ *  3. plan (hsdo_plan_server), fleet health (hsdo_eject_plan on the
+ *     planned table, with the reports read after the lease: ejections,
+ *     returns; see eject.h) and the safety valves (below), which judge
+ *     the plan and the ejections together;
  *  4. write only the slots that changed, plus the generation, under the
  *     lease epoch; nothing changed -> no write at all. A conflict (another
  *     writer) drops the cache; the next cycle re-reads.
@@ -24,6 +27,13 @@
  * where it no longer holds resets the clock. Overflow (more instances
  * in service than free slots) is reported, never silently truncated.
  *
+ * Reports (hsdo_server_set_reports): with eject.enabled, the lease holder
+ * reads every report once per cycle, after the lease; a failed read is
+ * reported and the cycle goes on without votes (nothing new is ejected;
+ * returns still happen). The server keeps, per slot, the generation of its
+ * last write that changed the slot's instance or state: a report holding
+ * an older generation votes on that slot no more (eject.h, min_gen).
+ *
  * The cycle is asynchronous over the store's asynchronous operations (done
  * is called exactly once; before hsdo_server_cycle returns with a
  * synchronous store such as the file store). */
@@ -34,7 +44,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hsdo/eject.h"
 #include "hsdo/plan_server.h"
+#include "hsdo/report.h"
+#include "hsdo/reports.h"
 #include "hsdo/slot.h"
 #include "hsdo/store.h"
 
@@ -47,6 +60,9 @@ struct hsdo_server_settings {
 	int64_t lease_ttl_ms;          /* 0: no lease, single writer (epoch 0) */
 	double max_remove_share;       /* 0..1; default 0.5 */
 	int64_t confirm_us;            /* SERVER_VALVE_SECONDS; 0 = valve off */
+	/* Fleet health. min_weight and max_weight come from plan; a zero
+	 * eject_time_ms or max_ejected_percent takes the default (30 s, 20). */
+	struct hsdo_eject_settings eject;
 };
 
 enum hsdo_server_outcome {
@@ -81,6 +97,18 @@ struct hsdo_server_report {
 	       duplicates, invalid;
 	char overflow_ids[4][HSDO_NAME_LEN];
 	const struct hsdo_table *table;  /* current table (borrowed), NULL if none */
+	/* Fleet health: the reports read this cycle (reports_read false when
+	 * none were: no reports store, HEALTH_EJECT off, standby), how many,
+	 * how many did not decode (the first named) or the read's error; and
+	 * the step's decisions (borrowed until the next cycle; NULL when no
+	 * plan ran), which are in the store only when the outcome is WROTE. */
+	bool reports_read;
+	size_t reports;
+	size_t reports_bad;
+	char reports_first_bad[256];
+	int reports_rc;
+	char reports_error[256];
+	const struct hsdo_eject_result *eject;
 };
 
 typedef void (*hsdo_server_done_fn)(void *arg, const struct hsdo_server_report *rep);
@@ -90,6 +118,9 @@ typedef void (*hsdo_server_done_fn)(void *arg, const struct hsdo_server_report *
 int hsdo_server_new(const struct hsdo_server_settings *st, struct hsdo_store *store,
 		    struct hsdo_server **out, char *err, size_t errlen);
 void hsdo_server_free(struct hsdo_server *s);
+
+/* The reports to read each cycle (borrowed; NULL: none). */
+void hsdo_server_set_reports(struct hsdo_server *s, struct hsdo_reports *reports);
 
 /* Run one cycle over inst (copied). now_us: wall clock, Unix µs.
  * -HSDO_EAGAIN when a cycle is already running, else 0 and done is called. */

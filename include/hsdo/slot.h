@@ -19,11 +19,15 @@
 #define HSDO_AZ_LEN    32
 #define HSDO_WEIGHT_MAX 256 /* HAProxy's absolute weight bound */
 #define HSDO_SLOTS_MAX  100000
+#define HSDO_EJECT_REASON_LEN 160 /* "4 of 5 HAProxies see errors >= 50 % ..." */
 
 enum hsdo_slot_state {
 	HSDO_SLOT_FREE = 0,  /* no server: HAProxy keeps it in maint */
 	HSDO_SLOT_ACTIVE,    /* serving; weight ramps to MAX_WEIGHT */
 	HSDO_SLOT_DRAINING,  /* leaving: weight 0, address kept, then freed */
+	HSDO_SLOT_EJECTED,   /* in service but failing for a quorum of HAProxies:
+			      * weight 0, address kept, back at ejected_until
+			      * (docs/health.md) */
 	HSDO_SLOT_STATE_COUNT
 };
 
@@ -40,6 +44,15 @@ struct hsdo_slot {
 	 * weight change (ramp clock); for a draining slot, when the drain
 	 * started; 0 for a free slot ("0-0-0 00:00:00.000000"). */
 	int64_t last_weight_update_us;
+	/* Fleet health (docs/health.md). An ejected slot comes back at
+	 * ejected_until_ms (Unix ms) for eject_reason. eject_count (times
+	 * ejected) and eject_since_ms (first of those ejections) stay on the
+	 * slot after it comes back, for the backoff and the Auto Scaling
+	 * report; all zero / "" on a slot never ejected. */
+	int64_t ejected_until_ms;
+	int64_t eject_since_ms;
+	uint32_t eject_count;
+	char eject_reason[HSDO_EJECT_REASON_LEN];
 };
 
 struct hsdo_table {
@@ -75,8 +88,18 @@ int hsdo_table_init(struct hsdo_table *t, size_t n);
 void hsdo_table_free(struct hsdo_table *t);
 /* Deep copy src into dst (dst is overwritten, not freed first). */
 int hsdo_table_copy(struct hsdo_table *dst, const struct hsdo_table *src);
+/* Ids of the slots whose content differs between a and b (same n), in
+ * ascending order, into *ids (hsdo_free; NULL when none). 0, -HSDO_EINVAL
+ * (sizes differ) or -HSDO_ENOMEM. */
+int hsdo_table_diff(const struct hsdo_table *a, const struct hsdo_table *b,
+		    uint32_t **ids, size_t *n);
 /* Reset one slot to free, keeping its id. */
 void hsdo_slot_clear(struct hsdo_slot *s);
+/* Forget a slot's ejection history (until, since, count, reason). */
+void hsdo_slot_clear_eject(struct hsdo_slot *s);
+/* True for the states whose slot holds an instance (active, draining,
+ * ejected): it keeps its address and its name. */
+bool hsdo_slot_used(const struct hsdo_slot *s);
 /* True when two slots carry the same stored content. */
 bool hsdo_slot_equal(const struct hsdo_slot *a, const struct hsdo_slot *b);
 

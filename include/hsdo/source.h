@@ -100,6 +100,12 @@ struct hsdo_source_ops {
 	 * completed, or timed out), or another error. */
 	int (*complete_lifecycle)(struct hsdo_source *s, const char *group, const char *id,
 				  hsdo_source_op_done_fn done, void *arg);
+	/* aws only (NULL elsewhere): SetInstanceHealth Unhealthy with
+	 * ShouldRespectGracePeriod=true for instance id, so that its group
+	 * replaces it (fleet health). done gets 0, or -HSDO_ENOTFOUND when
+	 * Auto Scaling does not know the instance (gone already). */
+	int (*set_unhealthy)(struct hsdo_source *s, const char *id,
+			     hsdo_source_op_done_fn done, void *arg);
 	/* Release; a list in progress gets done(-HSDO_EAGAIN, "cancelled"). */
 	void (*free)(struct hsdo_source *s);
 };
@@ -115,6 +121,9 @@ struct hsdo_source {
 int hsdo_source_list(struct hsdo_source *s, hsdo_source_done_fn done, void *arg);
 int hsdo_source_complete_lifecycle(struct hsdo_source *s, const char *group, const char *id,
 				   hsdo_source_op_done_fn done, void *arg);
+/* -HSDO_EINVAL (done never called) for a source other than aws. */
+int hsdo_source_set_unhealthy(struct hsdo_source *s, const char *id,
+			      hsdo_source_op_done_fn done, void *arg);
 void hsdo_source_free(struct hsdo_source *s);
 const char *hsdo_source_name(const struct hsdo_source *s);
 

@@ -93,6 +93,7 @@
 #include <stdint.h>
 
 #include "hsdo/aws.h"
+#include "hsdo/ddb.h"
 #include "hsdo/store.h"
 
 #define HSDO_STORE_DDB_INFLIGHT_DEFAULT 16u
@@ -128,6 +129,15 @@ int hsdo_store_ddb_verify_async(struct hsdo_store *st, hsdo_store_done_fn done, 
  * existing table with another key schema is -HSDO_EPROTO. */
 int hsdo_store_ddb_create_table(struct hsdo_aws *aws, const char *table, char *err,
 				size_t errlen);
+/* The same for a table whose hash key is key of type key_type ("S", "N"):
+ * the health table (reports_ddb.h). */
+int hsdo_store_ddb_create_table_key(struct hsdo_aws *aws, const char *table, const char *key,
+				    const char *key_type, char *err, size_t errlen);
+
+/* The AWS call of a built DynamoDB request: *req describes r's body and
+ * target (r must outlive the call's start) for operation. */
+void hsdo_store_ddb_request(struct hsdo_aws_request *req, const struct hsdo_ddb_req *r,
+			    const char *operation);
 
 /* For tests: true when st is a DynamoDB store. */
 bool hsdo_store_is_ddb(const struct hsdo_store *st);

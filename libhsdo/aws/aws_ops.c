@@ -29,6 +29,19 @@ static const struct hsdo_aws_op ops[] = {
 	  "SERVER_MODE=aws: the instances' private addresses" },
 	{ HSDO_CREDS_SVC_AUTO_SCALING, "CompleteLifecycleAction", SERVER, HSDO_AWS_SCOPE_ASG,
 	  "SERVER_LIFECYCLE_HOOK_NAME: let a drained instance terminate" },
+	/* fleet health (docs/health.md): the reports, and the instances that stay bad */
+	{ HSDO_CREDS_SVC_DYNAMODB, "PutItem", CLIENT, HSDO_AWS_SCOPE_HEALTH_TABLE,
+	  "HEALTH_EJECT: publish this client's health report" },
+	{ HSDO_CREDS_SVC_DYNAMODB, "Scan", SERVER, HSDO_AWS_SCOPE_HEALTH_TABLE,
+	  "HEALTH_EJECT: read every client's health report" },
+	{ HSDO_CREDS_SVC_DYNAMODB, "CreateTable", ADMIN, HSDO_AWS_SCOPE_HEALTH_TABLE,
+	  "--create-table with HEALTH_EJECT: the health table" },
+	{ HSDO_CREDS_SVC_DYNAMODB, "DescribeTable", ADMIN, HSDO_AWS_SCOPE_HEALTH_TABLE,
+	  "wait for the health table to be ACTIVE" },
+	{ HSDO_CREDS_SVC_DYNAMODB, "UpdateTimeToLive", ADMIN, HSDO_AWS_SCOPE_HEALTH_TABLE,
+	  "TTL on Expires: DynamoDB deletes the reports of clients gone for good" },
+	{ HSDO_CREDS_SVC_AUTO_SCALING, "SetInstanceHealth", SERVER, HSDO_AWS_SCOPE_ASG,
+	  "HEALTH_ASG_SET_UNHEALTHY: an instance that stays ejected, Unhealthy" },
 	{ HSDO_CREDS_SVC_STS, "AssumeRole", SOURCE, HSDO_AWS_SCOPE_ROLE,
 	  "a profile's role_arn: the source identity assumes the HSDO role" },
 	{ HSDO_CREDS_SVC_STS, "AssumeRoleWithWebIdentity", 0, HSDO_AWS_SCOPE_NONE,
@@ -54,12 +67,15 @@ const struct hsdo_aws_op *hsdo_aws_ops_find(enum hsdo_creds_service svc, const c
 
 bool hsdo_aws_ops_allowed(unsigned principals, enum hsdo_creds_service svc, const char *name)
 {
-	const struct hsdo_aws_op *op;
+	size_t i;
 
 	if (principals == 0)
 		return true;
-	op = hsdo_aws_ops_find(svc, name);
-	return op != NULL && (op->principals & principals) != 0;
+	for (i = 0; name != NULL && i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (ops[i].service == svc && strcmp(ops[i].name, name) == 0 &&
+		    (ops[i].principals & principals) != 0)
+			return true;
+	return false;
 }
 
 const char *hsdo_aws_principal_str(enum hsdo_aws_principal p)
@@ -76,7 +92,8 @@ const char *hsdo_aws_principal_str(enum hsdo_aws_principal p)
 const char *hsdo_aws_scope_str(enum hsdo_aws_scope s)
 {
 	static const char *const names[HSDO_AWS_SCOPE_COUNT] = {
-		[HSDO_AWS_SCOPE_TABLE] = "table", [HSDO_AWS_SCOPE_ASG] = "asg",
+		[HSDO_AWS_SCOPE_TABLE] = "table", [HSDO_AWS_SCOPE_HEALTH_TABLE] = "health table",
+		[HSDO_AWS_SCOPE_ASG] = "asg",
 		[HSDO_AWS_SCOPE_ROLE] = "role", [HSDO_AWS_SCOPE_ANY] = "*",
 		[HSDO_AWS_SCOPE_NONE] = "none",
 	};

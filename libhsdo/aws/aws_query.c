@@ -175,6 +175,24 @@ int hsdo_asg_complete_lifecycle_body(const char *group, const char *hook, const 
 	return finish(&w, err, errlen);
 }
 
+int hsdo_asg_set_instance_health_body(const char *id, bool respect_grace, char *out,
+				      size_t outlen, char *err, size_t errlen)
+{
+	struct wbuf w = { out, outlen, 0, false };
+
+	if (out == NULL || outlen == 0)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output buffer");
+	out[0] = '\0';
+	if (id == NULL || id[0] == '\0' || strlen(id) > 19)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL,
+				   "SetInstanceHealth needs an instance id (1..19)");
+	put(&w, "Action=SetInstanceHealth&Version=2011-01-01&InstanceId=");
+	put_enc(&w, id);
+	put(&w, "&HealthStatus=Unhealthy&ShouldRespectGracePeriod=");
+	put(&w, respect_grace ? "true" : "false");
+	return finish(&w, err, errlen);
+}
+
 /* ---- XML helpers ------------------------------------------------------------------ */
 
 static bool is_elem(const xmlNode *n, const char *name)

@@ -12,6 +12,7 @@
 #include "hsdo/ddb.h"
 #include "hsdo/err.h"
 #include "hsdo/item.h"
+#include "hsdo/report.h"
 #include "hsdo/slot.h"
 #include "json.h"
 
@@ -215,8 +216,9 @@ int hsdo_ddb_build_describe_table(const char *table, struct hsdo_ddb_req *out,
 	return req_finish(o, target, out, err, errlen);
 }
 
-/* [{"AttributeName": BackendServerID, field: value}] as member name of o. */
-static bool add_key_list(cJSON *o, const char *name, const char *field, const char *value)
+/* [{"AttributeName": key, field: value}] as member name of o. */
+static bool add_key_list(cJSON *o, const char *key, const char *name, const char *field,
+			 const char *value)
 {
 	cJSON *a = cJSON_AddArrayToObject(o, name), *e;
 
@@ -226,12 +228,18 @@ static bool add_key_list(cJSON *o, const char *name, const char *field, const ch
 		cJSON_Delete(e);
 		return false;
 	}
-	return cJSON_AddStringToObject(e, "AttributeName", HSDO_DDB_KEY) != NULL &&
+	return cJSON_AddStringToObject(e, "AttributeName", key) != NULL &&
 	       cJSON_AddStringToObject(e, field, value) != NULL;
 }
 
 int hsdo_ddb_build_create_table(const char *table, struct hsdo_ddb_req *out,
 				char *err, size_t errlen)
+{
+	return hsdo_ddb_build_create_table_key(table, HSDO_DDB_KEY, "N", out, err, errlen);
+}
+
+int hsdo_ddb_build_create_table_key(const char *table, const char *key, const char *key_type,
+				    struct hsdo_ddb_req *out, char *err, size_t errlen)
 {
 	const char *target = TARGET("CreateTable");
 	cJSON *o;
@@ -241,8 +249,8 @@ int hsdo_ddb_build_create_table(const char *table, struct hsdo_ddb_req *out,
 		return rc;
 	if ((o = req_new(table)) == NULL)
 		return nomem(NULL, target, err, errlen);
-	if (!add_key_list(o, "AttributeDefinitions", "AttributeType", "N") ||
-	    !add_key_list(o, "KeySchema", "KeyType", "HASH") ||
+	if (!add_key_list(o, key, "AttributeDefinitions", "AttributeType", key_type) ||
+	    !add_key_list(o, key, "KeySchema", "KeyType", "HASH") ||
 	    cJSON_AddStringToObject(o, "BillingMode", "PAY_PER_REQUEST") == NULL)
 		return nomem(o, target, err, errlen);
 	return req_finish(o, target, out, err, errlen);
@@ -647,9 +655,10 @@ int hsdo_ddb_parse_error(const char *buf, size_t len, char *err, size_t errlen)
 /* ---- DescribeTable ---------------------------------------------------------- */
 
 /* The one element of a KeySchema / AttributeDefinitions array naming the
- * hash key must have field == want; any other element is an error. */
-static int check_key_list(const cJSON *table, const char *list, const char *field,
-			  const char *want, char *err, size_t errlen)
+ * hash key `key` must have field == want; any other element is an error. */
+static int check_key_list(const cJSON *table, const char *key, const char *list,
+			  const char *field, const char *want, const char *key_type,
+			  char *err, size_t errlen)
 {
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(table, list), *e, *n, *v;
 	char q1[80], q2[80];
@@ -664,35 +673,41 @@ static int check_key_list(const cJSON *table, const char *list, const char *fiel
 		if (!cJSON_IsString(n) || !cJSON_IsString(v))
 			return hsdo_seterr(err, errlen, -HSDO_EPROTO,
 					   "Table.%s: element without AttributeName/%s", list, field);
-		if (strcmp(n->valuestring, HSDO_DDB_KEY) != 0) {
+		if (strcmp(n->valuestring, key) != 0) {
 			/* extra attribute definitions are only there for
 			 * indexes; an extra key schema element is a range key */
 			if (strcmp(list, "KeySchema") == 0)
 				return hsdo_seterr(err, errlen, -HSDO_EPROTO,
 						   "table key has %s %s; HSDO needs a table whose only key is hash key "
-						   HSDO_DDB_KEY " (N)",
-						   quote(v->valuestring, q1, 32),
-						   quote(n->valuestring, q2, 64));
+						   "%s (%s)", quote(v->valuestring, q1, 32),
+						   quote(n->valuestring, q2, 64), key, key_type);
 			continue;
 		}
 		if (found)
-			return hsdo_seterr(err, errlen, -HSDO_EPROTO, "Table.%s: " HSDO_DDB_KEY
-					   " listed twice", list);
+			return hsdo_seterr(err, errlen, -HSDO_EPROTO, "Table.%s: %s listed twice",
+					   list, key);
 		found = true;
 		if (strcmp(v->valuestring, want) != 0)
 			return hsdo_seterr(err, errlen, -HSDO_EPROTO,
-					   "table key " HSDO_DDB_KEY " has %s %s; HSDO needs %s",
+					   "table key %s has %s %s; HSDO needs %s", key,
 					   field, quote(v->valuestring, q1, 32), want);
 	}
 	if (!found)
 		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
-				   "table has no " HSDO_DDB_KEY " in %s; HSDO needs hash key "
-				   HSDO_DDB_KEY " (N)", list);
+				   "table has no %s in %s; HSDO needs hash key %s (%s)", key, list,
+				   key, key_type);
 	return 0;
 }
 
 int hsdo_ddb_parse_describe_table(const char *buf, size_t len,
 				  struct hsdo_ddb_table_info *out, char *err, size_t errlen)
+{
+	return hsdo_ddb_parse_describe_table_key(buf, len, HSDO_DDB_KEY, "N", out, err, errlen);
+}
+
+int hsdo_ddb_parse_describe_table_key(const char *buf, size_t len, const char *key,
+				      const char *key_type, struct hsdo_ddb_table_info *out,
+				      char *err, size_t errlen)
 {
 	const cJSON *t, *st, *cnt;
 	struct hsdo_ddb_table_info info;
@@ -721,8 +736,10 @@ int hsdo_ddb_parse_describe_table(const char *buf, size_t len,
 		goto out;
 	}
 	info.active = strcmp(info.status, "ACTIVE") == 0;
-	if ((rc = check_key_list(t, "KeySchema", "KeyType", "HASH", err, errlen)) != 0 ||
-	    (rc = check_key_list(t, "AttributeDefinitions", "AttributeType", "N", err, errlen)) != 0)
+	if ((rc = check_key_list(t, key, "KeySchema", "KeyType", "HASH", key_type, err,
+				 errlen)) != 0 ||
+	    (rc = check_key_list(t, key, "AttributeDefinitions", "AttributeType", key_type,
+				 key_type, err, errlen)) != 0)
 		goto out;
 	cnt = cJSON_GetObjectItemCaseSensitive(t, "ItemCount");
 	if (cnt != NULL) {
@@ -1124,4 +1141,126 @@ int hsdo_ddb_scan_finish(struct hsdo_ddb_scan *sc, struct hsdo_table *out,
 done:
 	hsdo_ddb_scan_free(sc);
 	return rc;
+}
+
+/* ---- the health table (fleet-health reports) -------------------------------- */
+
+int hsdo_ddb_build_put_report(const char *table, const struct hsdo_report *r,
+			      struct hsdo_ddb_req *out, char *err, size_t errlen)
+{
+	const char *target = TARGET("PutItem");
+	cJSON *o, *item;
+	int rc;
+
+	if ((rc = req_check(table, out, err, errlen)) != 0 ||
+	    (rc = hsdo_report_check(r, err, errlen)) != 0)
+		return rc;
+	if ((o = req_new(table)) == NULL)
+		return nomem(NULL, target, err, errlen);
+	item = hsdo_report_encode(r);
+	if (item == NULL || !cJSON_AddItemToObject(o, "Item", item)) {
+		cJSON_Delete(item);
+		return nomem(o, target, err, errlen);
+	}
+	return req_finish(o, target, out, err, errlen);
+}
+
+int hsdo_ddb_build_scan_reports(const char *table, const char *start, uint32_t limit,
+				struct hsdo_ddb_req *out, char *err, size_t errlen)
+{
+	const char *target = TARGET("Scan");
+	cJSON *o, *k;
+	int rc;
+
+	if ((rc = req_check(table, out, err, errlen)) != 0)
+		return rc;
+	if (start != NULL && !hsdo_report_id_valid(start))
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "bad ExclusiveStartKey");
+	if ((o = req_new(table)) == NULL)
+		return nomem(NULL, target, err, errlen);
+	/* Eventually consistent: half the read units, and a report a second
+	 * old is as good as a new one. */
+	if ((limit > 0 && cJSON_AddNumberToObject(o, "Limit", limit) == NULL) ||
+	    (start != NULL && ((k = cJSON_AddObjectToObject(o, "ExclusiveStartKey")) == NULL ||
+			       !add_av_str(k, HSDO_DDB_REPORTS_KEY, "S", start))))
+		return nomem(o, target, err, errlen);
+	return req_finish(o, target, out, err, errlen);
+}
+
+int hsdo_ddb_parse_scan_reports(const char *buf, size_t len, struct hsdo_report_set *set,
+				char *next, size_t nextlen, char *err, size_t errlen)
+{
+	const cJSON *items, *it, *lek, *id;
+	struct hsdo_report r;
+	char ierr[256], where[HSDO_REPORT_ID_LEN + 16];
+	cJSON *root = NULL;
+	size_t i = 0;
+	int rc;
+
+	if (set == NULL || next == NULL || nextlen < HSDO_REPORT_ID_LEN)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no output");
+	next[0] = '\0';
+	if ((rc = parse_response(buf, len, "Scan", &root, err, errlen)) != 0)
+		return rc;
+	items = cJSON_GetObjectItemCaseSensitive(root, "Items");
+	if (!cJSON_IsArray(items)) {
+		rc = hsdo_seterr(err, errlen, -HSDO_EPROTO, "Scan: Items missing or not an array");
+		goto out;
+	}
+	cJSON_ArrayForEach(it, items) {
+		i++;
+		rc = hsdo_report_decode(it, &r, ierr, sizeof(ierr));
+		if (rc == -HSDO_ENOMEM)
+			goto out;
+		if (rc != 0) {
+			/* One broken report is counted and named, never fatal. */
+			id = cJSON_GetObjectItemCaseSensitive(
+				cJSON_GetObjectItemCaseSensitive(it, HSDO_DDB_REPORTS_KEY), "S");
+			snprintf(where, sizeof(where), "item %s",
+				 cJSON_IsString(id) && hsdo_report_id_valid(id->valuestring) ?
+				 id->valuestring : "?");
+			hsdo_report_set_bad(set, where, ierr);
+			continue;
+		}
+		if ((rc = hsdo_report_set_add(set, &r)) != 0) {
+			hsdo_report_free(&r);
+			rc = hsdo_seterr(err, errlen, rc, "Scan: %s after %zu reports",
+					 hsdo_strerror(rc), set->n);
+			goto out;
+		}
+	}
+	rc = 0;
+	lek = cJSON_GetObjectItemCaseSensitive(root, "LastEvaluatedKey");
+	if (lek != NULL) {
+		id = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(lek, HSDO_DDB_REPORTS_KEY), "S");
+		if (!cJSON_IsObject(lek) || lek->child == NULL || lek->child->next != NULL ||
+		    !cJSON_IsString(id) || !hsdo_report_id_valid(id->valuestring)) {
+			rc = hsdo_seterr(err, errlen, -HSDO_EPROTO, "Scan: LastEvaluatedKey is not "
+					 "{\"" HSDO_DDB_REPORTS_KEY "\": {\"S\": <client id>}}");
+			goto out;
+		}
+		snprintf(next, nextlen, "%s", id->valuestring);
+	}
+out:
+	cJSON_Delete(root);
+	return rc;
+}
+
+int hsdo_ddb_build_update_ttl(const char *table, const char *attr, struct hsdo_ddb_req *out,
+			      char *err, size_t errlen)
+{
+	const char *target = TARGET("UpdateTimeToLive");
+	cJSON *o, *spec;
+	int rc;
+
+	if ((rc = req_check(table, out, err, errlen)) != 0)
+		return rc;
+	if ((o = req_new(table)) == NULL)
+		return nomem(NULL, target, err, errlen);
+	if ((spec = cJSON_AddObjectToObject(o, "TimeToLiveSpecification")) == NULL ||
+	    cJSON_AddStringToObject(spec, "AttributeName", attr) == NULL ||
+	    cJSON_AddTrueToObject(spec, "Enabled") == NULL)
+		return nomem(o, target, err, errlen);
+	return req_finish(o, target, out, err, errlen);
 }

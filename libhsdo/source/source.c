@@ -230,6 +230,15 @@ int hsdo_source_complete_lifecycle(struct hsdo_source *s, const char *group, con
 	return s->ops->complete_lifecycle(s, group, id, done, arg);
 }
 
+int hsdo_source_set_unhealthy(struct hsdo_source *s, const char *id,
+			      hsdo_source_op_done_fn done, void *arg)
+{
+	if (s == NULL || s->ops == NULL || s->ops->set_unhealthy == NULL || done == NULL ||
+	    id == NULL)
+		return -HSDO_EINVAL;
+	return s->ops->set_unhealthy(s, id, done, arg);
+}
+
 void hsdo_source_free(struct hsdo_source *s)
 {
 	if (s == NULL)

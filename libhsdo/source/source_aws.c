@@ -618,11 +618,15 @@ static int aws_list(struct hsdo_source *src, hsdo_source_done_fn done, void *arg
 	return 0;
 }
 
+/* An Auto Scaling call that is not a list: CompleteLifecycleAction or
+ * SetInstanceHealth. */
 struct complete_call {
 	struct aws_src *s;
 	hsdo_source_op_done_fn done;    /* NULL once cancelled by free */
 	void *arg;
 	char *body;
+	const char *operation;
+	const char *gone;               /* a ValidationError saying this: -HSDO_ENOTFOUND */
 	struct complete_call *next, *prev;
 };
 
@@ -635,16 +639,16 @@ static void on_complete(void *arg, int rc, const char *body, size_t len, const c
 	if (rc == -HSDO_EAWS && body != NULL && len > 0) {
 		struct hsdo_aws_query_error *e = hsdo_malloc(sizeof(*e));
 
-		/* No pending action: completed already, or the hook timed out. */
+		/* Nothing to act on: no pending action (completed already, or
+		 * the hook timed out); an instance the group no longer has. */
 		if (e != NULL && hsdo_aws_query_parse_error(body, len, e, NULL, 0) == 0 &&
-		    strcmp(e->code, "ValidationError") == 0 &&
-		    strstr(e->message, "No active Lifecycle Action") != NULL)
+		    strcmp(e->code, "ValidationError") == 0 && strstr(e->message, c->gone) != NULL)
 			rc = -HSDO_ENOTFOUND;
 		hsdo_free(e);
 	}
 	if (rc != 0)   /* the client's err names the call: "autoscaling CompleteLifecycleAction: ..." */
 		snprintf(msg, sizeof(msg), "%s", err != NULL && err[0] != '\0' ? err :
-			 "autoscaling CompleteLifecycleAction: failed");
+			 "autoscaling call failed");
 	hsdo_free(c->body);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
@@ -658,41 +662,19 @@ static void on_complete(void *arg, int rc, const char *body, size_t len, const c
 	unref(s);
 }
 
-static int aws_complete(struct hsdo_source *src, const char *group, const char *id,
-			hsdo_source_op_done_fn done, void *arg)
+/* Send an Auto Scaling call whose body c holds (len bytes); c is owned by
+ * the call from here on. */
+static int aws_call_one(struct aws_src *s, struct complete_call *c, size_t len)
 {
-	struct aws_src *s = src->impl;
 	struct hsdo_aws_request req;
-	struct complete_call *c;
-	size_t cap;
 	int rc;
 
-	if (s->hook == NULL || s->dead)
-		return -HSDO_EINVAL;
-	c = hsdo_calloc(1, sizeof(*c));
-	if (c == NULL)
-		return -HSDO_ENOMEM;
-	cap = 256 + 3 * (strlen(group) + strlen(s->hook) + strlen(id));
-	c->body = hsdo_malloc(cap);
-	if (c->body == NULL) {
-		hsdo_free(c);
-		return -HSDO_ENOMEM;
-	}
-	rc = hsdo_asg_complete_lifecycle_body(group, s->hook, id, c->body, cap, NULL, 0);
-	if (rc < 0) {
-		hsdo_free(c->body);
-		hsdo_free(c);
-		return rc;
-	}
-	c->s = s;
-	c->done = done;
-	c->arg = arg;
 	memset(&req, 0, sizeof(req));
 	req.service = HSDO_CREDS_SVC_AUTO_SCALING;
 	req.protocol = HSDO_AWS_QUERY;
-	req.operation = "CompleteLifecycleAction";
+	req.operation = c->operation;
 	req.body = c->body;
-	req.len = (size_t)rc;
+	req.len = len;
 	s->refs++;
 	c->next = s->calls;
 	if (s->calls != NULL)
@@ -708,6 +690,75 @@ static int aws_complete(struct hsdo_source *src, const char *group, const char *
 		hsdo_free(c);
 	}
 	return rc;
+}
+
+static struct complete_call *call_new(struct aws_src *s, size_t cap, const char *operation,
+				      const char *gone, hsdo_source_op_done_fn done, void *arg)
+{
+	struct complete_call *c = hsdo_calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	if ((c->body = hsdo_malloc(cap)) == NULL) {
+		hsdo_free(c);
+		return NULL;
+	}
+	c->s = s;
+	c->operation = operation;
+	c->gone = gone;
+	c->done = done;
+	c->arg = arg;
+	return c;
+}
+
+static void call_drop(struct complete_call *c)
+{
+	hsdo_free(c->body);
+	hsdo_free(c);
+}
+
+static int aws_complete(struct hsdo_source *src, const char *group, const char *id,
+			hsdo_source_op_done_fn done, void *arg)
+{
+	struct aws_src *s = src->impl;
+	struct complete_call *c;
+	size_t cap;
+	int rc;
+
+	if (s->hook == NULL || s->dead)
+		return -HSDO_EINVAL;
+	cap = 256 + 3 * (strlen(group) + strlen(s->hook) + strlen(id));
+	c = call_new(s, cap, "CompleteLifecycleAction", "No active Lifecycle Action", done, arg);
+	if (c == NULL)
+		return -HSDO_ENOMEM;
+	rc = hsdo_asg_complete_lifecycle_body(group, s->hook, id, c->body, cap, NULL, 0);
+	if (rc < 0) {
+		call_drop(c);
+		return rc;
+	}
+	return aws_call_one(s, c, (size_t)rc);
+}
+
+static int aws_set_unhealthy(struct hsdo_source *src, const char *id,
+			     hsdo_source_op_done_fn done, void *arg)
+{
+	struct aws_src *s = src->impl;
+	struct complete_call *c;
+	size_t cap = 160 + 3 * strlen(id);
+	int rc;
+
+	if (s->dead)
+		return -HSDO_EINVAL;
+	/* "Instance Id not found - No managed instance found for instance ID" */
+	c = call_new(s, cap, "SetInstanceHealth", "Instance Id not found", done, arg);
+	if (c == NULL)
+		return -HSDO_ENOMEM;
+	rc = hsdo_asg_set_instance_health_body(id, true, c->body, cap, NULL, 0);
+	if (rc < 0) {
+		call_drop(c);
+		return rc;
+	}
+	return aws_call_one(s, c, (size_t)rc);
 }
 
 static void aws_free(struct hsdo_source *src)
@@ -740,6 +791,7 @@ static const struct hsdo_source_ops aws_ops = {
 	.name = "aws",
 	.list = aws_list,
 	.complete_lifecycle = aws_complete,
+	.set_unhealthy = aws_set_unhealthy,
 	.free = aws_free,
 };
 

@@ -600,6 +600,7 @@ static const struct hsdo_source_ops consul_ops = {
 	.name = "consul",
 	.list = consul_list,
 	.complete_lifecycle = NULL,
+	.set_unhealthy = NULL,
 	.free = consul_free,
 };
 

@@ -561,6 +561,7 @@ static const struct hsdo_source_ops static_ops = {
 	.name = "static",
 	.list = static_list,
 	.complete_lifecycle = NULL,
+	.set_unhealthy = NULL,
 	.free = static_free,
 };
 

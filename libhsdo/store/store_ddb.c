@@ -191,20 +191,6 @@ static void on_call_done(void *arg, int rc, const char *body, size_t len, const 
 	op_run(o);
 }
 
-/* The AWS request that sends r as DynamoDB operation op (r's body is
- * borrowed: the client copies it when the call starts). */
-static void ddb_request(struct hsdo_aws_request *req, const struct hsdo_ddb_req *r,
-			const char *op)
-{
-	memset(req, 0, sizeof(*req));
-	req->service = HSDO_CREDS_SVC_DYNAMODB;
-	req->protocol = HSDO_AWS_JSON;
-	req->operation = op;
-	req->target = r->target;
-	req->body = r->body;
-	req->len = r->len;
-}
-
 /* Send one DynamoDB request built into *r (consumed); the response goes to
  * h, then the machine goes on. */
 static void op_send(struct op *o, struct hsdo_ddb_req *r, const char *operation, op_handler h)
@@ -212,7 +198,7 @@ static void op_send(struct op *o, struct hsdo_ddb_req *r, const char *operation,
 	struct hsdo_aws_request req;
 	int rc;
 
-	ddb_request(&req, r, operation);
+	hsdo_store_ddb_request(&req, r, operation);
 	o->handler = h;
 	o->step = S_WAIT;
 	rc = hsdo_aws_call(o->s->aws, &req, on_call_done, o);
@@ -457,7 +443,7 @@ static void puts_step(struct op *o)
 			o->step = S_PUTS;
 			break;
 		}
-		ddb_request(&req, &r, "PutItem");
+		hsdo_store_ddb_request(&req, &r, "PutItem");
 		o->inflight++;
 		rc = hsdo_aws_call(o->s->aws, &req, put_reply, p);
 		hsdo_ddb_req_free(&r);
@@ -1049,6 +1035,18 @@ static const struct hsdo_store_async_ops ddb_async_ops = {
 	.lease = ddb_lease_async,
 };
 
+void hsdo_store_ddb_request(struct hsdo_aws_request *req, const struct hsdo_ddb_req *r,
+			    const char *operation)
+{
+	memset(req, 0, sizeof(*req));
+	req->service = HSDO_CREDS_SVC_DYNAMODB;
+	req->protocol = HSDO_AWS_JSON;
+	req->operation = operation;
+	req->target = r->target;
+	req->body = r->body;
+	req->len = r->len;
+}
+
 bool hsdo_store_is_ddb(const struct hsdo_store *st)
 {
 	return st != NULL && st->ops == &ddb_ops;
@@ -1119,6 +1117,12 @@ static void sleep_ms(long ms)
 int hsdo_store_ddb_create_table(struct hsdo_aws *aws, const char *table, char *err,
 				size_t errlen)
 {
+	return hsdo_store_ddb_create_table_key(aws, table, HSDO_DDB_KEY, "N", err, errlen);
+}
+
+int hsdo_store_ddb_create_table_key(struct hsdo_aws *aws, const char *table, const char *key,
+				    const char *key_type, char *err, size_t errlen)
+{
 	struct hsdo_aws_request req;
 	struct hsdo_ddb_table_info info;
 	struct hsdo_ddb_req r;
@@ -1131,10 +1135,10 @@ int hsdo_store_ddb_create_table(struct hsdo_aws *aws, const char *table, char *e
 	if (aws == NULL || !hsdo_http_blocking(hsdo_aws_http(aws)))
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL,
 				   "create table: needs a blocking transport");
-	rc = hsdo_ddb_build_create_table(table, &r, berr, sizeof(berr));
+	rc = hsdo_ddb_build_create_table_key(table, key, key_type, &r, berr, sizeof(berr));
 	if (rc != 0)
 		return hsdo_seterr(err, errlen, rc, "create table: %s", berr);
-	ddb_request(&req, &r, "CreateTable");
+	hsdo_store_ddb_request(&req, &r, "CreateTable");
 	rc = hsdo_aws_call_sync(aws, &req, &body, &len, aerr, sizeof(aerr));
 	hsdo_ddb_req_free(&r);
 	hsdo_free(body);
@@ -1148,14 +1152,12 @@ int hsdo_store_ddb_create_table(struct hsdo_aws *aws, const char *table, char *e
 		rc = hsdo_ddb_build_describe_table(table, &r, berr, sizeof(berr));
 		if (rc != 0)
 			return hsdo_seterr(err, errlen, rc, "create table: %s", berr);
-		req.operation = "DescribeTable";
-		req.target = r.target;
-		req.body = r.body;
-		req.len = r.len;
+		hsdo_store_ddb_request(&req, &r, "DescribeTable");
 		rc = hsdo_aws_call_sync(aws, &req, &body, &len, aerr, sizeof(aerr));
 		hsdo_ddb_req_free(&r);
 		if (rc == 0) {
-			rc = hsdo_ddb_parse_describe_table(body, len, &info, berr, sizeof(berr));
+			rc = hsdo_ddb_parse_describe_table_key(body, len, key, key_type, &info, berr,
+							       sizeof(berr));
 			hsdo_free(body);
 			body = NULL;
 			if (rc != 0)

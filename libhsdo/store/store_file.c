@@ -23,6 +23,7 @@
 #include "hsdo/store.h"
 #include "hsdo/store_file.h"
 #include "json.h"
+#include "store/file_io.h"
 
 /* ---- document: parse ------------------------------------------------------- */
 
@@ -277,14 +278,6 @@ static struct file_store *fs_of(struct hsdo_store *st)
 	return st->impl;
 }
 
-/* Read a whole regular file of at most max bytes, never blocking on what
- * is not one (a FIFO put at the path: hsdo/file.h). */
-static int read_whole(const char *path, size_t max, char **out, size_t *outlen, char *err,
-		      size_t errlen)
-{
-	return hsdo_file_read(path, max, out, outlen, NULL, err, errlen);
-}
-
 static size_t doc_max(const struct file_store *fs)
 {
 	if (fs->max_slots == 0 || fs->max_slots > (HSDO_STORE_FILE_MAX - DOC_BASE) / DOC_PER_SLOT)
@@ -300,7 +293,7 @@ static int load(struct file_store *fs, struct hsdo_table *t, char *err, size_t e
 	size_t len = 0;
 	int rc;
 
-	rc = read_whole(fs->path, doc_max(fs), &buf, &len, err, errlen);
+	rc = hsdo_file_read(fs->path, doc_max(fs), &buf, &len, NULL, err, errlen);
 	if (rc == -HSDO_ETOOBIG && fs->max_slots > 0)
 		return hsdo_seterr(err, errlen, rc, "%s: larger than %zu slots can take (%zu bytes "
 				   "at most)", fs->path, fs->max_slots, doc_max(fs));
@@ -382,17 +375,14 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* Replace `target` (in the store's directory) with len bytes of doc
- * atomically: temp file in the same directory, fsync, rename over the
- * path, fsync the directory. Call with the lock held. */
-static int replace_file(struct file_store *fs, const char *target, const char *doc, size_t len,
-			char *err, size_t errlen)
+int hsdo_file_replace(const char *dir, const char *tmp_template, const char *target,
+		      const char *doc, size_t len, bool durable, char *err, size_t errlen)
 {
 	char *tmp;
 	const char *what;
 	int fd, dfd, e, rc;
 
-	tmp = hsdo_strdup(fs->tmp_template);
+	tmp = hsdo_strdup(tmp_template);
 	if (tmp == NULL)
 		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");
 	fd = mkstemp(tmp);
@@ -409,7 +399,7 @@ static int replace_file(struct file_store *fs, const char *target, const char *d
 		what = "fchmod";
 	else if (write_all(fd, doc, len) == -1)
 		what = "write";
-	else if (fsync(fd) == -1)
+	else if (durable && fsync(fd) == -1)
 		what = "fsync";
 	e = errno;
 	if (close(fd) == -1 && what == NULL) {
@@ -427,15 +417,17 @@ static int replace_file(struct file_store *fs, const char *target, const char *d
 		return rc;
 	}
 	hsdo_free(tmp);
+	if (!durable)
+		return 0;
 	/* The new document is in place; make the rename itself durable. */
-	dfd = open(fs->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd == -1 || (fsync(dfd) == -1 && errno != EINVAL)) {
 		e = errno;
 		if (dfd != -1)
 			close(dfd);
 		return hsdo_seterr(err, errlen, -HSDO_EIO,
 				   "%s: written, but fsync of directory %s failed: %s",
-				   target, fs->dir, strerror(e));
+				   target, dir, strerror(e));
 	}
 	close(dfd);
 	return 0;
@@ -457,7 +449,7 @@ static int store_doc(struct file_store *fs, const struct hsdo_table *t, char *er
 				   "%s: document of %zu bytes is over the %zu byte limit",
 				   fs->path, len, HSDO_STORE_FILE_MAX);
 	}
-	rc = replace_file(fs, fs->path, doc, len, err, errlen);
+	rc = hsdo_file_replace(fs->dir, fs->tmp_template, fs->path, doc, len, true, err, errlen);
 	hsdo_free(doc);
 	return rc;
 }
@@ -478,7 +470,7 @@ static int lease_load(struct file_store *fs, struct hsdo_lease *l, char *err, si
 	int rc;
 
 	memset(l, 0, sizeof(*l));
-	rc = read_whole(fs->lease_path, HSDO_STORE_FILE_MAX, &buf, &len, err, errlen);
+	rc = hsdo_file_read(fs->lease_path, HSDO_STORE_FILE_MAX, &buf, &len, NULL, err, errlen);
 	if (rc == -HSDO_ENOTFOUND)
 		return 0;
 	if (rc != 0)
@@ -523,7 +515,8 @@ static int lease_store(struct file_store *fs, const struct hsdo_lease *l, char *
 		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory");
 	}
 	cJSON_Delete(root);
-	rc = replace_file(fs, fs->lease_path, doc, strlen(doc), err, errlen);
+	rc = hsdo_file_replace(fs->dir, fs->tmp_template, fs->lease_path, doc, strlen(doc), true,
+			       err, errlen);
 	cJSON_free(doc);
 	return rc;
 }

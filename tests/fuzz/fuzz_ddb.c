@@ -1,6 +1,7 @@
 /* Fuzz the DynamoDB response parsers: any bytes are parsed by each of them
  * (error body, DescribeTable, Scan page, GetItem control item, control item
- * with its lease from GetItem or UpdateItem ALL_NEW) without a
+ * with its lease from GetItem or UpdateItem ALL_NEW, the health table's
+ * report Scan page and DescribeTable) without a
  * crash; a rejection always says why; a Scan page that parses assembles
  * into a table or is refused with a reason, and its decoded slots can be
  * written back. */
@@ -10,6 +11,7 @@
 
 #include "hsdo/ddb.h"
 #include "hsdo/err.h"
+#include "hsdo/report.h"
 #include "hsdo/slot.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -63,6 +65,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    hsdo_ddb_build_lease_renew("fuzz-table", c.lease.holder, c.lease.epoch,
 					       c.lease.expires_ms, &r, err, sizeof(err)) == 0)
 			hsdo_ddb_req_free(&r);
+	}
+
+	err[0] = '\0';
+	{
+		/* the health table: reports Scan page, DescribeTable with key ClientId */
+		struct hsdo_report_set set;
+		char next[HSDO_REPORT_ID_LEN];
+
+		memset(&set, 0, sizeof(set));
+		rc = hsdo_ddb_parse_scan_reports(buf, size, &set, next, sizeof(next), err,
+						 sizeof(err));
+		check_rejection(rc, err);
+		for (i = 0; i < set.n; i++) {
+			if (hsdo_ddb_build_put_report("fuzz-table", &set.v[i], &r, err,
+						      sizeof(err)) != 0)
+				abort();
+			hsdo_ddb_req_free(&r);
+		}
+		if (rc == 0 && next[0] != '\0') {
+			if (hsdo_ddb_build_scan_reports("fuzz-table", next, 0, &r, err,
+							sizeof(err)) != 0)
+				abort();
+			hsdo_ddb_req_free(&r);
+		}
+		hsdo_report_set_free(&set);
+		err[0] = '\0';
+		rc = hsdo_ddb_parse_describe_table_key(buf, size, HSDO_DDB_REPORTS_KEY, "S", &info,
+						       err, sizeof(err));
+		check_rejection(rc, err);
 	}
 
 	err[0] = '\0';

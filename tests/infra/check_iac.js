@@ -3,7 +3,8 @@
  * (deploy/terraform, parsed with @cdktf/hcl2json) and the CloudFormation
  * template (deploy/cloudformation/hsdo.json) must create the slot table
  * with the original's key schema (hash key BackendServerID, N), on-demand
- * billing and point-in-time recovery, and give the server and client roles
+ * billing and point-in-time recovery, the fleet health table (hash key
+ * ClientId, S, TTL on Expires), and give the server and client roles
  * exactly the statements of docs/iam/hsdo-server.json and hsdo-client.json
  * (same Sids, actions, resources and conditions once each tool's
  * references are read back as the documents' placeholders). The template
@@ -31,6 +32,7 @@ function same(a, b, msg) {
 }
 
 const TABLE_ARN = 'arn:aws:dynamodb:REGION:ACCOUNT_ID:table/TABLE_NAME';
+const HEALTH_ARN = 'arn:aws:dynamodb:REGION:ACCOUNT_ID:table/HEALTH_TABLE_NAME';
 const ASG_ARN = 'arn:aws:autoscaling:REGION:ACCOUNT_ID:autoScalingGroup:*:autoScalingGroupName/ASG_NAME';
 
 const list = (v) => (Array.isArray(v) ? v : [v]);
@@ -51,6 +53,7 @@ function docStatements(file) {
 
 function tfString(s) {
 	return s.replace(/\$\{aws_dynamodb_table\.slots\.arn\}/g, TABLE_ARN)
+		.replace(/\$\{aws_dynamodb_table\.health\.arn\}/g, HEALTH_ARN)
 		.replace(/\$\{data\.aws_partition\.current\.partition\}/g, 'aws')
 		.replace(/\$\{data\.aws_region\.current\.name\}/g, 'REGION')
 		.replace(/\$\{data\.aws_caller_identity\.current\.account_id\}/g, 'ACCOUNT_ID')
@@ -82,7 +85,7 @@ function tfPolicy(tf, name) {
 	const st = (d.statement || []).map(tfStatement);
 	for (const dyn of (d.dynamic && d.dynamic.statement) || []) {
 		check(/length\(var\.asg_names\) > 0/.test(dyn.for_each),
-			'terraform: the lifecycle statement exists only with groups');
+			'terraform: the group statements exist only with groups');
 		st.push(tfStatement(dyn.content[0]));
 	}
 	return st.sort((a, b) => a.sid.localeCompare(b.sid));
@@ -107,6 +110,12 @@ async function terraform() {
 	same(t.attribute, [{ name: 'BackendServerID', type: 'N' }], 'terraform: the key is a number');
 	same(t.point_in_time_recovery, [{ enabled: true }], 'terraform: point-in-time recovery');
 	same(t.name, '${var.table_name}', 'terraform: table name from var.table_name');
+
+	const h = tf.resource.aws_dynamodb_table.health[0];
+	same(h.billing_mode, 'PAY_PER_REQUEST', 'terraform: health table on demand');
+	same(h.hash_key, 'ClientId', 'terraform: health table hash key');
+	same(h.attribute, [{ name: 'ClientId', type: 'S' }], 'terraform: the health key is a string');
+	same(h.ttl, [{ attribute_name: 'Expires', enabled: true }], 'terraform: TTL on Expires');
 
 	same(tfPolicy(tf, 'server'), docStatements('hsdo-server.json'), 'terraform: the server policy');
 	same(tfPolicy(tf, 'client'), docStatements('hsdo-client.json'), 'terraform: the client policy');
@@ -143,6 +152,8 @@ function cfnValue(v) {
 		return v;
 	if (v['Fn::GetAtt'] && v['Fn::GetAtt'][0] === 'SlotTable' && v['Fn::GetAtt'][1] === 'Arn')
 		return TABLE_ARN;
+	if (v['Fn::GetAtt'] && v['Fn::GetAtt'][0] === 'HealthTable' && v['Fn::GetAtt'][1] === 'Arn')
+		return HEALTH_ARN;
 	if (v.Ref === 'AWS::Region')
 		return 'REGION';
 	if (typeof v['Fn::Sub'] === 'string')
@@ -219,6 +230,14 @@ function cloudformation() {
 	same(p.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: true },
 		'cloudformation: point-in-time recovery');
 	same(res.SlotTable.DeletionPolicy, 'Retain', 'cloudformation: the table outlives the stack');
+	const hp = res.HealthTable.Properties;
+	same(hp.BillingMode, 'PAY_PER_REQUEST', 'cloudformation: health table on demand');
+	same(hp.KeySchema, [{ AttributeName: 'ClientId', KeyType: 'HASH' }],
+		'cloudformation: health table hash key');
+	same(hp.AttributeDefinitions, [{ AttributeName: 'ClientId', AttributeType: 'S' }],
+		'cloudformation: the health key is a string');
+	same(hp.TimeToLiveSpecification, { AttributeName: 'Expires', Enabled: true },
+		'cloudformation: TTL on Expires');
 
 	const [loopVar, collection, body] = forEach;
 	same([loopVar, collection], ['Group', { Ref: 'AsgNames' }], 'cloudformation: for each group');

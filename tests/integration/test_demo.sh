@@ -3,7 +3,8 @@
 # file store, client, real HAProxy with the SPOE filter), shows slots staying
 # stable, weights ramping, the leaving server draining at effective weight
 # 0, requests following, the SPOE side (slot_state, per-slot counts), every
-# endpoint, no HAProxy start-up noise, and stops everything it started.
+# endpoint, no HAProxy start-up noise, a failing server ejected by fleet
+# health and back, and stops everything it started.
 # test_demo_dynamodb.sh runs it with --dynamodb; test_demo_signals.sh ends
 # it with a closed terminal, Ctrl-C and SIGTERM.
 set -u
@@ -13,10 +14,10 @@ source "$(dirname "$0")/lib/haproxy_series.sh"
 haproxy_series_check || { echo "0 passed, 1 failed"; exit 1; }
 HSDO_DEMO_ARGS=${HSDO_DEMO_ARGS:-}
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+trap 'rm -f "$out" "$out.fail" "$out.back"' EXIT
 pass=0 fail=0
 check() { if eval "$2"; then pass=$((pass + 1)); echo "ok - $1"; else fail=$((fail + 1)); echo "FAIL - $1"; fi; }
-timeout 120 "$root/scripts/demo" --quick $HSDO_DEMO_ARGS >"$out" 2>&1
+timeout 300 "$root/scripts/demo" --quick $HSDO_DEMO_ARGS >"$out" 2>&1
 rc=$?
 check "demo exits 0" '[[ $rc -eq 0 ]]'
 check "two instances ramp to weight 10 and share the requests" \
@@ -40,6 +41,15 @@ check "... HAProxy's log lines carry txn.hsdo.slot_state" 'grep -qE "haproxy: .*
 check "... and the agent's counters are shown" 'grep -qE "client: hsdo_spoe_responses_total\{backend=\"be_app\",slot=\"2\",class=\"2xx\"\} [1-9]" "$out"'
 check "every endpoint is printed: frontend, stats page, both exporters, SPOE agent, backends, socket" \
 	'[[ $(grep -cE "^  http://127\.0\.0\.1:[0-9]+/(metrics)? " "$out") -ge 4 ]] && grep -q "HAProxy.s stats page" "$out" && grep -q "SPOE agent (SPOP" "$out" && grep -q "backend servers srv1..srv4" "$out" && grep -q "admin.sock   HAProxy.s Runtime API" "$out"'
+sed -n '/^== srv3 starts answering 500/,/^== srv3 answers 200 again/p' "$out" >"$out.fail"
+sed -n '/^== srv3 answers 200 again/,$p' "$out" >"$out.back"
+check "srv3 failing: its errors are seen (x), then its slot is drained with no new request" \
+	'grep -qE "web3 +srv3 \([^)]*\) +[0-9]+ +(ready|drain) +[0-9]+ +#*x+ " "$out.fail" && grep -qE "web3 +srv3 \([^)]*\) +0 +drain +0 " "$out.fail"'
+check "the server logged the ejection with the votes, and the return" \
+	'grep -qE "server: slot 3 i-srv3 [^ ]+ ejected for 10 s: 1 of 1 HAProxy sees (errors|its check DOWN)" "$out" && grep -qE "server: slot 3 i-srv3 [^ ]+ back in service, ramping from weight 2" "$out"'
+check "the client logged its verdict" 'grep -qE "client: slot 3 failing for this HAProxy" "$out"'
+check "srv3 well again: back in slot 3, ramping from weight 2 to 10" \
+	'grep -qE "web3 +srv3 \([^)]*\) +(2|6) +ready" "$out.back" && grep -qE "web3 +srv3 \([^)]*\) +10 +ready +[0-9]+ +#+ " "$out.back"'
 hpid=$(sed -nE 's/^HAProxy \(pid ([0-9]+)\).*/\1/p' "$out")
 gone() { local i; for i in $(seq 1 30); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; return 1; }
 check "the HAProxy it started is stopped" '[[ -n $hpid ]] && gone "$hpid"'

@@ -4,7 +4,7 @@
 # frontend carries `filter spoe` with the tree's spoe/hsdo.spoe.conf:
 #  - HTTP requests with known status codes sent to known slots (use-server
 #    on a header) are counted in /metrics by backend, slot and class, exactly
-#    (hsdo_spoe_responses_total and the 60 s window), also with 300 requests
+#    (hsdo_spoe_responses_total and the window, HEALTH_WINDOW), also with 300 requests
 #    50 at a time, which HAProxy spreads over several SPOE connections;
 #  - the ACK's txn.hsdo.slot_state reaches HAProxy: a response header and
 #    the access log (log-format, over a Unix datagram socket) show the
@@ -125,8 +125,8 @@ scrape
 	&& ok "hsdo_spoe_responses_total by slot and class matches what was sent" \
 	|| ko "responses by slot and class" "$tmp/metrics.txt"
 [[ $(win be_app 1 2xx) == $((base + 20)) && $(win be_app 1 4xx) == 5 && $(win be_app 2 5xx) == 7 &&
-   $(win be_app 2 3xx) == 3 && $(win be_app 3 2xx) == 4 && $(val hsdo_spoe_window_seconds) == 60 ]] \
-	&& ok "hsdo_spoe_window_responses (60 s window) matches too" || ko "window counts" "$tmp/metrics.txt"
+   $(win be_app 2 3xx) == 3 && $(win be_app 3 2xx) == 4 && $(val hsdo_spoe_window_seconds) == 30 ]] \
+	&& ok "hsdo_spoe_window_responses (30 s window, HEALTH_WINDOW's default) matches too" || ko "window counts" "$tmp/metrics.txt"
 wait_for "access log" grep -q 'be_app/web3 200 slot_state=draining spoe_error=-' "$tmp/access.log" \
 	&& grep -q 'be_app/web2 500 slot_state=active spoe_error=-' "$tmp/access.log" \
 	&& ok "the access log's log-format shows slot_state (draining for web3)" || ko "access log" "$tmp/access.log"

@@ -376,6 +376,27 @@ long hsdo_test_json_int(const char *json, const char *key)
 	return strtol(p, NULL, 10);
 }
 
+int hsdo_test_dynalite_ctl(const struct hsdo_test_dynalite *d, const char *path,
+			   const char *body, char *err, size_t errlen)
+{
+	char out[512];
+	int st = hsdo_test_http_req(d->proxy.port, "POST", path, body, out, sizeof(out));
+
+	if (st == 200)
+		return 0;
+	snprintf(err, errlen, "POST %s: %d %s", path, st, out);
+	return -1;
+}
+
+long hsdo_test_dynalite_stat(const struct hsdo_test_dynalite *d, const char *key)
+{
+	char out[8192];
+
+	if (hsdo_test_http_req(d->proxy.port, "GET", "/__stats", NULL, out, sizeof(out)) != 200)
+		return -2;
+	return hsdo_test_json_int(out, key);
+}
+
 /* ---- a poll(2) loop for the event-driven transport ------------------------------ */
 
 static int pl_watch(void *ctx, int fd, int what)

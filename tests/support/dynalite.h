@@ -69,6 +69,13 @@ int hsdo_test_http_req(uint16_t port, const char *method, const char *path,
  * or -1. */
 long hsdo_test_json_int(const char *json, const char *key);
 
+/* The proxy's control endpoints (sigv4_proxy.js): POST path with a JSON
+ * body, 0 on 200 or -1 with the status and reply in err; and one integer
+ * of GET /__stats: -1 when it has no such key, -2 when the GET failed. */
+int hsdo_test_dynalite_ctl(const struct hsdo_test_dynalite *d, const char *path,
+			   const char *body, char *err, size_t errlen);
+long hsdo_test_dynalite_stat(const struct hsdo_test_dynalite *d, const char *key);
+
 /* A poll(2) event loop for the event-driven transport (http.h): watch and
  * timer callbacks, and a runner. */
 #define HSDO_TEST_POLL_FDS 64

@@ -215,7 +215,19 @@ static const char dump_defaults_text[] =
 	"EXPORTER_PORT = 6789\n"
 	"HEALTHZ_STALL_TIMEOUT = 10\n"
 	"SPOA_LISTEN = 127.0.0.1:12345\n"
-	"LOG_TARGET = stderr\n";
+	"LOG_TARGET = stderr\n"
+	"HEALTH_EJECT = false\n"
+	"HEALTH_WINDOW = 30\n"
+	"HEALTH_MIN_REQUESTS = 20\n"
+	"HEALTH_ERROR_RATIO = 0.5\n"
+	"CLIENT_ID = \n"
+	"HEALTH_REPORT_INTERVAL = 10\n"
+	"HEALTH_TABLE_NAME = \n"
+	"HEALTH_QUORUM = 0.5\n"
+	"HEALTH_EJECT_TIME = 30\n"
+	"HEALTH_MAX_EJECTED_PERCENT = 20\n"
+	"HEALTH_ASG_SET_UNHEALTHY = false\n"
+	"HEALTH_ASG_AFTER = 300\n";
 
 /* Write the dump of g_c to a heap string (free()). */
 static char *dump_string(const struct hsdo_config *c)
@@ -278,7 +290,7 @@ START_TEST(dump_round_trips_through_env)
 		envv[n++] = line;
 	}
 	envv[n] = NULL;
-	ck_assert_uint_eq(n, 40);
+	ck_assert_uint_eq(n, 52);
 	run(NULL, envv, HSDO_ROLE_ANY);
 	expect_ok();
 	ck_assert_uint_eq(ndiag(), 0);
@@ -345,7 +357,7 @@ START_TEST(docs_and_example_list_every_key)
 		snprintf(pat, sizeof(pat), "\n%s: ", key);
 		ck_assert_msg(strstr(yaml, pat) != NULL, "conf/env.yaml lacks %s", key);
 	}
-	ck_assert_uint_eq(n, 40);
+	ck_assert_uint_eq(n, 52);
 	free(doc);
 	free(yaml);
 }
@@ -605,6 +617,63 @@ START_TEST(int_forms)
 	}
 	expect_ok();
 	ck_assert_int_eq(g_c->exporter_port, tc->want);
+}
+END_TEST
+
+static const struct text_case ratio_cases[] = {
+	{ "0.5", true, 500000 }, { "1", true, 1000000 }, { ".25", true, 250000 },
+	{ "0.000001", true, 1 }, { " 0.75 ", true, 750000 }, { "1.000000", true, 1000000 },
+	{ "0.1000000", true, 100000 }, { "0", false, 0 }, { "1.000001", false, 0 },
+	{ "0.0000001", false, 0 }, { "+0.5", false, 0 }, { "5e-1", false, 0 }, { "50%", false, 0 },
+	{ ".", false, 0 }, { "", false, 0 }, { "0,5", false, 0 },
+};
+
+START_TEST(ratio_forms)
+{
+	const struct text_case *tc = &ratio_cases[_i];
+	char var[64];
+
+	snprintf(var, sizeof(var), "HEALTH_ERROR_RATIO=%s", tc->text);
+	run(NULL, ENV(var), HSDO_ROLE_ANY);
+	if (!tc->ok) {
+		expect_fail();
+		ck_assert_uint_eq(g_d.nerrors, 1);
+		return;
+	}
+	expect_ok();
+	ck_assert_int_eq((int64_t)(g_c->health_error_ratio * 1e6 + 0.5), tc->want);
+}
+END_TEST
+
+/* Fleet health's defaults, and the health table named after the slot table. */
+START_TEST(health_defaults)
+{
+	run("DYNAMODB_TABLE_NAME: hsdo-slots\n"
+	    "CLIENT_HAPROXY_BACKEND_LIST: {be: {baseName: s}}\n", NULL, HSDO_ROLE_CLIENT);
+	expect_ok();
+	ck_assert(!g_c->health_eject);
+	ck_assert_int_eq(g_c->health_window_ms, 30000);
+	ck_assert_int_eq(g_c->health_min_requests, 20);
+	ck_assert(g_c->health_error_ratio == 0.5);
+	ck_assert_str_eq(g_c->client_id, "");
+	ck_assert_int_eq(g_c->health_report_interval_ms, 10000);
+	ck_assert_str_eq(g_c->health_table_name, "hsdo-slots-health");
+	ck_assert(g_c->health_quorum == 0.5);
+	ck_assert_int_eq(g_c->health_eject_time_ms, 30000);
+	ck_assert_int_eq(g_c->health_max_ejected_percent, 20);
+	ck_assert(!g_c->health_asg_set_unhealthy);
+	ck_assert_int_eq(g_c->health_asg_after_ms, 300000);
+	run("DYNAMODB_TABLE_NAME: hsdo-slots\nHEALTH_TABLE_NAME: reports\n", NULL,
+	    HSDO_ROLE_ANY);
+	expect_ok();
+	ck_assert_str_eq(g_c->health_table_name, "reports");
+	run("SERVER_MODE: aws\nSERVER_ASG_NAMES: [a]\nHEALTH_ASG_SET_UNHEALTHY: true\n", NULL,
+	    HSDO_ROLE_SERVER);
+	expect_ok();
+	/* a typo of a health key is named */
+	run(NULL, ENV("HEALTH_EJECT_TIMES=5"), HSDO_ROLE_ANY);
+	expect_diag(HSDO_DIAG_WARNING, "environment: HEALTH_EJECT_TIMES: unknown variable (did you "
+		    "mean HEALTH_EJECT_TIME?)");
 }
 END_TEST
 
@@ -993,6 +1062,29 @@ static const struct rule_case rule_cases[] = {
 	  "env.yaml: CLIENT_HAPROXY_FALLBACK_BACKEND_NAME: required when CLIENT_DEDICATED_ASG is true" },
 	{ CLIENT_OK, { "CLIENT_DEDICATED_ASG=1", "CLIENT_ASG_NAMES=a" }, HSDO_ROLE_CLIENT,
 	  "env.yaml: CLIENT_HAPROXY_FALLBACK_BACKEND_BASE_NAME: required when CLIENT_DEDICATED_ASG is true" },
+	/* fleet health */
+	{ "HEALTH_ERROR_RATIO: 0\n", { NULL }, HSDO_ROLE_ANY,
+	  "env.yaml:1: HEALTH_ERROR_RATIO: expected a number from 0.000001 to 1, got '0'" },
+	{ NULL, { "HEALTH_QUORUM=1.5" }, HSDO_ROLE_ANY,
+	  "environment: HEALTH_QUORUM: expected a number from 0 to 1, got '1.5'" },
+	{ NULL, { "HEALTH_QUORUM=0.1234567" }, HSDO_ROLE_ANY,
+	  "environment: HEALTH_QUORUM: expected a number from 0 to 1 with at most 6 decimals, "
+	  "got '0.1234567'" },
+	{ NULL, { "HEALTH_QUORUM=-0.5" }, HSDO_ROLE_ANY,
+	  "environment: HEALTH_QUORUM: expected a number from 0 to 1, got '-0.5'" },
+	{ "HEALTH_EJECT_TIME: 301\n", { NULL }, HSDO_ROLE_ANY,
+	  "env.yaml:1: HEALTH_EJECT_TIME: must be between 1 and 300 seconds, got 301" },
+	{ "HEALTH_MAX_EJECTED_PERCENT: 0\n", { NULL }, HSDO_ROLE_ANY,
+	  "env.yaml:1: HEALTH_MAX_EJECTED_PERCENT: must be between 1 and 100, got 0" },
+	{ "CLIENT_ID: a/b\n", { NULL }, HSDO_ROLE_ANY,
+	  "env.yaml:1: CLIENT_ID: 'a/b' may only contain letters, digits, '.', '_' and '-' (and is "
+	  "not . or ..)" },
+	{ "DYNAMODB_TABLE_NAME: slots\nHEALTH_TABLE_NAME: slots\n", { NULL }, HSDO_ROLE_ANY,
+	  "env.yaml:2: HEALTH_TABLE_NAME: must not be the slot table (DYNAMODB_TABLE_NAME): the "
+	  "original HSDO would read the reports as slots" },
+	{ "HEALTH_ASG_SET_UNHEALTHY: true\n", { NULL }, HSDO_ROLE_SERVER,
+	  "env.yaml:1: HEALTH_ASG_SET_UNHEALTHY: needs SERVER_MODE aws (Auto Scaling is what "
+	  "replaces the instance)" },
 	/* file structure */
 	{ "- INTERVAL\n- 1\n", { NULL }, HSDO_ROLE_ANY,
 	  "env.yaml:1: expected a mapping of KEY: value at the top level, got a list" },
@@ -1737,6 +1829,8 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, env_first_entry_wins);
 	tcase_add_loop_test(tc, bool_forms, 0, NELEM(bool_cases));
 	tcase_add_loop_test(tc, duration_forms, 0, NELEM(duration_cases));
+	tcase_add_loop_test(tc, ratio_forms, 0, NELEM(ratio_cases));
+	tcase_add_test(tc, health_defaults);
 	tcase_add_loop_test(tc, int_forms, 0, NELEM(int_cases));
 	tcase_add_test(tc, lists_from_sequence_and_string);
 	tcase_add_test(tc, null_and_empty_values);

@@ -274,6 +274,7 @@ END_TEST
 	"\"BackendServerStatus\":{\"S\":\"" st "\"},\"LastWeightUpdate\":{\"S\":\"" t "\"}"
 #define OKID   "{\"N\":\"3\"}"
 #define OKW    "{\"N\":\"5\"}"
+#define W0     "{\"N\":\"0\"}"
 #define OKT    "2023-05-02 10:11:12"
 #define OKITEM(extra) ITEM(OKID, "10.0.0.1", OKW, "enabled", OKT) extra "}"
 #define X40  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -454,6 +455,157 @@ START_TEST(draining_needs_weight_zero)
 	ck_assert_int_eq(hsdo_item_decode_json(stale, strlen(stale), &d, NULL, 0), 0);
 	ck_assert_int_eq(d.state, HSDO_SLOT_ACTIVE);
 	ck_assert_uint_eq(d.weight, 5);
+}
+END_TEST
+
+/* ---- fleet health: ejected slots (docs/health.md) -------------------------- */
+
+#define T_EJ   INT64_C(1683022302123)   /* ms: T_2023 + 30 s, rounded to ms */
+#define T_SINCE INT64_C(1683022200000)
+
+static struct hsdo_slot ejected_slot(void)
+{
+	struct hsdo_slot s = mk(9, HSDO_SLOT_EJECTED, "10.0.1.7", "i-0abc", "asg-a", "", 0, 0,
+				T_2023);
+
+	s.ejected_until_ms = T_EJ;
+	s.eject_since_ms = T_SINCE;
+	s.eject_count = 2;
+	ck_assert_int_eq(hsdo_strlcpy_field(s.eject_reason, sizeof(s.eject_reason),
+					    "4 of 5 HAProxies see errors ≥ 50 % (median 83 %)"), 0);
+	return s;
+}
+
+/* An ejected slot is enabled, Weight 0, address kept (an original client
+ * drains it), plus Ejected/EjectReason/EjectCount/EjectedSince. */
+START_TEST(ejected_exact_json)
+{
+	struct hsdo_slot s = ejected_slot();
+	cJSON *got = hsdo_item_encode(&s);
+	cJSON *want = cJSON_Parse(
+		"{\"BackendServerID\":{\"N\":\"9\"},\"IPAddress\":{\"S\":\"10.0.1.7\"},"
+		"\"ServerName\":{\"S\":\"i-0abc\"},\"ASG\":{\"S\":\"asg-a\"},\"Weight\":{\"N\":\"0\"},"
+		"\"BackendServerStatus\":{\"S\":\"enabled\"},"
+		"\"LastWeightUpdate\":{\"S\":\"2023-05-02 10:11:12.123456\"},"
+		"\"Ejected\":{\"N\":\"1683022302123\"},"
+		"\"EjectReason\":{\"S\":\"4 of 5 HAProxies see errors ≥ 50 % (median 83 %)\"},"
+		"\"EjectCount\":{\"N\":\"2\"},\"EjectedSince\":{\"N\":\"1683022200000\"}}");
+	char *txt;
+
+	ck_assert_ptr_nonnull(got);
+	ck_assert_ptr_nonnull(want);
+	txt = cJSON_PrintUnformatted(got);
+	ck_assert_msg(cJSON_Compare(got, want, 1), "got %s", txt);
+	cJSON_free(txt);
+	cJSON_Delete(got);
+	cJSON_Delete(want);
+}
+END_TEST
+
+START_TEST(ejected_roundtrip)
+{
+	struct hsdo_slot s = ejected_slot(), back = ejected_slot(), d;
+	char err[256] = "";
+	cJSON *j;
+
+	/* ejected, then back in service with its history */
+	back.state = HSDO_SLOT_ACTIVE;
+	back.weight = 3;
+	back.ejected_until_ms = 0;
+	back.eject_reason[0] = '\0';
+	j = hsdo_item_encode(&s);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_msg(hsdo_item_decode(j, &d, err, sizeof(err)) == 0, "%s", err);
+	ck_assert(hsdo_slot_equal(&s, &d));
+	ck_assert_str_eq(hsdo_slot_state_str(d.state), "ejected");
+	cJSON_Delete(j);
+	j = hsdo_item_encode(&back);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(j, "Ejected"));
+	ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(j, "EjectReason"));
+	ck_assert_msg(hsdo_item_decode(j, &d, err, sizeof(err)) == 0, "%s", err);
+	ck_assert(hsdo_slot_equal(&back, &d));
+	ck_assert_uint_eq(d.eject_count, 2);
+	cJSON_Delete(j);
+	/* an ejected slot needs its time */
+	s.ejected_until_ms = 0;
+	ck_assert_int_eq(hsdo_item_check(&s, err, sizeof(err)), -HSDO_EINVAL);
+	ck_assert_ptr_null(hsdo_item_encode(&s));
+}
+END_TEST
+
+/* Ejected is ours and always written with Weight 0; like Draining, next to
+ * a Weight above 0 it was left behind by a writer that does not know it
+ * (the original server filled the slot again): the slot is active and the
+ * stale ejection is dropped. */
+static const struct {
+	const char *w;           /* the item's Weight */
+	const char *extra;
+	enum hsdo_slot_state state;
+	uint32_t weight, count;
+	int64_t until;
+	const char *reason;      /* NULL: must fail with this text in err */
+	const char *err;
+} eject_items[] = {
+	{ W0, ",\"Ejected\":{\"N\":\"5000\"},\"EjectReason\":{\"S\":\"r\"}", HSDO_SLOT_EJECTED,
+	  0, 0, 5000, "r", NULL },
+	/* without a reason it is still ejected: the time is what matters */
+	{ W0, ",\"Ejected\":{\"N\":\"5000\"},\"EjectCount\":{\"N\":\"3\"}", HSDO_SLOT_EJECTED,
+	  0, 3, 5000, "", NULL },
+	/* with a Weight: a slot the original server filled again */
+	{ OKW, ",\"Ejected\":{\"N\":\"5000\"},\"EjectCount\":{\"N\":\"3\"},"
+	  "\"EjectReason\":{\"S\":\"r\"}", HSDO_SLOT_ACTIVE, 5, 0, 0, "", NULL },
+	/* draining wins: the instance left, its ejection ends with it */
+	{ W0, ",\"Draining\":{\"BOOL\":true},\"Ejected\":{\"N\":\"5000\"},"
+	  "\"EjectCount\":{\"N\":\"3\"}", HSDO_SLOT_DRAINING, 0, 0, 0, "", NULL },
+	/* active with its history; a stray reason is dropped */
+	{ OKW, ",\"EjectCount\":{\"N\":\"4\"},\"EjectedSince\":{\"N\":\"7\"},"
+	  "\"EjectReason\":{\"S\":\"x\"}", HSDO_SLOT_ACTIVE, 5, 4, 0, "", NULL },
+	{ W0, ",\"Ejected\":{\"N\":\"0\"}", 0, 0, 0, 0, NULL, "Ejected: 0 out of range" },
+	{ W0, ",\"Ejected\":{\"S\":\"5000\"}", 0, 0, 0, 0, NULL, "Ejected: expected type N" },
+	{ W0, ",\"Ejected\":{\"N\":\"253402300800000\"}", 0, 0, 0, 0, NULL, "out of range" },
+	{ OKW, ",\"EjectCount\":{\"N\":\"4294967296\"}", 0, 0, 0, 0, NULL, "EjectCount:" },
+	{ OKW, ",\"EjectedSince\":{\"N\":\"-1\"}", 0, 0, 0, 0, NULL, "EjectedSince:" },
+	{ OKW, ",\"EjectReason\":{\"N\":\"1\"}", 0, 0, 0, 0, NULL, "EjectReason: expected type S" },
+	{ OKW, ",\"EjectReason\":{\"S\":\"" X256 "\"}", 0, 0, 0, 0, NULL, "EjectReason: too long" },
+};
+
+START_TEST(ejected_decode_rules)
+{
+	char json[1024], err[256] = "";
+	struct hsdo_slot d;
+	int rc;
+
+	snprintf(json, sizeof(json), ITEM(OKID, "10.0.0.1", "%s", "enabled", OKT) "%s}",
+		 eject_items[_i].w, eject_items[_i].extra);
+	rc = hsdo_item_decode_json(json, strlen(json), &d, err, sizeof(err));
+	if (eject_items[_i].reason == NULL) {
+		ck_assert_msg(rc == -HSDO_EPROTO, "case %d: rc %d", _i, rc);
+		ck_assert_msg(strstr(err, eject_items[_i].err) != NULL, "case %d: %s", _i, err);
+		return;
+	}
+	ck_assert_msg(rc == 0, "case %d: %s", _i, err);
+	ck_assert_int_eq(d.state, eject_items[_i].state);
+	ck_assert_uint_eq(d.weight, eject_items[_i].weight);
+	ck_assert_uint_eq(d.eject_count, eject_items[_i].count);
+	ck_assert_int_eq(d.ejected_until_ms, eject_items[_i].until);
+	ck_assert_str_eq(d.eject_reason, eject_items[_i].reason);
+}
+END_TEST
+
+/* A disabled item is free whatever ejection attributes it carries. */
+START_TEST(ejected_free_clears)
+{
+	const char *j = ITEM(OKID, "10.0.0.1", OKW, "disabled", OKT)
+		",\"Ejected\":{\"N\":\"5000\"},\"EjectCount\":{\"N\":\"3\"},"
+		"\"EjectReason\":{\"S\":\"r\"}}";
+	struct hsdo_slot d;
+
+	ck_assert_int_eq(hsdo_item_decode_json(j, strlen(j), &d, NULL, 0), 0);
+	ck_assert_int_eq(d.state, HSDO_SLOT_FREE);
+	ck_assert_uint_eq(d.eject_count, 0);
+	ck_assert_int_eq(d.ejected_until_ms, 0);
+	ck_assert_str_eq(d.eject_reason, "");
 }
 END_TEST
 
@@ -766,6 +918,10 @@ static Suite *item_suite(void)
 	tcase_add_test(tc, malformed_baseline_ok);
 	tcase_add_test(tc, free_item_address_ignored);
 	tcase_add_test(tc, draining_needs_weight_zero);
+	tcase_add_test(tc, ejected_exact_json);
+	tcase_add_test(tc, ejected_roundtrip);
+	tcase_add_loop_test(tc, ejected_decode_rules, 0, N(eject_items));
+	tcase_add_test(tc, ejected_free_clears);
 	tcase_add_test(tc, encode_refuses_invalid);
 	suite_add_tcase(s, tc);
 

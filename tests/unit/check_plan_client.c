@@ -115,6 +115,7 @@ struct pc_case {
 #define ACT(ip, w) { HSDO_SLOT_ACTIVE, ip, 0, w, "asg-a" }
 #define ACTG(ip, w, g) { HSDO_SLOT_ACTIVE, ip, 0, w, g }
 #define DRN(ip) { HSDO_SLOT_DRAINING, ip, 0, 0, "asg-a" }
+#define EJD(ip) { HSDO_SLOT_EJECTED, ip, 0, 0, "asg-a" }
 /* A fresh `server-template ... 127.0.0.2:80 check disabled` slot. */
 #define FRESH(be, srv) { be, srv, "127.0.0.2", 80, 0, 5, 1 }
 /* A slot enabled from `disabled` and serving: the CMAINT quirk, admin 4. */
@@ -169,6 +170,15 @@ static const struct pc_case cases[] = {
 	{ "drain a serving slot", S_ONE, 1, { DRN("10.0.0.1") },
 	  { UP("be_app", "web1", "10.0.0.1", 80, 10) },
 	  { "set server be_app/web1 state drain" }, { NULL } },
+	{ "ejected: drained like a leaver, address kept", S_ONE, 1, { EJD("10.0.0.1") },
+	  { UP("be_app", "web1", "10.0.0.1", 80, 10) },
+	  { "set server be_app/web1 state drain" }, { NULL } },
+	{ "ejected and drained already: nothing", S_ONE, 1, { EJD("10.0.0.1") },
+	  { { "be_app", "web1", "10.0.0.1", 80, 2, 12, 10 } },
+	  { NULL }, { NULL } },
+	{ "back from ejection: weight + ready", S_ONE, 1, { ACT("10.0.0.1", 1) },
+	  { { "be_app", "web1", "10.0.0.1", 80, 2, 12, 10 } },
+	  { "set server be_app/web1 weight 1", "set server be_app/web1 state ready" }, { NULL } },
 	{ "drain already applied (FDRAIN|CMAINT = 12)", S_ONE, 1, { DRN("10.0.0.1") },
 	  { { "be_app", "web1", "10.0.0.1", 80, 2, 12, 10 } },
 	  { NULL }, { NULL } },

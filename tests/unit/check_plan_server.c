@@ -676,6 +676,101 @@ START_TEST(draining_back_in_service)
 }
 END_TEST
 
+/* ---- ejected slots (fleet health) --------------------------------------- */
+
+static void eject_slot(struct hsdo_table *t, uint32_t id, const char *name, const char *ip,
+		       int64_t until_ms)
+{
+	struct hsdo_slot *s;
+
+	set_slot(t, id, HSDO_SLOT_EJECTED, name, ip, 0, T0 - 5 * SEC);
+	s = &t->slots[id - 1];
+	s->ejected_until_ms = until_ms;
+	s->eject_since_ms = T0 / 1000 - 5000;
+	s->eject_count = 1;
+	setf(s->eject_reason, sizeof(s->eject_reason), "3 of 3 HAProxies see errors");
+}
+
+/* In service, an ejected slot stays as it is: neither ramped nor
+ * reactivated, even past its time (eject.h decides its return). */
+START_TEST(ejected_stays_while_in_service)
+{
+	struct hsdo_instance in[2];
+	struct hsdo_table t, before;
+	struct hsdo_plan_server_result r;
+
+	in[0] = mkinst("i-a", "10.0.0.1", false);
+	in[1] = mkinst("i-b", "10.0.0.2", false);
+	ck_assert_int_eq(hsdo_table_init(&t, 3), 0);
+	set_slot(&t, 1, HSDO_SLOT_ACTIVE, "i-a", "10.0.0.1", 100, T0 - 60 * SEC);
+	eject_slot(&t, 2, "i-b", "10.0.0.2", T0 / 1000 - 1000);
+	ck_assert_int_eq(hsdo_table_copy(&before, &t), 0);
+	step(&t, in, 2, T0, &base_st, &r);
+	ck_assert_uint_eq(r.nchanged, 0);
+	ck_assert(hsdo_slot_equal(&t.slots[1], &before.slots[1]));
+	ck_assert_uint_eq(r.reactivated + r.ramped + r.drain_started, 0);
+	hsdo_plan_server_result_free(&r);
+	/* a new instance does not take its slot */
+	in[1] = mkinst("i-c", "10.0.0.3", false);
+	in[0] = mkinst("i-b", "10.0.0.2", false);
+	step(&t, in, 2, T0 + SEC, &base_st, &r);
+	ck_assert_int_eq(t.slots[1].state, HSDO_SLOT_EJECTED);
+	assert_slot(&t, 3, HSDO_SLOT_ACTIVE, "i-c", 10, T0 + SEC);
+	/* i-a vanished: it drains, i-b stays out */
+	assert_slot(&t, 1, HSDO_SLOT_DRAINING, "i-a", 0, T0 + SEC);
+	hsdo_plan_server_result_free(&r);
+	hsdo_table_free(&before);
+	hsdo_table_free(&t);
+}
+END_TEST
+
+/* An ejected instance that leaves drains and frees like any other, and its
+ * ejection ends with it. */
+START_TEST(ejected_leaving_drains_and_frees)
+{
+	struct hsdo_instance in[1];
+	struct hsdo_table t;
+	struct hsdo_plan_server_result r;
+
+	in[0] = mkinst("i-b", "10.0.0.2", true);
+	ck_assert_int_eq(hsdo_table_init(&t, 2), 0);
+	eject_slot(&t, 2, "i-b", "10.0.0.2", T0 / 1000 + 60000);
+	step(&t, in, 1, T0, &base_st, &r);
+	assert_slot(&t, 2, HSDO_SLOT_DRAINING, "i-b", 0, T0);
+	ck_assert_uint_eq(r.drain_started, 1);
+	ck_assert_int_eq(t.slots[1].ejected_until_ms, 0);
+	ck_assert_uint_eq(t.slots[1].eject_count, 0);
+	ck_assert_str_eq(t.slots[1].eject_reason, "");
+	ck_assert_str_eq(t.slots[1].ip, "10.0.0.2");
+	hsdo_plan_server_result_free(&r);
+	step(&t, NULL, 0, T0 + 30 * SEC, &base_st, &r);
+	assert_slot(&t, 2, HSDO_SLOT_FREE, "", 0, 0);
+	ck_assert_uint_eq(r.freed, 1);
+	hsdo_plan_server_result_free(&r);
+	hsdo_table_free(&t);
+}
+END_TEST
+
+/* Taken over by IP under another name (a new instance on a recycled
+ * address): the ejection was the previous instance's. */
+START_TEST(ejected_renamed_starts_fresh)
+{
+	struct hsdo_instance in[1];
+	struct hsdo_table t;
+	struct hsdo_plan_server_result r;
+
+	in[0] = mkinst("i-new", "10.0.0.2", false);
+	ck_assert_int_eq(hsdo_table_init(&t, 2), 0);
+	eject_slot(&t, 2, "i-old", "10.0.0.2", T0 / 1000 + 60000);
+	step(&t, in, 1, T0, &base_st, &r);
+	assert_slot(&t, 2, HSDO_SLOT_ACTIVE, "i-new", 10, T0);
+	ck_assert_uint_eq(t.slots[1].eject_count, 0);
+	ck_assert_int_eq(t.slots[1].ejected_until_ms, 0);
+	hsdo_plan_server_result_free(&r);
+	hsdo_table_free(&t);
+}
+END_TEST
+
 /* ---- overflow, duplicates, identity ------------------------------------- */
 
 START_TEST(overflow_never_evicts)
@@ -1301,6 +1396,12 @@ static Suite *plan_server_suite(void)
 	tcase_add_test(tc, drain_zero_frees_at_once);
 	tcase_add_test(tc, leaving_flag_drains);
 	tcase_add_test(tc, draining_back_in_service);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("ejected");
+	tcase_add_test(tc, ejected_stays_while_in_service);
+	tcase_add_test(tc, ejected_leaving_drains_and_frees);
+	tcase_add_test(tc, ejected_renamed_starts_fresh);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("identity");

@@ -7,7 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hsdo/alloc.h"
+#include "hsdo/eject.h"
 #include "hsdo/err.h"
+#include "hsdo/report.h"
+#include "hsdo/reports.h"
+#include "hsdo/reports_file.h"
 #include "hsdo/server.h"
 #include "hsdo/store.h"
 #include "hsdo/store_file.h"
@@ -493,6 +498,286 @@ START_TEST(pure_helpers)
 }
 END_TEST
 
+/* ---- fleet health ------------------------------------------------------------------ */
+
+/* The server's reports, in <slots.json>.health/, and a client writing one. */
+static struct hsdo_reports *fx_reports(struct fx *f)
+{
+	struct hsdo_reports *rs = NULL;
+	char err[256] = "", *dir = hsdo_reports_file_dir(f->path);
+
+	ck_assert_ptr_nonnull(dir);
+	ck_assert_msg(hsdo_reports_file_open(dir, &rs, err, sizeof(err)) == 0, "%s", err);
+	hsdo_free(dir);
+	return rs;
+}
+
+static void store_done(void *arg, int rc, const char *err)
+{
+	ck_assert_msg(rc == 0, "%s", err);
+	*(bool *)arg = true;
+}
+
+/* Client `id` holding generation gen reports failing slots (a bit mask)
+ * and every other slot of 1..n ok, fresh until now + 30 s. */
+static void report(struct hsdo_reports *rs, const char *id, uint64_t gen, int n, unsigned failing,
+		   int64_t now_us)
+{
+	struct hsdo_report_slot e[N];
+	struct hsdo_report r;
+	bool done = false;
+	int i;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.client_id, sizeof(r.client_id), "%s", id);
+	r.generation = gen;
+	r.written_ms = now_us / 1000;
+	r.expires_s = now_us / SEC + 30;
+	for (i = 0; i < n; i++) {
+		bool bad = (failing & (1u << (i + 1))) != 0;
+
+		e[i].slot = (uint32_t)(i + 1);
+		e[i].verdict = bad ? HSDO_VERDICT_FAILING : HSDO_VERDICT_OK;
+		e[i].check = HSDO_CHECK_NONE;
+		e[i].responses = 100;
+		e[i].errors = bad ? 90 : 0;
+	}
+	r.slots = e;
+	r.n = (size_t)n;
+	ck_assert_int_eq(hsdo_reports_write(rs, &r, store_done, &done), 0);
+	ck_assert(done);
+}
+
+static struct hsdo_server_settings health_settings(void)
+{
+	struct hsdo_server_settings set = settings("a", 0);
+
+	set.eject.enabled = true;
+	set.eject.quorum_ppm = 500000;
+	set.eject.eject_time_ms = 30000;
+	set.eject.max_ejected_percent = 50;
+	set.eject.asg_after_ms = -1;
+	set.eject.error_ratio_ppm = 500000;
+	return set;
+}
+
+static const struct hsdo_eject_event *ev_of(const struct hsdo_server_report *r, uint32_t slot)
+{
+	size_t i;
+
+	for (i = 0; r->eject != NULL && i < r->eject->nevents; i++)
+		if (r->eject->events[i].slot == slot)
+			return &r->eject->events[i];
+	return NULL;
+}
+
+/* Ejected in the store (enabled, weight 0, until, reason), kept while
+ * out, back with the ramp, out again for twice as long. */
+START_TEST(health_eject_return_backoff)
+{
+	struct fx f;
+	struct hsdo_server_settings set = health_settings();
+	struct hsdo_reports *rs;
+	struct hsdo_server *s;
+	struct hsdo_server_report r;
+	struct hsdo_table t;
+	uint64_t g;
+
+	fx_open(&f);
+	rs = fx_reports(&f);
+	s = mk(f.st, &set);
+	hsdo_server_set_reports(s, rs);
+	r = cycle(s, 4, 0, T0);
+	ck_assert_int_eq(r.outcome, HSDO_SERVER_WROTE);
+	ck_assert(r.reports_read);
+	ck_assert_uint_eq(r.reports, 0);
+	g = r.generation;
+	report(rs, "h1", g, 4, 1u << 3, T0);
+	report(rs, "h2", g, 4, 1u << 3, T0);
+	report(rs, "h3", g, 4, 0, T0);
+	r = cycle(s, 4, 0, T0 + SEC);
+	ck_assert_int_eq(r.outcome, HSDO_SERVER_WROTE);
+	ck_assert_uint_eq(r.reports, 3);
+	ck_assert_ptr_nonnull(ev_of(&r, 3));
+	ck_assert_int_eq(ev_of(&r, 3)->kind, HSDO_EJECT_EJECTED);
+	ck_assert_uint_eq(ev_of(&r, 3)->votes.failing, 2);
+	ck_assert_uint_eq(ev_of(&r, 3)->votes.voters, 3);
+	ck_assert_uint_eq(r.written, 1);
+	read_table(f.st, &t);
+	ck_assert_int_eq(t.slots[2].state, HSDO_SLOT_EJECTED);
+	ck_assert_uint_eq(t.slots[2].weight, 0);
+	ck_assert_str_eq(t.slots[2].ip, "10.0.0.3");
+	ck_assert_int_eq(t.slots[2].ejected_until_ms, (T0 + SEC) / 1000 + 30000);
+	ck_assert_str_eq(t.slots[2].eject_reason, "2 of 3 HAProxies see errors ≥ 50 % (median 90 %)");
+	hsdo_table_free(&t);
+	/* while out: nothing to write (no ramp step due), the votes do not matter */
+	r = cycle(s, 4, 0, T0 + 5 * SEC);
+	ck_assert_int_eq(r.outcome, HSDO_SERVER_UNCHANGED);
+	/* time is up: back at min_weight; the old reports (older generation)
+	 * do not eject it again */
+	r = cycle(s, 4, 0, T0 + 31 * SEC);
+	ck_assert_int_eq(r.outcome, HSDO_SERVER_WROTE);
+	ck_assert_int_eq(ev_of(&r, 3)->kind, HSDO_EJECT_READMITTED);
+	g = r.generation;
+	read_table(f.st, &t);
+	ck_assert_int_eq(t.slots[2].state, HSDO_SLOT_ACTIVE);
+	ck_assert_uint_eq(t.slots[2].weight, 10);
+	ck_assert_uint_eq(t.slots[2].eject_count, 1);
+	hsdo_table_free(&t);
+	report(rs, "h1", g - 1, 4, 1u << 3, T0 + 31 * SEC);
+	report(rs, "h2", g - 1, 4, 1u << 3, T0 + 31 * SEC);
+	r = cycle(s, 4, 0, T0 + 32 * SEC);
+	ck_assert_ptr_null(ev_of(&r, 3));
+	ck_assert_uint_gt(r.eject->stale, 0);
+	/* failing again, seen on the new generation: out for 60 s */
+	report(rs, "h1", g, 4, 1u << 3, T0 + 33 * SEC);
+	report(rs, "h2", g, 4, 1u << 3, T0 + 33 * SEC);
+	r = cycle(s, 4, 0, T0 + 33 * SEC);
+	ck_assert_int_eq(r.outcome, HSDO_SERVER_WROTE);
+	ck_assert_int_eq(ev_of(&r, 3)->kind, HSDO_EJECT_EJECTED);
+	ck_assert_int_eq(ev_of(&r, 3)->duration_ms, 60000);
+	read_table(f.st, &t);
+	ck_assert_uint_eq(t.slots[2].eject_count, 2);
+	ck_assert_int_eq(t.slots[2].ejected_until_ms, (T0 + 33 * SEC) / 1000 + 60000);
+	hsdo_table_free(&t);
+	/* its instance leaves: it drains as usual */
+	r = cycle(s, 4, 1u << 3, T0 + 34 * SEC);
+	ck_assert_uint_eq(r.drain_started, 1);
+	read_table(f.st, &t);
+	ck_assert_int_eq(t.slots[2].state, HSDO_SLOT_DRAINING);
+	ck_assert_uint_eq(t.slots[2].eject_count, 0);
+	hsdo_table_free(&t);
+	hsdo_server_free(s);
+	hsdo_reports_free(rs);
+	fx_close(&f);
+}
+END_TEST
+
+/* Ejections are removals for the safety valve: held like any other. */
+START_TEST(health_valve_holds_ejections)
+{
+	struct fx f;
+	struct hsdo_server_settings set = health_settings();
+	struct hsdo_reports *rs;
+	struct hsdo_server *s;
+	struct hsdo_server_report r;
+	struct hsdo_table t;
+	unsigned bad = (1u << 1) | (1u << 2) | (1u << 3);
+
+	set.eject.max_ejected_percent = 100;
+	fx_open(&f);
+	rs = fx_reports(&f);
+	s = mk(f.st, &set);
+	hsdo_server_set_reports(s, rs);
+	r = cycle(s, 4, 0, T0);
+	report(rs, "h1", r.generation, 4, bad, T0);
+	report(rs, "h2", r.generation, 4, bad, T0);
+	r = cycle(s, 4, 0, T0 + SEC);
+	ck_assert_int_eq(r.outcome, HSDO_SERVER_HELD);
+	ck_assert_uint_eq(r.would_remove, 3);
+	ck_assert_uint_eq(r.eject->counts[HSDO_EJECT_EJECTED], 3);   /* never the last one */
+	read_table(f.st, &t);
+	ck_assert_uint_eq(count_state(&t, HSDO_SLOT_EJECTED), 0);
+	hsdo_table_free(&t);
+	ck_assert_int_eq(cycle(s, 4, 0, T0 + 2 * SEC).outcome, HSDO_SERVER_HELD);
+	ck_assert_int_eq(cycle(s, 4, 0, T0 + 3 * SEC).outcome, HSDO_SERVER_WROTE);
+	read_table(f.st, &t);
+	ck_assert_uint_eq(count_state(&t, HSDO_SLOT_EJECTED), 3);
+	ck_assert_uint_eq(count_state(&t, HSDO_SLOT_ACTIVE), 1);
+	hsdo_table_free(&t);
+	hsdo_server_free(s);
+	hsdo_reports_free(rs);
+	fx_close(&f);
+}
+END_TEST
+
+/* Reports that cannot be read: said, and nothing new is ejected; returns
+ * still happen. No reports store or HEALTH_EJECT off: nothing is read. */
+START_TEST(health_read_error_and_off)
+{
+	struct fx f;
+	struct hsdo_server_settings set = health_settings();
+	struct hsdo_reports *rs, *broken = NULL;
+	struct hsdo_server *s;
+	struct hsdo_server_report r;
+	struct hsdo_table t;
+	char dir[600], err[256] = "";
+
+	fx_open(&f);
+	rs = fx_reports(&f);
+	s = mk(f.st, &set);
+	r = cycle(s, 4, 0, T0);
+	ck_assert(!r.reports_read);       /* no store set */
+	report(rs, "h1", r.generation, 4, 1u << 2, T0);
+	hsdo_server_set_reports(s, rs);
+	r = cycle(s, 4, 0, T0 + SEC);
+	ck_assert_int_eq(r.outcome, HSDO_SERVER_WROTE);
+	ck_assert_int_eq(ev_of(&r, 2)->kind, HSDO_EJECT_EJECTED);
+	/* a directory that cannot be read */
+	snprintf(dir, sizeof(dir), "%s/slots.json", f.dir);
+	ck_assert_int_eq(hsdo_reports_file_open(dir, &broken, err, sizeof(err)), 0);
+	hsdo_server_set_reports(s, broken);
+	report(rs, "h1", r.generation, 4, 1u << 1, T0 + 2 * SEC);
+	r = cycle(s, 4, 0, T0 + 2 * SEC);
+	ck_assert(!r.reports_read);
+	ck_assert_int_eq(r.reports_rc, -HSDO_EIO);
+	ck_assert_ptr_nonnull(strstr(r.reports_error, "report directory"));
+	ck_assert_int_eq(r.outcome, HSDO_SERVER_UNCHANGED);
+	/* time up while unreadable: it returns anyway */
+	r = cycle(s, 4, 0, T0 + 40 * SEC);
+	ck_assert_int_eq(r.outcome, HSDO_SERVER_WROTE);
+	ck_assert_int_eq(ev_of(&r, 2)->kind, HSDO_EJECT_READMITTED);
+	hsdo_server_free(s);
+	/* HEALTH_EJECT off: no read, and an ejected slot returns at once */
+	set.eject.enabled = false;
+	s = mk(f.st, &set);
+	hsdo_server_set_reports(s, rs);
+	r = cycle(s, 4, 0, T0 + 41 * SEC);
+	ck_assert(!r.reports_read);
+	read_table(f.st, &t);
+	ck_assert_uint_eq(count_state(&t, HSDO_SLOT_EJECTED), 0);
+	hsdo_table_free(&t);
+	hsdo_server_free(s);
+	hsdo_reports_free(broken);
+	hsdo_reports_free(rs);
+	fx_close(&f);
+}
+END_TEST
+
+/* A standby reads no report. */
+START_TEST(health_standby_reads_nothing)
+{
+	struct fx f;
+	struct hsdo_server_settings sa = health_settings(), sb = health_settings();
+	struct hsdo_store *st2;
+	struct hsdo_reports *rs;
+	struct hsdo_server *a, *b;
+	struct hsdo_server_report r;
+
+	snprintf(sa.holder, sizeof(sa.holder), "srv-a");
+	snprintf(sb.holder, sizeof(sb.holder), "srv-b");
+	sa.lease_ttl_ms = sb.lease_ttl_ms = 10000;
+	fx_open(&f);
+	st2 = fx_second(&f);
+	rs = fx_reports(&f);
+	a = mk(f.st, &sa);
+	b = mk(st2, &sb);
+	hsdo_server_set_reports(a, rs);
+	hsdo_server_set_reports(b, rs);
+	r = cycle(a, 3, 0, T0);
+	ck_assert(r.reports_read);
+	r = cycle(b, 3, 0, T0 + SEC);
+	ck_assert_int_eq(r.outcome, HSDO_SERVER_STANDBY);
+	ck_assert(!r.reports_read);
+	ck_assert_ptr_null(r.eject);
+	hsdo_server_free(a);
+	hsdo_server_free(b);
+	hsdo_store_free(st2);
+	hsdo_reports_free(rs);
+	fx_close(&f);
+}
+END_TEST
+
 static Suite *server_suite(void)
 {
 	Suite *s = suite_create("server");
@@ -507,6 +792,10 @@ static Suite *server_suite(void)
 	tcase_add_test(tc, standby_takeover_and_fencing);
 	tcase_add_test(tc, release_hands_over_at_once);
 	tcase_add_test(tc, pure_helpers);
+	tcase_add_test(tc, health_eject_return_backoff);
+	tcase_add_test(tc, health_valve_holds_ejections);
+	tcase_add_test(tc, health_read_error_and_off);
+	tcase_add_test(tc, health_standby_reads_nothing);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1003,6 +1003,32 @@ START_TEST(aws_complete_body)
 }
 END_TEST
 
+START_TEST(aws_set_health_body)
+{
+	char out[256];
+	const char *want = "Action=SetInstanceHealth&Version=2011-01-01"
+			   "&InstanceId=i-0123456789abcdef0&HealthStatus=Unhealthy"
+			   "&ShouldRespectGracePeriod=true";
+	int rc;
+
+	rc = hsdo_asg_set_instance_health_body("i-0123456789abcdef0", true, out, sizeof(out), g_err,
+					       sizeof(g_err));
+	ck_assert_str_eq(out, want);
+	ck_assert_int_eq(rc, (int)strlen(want));
+	rc = hsdo_asg_set_instance_health_body("i-1", false, out, sizeof(out), g_err,
+					       sizeof(g_err));
+	ck_assert_ptr_nonnull(strstr(out, "&ShouldRespectGracePeriod=false"));
+	ck_assert_int_eq(hsdo_asg_set_instance_health_body("i-1", true, out, 40, NULL, 0),
+			 -HSDO_ETOOBIG);
+	ck_assert_int_eq(hsdo_asg_set_instance_health_body("", true, out, sizeof(out), NULL, 0),
+			 -HSDO_EINVAL);
+	ck_assert_int_eq(hsdo_asg_set_instance_health_body("i-01234567890abcdef01", true, out,
+							   sizeof(out), NULL, 0), -HSDO_EINVAL);
+	ck_assert_int_eq(hsdo_asg_set_instance_health_body("i-1", true, NULL, 9, NULL, 0),
+			 -HSDO_EINVAL);
+}
+END_TEST
+
 START_TEST(aws_notfound_messages)
 {
 	const char *ids[] = { "i-1", "i-2", "i-3", "i-33" };
@@ -1177,6 +1203,7 @@ static Suite *source_suite(void)
 	tcase_add_test(tc, aws_samples);
 	tcase_add_test(tc, aws_build_alloc_failures);
 	tcase_add_test(tc, aws_complete_body);
+	tcase_add_test(tc, aws_set_health_body);
 	tcase_add_test(tc, aws_notfound_messages);
 	suite_add_tcase(s, tc);
 

@@ -1106,6 +1106,69 @@ START_TEST(aws_lifecycle)
 }
 END_TEST
 
+/* Fleet health's last resort: SetInstanceHealth Unhealthy, signed, with
+ * the grace period respected; the group then replaces the instance and
+ * the next list shows it leaving and awaiting the hook. */
+START_TEST(aws_set_unhealthy)
+{
+	const char *names[] = { "web" };
+	struct awsc c;
+	struct hsdo_source *s, *st = NULL;
+	struct got g;
+	char *calls, err[256] = "";
+
+	ctl(g_awsfx.port, "/__state", LC_WORLD);
+	awsc_new(&c, NULL, HSDO_TEST_SECRET, 3);
+	s = aws_src(&c, names, 1, "hsdo-drain", 0);
+	g = list_now(s);
+	ck_assert_int_eq(g.rc, 0);
+	ck_assert(!find(g.res, "i-0a")->leaving);
+	g_ops = 0;
+	ck_assert_int_eq(hsdo_source_set_unhealthy(s, "i-0a", on_op, NULL), 0);
+	ck_assert_int_eq(g_ops, 1);
+	ck_assert_msg(g_op_rc == 0, "%s", g_op_err);
+	calls = ctl_get(g_awsfx.port, "/__calls?action=SetInstanceHealth");
+	ck_assert_uint_eq(count_of(calls, "\"action\""), 1);
+	ck_assert_ptr_nonnull(strstr(calls, "\"InstanceId\":\"i-0a\""));
+	ck_assert_ptr_nonnull(strstr(calls, "\"HealthStatus\":\"Unhealthy\""));
+	ck_assert_ptr_nonnull(strstr(calls, "\"ShouldRespectGracePeriod\":\"true\""));
+	ck_assert_ptr_nonnull(strstr(calls, "\"service\":\"autoscaling\""));
+	ck_assert_ptr_nonnull(strstr(calls, "\"status\":200"));
+	free(calls);
+	g = list_now(s);
+	ck_assert_int_eq(g.rc, 0);
+	ck_assert(find(g.res, "i-0a")->leaving);
+	ck_assert_uint_eq(g.res->nawaiting, 2);       /* i-0a joins i-0b */
+	/* an instance the group no longer has */
+	ck_assert_int_eq(hsdo_source_set_unhealthy(s, "i-9999", on_op, NULL), 0);
+	ck_assert_int_eq(g_ops, 2);
+	ck_assert_int_eq(g_op_rc, -HSDO_ENOTFOUND);
+	ck_assert_msg(strstr(g_op_err, "No managed instance found") != NULL, "%s", g_op_err);
+	/* throttled: retried by the client */
+	ctl(g_awsfx.port, "/__inject", "{\"action\":\"SetInstanceHealth\",\"count\":1,"
+	    "\"status\":400,\"code\":\"Throttling\"}");
+	ck_assert_int_eq(hsdo_source_set_unhealthy(s, "i-0c", on_op, NULL), 0);
+	ck_assert_int_eq(g_ops, 3);
+	ck_assert_msg(g_op_rc == 0, "%s", g_op_err);
+	/* other sources have no Auto Scaling to tell */
+	ck_assert_int_eq(hsdo_source_set_unhealthy(NULL, "i-0a", on_op, NULL), -HSDO_EINVAL);
+	{
+		char *dir = hsdo_test_tmpdir("srcio"), path[512];
+
+		snprintf(path, sizeof(path), "%s/i.yaml", dir);
+		ck_assert_int_eq(hsdo_test_write_file(path, "[]\n", 3), 0);
+		ck_assert_msg(hsdo_source_static_open(path, &st, err, sizeof(err)) == 0, "%s", err);
+		ck_assert_int_eq(hsdo_source_set_unhealthy(st, "i-0a", on_op, NULL), -HSDO_EINVAL);
+		hsdo_source_free(st);
+		hsdo_test_rmtree(dir);
+		free(dir);
+	}
+	ck_assert_int_eq(g_ops, 3);
+	hsdo_source_free(s);
+	awsc_free(&c);
+}
+END_TEST
+
 START_TEST(aws_retries_and_errors)
 {
 	const char *names[] = { "web" };
@@ -1303,6 +1366,7 @@ static Suite *source_io_suite(void)
 	tcase_add_test(tc, aws_fixture_matches_samples);
 	tcase_add_test(tc, aws_pagination);
 	tcase_add_test(tc, aws_lifecycle);
+	tcase_add_test(tc, aws_set_unhealthy);
 	tcase_add_test(tc, aws_retries_and_errors);
 	tcase_add_test(tc, aws_bad_signature);
 	tcase_add_test(tc, aws_empty_groups);

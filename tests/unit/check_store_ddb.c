@@ -47,19 +47,17 @@ static void peers_down(void)
 
 static void ctl(const char *path, const char *body)
 {
-	char out[512];
-	int st = hsdo_test_http_req(dyn.proxy.port, "POST", path, body, out, sizeof(out));
+	char err[1024] = "";
 
-	ck_assert_msg(st == 200, "POST %s: %d %s", path, st, out);
+	ck_assert_msg(hsdo_test_dynalite_ctl(&dyn, path, body, err, sizeof(err)) == 0, "%s", err);
 }
 
 static long pstat(const char *key)
 {
-	char out[8192];
+	long v = hsdo_test_dynalite_stat(&dyn, key);
 
-	ck_assert_int_eq(hsdo_test_http_req(dyn.proxy.port, "GET", "/__stats", NULL, out,
-					    sizeof(out)), 200);
-	return hsdo_test_json_int(out, key);
+	ck_assert_msg(v != -2, "GET /__stats failed");
+	return v;   /* -1: no such key (nothing counted) */
 }
 
 /* ---- a client: transport + AWS + store ------------------------------------------- */

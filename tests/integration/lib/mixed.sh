@@ -130,11 +130,7 @@ trap 'exit 143' TERM INT
 # hcli NAME CMD: a Runtime API command on HAProxy NAME.
 hcli() { echo "$2" | socat -t 2 - "UNIX-CONNECT:$tmp/$1.sock"; }
 # hsrv NAME FIELD BACKEND SERVER: one column of `show servers state`.
-hsrv() {
-	hcli "$1" "show servers state $3" | awk -v f="$2" -v s="$4" '
-		/^# /{ for (i = 2; i <= NF; i++) col[$i] = i - 1; next }
-		$4 == s { print $col[f] }'
-}
+hsrv() { hcli "$1" "show servers state $3" | state_field "$2" "$4"; }
 # hweight NAME SERVER: the effective weight of be_app/SERVER, 0 when it
 # takes no new traffic (maintenance or drain).
 hweight() {

@@ -49,12 +49,15 @@ hap_stop() {
 }
 # cli CMD: one Runtime API command, its reply on stdout.
 cli() { echo "$1" | socat -t 2 - "UNIX-CONNECT:$tmp/admin.sock"; }
-# srv FIELD BACKEND SERVER: one column of `show servers state`.
-srv() {
-	cli "show servers state $2" | awk -v f="$1" -v s="$3" '
+# state_field FIELD SERVER: one column of SERVER's line in the `show
+# servers state` reply on stdin (columns named by its header).
+state_field() {
+	awk -v f="$1" -v s="$2" '
 		/^# /{ for (i = 2; i <= NF; i++) col[$i] = i - 1; next }
 		$4 == s { print $col[f] }'
 }
+# srv FIELD BACKEND SERVER: one column of `show servers state`.
+srv() { cli "show servers state $2" | state_field "$1" "$3"; }
 in_maint() { (( $(srv srv_admin_state "$1" "$2") & 0x23 )); }
 in_drain() { (( $(srv srv_admin_state "$1" "$2") & 0x08 )); }
 

@@ -198,8 +198,8 @@ START_TEST(cold_apply)
 	ck_assert_int_eq(hsdo_table_init(&t, SLOTS), 0);
 	for (i = 0; i < SLOTS; i++) {
 		t.slots[i].state = HSDO_SLOT_ACTIVE;
-		snprintf(t.slots[i].ip, sizeof(t.slots[i].ip), "10.1.%d.%d", i / 250, i % 250 + 1);
-		snprintf(t.slots[i].name, sizeof(t.slots[i].name), "i-%05d", i + 1);
+		hsdo_table_setf(&t, &t.slots[i].ip, HSDO_IP_LEN, "10.1.%d.%d", i / 250, i % 250 + 1);
+		hsdo_table_setf(&t, &t.slots[i].name, HSDO_NAME_LEN, "i-%05d", i + 1);
 		t.slots[i].port = 8000;
 		t.slots[i].weight = 50;
 		t.slots[i].last_weight_update_us = 1700000000000000LL;

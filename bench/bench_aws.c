@@ -189,10 +189,10 @@ static void bench_ddb(int runs, const char *url)
 		struct hsdo_slot *s = &t.slots[i];
 
 		s->state = HSDO_SLOT_ACTIVE;
-		snprintf(s->ip, sizeof(s->ip), "10.%zu.%zu.%zu", i / 65536, (i / 256) % 256, i % 256);
-		snprintf(s->name, sizeof(s->name), "i-%017zx", i + 1);
-		snprintf(s->group, sizeof(s->group), "bench-asg-%zu", i % 3);
-		snprintf(s->az, sizeof(s->az), "us-east-1%c", (char)('a' + i % 3));
+		hsdo_table_setf(&t, &s->ip, HSDO_IP_LEN, "10.%zu.%zu.%zu", i / 65536, (i / 256) % 256, i % 256);
+		hsdo_table_setf(&t, &s->name, HSDO_NAME_LEN, "i-%017zx", i + 1);
+		hsdo_table_setf(&t, &s->group, HSDO_GROUP_LEN, "bench-asg-%zu", i % 3);
+		hsdo_table_setf(&t, &s->az, HSDO_AZ_LEN, "us-east-1%c", (char)('a' + i % 3));
 		s->weight = (uint32_t)(i % 257);
 		s->last_weight_update_us = INT64_C(1700000000000000) + (int64_t)i;
 		ids[i] = (uint32_t)(i + 1);

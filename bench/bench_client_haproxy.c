@@ -144,9 +144,9 @@ static struct hsdo_client *make_client(size_t n, struct hsdo_store **store)
 		struct hsdo_slot *s = &t.slots[i];
 
 		s->state = HSDO_SLOT_ACTIVE;
-		snprintf(s->ip, sizeof(s->ip), "10.0.%zu.%zu", (i + 1) / 250, (i + 1) % 250 + 1);
-		snprintf(s->name, sizeof(s->name), "i-%06zu", i + 1);
-		snprintf(s->group, sizeof(s->group), "asg");
+		hsdo_table_setf(&t, &s->ip, HSDO_IP_LEN, "10.0.%zu.%zu", (i + 1) / 250, (i + 1) % 250 + 1);
+		hsdo_table_setf(&t, &s->name, HSDO_NAME_LEN, "i-%06zu", i + 1);
+		hsdo_table_setf(&t, &s->group, HSDO_GROUP_LEN, "asg");
 		s->weight = 10;
 		s->last_weight_update_us = 1700000000000000LL;
 	}

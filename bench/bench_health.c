@@ -63,9 +63,9 @@ static void make_table(struct hsdo_table *t)
 		struct hsdo_slot *s = &t->slots[i];
 
 		s->state = HSDO_SLOT_ACTIVE;
-		snprintf(s->name, sizeof(s->name), "i-%04zu", i + 1);
-		snprintf(s->ip, sizeof(s->ip), "10.0.%zu.%zu", i / 250, i % 250 + 1);
-		snprintf(s->group, sizeof(s->group), "web");
+		hsdo_table_setf(t, &s->name, HSDO_NAME_LEN, "i-%04zu", i + 1);
+		hsdo_table_setf(t, &s->ip, HSDO_IP_LEN, "10.0.%zu.%zu", i / 250, i % 250 + 1);
+		hsdo_table_setf(t, &s->group, HSDO_GROUP_LEN, "web");
 		s->weight = 10;
 		s->last_weight_update_us = (NOW_MS - 3600000) * 1000;
 	}

@@ -29,10 +29,13 @@ static const struct hsdo_plan_client_settings settings = {
 	.primary = backends, .nprimary = 2,
 };
 
-static void ip_of(char *ip, size_t len, size_t serial)
+static void ip_of(struct hsdo_table *t, const char **ip, size_t serial)
 {
-	snprintf(ip, len, "10.%u.%u.%u", (unsigned)(serial >> 16) & 255,
-		(unsigned)(serial >> 8) & 255, (unsigned)serial & 255);
+	int rc = hsdo_table_setf(t, ip, HSDO_IP_LEN, "10.%u.%u.%u", (unsigned)(serial >> 16) & 255,
+				 (unsigned)(serial >> 8) & 255, (unsigned)serial & 255);
+
+	if (rc != 0)
+		bench_die("bench_plan_client", "hsdo_table_setf", rc);
 }
 
 /* Desired table: slots active with weight 50, except every tenth one
@@ -48,7 +51,7 @@ static void make_table(struct hsdo_table *t, size_t n, int ninety)
 		if (ninety && i % 10 == 9)
 			continue;
 		t->slots[i].state = HSDO_SLOT_ACTIVE;
-		ip_of(t->slots[i].ip, sizeof(t->slots[i].ip), i);
+		ip_of(t, &t->slots[i].ip, i);
 		t->slots[i].weight = 50;
 	}
 }
@@ -212,7 +215,7 @@ int main(int argc, char **argv)
 
 			if (i % 10 == 9) {
 				s->state = HSDO_SLOT_ACTIVE;
-				ip_of(s->ip, sizeof(s->ip), n + i);
+				ip_of(&t, &s->ip, n + i);
 				s->weight = 1;
 			} else if (i % 10 == 4) {
 				s->state = HSDO_SLOT_DRAINING;

@@ -46,6 +46,7 @@ struct work {
 	struct pct *pcts;
 	size_t npcts;
 	struct cand *cands;               /* slots a quorum calls failing */
+	const char **reason;              /* T_EJECT: the reason, in t's set */
 };
 
 const char *hsdo_eject_kind_str(enum hsdo_eject_kind k)
@@ -118,6 +119,7 @@ static void work_free(struct work *w)
 	hsdo_free(w->errors_vote);
 	hsdo_free(w->pcts);
 	hsdo_free(w->cands);
+	hsdo_free(w->reason);
 }
 
 /* ---- reports ------------------------------------------------------------------------- */
@@ -404,6 +406,28 @@ static struct hsdo_eject_event *add_event(struct hsdo_eject_result *out,
 	return ev;
 }
 
+/* The reason of each ejection, interned in t's set before t changes (an
+ * unused one is only a dead string, which hsdo_table_compact reclaims). */
+static int intern_reasons(struct work *w, struct hsdo_table *t,
+			  const struct hsdo_eject_settings *st)
+{
+	char buf[HSDO_EJECT_REASON_LEN];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < t->n; i++) {
+		if (w->todo[i] != T_EJECT)
+			continue;
+		if (w->reason == NULL &&
+		    (w->reason = hsdo_calloc(t->n, sizeof(*w->reason))) == NULL)
+			return -HSDO_ENOMEM;
+		hsdo_eject_reason(&w->tally[i], w->cause[i], st->error_ratio_ppm, buf, sizeof(buf));
+		if ((rc = hsdo_table_set(t, &w->reason[i], sizeof(buf), buf)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
 static void apply(struct work *w, struct hsdo_table *t, int64_t now_ms,
 		  const struct hsdo_eject_settings *st, struct hsdo_eject_result *out)
 {
@@ -424,7 +448,7 @@ static void apply(struct work *w, struct hsdo_table *t, int64_t now_ms,
 			s->weight = st->min_weight;
 			s->last_weight_update_us = now_us;
 			s->ejected_until_ms = 0;
-			memset(s->eject_reason, 0, sizeof(s->eject_reason));
+			s->eject_reason = "";
 			add_event(out, HSDO_EJECT_READMITTED, s)->count = s->eject_count;
 			break;
 		case T_EJECT:
@@ -441,8 +465,7 @@ static void apply(struct work *w, struct hsdo_table *t, int64_t now_ms,
 			s->weight = 0;
 			s->last_weight_update_us = now_us;
 			s->ejected_until_ms = now_ms + ev->duration_ms;
-			hsdo_eject_reason(&w->tally[i], w->cause[i], st->error_ratio_ppm,
-					  s->eject_reason, sizeof(s->eject_reason));
+			s->eject_reason = w->reason[i];
 			break;
 		case T_CAPPED:
 			ev = add_event(out, HSDO_EJECT_CAPPED, s);
@@ -552,8 +575,7 @@ int hsdo_eject_plan(struct hsdo_table *t, const struct hsdo_report *rep, size_t 
 	    hsdo_eject_settings_check(st) != 0 || now_ms < 0)
 		return -HSDO_EINVAL;
 	for (i = 0; i < t->n; i++)
-		if (t->slots[i].id != i + 1 ||
-		    memchr(t->slots[i].group, '\0', sizeof(t->slots[i].group)) == NULL)
+		if (t->slots[i].id != i + 1 || t->slots[i].group == NULL)
 			return -HSDO_EINVAL;
 	if (t->n == 0)
 		return 0;
@@ -581,7 +603,7 @@ int hsdo_eject_plan(struct hsdo_table *t, const struct hsdo_report *rep, size_t 
 		rc = -HSDO_ENOMEM;
 		goto fail;
 	}
-	if ((rc = asg_room(&w, t, st, out)) != 0)
+	if ((rc = asg_room(&w, t, st, out)) != 0 || (rc = intern_reasons(&w, t, st)) != 0)
 		goto fail;
 	/* Nothing can fail from here on: t changes only now. */
 	apply(&w, t, now_ms, st, out);

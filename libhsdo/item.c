@@ -166,7 +166,7 @@ static const char *quote(const char *s, char *buf, size_t len)
 /* True if a fixed-size field holds a NUL (is a C string). */
 static bool field_ok(const char *f, size_t len)
 {
-	return memchr(f, '\0', len) != NULL;
+	return f != NULL && memchr(f, '\0', len) != NULL;
 }
 
 /* The first control character of s (its value) and where, or -1. */
@@ -200,9 +200,9 @@ int hsdo_item_check(const struct hsdo_slot *s, char *err, size_t errlen)
 				   ": unknown state %u", s->id, (unsigned)s->state);
 	if (s->state == HSDO_SLOT_FREE)
 		return 0;
-	if (!field_ok(s->ip, sizeof(s->ip)) || !field_ok(s->name, sizeof(s->name)) ||
-	    !field_ok(s->group, sizeof(s->group)) || !field_ok(s->az, sizeof(s->az)) ||
-	    !field_ok(s->eject_reason, sizeof(s->eject_reason)))
+	if (!field_ok(s->ip, HSDO_IP_LEN) || !field_ok(s->name, HSDO_NAME_LEN) ||
+	    !field_ok(s->group, HSDO_GROUP_LEN) || !field_ok(s->az, HSDO_AZ_LEN) ||
+	    !field_ok(s->eject_reason, HSDO_EJECT_REASON_LEN))
 		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "slot %" PRIu32
 				   ": unterminated string field", s->id);
 	if (s->weight > HSDO_WEIGHT_MAX)
@@ -414,10 +414,11 @@ static int n_value(const cJSON *v, const struct attr_spec *a, uint64_t lo, uint6
 	return 0;
 }
 
-/* An S into a fixed field, "none" as "". Text only: no control character,
- * no NUL (which hsdo_json_parse turns into U+FFFF), whatever the
- * attribute: these values reach logs, metrics labels and HAProxy. */
-static int s_value(const cJSON *v, const struct attr_spec *a, char *dst, size_t dstlen,
+/* An S of at most dstlen - 1 bytes, "none" as "", into *dst (borrowed from
+ * v: the caller interns it). Text only: no control character, no NUL
+ * (which hsdo_json_parse turns into U+FFFF), whatever the attribute: these
+ * values reach logs, metrics labels and HAProxy. */
+static int s_value(const cJSON *v, const struct attr_spec *a, const char **dst, size_t dstlen,
 		   char *err, size_t errlen)
 {
 	const char *s = v->valuestring, *ff;
@@ -433,14 +434,14 @@ static int s_value(const cJSON *v, const struct attr_spec *a, char *dst, size_t 
 				   "%s: NUL (\\u0000) or U+FFFF at byte %zu (not text)",
 				   a->name, (size_t)(ff - s));
 	if (strcmp(s, NONE) == 0) {
-		dst[0] = '\0';
+		*dst = "";
 		return 0;
 	}
 	if (len >= dstlen)
 		return hsdo_seterr(err, errlen, -HSDO_EPROTO,
 				   "%s: too long (%zu bytes, at most %zu)", a->name, len,
 				   dstlen - 1);
-	memcpy(dst, s, len + 1);
+	*dst = s;
 	return 0;
 }
 
@@ -458,8 +459,8 @@ static int decode_eject(const cJSON *const *v, struct hsdo_slot *s, char *err, s
 		s->ejected_until_ms = (int64_t)n;
 	}
 	if (v[A_EJECT_REASON] != NULL &&
-	    (rc = s_value(v[A_EJECT_REASON], &attrs[A_EJECT_REASON], s->eject_reason,
-			  sizeof(s->eject_reason), err, errlen)) != 0)
+	    (rc = s_value(v[A_EJECT_REASON], &attrs[A_EJECT_REASON], &s->eject_reason,
+			  HSDO_EJECT_REASON_LEN, err, errlen)) != 0)
 		return rc;
 	if (v[A_EJECT_COUNT] != NULL) {
 		if ((rc = n_value(v[A_EJECT_COUNT], &attrs[A_EJECT_COUNT], 0, UINT32_MAX, &n,
@@ -476,7 +477,8 @@ static int decode_eject(const cJSON *const *v, struct hsdo_slot *s, char *err, s
 	return 0;
 }
 
-int hsdo_item_decode(const cJSON *item, struct hsdo_slot *out, char *err, size_t errlen)
+int hsdo_item_decode(const cJSON *item, struct hsdo_strset *strs, struct hsdo_slot *out,
+		     char *err, size_t errlen)
 {
 	const cJSON *av[A_COUNT] = { NULL }, *v[A_COUNT] = { NULL }, *c;
 	struct hsdo_slot s;
@@ -511,15 +513,18 @@ int hsdo_item_decode(const cJSON *item, struct hsdo_slot *out, char *err, size_t
 			return rc;
 	}
 
+	if (strs == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_EINVAL, "no string set");
 	memset(&s, 0, sizeof(s));
+	hsdo_slot_clear(&s);
 	if ((rc = n_value(v[A_ID], &attrs[A_ID], 1, HSDO_SLOTS_MAX, &n, err, errlen)) != 0)
 		return rc;
 	s.id = (uint32_t)n;
-	if ((rc = s_value(v[A_IP], &attrs[A_IP], s.ip, sizeof(s.ip), err, errlen)) != 0 ||
-	    (rc = s_value(v[A_NAME], &attrs[A_NAME], s.name, sizeof(s.name), err, errlen)) != 0)
+	if ((rc = s_value(v[A_IP], &attrs[A_IP], &s.ip, HSDO_IP_LEN, err, errlen)) != 0 ||
+	    (rc = s_value(v[A_NAME], &attrs[A_NAME], &s.name, HSDO_NAME_LEN, err, errlen)) != 0)
 		return rc;
 	if (v[A_ASG] != NULL &&
-	    (rc = s_value(v[A_ASG], &attrs[A_ASG], s.group, sizeof(s.group), err, errlen)) != 0)
+	    (rc = s_value(v[A_ASG], &attrs[A_ASG], &s.group, HSDO_GROUP_LEN, err, errlen)) != 0)
 		return rc;
 	if ((rc = n_value(v[A_WEIGHT], &attrs[A_WEIGHT], 0, HSDO_WEIGHT_MAX, &n, err, errlen)) != 0)
 		return rc;
@@ -542,7 +547,7 @@ int hsdo_item_decode(const cJSON *item, struct hsdo_slot *out, char *err, size_t
 		s.port = (uint16_t)n;
 	}
 	if (v[A_AZ] != NULL &&
-	    (rc = s_value(v[A_AZ], &attrs[A_AZ], s.az, sizeof(s.az), err, errlen)) != 0)
+	    (rc = s_value(v[A_AZ], &attrs[A_AZ], &s.az, HSDO_AZ_LEN, err, errlen)) != 0)
 		return rc;
 
 	if (s.state != HSDO_SLOT_FREE && !hsdo_ip_valid(s.ip))
@@ -566,8 +571,10 @@ int hsdo_item_decode(const cJSON *item, struct hsdo_slot *out, char *err, size_t
 		hsdo_slot_clear_eject(&s);
 	} else {
 		s.ejected_until_ms = 0;
-		s.eject_reason[0] = '\0';
+		s.eject_reason = "";
 	}
+	if (hsdo_slot_intern(&s, strs) != 0)
+		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory for the strings");
 	*out = s;
 	return 0;
 }
@@ -639,15 +646,15 @@ bool hsdo_item_json_add_n(cJSON *o, const char *name, uint64_t n)
 	return add_n(o, name, n);
 }
 
-int hsdo_item_decode_json(const char *buf, size_t len, struct hsdo_slot *out,
-			  char *err, size_t errlen)
+int hsdo_item_decode_json(const char *buf, size_t len, struct hsdo_strset *strs,
+			  struct hsdo_slot *out, char *err, size_t errlen)
 {
 	cJSON *root = NULL;
 	int rc;
 
 	if ((rc = hsdo_item_json_parse_value(buf, len, &root, err, errlen)) != 0)
 		return rc;
-	rc = hsdo_item_decode(root, out, err, errlen);
+	rc = hsdo_item_decode(root, strs, out, err, errlen);
 	cJSON_Delete(root);
 	return rc;
 }

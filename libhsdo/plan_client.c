@@ -324,10 +324,11 @@ static int classify_slots(struct plan *p)
 				return rc;
 			continue;
 		}
-		if (memchr(s->ip, '\0', sizeof(s->ip)) == NULL || !hsdo_ip_valid(s->ip)) {
+		if (s->ip == NULL || strnlen(s->ip, HSDO_IP_LEN) >= HSDO_IP_LEN ||
+		    !hsdo_ip_valid(s->ip)) {
 			p->flags[i] = SLOT_INVALID;
 			rc = add_skip(p, id, NULL, "slot %u: invalid address '%s'", (unsigned)id,
-				show_field(txt, sizeof(txt), s->ip, sizeof(s->ip)));
+				show_field(txt, sizeof(txt), s->ip != NULL ? s->ip : "", HSDO_IP_LEN));
 			if (rc != 0)
 				return rc;
 			continue;
@@ -343,7 +344,8 @@ static int classify_slots(struct plan *p)
 		if (!st->dedicated_asg) {
 			in = true;
 		} else {
-			const char *g = memchr(s->group, '\0', sizeof(s->group)) ? s->group : "";
+			const char *g = s->group != NULL &&
+					strnlen(s->group, HSDO_GROUP_LEN) < HSDO_GROUP_LEN ? s->group : "";
 
 			if (last_group == NULL || strcmp(g, last_group) != 0) {
 				last_in = in_asgs(st, g);

@@ -144,23 +144,25 @@ static int keyed_cmp(struct key ka, const char *a, struct key kb, const char *b)
 	return strcmp(a + 16, b + 16);
 }
 
+/* s is a string of fewer than len bytes (reading no further than its NUL). */
 static bool terminated(const char *s, size_t len)
 {
-	return memchr(s, '\0', len) != NULL;
+	return s != NULL && strnlen(s, len) < len;
 }
 
 /* slot.h's invariants, checked before any strcmp on the slot's fields. */
 static bool slot_valid(const struct hsdo_slot *s, size_t idx)
 {
 	return s->id == idx + 1 && (unsigned)s->state < HSDO_SLOT_STATE_COUNT &&
-	       terminated(s->ip, sizeof(s->ip)) &&
-	       terminated(s->name, sizeof(s->name)) &&
-	       terminated(s->group, sizeof(s->group)) &&
-	       terminated(s->az, sizeof(s->az)) &&
-	       terminated(s->eject_reason, sizeof(s->eject_reason));
+	       terminated(s->ip, HSDO_IP_LEN) &&
+	       terminated(s->name, HSDO_NAME_LEN) &&
+	       terminated(s->group, HSDO_GROUP_LEN) &&
+	       terminated(s->az, HSDO_AZ_LEN) &&
+	       terminated(s->eject_reason, HSDO_EJECT_REASON_LEN);
 }
 
-/* Copy cur into out, checking each slot while it is in cache. */
+/* Copy cur into out (sharing its strings), checking each slot while it is
+ * in cache. */
 static int table_copy_valid(struct hsdo_table *out, const struct hsdo_table *cur)
 {
 	size_t i;
@@ -168,10 +170,9 @@ static int table_copy_valid(struct hsdo_table *out, const struct hsdo_table *cur
 
 	if (cur->n > HSDO_SLOTS_MAX || (cur->n > 0 && cur->slots == NULL))
 		return -HSDO_EINVAL;
-	if ((rc = hsdo_table_init(out, cur->n)) != 0)
+	if ((rc = hsdo_table_copy(out, cur)) != 0)
 		return rc;
 	for (i = 0; i < cur->n; i++) {
-		out->slots[i] = cur->slots[i];
 		if (!slot_valid(&out->slots[i], i)) {
 			hsdo_table_free(out);
 			return -HSDO_EINVAL;
@@ -435,32 +436,39 @@ static int match_by_ip(struct work *w)
 	return 0;
 }
 
-/* Copy the instance's address fields (and id) into its slot. */
-static bool slot_take_fields(struct hsdo_slot *s, const struct hsdo_instance *in)
+/* Set one string field of a slot of t to v if it differs; *changed then. */
+static int take_field(struct hsdo_table *t, const char **field, size_t max, const char *v,
+		      bool *changed)
 {
-	bool changed = false;
+	int rc;
 
-	if (strcmp(s->name, in->id) != 0) {
-		memcpy(s->name, in->id, strlen(in->id) + 1);
-		changed = true;
-	}
-	if (strcmp(s->ip, in->ip) != 0) {
-		memcpy(s->ip, in->ip, strlen(in->ip) + 1);
-		changed = true;
-	}
-	if (strcmp(s->group, in->group) != 0) {
-		memcpy(s->group, in->group, strlen(in->group) + 1);
-		changed = true;
-	}
-	if (strcmp(s->az, in->az) != 0) {
-		memcpy(s->az, in->az, strlen(in->az) + 1);
-		changed = true;
-	}
+	if (strcmp(*field, v) == 0)
+		return 0;
+	if ((rc = hsdo_table_set(t, field, max, v)) != 0)
+		return rc;
+	*changed = true;
+	return 0;
+}
+
+/* Copy the instance's address fields (and id) into its slot s of t (the
+ * strings interned in t's set); *changed when one differed. 0 or
+ * -HSDO_ENOMEM (s may then hold some of the new fields). */
+static int slot_take_fields(struct hsdo_table *t, struct hsdo_slot *s,
+			    const struct hsdo_instance *in, bool *changed)
+{
+	int rc;
+
+	*changed = false;
+	if ((rc = take_field(t, &s->name, HSDO_NAME_LEN, in->id, changed)) != 0 ||
+	    (rc = take_field(t, &s->ip, HSDO_IP_LEN, in->ip, changed)) != 0 ||
+	    (rc = take_field(t, &s->group, HSDO_GROUP_LEN, in->group, changed)) != 0 ||
+	    (rc = take_field(t, &s->az, HSDO_AZ_LEN, in->az, changed)) != 0)
+		return rc;
 	if (s->port != in->port) {
 		s->port = in->port;
-		changed = true;
+		*changed = true;
 	}
-	return changed;
+	return 0;
 }
 
 /* now - then, saturated; callers ensure then <= now. */
@@ -557,11 +565,13 @@ static bool drain(struct hsdo_slot *s, int64_t now,
 }
 
 /* Step 5. */
-static void update_slots(struct work *w, struct hsdo_table *t, int64_t now,
-			 const struct hsdo_plan_server_settings *st,
-			 struct hsdo_plan_server_result *out)
+static int update_slots(struct work *w, struct hsdo_table *t, int64_t now,
+			const struct hsdo_plan_server_settings *st,
+			struct hsdo_plan_server_result *out)
 {
 	size_t i;
+	bool took;
+	int rc;
 
 	for (i = 0; i < t->n; i++) {
 		struct hsdo_slot *s = &t->slots[i];
@@ -580,7 +590,9 @@ static void update_slots(struct work *w, struct hsdo_table *t, int64_t now,
 			 * previous server: the newcomer starts its own ramp. */
 			bool renamed = strcmp(s->name, in->id) != 0;
 
-			if (slot_take_fields(s, in)) {
+			if ((rc = slot_take_fields(t, s, in, &took)) != 0)
+				return rc;
+			if (took) {
 				out->updated++;
 				wrote = true;
 			}
@@ -608,6 +620,7 @@ static void update_slots(struct work *w, struct hsdo_table *t, int64_t now,
 		}
 		w->dirty[i] = wrote;
 	}
+	return 0;
 }
 
 /* Step 6. */
@@ -616,6 +629,8 @@ static int place_new(struct work *w, struct hsdo_table *t, int64_t now,
 		     struct hsdo_plan_server_result *out)
 {
 	size_t i, f = 0;
+	bool took;
+	int rc;
 
 	for (i = 0; i < w->nents; i++) {
 		const struct hsdo_instance *in = w->ents[i].in;
@@ -640,7 +655,8 @@ static int place_new(struct work *w, struct hsdo_table *t, int64_t now,
 		}
 		s = &t->slots[f];
 		hsdo_slot_clear(s);
-		(void)slot_take_fields(s, in);
+		if ((rc = slot_take_fields(t, s, in, &took)) != 0)
+			return rc;
 		s->state = HSDO_SLOT_ACTIVE;
 		s->weight = st->min_weight;
 		s->last_weight_update_us = now;
@@ -705,9 +721,10 @@ int hsdo_plan_server(const struct hsdo_table *cur,
 	for (i = 0; i < w.nents; i++)
 		out->bad_ip += !w.ents[i].dup && w.ents[i].bad_ip;
 
-	update_slots(&w, &out->table, now_us, st, out);
-	if ((rc = place_new(&w, &out->table, now_us, st, out)) != 0 ||
-	    (rc = list_changes(&w, cur, out)) != 0)
+	if ((rc = update_slots(&w, &out->table, now_us, st, out)) != 0 ||
+	    (rc = place_new(&w, &out->table, now_us, st, out)) != 0 ||
+	    (rc = list_changes(&w, cur, out)) != 0 ||
+	    (rc = hsdo_table_compact(&out->table)) != 0)
 		goto fail;
 	work_free(&w);
 	return 0;

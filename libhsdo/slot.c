@@ -1,4 +1,6 @@
 #include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "hsdo/alloc.h"
@@ -45,6 +47,7 @@ void hsdo_slot_clear(struct hsdo_slot *s)
 	memset(s, 0, sizeof(*s));
 	s->id = id;
 	s->state = HSDO_SLOT_FREE;
+	s->ip = s->name = s->group = s->az = s->eject_reason = "";
 }
 
 void hsdo_slot_clear_eject(struct hsdo_slot *s)
@@ -52,7 +55,7 @@ void hsdo_slot_clear_eject(struct hsdo_slot *s)
 	s->ejected_until_ms = 0;
 	s->eject_since_ms = 0;
 	s->eject_count = 0;
-	memset(s->eject_reason, 0, sizeof(s->eject_reason));
+	s->eject_reason = "";
 }
 
 bool hsdo_slot_used(const struct hsdo_slot *s)
@@ -71,9 +74,16 @@ int hsdo_table_init(struct hsdo_table *t, size_t n)
 	t->slots = hsdo_calloc(n ? n : 1, sizeof(*t->slots));
 	if (t->slots == NULL)
 		return -HSDO_ENOMEM;
+	if ((t->strs = hsdo_strset_new()) == NULL) {
+		hsdo_free(t->slots);
+		t->slots = NULL;
+		return -HSDO_ENOMEM;
+	}
 	t->n = n;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		t->slots[i].id = (uint32_t)(i + 1);
+		hsdo_slot_clear(&t->slots[i]);
+	}
 	return 0;
 }
 
@@ -82,31 +92,152 @@ void hsdo_table_free(struct hsdo_table *t)
 	if (t == NULL)
 		return;
 	hsdo_free(t->slots);
+	hsdo_strset_free(t->strs);
 	memset(t, 0, sizeof(*t));
 }
 
 int hsdo_table_copy(struct hsdo_table *dst, const struct hsdo_table *src)
 {
-	int rc = hsdo_table_init(dst, src->n);
-
-	if (rc != 0)
-		return rc;
+	memset(dst, 0, sizeof(*dst));
+	if (src->n > HSDO_SLOTS_MAX)
+		return -HSDO_EINVAL;
+	dst->slots = hsdo_calloc(src->n ? src->n : 1, sizeof(*dst->slots));
+	if (dst->slots == NULL)
+		return -HSDO_ENOMEM;
 	if (src->n)
 		memcpy(dst->slots, src->slots, src->n * sizeof(*src->slots));
+	dst->n = src->n;
 	dst->generation = src->generation;
+	dst->strs = hsdo_strset_ref(src->strs);
 	return 0;
+}
+
+/* The string fields of a slot and their bounds, for the functions that
+ * treat them alike. */
+#define SLOT_STRS(s) { &(s)->ip, &(s)->name, &(s)->group, &(s)->az, &(s)->eject_reason }
+static const size_t slot_str_max[] = {
+	HSDO_IP_LEN, HSDO_NAME_LEN, HSDO_GROUP_LEN, HSDO_AZ_LEN, HSDO_EJECT_REASON_LEN,
+};
+#define SLOT_NSTRS (sizeof(slot_str_max) / sizeof(slot_str_max[0]))
+
+int hsdo_table_set(struct hsdo_table *t, const char **field, size_t max, const char *v)
+{
+	size_t len;
+
+	if (v == NULL)
+		return -HSDO_EINVAL;
+	if ((len = strnlen(v, max)) >= max)
+		return -HSDO_ETOOBIG;
+	if (t->strs == NULL && (t->strs = hsdo_strset_new()) == NULL)
+		return -HSDO_ENOMEM;
+	return hsdo_strset_add(t->strs, v, len, field);
+}
+
+int hsdo_table_setf(struct hsdo_table *t, const char **field, size_t max, const char *fmt, ...)
+{
+	char buf[HSDO_NAME_LEN > HSDO_GROUP_LEN ? HSDO_NAME_LEN : HSDO_GROUP_LEN];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -HSDO_EINVAL;
+	if ((size_t)n >= sizeof(buf) || (size_t)n >= max)
+		return -HSDO_ETOOBIG;
+	return hsdo_table_set(t, field, max, buf);
+}
+
+int hsdo_slot_intern(struct hsdo_slot *s, struct hsdo_strset *strs)
+{
+	const char **from[] = SLOT_STRS(s);
+	const char *to[SLOT_NSTRS];
+	size_t k;
+	int rc;
+
+	for (k = 0; k < SLOT_NSTRS; k++) {
+		if (*from[k] == NULL || strnlen(*from[k], slot_str_max[k]) >= slot_str_max[k])
+			return -HSDO_EINVAL;
+		if ((rc = hsdo_strset_addz(strs, *from[k], &to[k])) != 0)
+			return rc;
+	}
+	for (k = 0; k < SLOT_NSTRS; k++)
+		*from[k] = to[k];
+	return 0;
+}
+
+int hsdo_table_put(struct hsdo_table *t, size_t i, const struct hsdo_slot *src)
+{
+	struct hsdo_slot s;
+	int rc;
+
+	if (i >= t->n)
+		return -HSDO_EINVAL;
+	if (t->strs == NULL && (t->strs = hsdo_strset_new()) == NULL)
+		return -HSDO_ENOMEM;
+	s = *src;
+	if ((rc = hsdo_slot_intern(&s, t->strs)) != 0)
+		return rc;
+	t->slots[i] = s;
+	return 0;
+}
+
+int hsdo_table_compact(struct hsdo_table *t)
+{
+	struct hsdo_strset *next;
+	size_t i, k, live = 0;
+
+	for (i = 0; i < t->n; i++) {
+		const char *const *f[] = SLOT_STRS(&t->slots[i]);
+
+		for (k = 0; k < SLOT_NSTRS; k++)
+			live += (*f[k])[0] != '\0' ? strlen(*f[k]) + 1 : 0;
+	}
+	if (hsdo_strset_bytes(t->strs) <= 2 * live)
+		return 0;   /* also a table without a set (static strings only) */
+	if ((next = hsdo_strset_new()) == NULL)
+		return -HSDO_ENOMEM;
+	/* Intern everything first: the second pass only finds strings
+	 * already there, which cannot fail, so t changes all or not at all. */
+	for (i = 0; i < t->n; i++) {
+		const char **f[] = SLOT_STRS(&t->slots[i]);
+
+		for (k = 0; k < SLOT_NSTRS; k++) {
+			const char *p;
+
+			if (hsdo_strset_addz(next, *f[k], &p) != 0) {
+				hsdo_strset_free(next);
+				return -HSDO_ENOMEM;
+			}
+		}
+	}
+	for (i = 0; i < t->n; i++) {
+		const char **f[] = SLOT_STRS(&t->slots[i]);
+
+		for (k = 0; k < SLOT_NSTRS; k++)
+			(void)hsdo_strset_addz(next, *f[k], f[k]);
+	}
+	hsdo_strset_free(t->strs);
+	t->strs = next;
+	return 0;
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
 bool hsdo_slot_equal(const struct hsdo_slot *a, const struct hsdo_slot *b)
 {
 	return a->id == b->id && a->state == b->state &&
-	       strcmp(a->ip, b->ip) == 0 && strcmp(a->name, b->name) == 0 &&
-	       strcmp(a->group, b->group) == 0 && strcmp(a->az, b->az) == 0 &&
+	       str_eq(a->ip, b->ip) && str_eq(a->name, b->name) &&
+	       str_eq(a->group, b->group) && str_eq(a->az, b->az) &&
 	       a->port == b->port && a->weight == b->weight &&
 	       a->last_weight_update_us == b->last_weight_update_us &&
 	       a->ejected_until_ms == b->ejected_until_ms &&
 	       a->eject_since_ms == b->eject_since_ms && a->eject_count == b->eject_count &&
-	       strcmp(a->eject_reason, b->eject_reason) == 0;
+	       str_eq(a->eject_reason, b->eject_reason);
 }
 
 int hsdo_table_diff(const struct hsdo_table *a, const struct hsdo_table *b,

@@ -71,6 +71,7 @@ struct hsdo_ddb_table_info {
  * (0 when it has no Generation attribute). */
 struct hsdo_ddb_page {
 	struct hsdo_slot *slots;
+	struct hsdo_strset *strs;  /* the slots' strings (NULL when no item) */
 	size_t n;
 	bool has_control;
 	uint64_t generation;
@@ -81,6 +82,7 @@ struct hsdo_ddb_page {
 /* Merges Scan pages into one table (see hsdo_ddb_scan_*). */
 struct hsdo_ddb_scan {
 	struct hsdo_slot *slots;  /* unsorted until finish */
+	struct hsdo_strset *strs; /* their strings (NULL before the first page) */
 	size_t n, cap;
 	size_t max_slots;         /* ids above it are refused */
 	size_t pages;
@@ -208,7 +210,7 @@ int hsdo_ddb_parse_describe_table(const char *buf, size_t len,
  * hsdo_item_decode fails the page, err naming its index and id. */
 int hsdo_ddb_parse_scan(const char *buf, size_t len, struct hsdo_ddb_page *out,
 			char *err, size_t errlen);
-/* Free p->slots and zero p; NULL is a no-op. */
+/* Free p->slots, p->strs and zero p; NULL is a no-op. */
 void hsdo_ddb_page_free(struct hsdo_ddb_page *p);
 /* GetItem of the control item: its Generation, 0 when the item is missing
  * or has no Generation (generation 0 is an unversioned table: see

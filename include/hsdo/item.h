@@ -68,16 +68,19 @@ int hsdo_item_check(const struct hsdo_slot *s, char *err, size_t errlen);
  * NULL on allocation failure or if s fails hsdo_item_check(). */
 struct cJSON *hsdo_item_encode(const struct hsdo_slot *s);
 
-/* Decode one item into *out. 0, or -HSDO_EPROTO with the attribute and the
- * reason in err; *out is written only on success. The item is borrowed. */
-int hsdo_item_decode(const struct cJSON *item, struct hsdo_slot *out, char *err, size_t errlen);
+/* Decode one item into *out, its strings interned in strs (the set of the
+ * table it goes to, slot.h). 0, or -HSDO_EPROTO with the attribute and the
+ * reason in err (-HSDO_ENOMEM when interning fails); *out is written only
+ * on success. The item is borrowed. */
+int hsdo_item_decode(const struct cJSON *item, struct hsdo_strset *strs, struct hsdo_slot *out,
+		     char *err, size_t errlen);
 
 /* Same, from len bytes of JSON (one object, surrounding whitespace allowed;
  * buf need not be NUL-terminated; at most HSDO_ITEM_JSON_MAX bytes, else
  * -HSDO_ETOOBIG). -HSDO_ENOMEM if parsing ran out of memory. */
 #define HSDO_ITEM_JSON_MAX ((size_t)400 * 1024)  /* DynamoDB's item size limit */
-int hsdo_item_decode_json(const char *buf, size_t len, struct hsdo_slot *out,
-			  char *err, size_t errlen);
+int hsdo_item_decode_json(const char *buf, size_t len, struct hsdo_strset *strs,
+			  struct hsdo_slot *out, char *err, size_t errlen);
 
 /* Format microseconds since the Unix epoch as "YYYY-MM-DD HH:MM:SS.ffffff"
  * into buf (len >= HSDO_ITEM_TIME_LEN), with no time zone (encode passes

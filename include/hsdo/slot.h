@@ -3,15 +3,24 @@
  * i maps to HAProxy server "<baseName><i>" of a server-template, so slot i
  * has the same server id on every HAProxy node.
  *
- * Strings are fixed-size, NUL-terminated arrays: a table is one flat
- * allocation, copyable with memcpy, with no per-field ownership. A free slot
- * has empty ip/name/group (the stores write them as "none"). */
+ * A slot's strings are never NULL: they point into its table's string set
+ * (strset.h), each distinct string stored once and sized to its content, or
+ * at static strings ("", literals). The table owns the set, so a slot is
+ * only meaningful next to its table: a slot's strings are written with
+ * hsdo_table_set / _setf / _put, which intern into the table's set, never
+ * by assigning a pointer to a string that may die before the table.
+ * A copy of a table shares the set (a reference), so it copies the slots
+ * (~80 bytes each) but no string. The HSDO_*_LEN bounds are what a field
+ * accepts (its longest content + 1). A free slot has empty ip/name/group
+ * (the stores write them as "none"). */
 #ifndef HSDO_SLOT_H
 #define HSDO_SLOT_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "hsdo/strset.h"
 
 #define HSDO_IP_LEN    46   /* INET6_ADDRSTRLEN */
 #define HSDO_NAME_LEN  256  /* instance id / Consul service id */
@@ -34,10 +43,10 @@ enum hsdo_slot_state {
 struct hsdo_slot {
 	uint32_t id;                   /* 1..N */
 	enum hsdo_slot_state state;
-	char ip[HSDO_IP_LEN];          /* IPv4/IPv6 literal; "" when free */
-	char name[HSDO_NAME_LEN];      /* instance id; "" when free */
-	char group[HSDO_GROUP_LEN];    /* ASG (or Consul service); "" if none */
-	char az[HSDO_AZ_LEN];          /* availability zone; "" if unknown */
+	const char *ip;                /* IPv4/IPv6 literal; "" when free */
+	const char *name;              /* instance id; "" when free */
+	const char *group;             /* ASG (or Consul service); "" if none */
+	const char *az;                /* availability zone; "" if unknown */
 	uint16_t port;                 /* per-instance port; 0 = backend's port */
 	uint32_t weight;               /* 0..256 */
 	/* Microseconds since the Unix epoch (UTC). For an active slot, the last
@@ -52,13 +61,16 @@ struct hsdo_slot {
 	int64_t ejected_until_ms;
 	int64_t eject_since_ms;
 	uint32_t eject_count;
-	char eject_reason[HSDO_EJECT_REASON_LEN];
+	const char *eject_reason;
 };
 
 struct hsdo_table {
 	struct hsdo_slot *slots;       /* slots[i].id == i + 1 */
 	size_t n;
 	uint64_t generation;           /* bumped by the writer on each change */
+	struct hsdo_strset *strs;      /* the slots' strings (shared by copies);
+					* NULL until the first string is set in a
+					* table not made by hsdo_table_init */
 };
 
 /* A backend instance as a discovery source reports it. */
@@ -82,18 +94,42 @@ const char *hsdo_slot_state_str(enum hsdo_slot_state s);
 int hsdo_slot_from_name(const char *base, const char *name, size_t nlen, uint32_t max,
 			uint32_t *slot);
 
-/* Allocate n free slots numbered 1..n (n <= HSDO_SLOTS_MAX). 0 or -HSDO_ENOMEM
- * / -HSDO_EINVAL. hsdo_table_free releases t->slots and zeroes t. */
+/* Allocate n free slots numbered 1..n (n <= HSDO_SLOTS_MAX) and an empty
+ * string set. 0 or -HSDO_ENOMEM / -HSDO_EINVAL. hsdo_table_free releases
+ * t->slots and t's reference to its set, and zeroes t; NULL is a no-op. */
 int hsdo_table_init(struct hsdo_table *t, size_t n);
 void hsdo_table_free(struct hsdo_table *t);
-/* Deep copy src into dst (dst is overwritten, not freed first). */
+/* Copy src into dst (dst is overwritten, not freed first): its own slots,
+ * sharing src's string set. Either may then be changed or freed alone. */
 int hsdo_table_copy(struct hsdo_table *dst, const struct hsdo_table *src);
+/* Set *field, a string field of one of t's slots, to v interned in t's set.
+ * max bounds it as the fixed fields did (HSDO_IP_LEN, HSDO_NAME_LEN...):
+ * -HSDO_ETOOBIG when strlen(v) >= max, -HSDO_EINVAL for v NULL, or
+ * -HSDO_ENOMEM; *field is then unchanged. */
+int hsdo_table_set(struct hsdo_table *t, const char **field, size_t max, const char *v);
+/* hsdo_table_set of a printf-formatted value (truncation is -HSDO_ETOOBIG). */
+int hsdo_table_setf(struct hsdo_table *t, const char **field, size_t max, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Store slot src (from any table, or a stack copy) as t->slots[i], its
+ * strings interned in t's set. 0, -HSDO_EINVAL (i out of range, src's
+ * strings over their bounds) or -HSDO_ENOMEM (t->slots[i] unchanged). */
+int hsdo_table_put(struct hsdo_table *t, size_t i, const struct hsdo_slot *src);
+/* Point s's strings at their copies in strs, interning them: for a slot
+ * that moves into a table with another set (a decoded item, a Scan page).
+ * 0, -HSDO_EINVAL (a string NULL or over its bound) or -HSDO_ENOMEM (s
+ * unchanged; strs may keep some of the strings). */
+int hsdo_slot_intern(struct hsdo_slot *s, struct hsdo_strset *strs);
+/* Bound the dead strings a long-lived, often-rewritten table accumulates
+ * in its set: when the set holds more than twice the bytes its slots'
+ * strings take (counted once per field), give t a new set holding only
+ * those. A no-op otherwise. 0 or -HSDO_ENOMEM (t unchanged). */
+int hsdo_table_compact(struct hsdo_table *t);
 /* Ids of the slots whose content differs between a and b (same n), in
  * ascending order, into *ids (hsdo_free; NULL when none). 0, -HSDO_EINVAL
  * (sizes differ) or -HSDO_ENOMEM. */
 int hsdo_table_diff(const struct hsdo_table *a, const struct hsdo_table *b,
 		    uint32_t **ids, size_t *n);
-/* Reset one slot to free, keeping its id. */
+/* Reset one slot to free, keeping its id (its strings become ""). */
 void hsdo_slot_clear(struct hsdo_slot *s);
 /* Forget a slot's ejection history (until, since, count, reason). */
 void hsdo_slot_clear_eject(struct hsdo_slot *s);

@@ -832,7 +832,8 @@ int hsdo_ddb_parse_scan(const char *buf, size_t len, struct hsdo_ddb_page *out,
 				 "Scan: Count does not match the %zu items", n);
 		goto fail;
 	}
-	if (n > 0 && (pg.slots = hsdo_calloc(n, sizeof(*pg.slots))) == NULL) {
+	if (n > 0 && ((pg.slots = hsdo_calloc(n, sizeof(*pg.slots))) == NULL ||
+		      (pg.strs = hsdo_strset_new()) == NULL)) {
 		rc = hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory for %zu slots", n);
 		goto fail;
 	}
@@ -854,7 +855,7 @@ int hsdo_ddb_parse_scan(const char *buf, size_t len, struct hsdo_ddb_page *out,
 				goto fail;
 			}
 			pg.has_control = true;
-		} else if ((rc = hsdo_item_decode(it, &pg.slots[pg.n], ierr, sizeof(ierr))) != 0) {
+		} else if ((rc = hsdo_item_decode(it, pg.strs, &pg.slots[pg.n], ierr, sizeof(ierr))) != 0) {
 			rc = hsdo_seterr(err, errlen, rc, "Scan item %zu (" HSDO_DDB_KEY " %s): %s",
 					 i, id != NULL ? quote(id, q, 24) : "?", ierr);
 			goto fail;
@@ -885,6 +886,7 @@ int hsdo_ddb_parse_scan(const char *buf, size_t len, struct hsdo_ddb_page *out,
 	return 0;
 fail:
 	hsdo_free(pg.slots);
+	hsdo_strset_free(pg.strs);
 	cJSON_Delete(root);
 	return rc;
 }
@@ -894,6 +896,7 @@ void hsdo_ddb_page_free(struct hsdo_ddb_page *p)
 	if (p == NULL)
 		return;
 	hsdo_free(p->slots);
+	hsdo_strset_free(p->strs);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -1046,6 +1049,7 @@ void hsdo_ddb_scan_free(struct hsdo_ddb_scan *sc)
 		return;
 	max = sc->max_slots;
 	hsdo_free(sc->slots);
+	hsdo_strset_free(sc->strs);
 	hsdo_ddb_scan_init(sc, max);
 }
 
@@ -1085,8 +1089,19 @@ int hsdo_ddb_scan_add(struct hsdo_ddb_scan *sc, const struct hsdo_ddb_page *page
 		sc->slots = p;
 		sc->cap = cap;
 	}
-	if (page->n > 0)
-		memcpy(sc->slots + sc->n, page->slots, page->n * sizeof(*page->slots));
+	if (sc->strs == NULL && (sc->strs = hsdo_strset_new()) == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory for the strings");
+	/* The page's strings are the page's: the scan interns its own. */
+	for (i = 0; i < page->n; i++) {
+		struct hsdo_slot s = page->slots[i];
+		int rc = hsdo_slot_intern(&s, sc->strs);
+
+		if (rc != 0)
+			return hsdo_seterr(err, errlen, rc, "Scan page %zu: slot %" PRIu32
+					   ": %s", sc->pages + 1, s.id,
+					   rc == -HSDO_ENOMEM ? "out of memory" : "bad string");
+		sc->slots[sc->n + i] = s;
+	}
 	sc->n += page->n;
 	sc->pages++;
 	if (page->has_control) {
@@ -1134,7 +1149,9 @@ int hsdo_ddb_scan_finish(struct hsdo_ddb_scan *sc, struct hsdo_table *out,
 		memset(&t, 0, sizeof(t));
 		t.slots = sc->slots;
 		t.n = sc->n;
+		t.strs = sc->strs;
 		sc->slots = NULL;
+		sc->strs = NULL;
 	}
 	t.generation = sc->has_control ? sc->generation : 0;
 	*out = t;

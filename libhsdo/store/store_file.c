@@ -106,7 +106,7 @@ static int parse_doc(const cJSON *root, struct hsdo_table *out, char *err, size_
 		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory for %zu slots", n);
 	}
 	for (c = slots->child, i = 0; c != NULL; c = c->next, i++) {
-		rc = hsdo_item_decode(c, &s, ierr, sizeof(ierr));
+		rc = hsdo_item_decode(c, t.strs, &s, ierr, sizeof(ierr));
 		if (rc != 0) {
 			item_id_hint(c, hint, sizeof(hint));
 			if (hint[0] != '\0')
@@ -630,6 +630,8 @@ static int file_ensure_slots(struct hsdo_store *st, size_t n, char *err, size_t 
 	}
 	if (cur.n)
 		memcpy(next.slots, cur.slots, cur.n * sizeof(*cur.slots));
+	hsdo_strset_free(next.strs);   /* the copied slots' strings are cur's */
+	next.strs = hsdo_strset_ref(cur.strs);
 	next.generation = cur.generation + 1;
 	rc = store_doc(fs, &next, err, errlen);
 	hsdo_table_free(&next);
@@ -697,7 +699,10 @@ static int file_write_slots(struct hsdo_store *st, const struct hsdo_table *t,
 					 "slots; ensure_slots first)", fs->path, id, cur.n);
 			goto out_cur;
 		}
-		cur.slots[id - 1] = t->slots[id - 1];
+		if ((rc = hsdo_table_put(&cur, id - 1, &t->slots[id - 1])) != 0) {
+			rc = hsdo_seterr(err, errlen, rc, "out of memory for slot %" PRIu32, id);
+			goto out_cur;
+		}
 	}
 	cur.generation++;
 	rc = store_doc(fs, &cur, err, errlen);

@@ -630,14 +630,14 @@ uint64_t fault_next_table(struct fault_env *f)
 	ck_assert_msg(hsdo_store_read_generation(f->store, &gen, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_int_eq(hsdo_table_init(&t, slots_of(f)), 0);
 	t.slots[0].state = HSDO_SLOT_ACTIVE;
-	snprintf(t.slots[0].ip, sizeof(t.slots[0].ip), "127.0.0.1");
-	snprintf(t.slots[0].name, sizeof(t.slots[0].name), "i-one");
+	hsdo_table_setf(&t, &t.slots[0].ip, HSDO_IP_LEN, "127.0.0.1");
+	hsdo_table_setf(&t, &t.slots[0].name, HSDO_NAME_LEN, "i-one");
 	t.slots[0].port = 8081;
 	t.slots[0].weight = weight_of_gen(gen + 1);
 	t.slots[0].last_weight_update_us = 1700000000000000LL;
 	t.slots[1].state = HSDO_SLOT_ACTIVE;
-	snprintf(t.slots[1].ip, sizeof(t.slots[1].ip), "127.0.0.2");
-	snprintf(t.slots[1].name, sizeof(t.slots[1].name), "i-two");
+	hsdo_table_setf(&t, &t.slots[1].ip, HSDO_IP_LEN, "127.0.0.2");
+	hsdo_table_setf(&t, &t.slots[1].name, HSDO_NAME_LEN, "i-two");
 	t.slots[1].port = 8082;
 	t.slots[1].weight = 7;
 	t.slots[1].last_weight_update_us = 1700000000000000LL;

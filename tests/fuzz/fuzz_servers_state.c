@@ -45,8 +45,8 @@ static void fixed_table(struct hsdo_table *t)
 		abort();
 	for (i = 0; i < t->n; i++) {
 		t->slots[i].state = d[i].state;
-		(void)hsdo_strlcpy_field(t->slots[i].ip, sizeof(t->slots[i].ip), d[i].ip);
-		(void)hsdo_strlcpy_field(t->slots[i].group, sizeof(t->slots[i].group), d[i].group);
+		(void)hsdo_table_set(t, &t->slots[i].ip, HSDO_IP_LEN, d[i].ip);
+		(void)hsdo_table_set(t, &t->slots[i].group, HSDO_GROUP_LEN, d[i].group);
 		t->slots[i].port = d[i].port;
 		t->slots[i].weight = d[i].weight;
 	}

@@ -664,7 +664,7 @@ END_TEST
 START_TEST(table_changes)
 {
 	static const enum hsdo_slot_state two[] = { HSDO_SLOT_DRAINING, HSDO_SLOT_ACTIVE };
-	struct hsdo_table empty = { NULL, 0, 0 };
+	struct hsdo_table empty = { NULL, 0, 0, NULL };
 	int fd;
 
 	start();

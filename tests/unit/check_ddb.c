@@ -114,6 +114,7 @@ START_TEST(build_put_slot)
 
 	memset(&s, 0, sizeof(s));
 	s.id = 3;
+	hsdo_slot_clear(&s);
 	ck_assert_int_eq(hsdo_ddb_build_put_slot(TBL, &s, true, &r, err, sizeof(err)), 0);
 	ck_assert_str_eq(r.target, "DynamoDB_20120810.PutItem");
 	ck_assert_str_eq(r.body, "{\"TableName\":\"hsdo-slots\",\"Item\":" FREE_ITEM("3") ","
@@ -121,9 +122,9 @@ START_TEST(build_put_slot)
 	hsdo_ddb_req_free(&r);
 
 	s.state = HSDO_SLOT_ACTIVE;
-	ck_assert_int_eq(hsdo_strlcpy_field(s.ip, sizeof(s.ip), "10.0.0.7"), 0);
-	ck_assert_int_eq(hsdo_strlcpy_field(s.name, sizeof(s.name), "i-3"), 0);
-	ck_assert_int_eq(hsdo_strlcpy_field(s.group, sizeof(s.group), "my-asg"), 0);
+	s.ip = "10.0.0.7";
+	s.name = "i-3";
+	s.group = "my-asg";
 	s.weight = 5;
 	s.last_weight_update_us = INT64_C(1683022272000000);
 	ck_assert_int_eq(hsdo_ddb_build_put_slot(TBL, &s, false, &r, err, sizeof(err)), 0);
@@ -764,6 +765,7 @@ START_TEST(control_roundtrip)
 {
 	struct hsdo_ddb_req r;
 	struct hsdo_slot s;
+	struct hsdo_strset *strs = hsdo_strset_new();
 	char err[256] = "", *item, *item1, *resp, *p;
 	uint64_t gen = 99;
 	size_t len;
@@ -809,12 +811,13 @@ START_TEST(control_roundtrip)
 	p = strstr(item, "{\"N\":\"0\"}");
 	ck_assert_ptr_nonnull(p);
 	p[6] = '1';
-	ck_assert_msg(hsdo_item_decode_json(item, strlen(item), &s, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(hsdo_item_decode_json(item, strlen(item), strs, &s, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_int_eq(s.state, HSDO_SLOT_FREE);
 	ck_assert_str_eq(s.ip, "");
 	p[6] = '0';
-	ck_assert_int_eq(hsdo_item_decode_json(item, strlen(item), &s, err, sizeof(err)), -HSDO_EPROTO);
+	ck_assert_int_eq(hsdo_item_decode_json(item, strlen(item), strs, &s, err, sizeof(err)), -HSDO_EPROTO);
 	cJSON_free(item);
+	hsdo_strset_free(strs);
 }
 END_TEST
 

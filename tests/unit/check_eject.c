@@ -44,9 +44,9 @@ static void mktable(struct hsdo_table *t, const char *groups)
 		if (groups[i] == '.')
 			continue;
 		s->state = HSDO_SLOT_ACTIVE;
-		snprintf(s->ip, sizeof(s->ip), "10.0.0.%zu", i + 1);
-		snprintf(s->name, sizeof(s->name), "i-%zu", i + 1);
-		snprintf(s->group, sizeof(s->group), "asg-%c", groups[i]);
+		hsdo_table_setf(t, &s->ip, HSDO_IP_LEN, "10.0.0.%zu", i + 1);
+		hsdo_table_setf(t, &s->name, HSDO_NAME_LEN, "i-%zu", i + 1);
+		hsdo_table_setf(t, &s->group, HSDO_GROUP_LEN, "asg-%c", groups[i]);
 		s->weight = 10;
 		s->last_weight_update_us = (NOW - 3600 * SEC) * 1000;
 	}
@@ -397,7 +397,7 @@ static void eject_slot(struct hsdo_table *t, uint32_t id, int64_t until, uint32_
 	s->ejected_until_ms = until;
 	s->eject_count = count;
 	s->eject_since_ms = since;
-	snprintf(s->eject_reason, sizeof(s->eject_reason), "before");
+	hsdo_table_setf(t, &s->eject_reason, HSDO_EJECT_REASON_LEN, "before");
 }
 
 START_TEST(return_ramps_from_min_weight)
@@ -721,7 +721,7 @@ static void model(struct hsdo_table *t, const struct reps *r, const uint64_t *mi
 			t->slots[i].weight = st->min_weight;
 			t->slots[i].last_weight_update_us = now * 1000;
 			t->slots[i].ejected_until_ms = 0;
-			memset(t->slots[i].eject_reason, 0, sizeof(t->slots[i].eject_reason));
+			t->slots[i].eject_reason = "";
 		}
 	if (st->enabled) {
 		/* outliers: more than half failing and ok for most others */
@@ -891,9 +891,9 @@ START_TEST(model_random)
 				continue;   /* free */
 			s->state = kind == 1 ? HSDO_SLOT_DRAINING : kind < 4 ? HSDO_SLOT_EJECTED :
 				   HSDO_SLOT_ACTIVE;
-			snprintf(s->group, sizeof(s->group), "g%u", (unsigned)(rnd(&seed) % 3));
-			snprintf(s->name, sizeof(s->name), "i-%zu", i);
-			snprintf(s->ip, sizeof(s->ip), "10.0.0.%zu", i + 1);
+			hsdo_table_setf(&t, &s->group, HSDO_GROUP_LEN, "g%u", (unsigned)(rnd(&seed) % 3));
+			hsdo_table_setf(&t, &s->name, HSDO_NAME_LEN, "i-%zu", i);
+			hsdo_table_setf(&t, &s->ip, HSDO_IP_LEN, "10.0.0.%zu", i + 1);
 			s->weight = s->state == HSDO_SLOT_ACTIVE ? 1 + (uint32_t)(rnd(&seed) % 10) : 0;
 			s->last_weight_update_us = (now - (int64_t)(rnd(&seed) % 600) * SEC) * 1000;
 			s->eject_count = (uint32_t)(rnd(&seed) % 4);
@@ -937,8 +937,8 @@ START_TEST(model_random)
 			struct hsdo_slot a = t.slots[i], b = m.slots[i];
 
 			/* the reason text is checked elsewhere */
-			memset(a.eject_reason, 0, sizeof(a.eject_reason));
-			memset(b.eject_reason, 0, sizeof(b.eject_reason));
+			a.eject_reason = "";
+			b.eject_reason = "";
 			ck_assert_msg(hsdo_slot_equal(&a, &b),
 				      "seed %d round %zu slot %zu: %s w%u n%u / model %s w%u n%u", _i,
 				      round, i + 1, hsdo_slot_state_str(a.state), a.weight,

@@ -162,8 +162,8 @@ static void set_slot(struct hsdo_table *t, uint32_t id, enum hsdo_slot_state sta
 
 	hsdo_slot_clear(s);
 	s->state = state;
-	ck_assert_int_eq(hsdo_strlcpy_field(s->ip, sizeof(s->ip), ip), 0);
-	ck_assert_int_eq(hsdo_strlcpy_field(s->group, sizeof(s->group), group), 0);
+	ck_assert_int_eq(hsdo_table_set(t, &s->ip, HSDO_IP_LEN, ip), 0);
+	ck_assert_int_eq(hsdo_table_set(t, &s->group, HSDO_GROUP_LEN, group), 0);
 	s->port = port;
 	s->weight = weight;
 }

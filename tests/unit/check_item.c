@@ -26,15 +26,27 @@ static struct hsdo_slot mk(uint32_t id, enum hsdo_slot_state st, const char *ip,
 
 	memset(&s, 0, sizeof(s));
 	s.id = id;
+	hsdo_slot_clear(&s);
 	s.state = st;
-	ck_assert_int_eq(hsdo_strlcpy_field(s.ip, sizeof(s.ip), ip), 0);
-	ck_assert_int_eq(hsdo_strlcpy_field(s.name, sizeof(s.name), name), 0);
-	ck_assert_int_eq(hsdo_strlcpy_field(s.group, sizeof(s.group), group), 0);
-	ck_assert_int_eq(hsdo_strlcpy_field(s.az, sizeof(s.az), az), 0);
+	s.ip = ip;           /* literals: they outlive the slot */
+	s.name = name;
+	s.group = group;
+	s.az = az;
 	s.port = port;
 	s.weight = weight;
 	s.last_weight_update_us = t;
 	return s;
+}
+
+/* The set decoded slots' strings go to (one for the whole run). */
+static struct hsdo_strset *strs(void)
+{
+	static struct hsdo_strset *set;
+
+	if (set == NULL)
+		set = hsdo_strset_new();
+	ck_assert_ptr_nonnull(set);
+	return set;
 }
 
 static char *encode_str(const struct hsdo_slot *s)
@@ -78,11 +90,11 @@ START_TEST(roundtrip)
 	j = hsdo_item_encode(&s);
 	ck_assert_ptr_nonnull(j);
 	memset(&d, 0x5a, sizeof(d));
-	ck_assert_msg(hsdo_item_decode(j, &d, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(hsdo_item_decode(j, strs(), &d, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_msg(hsdo_slot_equal(&s, &d), "case %d differs after decode", _i);
 	txt = cJSON_PrintUnformatted(j);
 	ck_assert_ptr_nonnull(txt);
-	ck_assert_int_eq(hsdo_item_decode_json(txt, strlen(txt), &dj, err, sizeof(err)), 0);
+	ck_assert_int_eq(hsdo_item_decode_json(txt, strlen(txt), strs(), &dj, err, sizeof(err)), 0);
 	ck_assert(hsdo_slot_equal(&s, &dj));
 	cJSON_free(txt);
 	cJSON_Delete(j);
@@ -98,7 +110,7 @@ START_TEST(free_slot_clears_leftovers)
 	cJSON *j = hsdo_item_encode(&s);
 
 	ck_assert_ptr_nonnull(j);
-	ck_assert_int_eq(hsdo_item_decode(j, &d, err, sizeof(err)), 0);
+	ck_assert_int_eq(hsdo_item_decode(j, strs(), &d, err, sizeof(err)), 0);
 	hsdo_slot_clear(&s);
 	ck_assert(hsdo_slot_equal(&s, &d));
 	cJSON_Delete(j);
@@ -226,7 +238,7 @@ START_TEST(original_items_decode)
 	char err[256] = "";
 	const char *j = original[_i].json;
 
-	ck_assert_msg(hsdo_item_decode_json(j, strlen(j), &d, err, sizeof(err)) == 0,
+	ck_assert_msg(hsdo_item_decode_json(j, strlen(j), strs(), &d, err, sizeof(err)) == 0,
 		      "case %d: %s", _i, err);
 	ck_assert_int_eq(d.state, original[_i].state);
 	ck_assert_uint_eq(d.id, original[_i].id);
@@ -396,7 +408,7 @@ START_TEST(malformed_rejected)
 
 	memset(&out, 0xa5, sizeof(out));
 	before = out;
-	rc = hsdo_item_decode_json(bad[_i].json, strlen(bad[_i].json), &out, err, sizeof(err));
+	rc = hsdo_item_decode_json(bad[_i].json, strlen(bad[_i].json), strs(), &out, err, sizeof(err));
 	ck_assert_msg(rc == -HSDO_EPROTO, "case %d: rc %d (%s)", _i, rc, err);
 	ck_assert_msg(strstr(err, bad[_i].reason) != NULL, "case %d: reason \"%s\", want \"%s\"",
 		      _i, err, bad[_i].reason);
@@ -412,7 +424,7 @@ START_TEST(malformed_baseline_ok)
 	struct hsdo_slot d;
 	char err[256] = "";
 
-	ck_assert_msg(hsdo_item_decode_json(j, strlen(j), &d, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(hsdo_item_decode_json(j, strlen(j), strs(), &d, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_int_eq(d.state, HSDO_SLOT_ACTIVE);
 	ck_assert_uint_eq(d.port, 80);
 	ck_assert_uint_eq(d.weight, 5);
@@ -428,12 +440,12 @@ START_TEST(free_item_address_ignored)
 	const char *k = ITEM(OKID, "10.0.0.1", OKW, "enabled", OKT) ",\"AZ\":{\"S\":\"a\\\\u0000\"}}";
 	struct hsdo_slot d;
 
-	ck_assert_int_eq(hsdo_item_decode_json(j, strlen(j), &d, NULL, 0), 0);
+	ck_assert_int_eq(hsdo_item_decode_json(j, strlen(j), strs(), &d, NULL, 0), 0);
 	ck_assert_int_eq(d.state, HSDO_SLOT_FREE);
 	ck_assert_str_eq(d.ip, "");
-	ck_assert_int_eq(hsdo_item_decode_json(k, strlen(k), &d, NULL, 0), 0);
+	ck_assert_int_eq(hsdo_item_decode_json(k, strlen(k), strs(), &d, NULL, 0), 0);
 	ck_assert_str_eq(d.az, "a\\u0000");
-	ck_assert_int_eq(hsdo_item_decode(NULL, &d, NULL, 0), -HSDO_EPROTO);
+	ck_assert_int_eq(hsdo_item_decode(NULL, strs(), &d, NULL, 0), -HSDO_EPROTO);
 }
 END_TEST
 
@@ -448,11 +460,11 @@ START_TEST(draining_needs_weight_zero)
 	const char *stale = OKITEM(",\"Draining\":{\"BOOL\":true}");
 	struct hsdo_slot d;
 
-	ck_assert_int_eq(hsdo_item_decode_json(j, strlen(j), &d, NULL, 0), 0);
+	ck_assert_int_eq(hsdo_item_decode_json(j, strlen(j), strs(), &d, NULL, 0), 0);
 	ck_assert_int_eq(d.state, HSDO_SLOT_DRAINING);
 	ck_assert_uint_eq(d.weight, 0);
 	ck_assert_str_eq(d.ip, "10.0.0.1");
-	ck_assert_int_eq(hsdo_item_decode_json(stale, strlen(stale), &d, NULL, 0), 0);
+	ck_assert_int_eq(hsdo_item_decode_json(stale, strlen(stale), strs(), &d, NULL, 0), 0);
 	ck_assert_int_eq(d.state, HSDO_SLOT_ACTIVE);
 	ck_assert_uint_eq(d.weight, 5);
 }
@@ -471,8 +483,7 @@ static struct hsdo_slot ejected_slot(void)
 	s.ejected_until_ms = T_EJ;
 	s.eject_since_ms = T_SINCE;
 	s.eject_count = 2;
-	ck_assert_int_eq(hsdo_strlcpy_field(s.eject_reason, sizeof(s.eject_reason),
-					    "4 of 5 HAProxies see errors ≥ 50 % (median 83 %)"), 0);
+	s.eject_reason = "4 of 5 HAProxies see errors ≥ 50 % (median 83 %)";
 	return s;
 }
 
@@ -512,10 +523,10 @@ START_TEST(ejected_roundtrip)
 	back.state = HSDO_SLOT_ACTIVE;
 	back.weight = 3;
 	back.ejected_until_ms = 0;
-	back.eject_reason[0] = '\0';
+	back.eject_reason = "";
 	j = hsdo_item_encode(&s);
 	ck_assert_ptr_nonnull(j);
-	ck_assert_msg(hsdo_item_decode(j, &d, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(hsdo_item_decode(j, strs(), &d, err, sizeof(err)) == 0, "%s", err);
 	ck_assert(hsdo_slot_equal(&s, &d));
 	ck_assert_str_eq(hsdo_slot_state_str(d.state), "ejected");
 	cJSON_Delete(j);
@@ -523,7 +534,7 @@ START_TEST(ejected_roundtrip)
 	ck_assert_ptr_nonnull(j);
 	ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(j, "Ejected"));
 	ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(j, "EjectReason"));
-	ck_assert_msg(hsdo_item_decode(j, &d, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(hsdo_item_decode(j, strs(), &d, err, sizeof(err)) == 0, "%s", err);
 	ck_assert(hsdo_slot_equal(&back, &d));
 	ck_assert_uint_eq(d.eject_count, 2);
 	cJSON_Delete(j);
@@ -578,7 +589,7 @@ START_TEST(ejected_decode_rules)
 
 	snprintf(json, sizeof(json), ITEM(OKID, "10.0.0.1", "%s", "enabled", OKT) "%s}",
 		 eject_items[_i].w, eject_items[_i].extra);
-	rc = hsdo_item_decode_json(json, strlen(json), &d, err, sizeof(err));
+	rc = hsdo_item_decode_json(json, strlen(json), strs(), &d, err, sizeof(err));
 	if (eject_items[_i].reason == NULL) {
 		ck_assert_msg(rc == -HSDO_EPROTO, "case %d: rc %d", _i, rc);
 		ck_assert_msg(strstr(err, eject_items[_i].err) != NULL, "case %d: %s", _i, err);
@@ -601,7 +612,7 @@ START_TEST(ejected_free_clears)
 		"\"EjectReason\":{\"S\":\"r\"}}";
 	struct hsdo_slot d;
 
-	ck_assert_int_eq(hsdo_item_decode_json(j, strlen(j), &d, NULL, 0), 0);
+	ck_assert_int_eq(hsdo_item_decode_json(j, strlen(j), strs(), &d, NULL, 0), 0);
 	ck_assert_int_eq(d.state, HSDO_SLOT_FREE);
 	ck_assert_uint_eq(d.eject_count, 0);
 	ck_assert_int_eq(d.ejected_until_ms, 0);
@@ -626,27 +637,34 @@ START_TEST(encode_refuses_invalid)
 	s.state = HSDO_SLOT_STATE_COUNT;
 	ck_assert_ptr_null(hsdo_item_encode(&s));
 	s = rt_slot(1);
-	memset(s.ip, 'x', sizeof(s.ip));
-	ck_assert_ptr_null(hsdo_item_encode(&s));
+	{
+		static char over[HSDO_IP_LEN + 1];   /* a string over the field's bound */
+
+		memset(over, 'x', HSDO_IP_LEN);
+		s.ip = over;
+		ck_assert_ptr_null(hsdo_item_encode(&s));
+		s.ip = NULL;                         /* and no string at all */
+		ck_assert_ptr_null(hsdo_item_encode(&s));
+	}
 	s = rt_slot(1);
 	s.last_weight_update_us = INT64_MAX;
 	ck_assert_ptr_null(hsdo_item_encode(&s));
 	/* what the decoder refuses is never written: an address that is not
 	 * one, a string that is not text */
 	s = rt_slot(1);
-	s.ip[0] = '\0';
+	s.ip = "";
 	ck_assert_int_eq(hsdo_item_check(&s, err, sizeof(err)), -HSDO_EINVAL);
 	ck_assert_msg(strstr(err, "slot 2: address \"\" is not an IPv4 or IPv6 address") != NULL,
 		      "%s", err);
-	snprintf(s.ip, sizeof(s.ip), "web-1");
+	s.ip = "web-1";
 	ck_assert_ptr_null(hsdo_item_encode(&s));
 	/* the bad address is shown by the one rule (hsdo_show): no raw bytes */
-	snprintf(s.ip, sizeof(s.ip), "10.0.0.1\nset server be/srv1 state maint");
+	s.ip = "10.0.0.1\nset server be/srv1 state maint";
 	ck_assert_int_eq(hsdo_item_check(&s, err, sizeof(err)), -HSDO_EINVAL);
 	ck_assert_msg(strstr(err, "address \"10.0.0.1?set server be/srv1 stat...\" is not") != NULL,
 		      "%s", err);
 	s = rt_slot(1);
-	snprintf(s.name, sizeof(s.name), "i-1\nset server x");
+	s.name = "i-1\nset server x";
 	ck_assert_int_eq(hsdo_item_check(&s, err, sizeof(err)), -HSDO_EINVAL);
 	ck_assert_msg(strstr(err, "slot 2: ServerName: control character 0x0a") != NULL, "%s", err);
 	/* a free slot's leftovers do not matter */
@@ -776,7 +794,7 @@ static int64_t decode_time(const char *t)
 	struct hsdo_slot s;
 
 	snprintf(j, sizeof(j), ITEM(OKID, "10.0.0.1", OKW, "enabled", "%s") "}", t);
-	ck_assert_msg(hsdo_item_decode_json(j, strlen(j), &s, NULL, 0) == 0, "%s", j);
+	ck_assert_msg(hsdo_item_decode_json(j, strlen(j), strs(), &s, NULL, 0) == 0, "%s", j);
 	return s.last_weight_update_us;
 }
 
@@ -882,12 +900,13 @@ START_TEST(alloc_failure_decode)
 	char err[256];
 	unsigned long i;
 	int rc = -1;
+	struct hsdo_strset *set = strs();   /* before any failure */
 
 	memset(&d, 0xa5, sizeof(d));
 	before = d;
 	for (i = 1; i < 1000; i++) {
 		hsdo_alloc_fail_at(i, 1);
-		rc = hsdo_item_decode_json(j, strlen(j), &d, err, sizeof(err));
+		rc = hsdo_item_decode_json(j, strlen(j), set, &d, err, sizeof(err));
 		hsdo_alloc_fail_at(0, 0);
 		if (rc == 0)
 			break;

@@ -176,9 +176,9 @@ START_TEST(item_is_bounded)
 
 	ck_assert_ptr_nonnull(buf);
 	memset(buf, ' ', len);
-	ck_assert_int_eq(hsdo_item_decode_json(buf, len, &s, err, sizeof(err)), -HSDO_ETOOBIG);
+	ck_assert_int_eq(hsdo_item_decode_json(buf, len, NULL, &s, err, sizeof(err)), -HSDO_ETOOBIG);
 	ck_assert_str_eq(err, "item of 409601 bytes over 409600");
-	ck_assert_int_eq(hsdo_item_decode_json(buf, len - 1, &s, err, sizeof(err)), -HSDO_EPROTO);
+	ck_assert_int_eq(hsdo_item_decode_json(buf, len - 1, NULL, &s, err, sizeof(err)), -HSDO_EPROTO);
 	free(buf);
 }
 END_TEST

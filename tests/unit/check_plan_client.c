@@ -356,8 +356,8 @@ static void build_table(const struct pc_case *c, struct hsdo_table *t)
 		const struct dslot *d = &c->slots[i];
 
 		s->state = d->state;
-		ck_assert_int_eq(hsdo_strlcpy_field(s->ip, sizeof(s->ip), d->ip), 0);
-		ck_assert_int_eq(hsdo_strlcpy_field(s->group, sizeof(s->group), d->group), 0);
+		ck_assert_int_eq(hsdo_table_set(t, &s->ip, HSDO_IP_LEN, d->ip), 0);
+		ck_assert_int_eq(hsdo_table_set(t, &s->group, HSDO_GROUP_LEN, d->group), 0);
 		s->port = d->port;
 		s->weight = d->weight;
 	}
@@ -590,7 +590,7 @@ START_TEST(longest_line_fits)
 	ck_assert_int_eq(hsdo_table_init(&t, HSDO_SLOTS_MAX), 0);
 	s = &t.slots[HSDO_SLOTS_MAX - 1];
 	s->state = HSDO_SLOT_ACTIVE;
-	snprintf(s->ip, sizeof(s->ip), "%s", ip);
+	hsdo_table_setf(&t, &s->ip, HSDO_IP_LEN, "%s", ip);
 	s->port = 65535;
 	s->weight = 256;
 	h.n = 1;
@@ -630,7 +630,7 @@ static void big_fixture(size_t n, struct hsdo_table *t, struct hsdo_servers_stat
 		struct hsdo_slot *s = &t->slots[i];
 
 		s->state = HSDO_SLOT_ACTIVE;
-		snprintf(s->ip, sizeof(s->ip), "10.%u.%u.%u", (unsigned)(i >> 16) & 255,
+		hsdo_table_setf(t, &s->ip, HSDO_IP_LEN, "10.%u.%u.%u", (unsigned)(i >> 16) & 255,
 			(unsigned)(i >> 8) & 255, (unsigned)i & 255);
 		s->weight = 10;
 		for (b = 0; b < 2; b++) {
@@ -716,14 +716,14 @@ START_TEST(plan_from_transcript)
 	ck_assert_int_eq(hsdo_rtapi_parse_servers_state(buf, len, &h, err, sizeof(err)), 0);
 	ck_assert_int_eq(hsdo_table_init(&t, 4), 0);
 	t.slots[0].state = HSDO_SLOT_ACTIVE;
-	snprintf(t.slots[0].ip, sizeof(t.slots[0].ip), "%s", "127.0.0.1");
+	hsdo_table_setf(&t, &t.slots[0].ip, HSDO_IP_LEN, "%s", "127.0.0.1");
 	t.slots[0].port = 28081;
 	t.slots[0].weight = 50;
 	t.slots[1].state = HSDO_SLOT_ACTIVE;
-	snprintf(t.slots[1].ip, sizeof(t.slots[1].ip), "%s", "127.0.0.2");
+	hsdo_table_setf(&t, &t.slots[1].ip, HSDO_IP_LEN, "%s", "127.0.0.2");
 	t.slots[1].weight = 7;
 	t.slots[2].state = HSDO_SLOT_DRAINING;
-	snprintf(t.slots[2].ip, sizeof(t.slots[2].ip), "%s", "10.1.2.3");
+	hsdo_table_setf(&t, &t.slots[2].ip, HSDO_IP_LEN, "%s", "10.1.2.3");
 	preset(S_ONE, &st);
 	ck_assert_int_eq(hsdo_plan_client(&t, &st, &h, &r), 0);
 	ck_assert_uint_eq(r.ncmds, sizeof(want) / sizeof(want[0]));
@@ -752,7 +752,7 @@ START_TEST(plan_alloc_failures)
 	preset(S_TWO, &st);
 	big_fixture(300, &t, &h, false);
 	for (i = 0; i < 300; i += 3)
-		snprintf(t.slots[i].ip, sizeof(t.slots[i].ip), "%s", "bogus");
+		hsdo_table_setf(&t, &t.slots[i].ip, HSDO_IP_LEN, "%s", "bogus");
 	ck_assert_int_eq(hsdo_plan_client(&t, &st, &h, &ref), 0);
 	ck_assert_uint_gt(ref.ncmds, 128);
 	ck_assert_uint_gt(ref.nskips, 64);

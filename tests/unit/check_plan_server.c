@@ -26,6 +26,12 @@ static void setf(char *dst, size_t len, const char *src)
 	ck_assert_int_eq(hsdo_strlcpy_field(dst, len, src), 0);
 }
 
+/* A slot's string field, interned in its table. */
+static void sets(struct hsdo_table *t, const char **field, size_t max, const char *src)
+{
+	ck_assert_int_eq(hsdo_table_set(t, field, max, src), 0);
+}
+
 static struct hsdo_instance mkinst(const char *id, const char *ip, bool leaving)
 {
 	struct hsdo_instance in;
@@ -46,10 +52,10 @@ static void set_slot(struct hsdo_table *t, uint32_t id, enum hsdo_slot_state sta
 
 	hsdo_slot_clear(s);
 	s->state = state;
-	setf(s->name, sizeof(s->name), name);
-	setf(s->ip, sizeof(s->ip), ip);
-	setf(s->group, sizeof(s->group), "asg-a");
-	setf(s->az, sizeof(s->az), "eu-west-1a");
+	sets(t, &s->name, HSDO_NAME_LEN, name);
+	sets(t, &s->ip, HSDO_IP_LEN, ip);
+	sets(t, &s->group, HSDO_GROUP_LEN, "asg-a");
+	sets(t, &s->az, HSDO_AZ_LEN, "eu-west-1a");
 	s->weight = weight;
 	s->last_weight_update_us = luw;
 }
@@ -688,7 +694,7 @@ static void eject_slot(struct hsdo_table *t, uint32_t id, const char *name, cons
 	s->ejected_until_ms = until_ms;
 	s->eject_since_ms = T0 / 1000 - 5000;
 	s->eject_count = 1;
-	setf(s->eject_reason, sizeof(s->eject_reason), "3 of 3 HAProxies see errors");
+	sets(t, &s->eject_reason, HSDO_EJECT_REASON_LEN, "3 of 3 HAProxies see errors");
 }
 
 /* In service, an ejected slot stays as it is: neither ramped nor
@@ -1213,7 +1219,12 @@ START_TEST(invalid_arguments_and_tables)
 	t.slots[2].state = HSDO_SLOT_STATE_COUNT;
 	ck_assert_int_eq(hsdo_plan_server(&t, &in, 1, T0, &base_st, &r), -HSDO_EINVAL);
 	t.slots[2].state = HSDO_SLOT_FREE;
-	memset(t.slots[0].name, 'x', sizeof(t.slots[0].name));
+	{
+		static char longname[HSDO_NAME_LEN + 1];
+
+		memset(longname, 'x', HSDO_NAME_LEN);   /* one byte over the bound */
+		t.slots[0].name = longname;
+	}
 	ck_assert_int_eq(hsdo_plan_server(&t, &in, 1, T0, &base_st, &r), -HSDO_EINVAL);
 	hsdo_table_free(&t);
 

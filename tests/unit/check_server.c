@@ -341,8 +341,8 @@ START_TEST(external_write_is_a_conflict_then_reread)
 	ck_assert_int_eq(cycle(s, 2, 0, T0).outcome, HSDO_SERVER_WROTE);
 	/* Someone else writes slot 8. */
 	read_table(f.st, &t);
-	snprintf(t.slots[7].name, sizeof(t.slots[7].name), "i-other");
-	snprintf(t.slots[7].ip, sizeof(t.slots[7].ip), "10.9.9.9");
+	hsdo_table_setf(&t, &t.slots[7].name, HSDO_NAME_LEN, "i-other");
+	hsdo_table_setf(&t, &t.slots[7].ip, HSDO_IP_LEN, "10.9.9.9");
 	t.slots[7].state = HSDO_SLOT_ACTIVE;
 	t.slots[7].weight = 50;
 	t.slots[7].last_weight_update_us = T0;
@@ -473,8 +473,8 @@ START_TEST(pure_helpers)
 	ck_assert_uint_eq(used, 2);
 	ck_assert(hsdo_server_valve(&cur, &next, 1, 0.4, &rm, &used, why, sizeof(why)));
 	/* Lifecycle: active -> not yet; draining -> after drain; free/gone -> yes. */
-	snprintf(cur.slots[0].name, sizeof(cur.slots[0].name), "i-1");
-	snprintf(cur.slots[1].name, sizeof(cur.slots[1].name), "i-2");
+	hsdo_table_setf(&cur, &cur.slots[0].name, HSDO_NAME_LEN, "i-1");
+	hsdo_table_setf(&cur, &cur.slots[1].name, HSDO_NAME_LEN, "i-2");
 	cur.slots[1].state = HSDO_SLOT_DRAINING;
 	cur.slots[1].last_weight_update_us = T0;
 	ck_assert(!hsdo_server_lifecycle_due(&cur, "i-1", T0, 30 * SEC));

@@ -46,7 +46,7 @@ START_TEST(table_copy_is_deep)
 	struct hsdo_table a, b;
 
 	ck_assert_int_eq(hsdo_table_init(&a, 3), 0);
-	ck_assert_int_eq(hsdo_strlcpy_field(a.slots[1].ip, sizeof(a.slots[1].ip), "10.0.0.1"), 0);
+	ck_assert_int_eq(hsdo_table_set(&a, &a.slots[1].ip, HSDO_IP_LEN, "10.0.0.1"), 0);
 	a.slots[1].state = HSDO_SLOT_ACTIVE;
 	a.generation = 7;
 	ck_assert_int_eq(hsdo_table_copy(&b, &a), 0);
@@ -65,11 +65,235 @@ END_TEST
 START_TEST(table_init_alloc_failure)
 {
 	struct hsdo_table t;
+	unsigned long i;
+
+	for (i = 1; i <= 2; i++) {    /* the slots, then the string set */
+		hsdo_alloc_fail_at(i, 0);
+		ck_assert_int_eq(hsdo_table_init(&t, 4), -HSDO_ENOMEM);
+		hsdo_alloc_fail_at(0, 0);
+		ck_assert_ptr_null(t.slots);
+		ck_assert_ptr_null(t.strs);
+	}
+}
+END_TEST
+
+/* ---- strings: interned in the table's set, shared by copies ------------------------ */
+
+/* A copy shares the set: no string is copied, and either table outlives
+ * the other (ASan sees a string read after its set is gone). */
+START_TEST(table_copy_shares_strings)
+{
+	struct hsdo_table a, b;
+
+	ck_assert_int_eq(hsdo_table_init(&a, 2), 0);
+	ck_assert_int_eq(hsdo_table_set(&a, &a.slots[0].name, HSDO_NAME_LEN, "i-1"), 0);
+	ck_assert_int_eq(hsdo_table_copy(&b, &a), 0);
+	ck_assert_ptr_eq(b.strs, a.strs);
+	ck_assert_uint_eq(hsdo_strset_refs(a.strs), 2);
+	ck_assert_ptr_eq(b.slots[0].name, a.slots[0].name);
+	/* each changes alone */
+	ck_assert_int_eq(hsdo_table_set(&b, &b.slots[0].name, HSDO_NAME_LEN, "i-2"), 0);
+	ck_assert_str_eq(a.slots[0].name, "i-1");
+	ck_assert_str_eq(b.slots[0].name, "i-2");
+	hsdo_table_free(&a);
+	ck_assert_uint_eq(hsdo_strset_refs(b.strs), 1);
+	ck_assert_str_eq(b.slots[0].name, "i-2");
+	ck_assert_int_eq(hsdo_table_copy(&a, &b), 0);
+	hsdo_table_free(&b);
+	ck_assert_str_eq(a.slots[0].name, "i-2");
+	hsdo_table_free(&a);
+}
+END_TEST
+
+START_TEST(table_set_bounds_and_dedup)
+{
+	struct hsdo_table t;
+	char ip[HSDO_IP_LEN + 1];
+	const char *before;
+
+	memset(ip, '1', HSDO_IP_LEN);
+	ip[HSDO_IP_LEN] = '\0';
+	ck_assert_int_eq(hsdo_table_init(&t, 3), 0);
+	/* the longest a field takes, and one byte more */
+	ip[HSDO_IP_LEN - 1] = '\0';
+	ck_assert_int_eq(hsdo_table_set(&t, &t.slots[0].ip, HSDO_IP_LEN, ip), 0);
+	ck_assert_uint_eq(strlen(t.slots[0].ip), HSDO_IP_LEN - 1);
+	ip[HSDO_IP_LEN - 1] = '1';
+	before = t.slots[0].ip;
+	ck_assert_int_eq(hsdo_table_set(&t, &t.slots[0].ip, HSDO_IP_LEN, ip), -HSDO_ETOOBIG);
+	ck_assert_int_eq(hsdo_table_setf(&t, &t.slots[0].ip, HSDO_IP_LEN, "%s", ip),
+			 -HSDO_ETOOBIG);
+	ck_assert_int_eq(hsdo_table_set(&t, &t.slots[0].ip, HSDO_IP_LEN, NULL), -HSDO_EINVAL);
+	ck_assert_ptr_eq(t.slots[0].ip, before);
+	/* one copy of a group every slot names */
+	ck_assert_int_eq(hsdo_table_setf(&t, &t.slots[1].group, HSDO_GROUP_LEN, "asg-%d", 1), 0);
+	ck_assert_int_eq(hsdo_table_set(&t, &t.slots[2].group, HSDO_GROUP_LEN, "asg-1"), 0);
+	ck_assert_ptr_eq(t.slots[1].group, t.slots[2].group);
+	ck_assert_str_eq(t.slots[2].group, "asg-1");
+	ck_assert_uint_eq(hsdo_strset_count(t.strs), 2);
+	hsdo_table_free(&t);
+	hsdo_table_free(NULL);
+
+	/* a table not made by hsdo_table_init gets its set on the first string */
+	{
+		struct hsdo_slot s;
+		struct hsdo_table z = { &s, 1, 0, NULL };
+
+		memset(&s, 0, sizeof(s));
+		s.id = 1;
+		hsdo_slot_clear(&s);
+		ck_assert_int_eq(hsdo_table_set(&z, &s.az, HSDO_AZ_LEN, "eu-west-1a"), 0);
+		ck_assert_ptr_nonnull(z.strs);
+		ck_assert_str_eq(s.az, "eu-west-1a");
+		hsdo_strset_free(z.strs);
+	}
+}
+END_TEST
+
+/* A slot from elsewhere (another table, a stack copy) gets its own copies
+ * of its strings; bad strings are refused and leave the slot alone. */
+START_TEST(table_put_and_intern)
+{
+	struct hsdo_table a, b;
+	struct hsdo_slot s;
+	char name[16] = "i-stack";
+	char over[HSDO_AZ_LEN + 1];
+
+	ck_assert_int_eq(hsdo_table_init(&a, 2), 0);
+	ck_assert_int_eq(hsdo_table_init(&b, 2), 0);
+	ck_assert_int_eq(hsdo_table_set(&a, &a.slots[1].ip, HSDO_IP_LEN, "10.0.0.2"), 0);
+	a.slots[1].state = HSDO_SLOT_ACTIVE;
+	ck_assert_int_eq(hsdo_table_put(&b, 1, &a.slots[1]), 0);
+	hsdo_table_free(&a);
+	ck_assert_str_eq(b.slots[1].ip, "10.0.0.2");
+	ck_assert_int_eq(b.slots[1].state, HSDO_SLOT_ACTIVE);
+
+	s = b.slots[0];
+	s.name = name;
+	ck_assert_int_eq(hsdo_table_put(&b, 0, &s), 0);
+	name[0] = 'X';
+	ck_assert_str_eq(b.slots[0].name, "i-stack");
+	ck_assert_int_eq(hsdo_table_put(&b, 2, &s), -HSDO_EINVAL);
+	s.ip = NULL;
+	ck_assert_int_eq(hsdo_table_put(&b, 0, &s), -HSDO_EINVAL);
+	memset(over, 'a', HSDO_AZ_LEN);
+	over[HSDO_AZ_LEN] = '\0';
+	s.ip = "10.0.0.1";
+	s.az = over;
+	ck_assert_int_eq(hsdo_slot_intern(&s, b.strs), -HSDO_EINVAL);
+	ck_assert_ptr_eq(s.az, over);
+	ck_assert_int_eq(hsdo_table_put(&b, 0, &s), -HSDO_EINVAL);
+	ck_assert_str_eq(b.slots[0].name, "i-stack");
+	ck_assert_str_eq(b.slots[0].ip, "");
+	hsdo_table_free(&b);
+}
+END_TEST
+
+/* Churn: every round renames every slot. Without compaction the set grows
+ * by a table's worth of names each round; with it, it stays within twice
+ * what the slots hold, and the strings survive the rebuild. */
+START_TEST(table_compact_bounds_churn)
+{
+	enum { N = 100, ROUNDS = 200 };
+	struct hsdo_table t, old;
+	size_t i, r, live;
+	const char *kept;
+
+	ck_assert_int_eq(hsdo_table_init(&t, N), 0);
+	ck_assert_int_eq(hsdo_table_set(&t, &t.slots[0].group, HSDO_GROUP_LEN, "asg-kept"), 0);
+	kept = t.slots[0].group;
+	ck_assert_int_eq(hsdo_table_copy(&old, &t), 0);   /* a holder of the old set */
+	for (r = 0; r < ROUNDS; r++) {
+		for (i = 0; i < N; i++)
+			ck_assert_int_eq(hsdo_table_setf(&t, &t.slots[i].name, HSDO_NAME_LEN,
+							 "i-%05zu-%05zu", r, i), 0);
+		ck_assert_int_eq(hsdo_table_compact(&t), 0);
+		live = N * sizeof("i-00000-00000") + sizeof("asg-kept");
+		ck_assert_uint_le(hsdo_strset_bytes(t.strs), 2 * live);
+		for (i = 0; i < N; i += 17) {
+			char want[32];
+
+			snprintf(want, sizeof(want), "i-%05zu-%05zu", r, i);
+			ck_assert_str_eq(t.slots[i].name, want);
+		}
+		ck_assert_str_eq(t.slots[0].group, "asg-kept");
+	}
+	/* it was rebuilt (the old holder keeps the first set, untouched) */
+	ck_assert_ptr_ne(t.strs, old.strs);
+	ck_assert_str_eq(old.slots[0].group, "asg-kept");
+	ck_assert_ptr_eq(old.slots[0].group, kept);
+	ck_assert_str_eq(old.slots[5].name, "");
+	/* nothing dead: a no-op */
+	{
+		struct hsdo_strset *before = t.strs;
+
+		ck_assert_int_eq(hsdo_table_compact(&t), 0);
+		ck_assert_ptr_eq(t.strs, before);
+	}
+	hsdo_table_free(&old);
+	hsdo_table_free(&t);
+}
+END_TEST
+
+/* Every allocation of set / put / copy / compact fails in turn: the call
+ * says so and the table keeps its content. */
+START_TEST(table_alloc_failures)
+{
+	struct hsdo_table t, c;
+	struct hsdo_slot s;
+	unsigned long i;
+	size_t k;
+	int rc;
+
+	ck_assert_int_eq(hsdo_table_init(&t, 20), 0);
+	for (k = 0; k < 20; k++)
+		ck_assert_int_eq(hsdo_table_setf(&t, &t.slots[k].name, HSDO_NAME_LEN, "old-%zu", k),
+				 0);
+	for (k = 0; k < 20; k++)   /* now mostly dead */
+		ck_assert_int_eq(hsdo_table_setf(&t, &t.slots[k].name, HSDO_NAME_LEN, "n-%zu", k),
+				 0);
+	for (k = 0; k < 20; k++)
+		ck_assert_int_eq(hsdo_table_setf(&t, &t.slots[k].name, HSDO_NAME_LEN, "%zu", k), 0);
+	for (i = 1;; i++) {
+		struct hsdo_strset *before = t.strs;
+
+		ck_assert_uint_lt(i, 100);
+		hsdo_alloc_fail_at(i, 1);
+		rc = hsdo_table_compact(&t);
+		hsdo_alloc_fail_at(0, 0);
+		if (rc == 0) {
+			ck_assert_ptr_ne(t.strs, before);
+			break;
+		}
+		ck_assert_int_eq(rc, -HSDO_ENOMEM);
+		ck_assert_ptr_eq(t.strs, before);
+		ck_assert_str_eq(t.slots[19].name, "19");
+	}
+	ck_assert_str_eq(t.slots[19].name, "19");
+	ck_assert_uint_eq(hsdo_strset_count(t.strs), 20);
 
 	hsdo_alloc_fail_at(1, 0);
-	ck_assert_int_eq(hsdo_table_init(&t, 4), -HSDO_ENOMEM);
+	ck_assert_int_eq(hsdo_table_copy(&c, &t), -HSDO_ENOMEM);
 	hsdo_alloc_fail_at(0, 0);
-	ck_assert_ptr_null(t.slots);
+	ck_assert_ptr_null(c.slots);
+	ck_assert_uint_eq(hsdo_strset_refs(t.strs), 1);
+
+	s = t.slots[3];
+	s.group = "a-new-group";
+	for (i = 1;; i++) {
+		ck_assert_uint_lt(i, 100);
+		hsdo_alloc_fail_at(i, 1);
+		rc = hsdo_table_put(&t, 4, &s);
+		hsdo_alloc_fail_at(0, 0);
+		if (rc == 0)
+			break;
+		ck_assert_int_eq(rc, -HSDO_ENOMEM);
+		ck_assert_str_eq(t.slots[4].name, "4");
+		ck_assert_str_eq(t.slots[4].group, "");
+	}
+	ck_assert_str_eq(t.slots[4].name, "3");
+	ck_assert_str_eq(t.slots[4].group, "a-new-group");
+	hsdo_table_free(&t);
 }
 END_TEST
 
@@ -276,6 +500,11 @@ static Suite *slot_suite(void)
 	tcase_add_test(tc, table_init_bounds);
 	tcase_add_test(tc, table_copy_is_deep);
 	tcase_add_test(tc, table_init_alloc_failure);
+	tcase_add_test(tc, table_copy_shares_strings);
+	tcase_add_test(tc, table_set_bounds_and_dedup);
+	tcase_add_test(tc, table_put_and_intern);
+	tcase_add_test(tc, table_compact_bounds_churn);
+	tcase_add_test(tc, table_alloc_failures);
 	tcase_add_test(tc, field_copy_bounds);
 	tcase_add_loop_test(tc, ip_validation, 0, sizeof(ip_cases) / sizeof(ip_cases[0]));
 	tcase_add_test(tc, strerror_both_signs);

@@ -130,12 +130,20 @@ static void read_all(struct env *e, struct hsdo_table *t)
 	ck_assert_msg(hsdo_store_read_table(e->st, t, err, sizeof(err)) == 0, "%s", err);
 }
 
-static void set_active(struct hsdo_slot *s, const char *ip, const char *name, uint32_t w)
+/* s is a slot of t, or a stack slot (t NULL) given literals. */
+static void set_active(struct hsdo_table *t, struct hsdo_slot *s, const char *ip, const char *name,
+		       uint32_t w)
 {
 	s->state = HSDO_SLOT_ACTIVE;
-	ck_assert_int_eq(hsdo_strlcpy_field(s->ip, sizeof(s->ip), ip), 0);
-	ck_assert_int_eq(hsdo_strlcpy_field(s->name, sizeof(s->name), name), 0);
-	ck_assert_int_eq(hsdo_strlcpy_field(s->group, sizeof(s->group), "asg-a"), 0);
+	if (t == NULL) {
+		s->ip = ip;
+		s->name = name;
+		s->group = "asg-a";
+	} else {
+		ck_assert_int_eq(hsdo_table_set(t, &s->ip, HSDO_IP_LEN, ip), 0);
+		ck_assert_int_eq(hsdo_table_set(t, &s->name, HSDO_NAME_LEN, name), 0);
+		ck_assert_int_eq(hsdo_table_set(t, &s->group, HSDO_GROUP_LEN, "asg-a"), 0);
+	}
 	s->weight = w;
 	s->last_weight_update_us = INT64_C(1700000000123456);
 }
@@ -226,7 +234,7 @@ START_TEST(ensure_slots_idempotent)
 	ck_assert_uint_eq(gen_of(&e), 1);
 
 	/* an existing slot is never overwritten */
-	set_active(&t.slots[1], "10.0.0.2", "i-2", 7);
+	set_active(&t, &t.slots[1], "10.0.0.2", "i-2", 7);
 	ck_assert_msg(hsdo_store_write_slots(e.st, &t, &id, 1, 1, 0, err, sizeof(err)) == 0, "%s",
 		      err);
 	ck_assert_int_eq(hsdo_store_ensure_slots(e.st, 8, err, sizeof(err)), 0);
@@ -261,7 +269,7 @@ START_TEST(scan_pagination)
 
 		snprintf(ip, sizeof(ip), "10.1.0.%zu", i + 1);
 		snprintf(name, sizeof(name), "i-%04zu", i + 1);
-		set_active(&t.slots[i], ip, name, (uint32_t)(i % 200));
+		set_active(&t, &t.slots[i], ip, name, (uint32_t)(i % 200));
 		ids[i] = (uint32_t)(i + 1);
 	}
 	ck_assert_msg(hsdo_store_write_slots(e.st, &t, ids, 60, t.generation, 0, err,
@@ -295,12 +303,12 @@ START_TEST(write_conflict)
 	store_up(&e, "hsdo-conflict", 0);
 	ck_assert_int_eq(hsdo_store_ensure_slots(e.st, 3, err, sizeof(err)), 0);
 	read_all(&e, &t);
-	set_active(&t.slots[0], "10.0.0.1", "i-1", 1);
+	set_active(&t, &t.slots[0], "10.0.0.1", "i-1", 1);
 	ck_assert_int_eq(hsdo_store_write_slots(e.st, &t, &id, 1, 1, 0, err, sizeof(err)), 0);
 	ck_assert_uint_eq(gen_of(&e), 2);
 	/* a writer still at generation 1 is refused, and writes nothing */
 	ctl("/__reset", "{}");
-	set_active(&t.slots[0], "10.0.0.99", "i-99", 9);
+	set_active(&t, &t.slots[0], "10.0.0.99", "i-99", 9);
 	ck_assert_int_eq(hsdo_store_write_slots(e.st, &t, &id, 1, 1, 0, err, sizeof(err)),
 			 -HSDO_ECONFLICT);
 	ck_assert_msg(strstr(err, "generation is 2, expected 1: nothing written") != NULL, "%s",
@@ -401,7 +409,8 @@ static void stamp_slot(struct env *e, const char *table, uint32_t id, uint64_t e
 
 	memset(&s, 0, sizeof(s));
 	s.id = id;
-	set_active(&s, "10.9.9.9", "i-successor", 3);
+	hsdo_slot_clear(&s);
+	set_active(NULL, &s, "10.9.9.9", "i-successor", 3);
 	ck_assert_int_eq(hsdo_ddb_build_put_slot_fenced(table, &s, epoch, &r, err, sizeof(err)), 0);
 	memset(&req, 0, sizeof(req));
 	req.service = HSDO_CREDS_SVC_DYNAMODB;
@@ -429,7 +438,7 @@ START_TEST(fencing)
 	ck_assert_int_eq(hsdo_store_lease(a.st, "srv-a", 1000, 5000, &la, err, sizeof(err)), 0);
 	ck_assert_uint_eq(la.epoch, 1001);
 	read_all(&a, &t);
-	set_active(&t.slots[2], "10.0.0.3", "i-3", 5);
+	set_active(&t, &t.slots[2], "10.0.0.3", "i-3", 5);
 	ck_assert_msg(hsdo_store_write_slots(a.st, &t, &one, 1, t.generation, la.epoch, err,
 					     sizeof(err)) == 0, "%s", err);
 
@@ -437,7 +446,7 @@ START_TEST(fencing)
 	 * while A's lease check passes; nothing is committed */
 	stamp_slot(&b, "hsdo-fence", 3, la.epoch + 1);
 	read_all(&a, &r);
-	set_active(&r.slots[2], "10.0.0.33", "i-33", 6);
+	set_active(&r, &r.slots[2], "10.0.0.33", "i-33", 6);
 	ck_assert_int_eq(hsdo_store_write_slots(a.st, &r, &one, 1, r.generation, la.epoch, err,
 						sizeof(err)), -HSDO_ECONFLICT);
 	ck_assert_msg(strstr(err, "slot 3 is stamped with an epoch above this writer's 1001: "
@@ -458,7 +467,7 @@ START_TEST(fencing)
 	hsdo_table_free(&r);
 	read_all(&a, &r);
 	ctl("/__reset", "{}");
-	set_active(&r.slots[0], "10.0.0.111", "i-111", 1);
+	set_active(&r, &r.slots[0], "10.0.0.111", "i-111", 1);
 	one = 1;
 	ck_assert_int_eq(hsdo_store_write_slots(a.st, &r, &one, 1, r.generation, la.epoch, err,
 						sizeof(err)), -HSDO_ECONFLICT);
@@ -506,7 +515,7 @@ START_TEST(throttling_inside_operations)
 	{
 		uint32_t id = 4;
 
-		set_active(&t.slots[3], "10.0.0.4", "i-4", 1);
+		set_active(&t, &t.slots[3], "10.0.0.4", "i-4", 1);
 		ck_assert_int_eq(hsdo_store_write_slots(e.st, &t, &id, 1, t.generation, 0, err,
 							sizeof(err)), -HSDO_EAWS);
 		ck_assert_msg(strstr(err, "slot 4: dynamodb PutItem: "
@@ -531,7 +540,7 @@ START_TEST(original_client_reads_it)
 	ck_assert_int_eq(hsdo_store_ensure_slots(e.st, 4, err, sizeof(err)), 0);
 	ck_assert_int_eq(hsdo_store_lease(e.st, "srv-a", 1000, 5000, &l, err, sizeof(err)), 0);
 	read_all(&e, &t);
-	set_active(&t.slots[1], "10.0.0.2", "i-2", 9);
+	set_active(&t, &t.slots[1], "10.0.0.2", "i-2", 9);
 	ck_assert_int_eq(hsdo_store_write_slots(e.st, &t, &id, 1, t.generation, l.epoch, err,
 						sizeof(err)), 0);
 	hsdo_table_free(&t);
@@ -666,7 +675,7 @@ START_TEST(alloc_failure_ops)
 	ck_assert_int_eq(hsdo_store_ensure_slots(e.st, 6, err, sizeof(err)), 0);
 	read_all(&e, &t);
 	for (i = 0; i < 6; i++)
-		set_active(&t.slots[i], "10.3.0.1", "i-alloc", (uint32_t)i);
+		set_active(&t, &t.slots[i], "10.3.0.1", "i-alloc", (uint32_t)i);
 	for (op = 0; op < 4; op++) {
 		for (i = 1; i < 5000; i++) {
 			g = gen_of(&e);
@@ -776,7 +785,7 @@ START_TEST(event_mode)
 
 		snprintf(ip, sizeof(ip), "10.2.0.%zu", i + 1);
 		snprintf(name, sizeof(name), "i-ev-%zu", i + 1);
-		set_active(&t.slots[i], ip, name, 2);
+		set_active(&t, &t.slots[i], ip, name, 2);
 		ids[i] = (uint32_t)(i + 1);
 	}
 	ctl("/__reset", "{}");

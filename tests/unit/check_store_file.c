@@ -46,12 +46,20 @@ static void fx_close(struct fixture *fx)
 	free(fx->dir);
 }
 
-static void set_active(struct hsdo_slot *s, const char *ip, const char *name, uint32_t w)
+/* s is a slot of t, or a stack slot (t NULL) given literals. */
+static void set_active(struct hsdo_table *t, struct hsdo_slot *s, const char *ip, const char *name,
+		       uint32_t w)
 {
 	s->state = HSDO_SLOT_ACTIVE;
-	ck_assert_int_eq(hsdo_strlcpy_field(s->ip, sizeof(s->ip), ip), 0);
-	ck_assert_int_eq(hsdo_strlcpy_field(s->name, sizeof(s->name), name), 0);
-	ck_assert_int_eq(hsdo_strlcpy_field(s->group, sizeof(s->group), "my-asg"), 0);
+	if (t == NULL) {
+		s->ip = ip;
+		s->name = name;
+		s->group = "my-asg";
+	} else {
+		ck_assert_int_eq(hsdo_table_set(t, &s->ip, HSDO_IP_LEN, ip), 0);
+		ck_assert_int_eq(hsdo_table_set(t, &s->name, HSDO_NAME_LEN, name), 0);
+		ck_assert_int_eq(hsdo_table_set(t, &s->group, HSDO_GROUP_LEN, "my-asg"), 0);
+	}
 	s->weight = w;
 	s->last_weight_update_us = T_2023;
 }
@@ -108,7 +116,7 @@ static bool tables_equal(const struct hsdo_table *a, const struct hsdo_table *b)
 START_TEST(missing_file)
 {
 	struct fixture fx;
-	struct hsdo_table t = { NULL, 0, 77 };
+	struct hsdo_table t = { NULL, 0, 77, NULL };
 	char err[512] = "";
 	uint32_t id = 1;
 
@@ -161,7 +169,7 @@ START_TEST(ensure_creates_and_keeps)
 		ck_assert_uint_eq(t.slots[i].id, i + 1);
 		ck_assert_int_eq(t.slots[i].state, HSDO_SLOT_FREE);
 	}
-	set_active(&t.slots[1], "10.0.0.2", "i-2", 3);
+	set_active(&t, &t.slots[1], "10.0.0.2", "i-2", 3);
 	ck_assert_int_eq(hsdo_store_write_slots(fx.st, &t, &id, 1, 1, 0, err, sizeof(err)), 0);
 	hsdo_table_free(&t);
 
@@ -199,13 +207,13 @@ START_TEST(write_read_roundtrip)
 	fx_open(&fx);
 	ck_assert_int_eq(hsdo_store_ensure_slots(fx.st, 4, err, sizeof(err)), 0);
 	read_ok(fx.st, &t);
-	set_active(&t.slots[0], "10.0.0.1", "i-1", 7);
+	set_active(&t, &t.slots[0], "10.0.0.1", "i-1", 7);
 	t.slots[0].port = 8080;
-	ck_assert_int_eq(hsdo_strlcpy_field(t.slots[0].az, sizeof(t.slots[0].az), "eu-west-1a"), 0);
-	set_active(&t.slots[2], "2001:db8::3", "i-3", 0);
+	ck_assert_int_eq(hsdo_table_set(&t, &t.slots[0].az, HSDO_AZ_LEN, "eu-west-1a"), 0);
+	set_active(&t, &t.slots[2], "2001:db8::3", "i-3", 0);
 	t.slots[2].state = HSDO_SLOT_DRAINING;
 	/* slot 4 changed locally but not listed: must not be written */
-	set_active(&t.slots[3], "10.0.0.4", "i-4", 1);
+	set_active(&t, &t.slots[3], "10.0.0.4", "i-4", 1);
 	ck_assert_msg(hsdo_store_write_slots(fx.st, &t, ids, 2, 1, 0, err, sizeof(err)) == 0, "%s", err);
 	read_ok(fx.st, &back);
 	ck_assert_uint_eq(back.generation, 2);
@@ -241,7 +249,7 @@ START_TEST(generation_cache_sees_changes)
 	ck_assert_uint_eq(gen_of(fx.st), 1);  /* cached */
 	ck_assert_msg(hsdo_store_file_open(fx.path, &other, err, sizeof(err)) == 0, "%s", err);
 	read_ok(other, &t);
-	set_active(&t.slots[0], "10.0.0.1", "i-1", 5);
+	set_active(&t, &t.slots[0], "10.0.0.1", "i-1", 5);
 	ck_assert_msg(hsdo_store_write_slots(other, &t, &id, 1, 1, 0, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_uint_eq(gen_of(fx.st), 2);
 	/* Same inode, rewritten in place with another generation. */
@@ -272,13 +280,13 @@ START_TEST(conflict_writes_nothing)
 	fx_open(&fx);
 	ck_assert_int_eq(hsdo_store_ensure_slots(fx.st, 2, err, sizeof(err)), 0);
 	read_ok(fx.st, &t);
-	set_active(&t.slots[0], "10.0.0.1", "i-1", 1);
+	set_active(&t, &t.slots[0], "10.0.0.1", "i-1", 1);
 	ck_assert_int_eq(hsdo_store_write_slots(fx.st, &t, &id, 1, 1, 0, err, sizeof(err)), 0);
 	ck_assert_uint_eq(gen_of(fx.st), 2);
 	before = hsdo_test_read_file(fx.path, &blen);
 	ck_assert_ptr_nonnull(before);
 
-	set_active(&t.slots[0], "10.0.0.9", "i-9", 9);
+	set_active(&t, &t.slots[0], "10.0.0.9", "i-9", 9);
 	ck_assert_int_eq(hsdo_store_write_slots(fx.st, &t, &id, 1, 1, 0, err, sizeof(err)),
 			 -HSDO_ECONFLICT);
 	ck_assert_msg(strstr(err, "generation is 2, expected 1") != NULL, "%s", err);
@@ -310,7 +318,7 @@ START_TEST(write_rejects_bad_input)
 	id = 3;    /* not in the caller's table */
 	ck_assert_int_eq(hsdo_store_write_slots(fx.st, &t, &id, 1, 1, 0, err, sizeof(err)), -HSDO_EINVAL);
 	id = 1;
-	set_active(&t.slots[0], "10.0.0.1", "i-1", HSDO_WEIGHT_MAX + 1);
+	set_active(&t, &t.slots[0], "10.0.0.1", "i-1", HSDO_WEIGHT_MAX + 1);
 	ck_assert_int_eq(hsdo_store_write_slots(fx.st, &t, &id, 1, 1, 0, err, sizeof(err)), -HSDO_EINVAL);
 	ck_assert_msg(strstr(err, "weight 257") != NULL, "%s", err);
 	/* in the caller's table but not in the store */
@@ -347,7 +355,7 @@ START_TEST(render_exact)
 
 	ck_assert_int_eq(hsdo_table_init(&t, 2), 0);
 	t.generation = 7;
-	set_active(&t.slots[0], "10.0.0.1", "i-1", 4);
+	set_active(&t, &t.slots[0], "10.0.0.1", "i-1", 4);
 	doc = hsdo_store_file_render(&t, &len);
 	ck_assert_ptr_nonnull(doc);
 	ck_assert_str_eq(doc, doc_small);
@@ -411,7 +419,7 @@ START_TEST(render_refuses_bad_tables)
 	t.generation = UINT64_C(9007199254740992);
 	ck_assert_ptr_null(hsdo_store_file_render(&t, &len));
 	t.generation = 1;
-	set_active(&t.slots[0], "10.0.0.1", "i", HSDO_WEIGHT_MAX + 1);
+	set_active(&t, &t.slots[0], "10.0.0.1", "i", HSDO_WEIGHT_MAX + 1);
 	ck_assert_ptr_null(hsdo_store_file_render(&t, &len));
 	hsdo_table_free(&t);
 }
@@ -473,7 +481,7 @@ START_TEST(corrupt_document)
 	fx_open(&fx);
 	ck_assert_int_eq(hsdo_store_ensure_slots(fx.st, 2, err, sizeof(err)), 0);
 	read_ok(fx.st, &good);
-	set_active(&good.slots[0], "10.0.0.1", "i-1", 1);
+	set_active(&good, &good.slots[0], "10.0.0.1", "i-1", 1);
 	ck_assert_int_eq(hsdo_table_copy(&copy, &good), 0);
 
 	if (doc == NULL) {
@@ -535,7 +543,7 @@ END_TEST
 
 START_TEST(parse_limits)
 {
-	struct hsdo_table t = { NULL, 0, 5 };
+	struct hsdo_table t = { NULL, 0, 5, NULL };
 	char err[512] = "";
 
 	ck_assert_int_eq(hsdo_store_file_parse("{}", HSDO_STORE_FILE_MAX + 1, &t, err, sizeof(err)),
@@ -548,7 +556,7 @@ END_TEST
 START_TEST(oversized_file_refused)
 {
 	struct fixture fx;
-	struct hsdo_table t = { NULL, 0, 5 };
+	struct hsdo_table t = { NULL, 0, 5, NULL };
 	char err[512] = "";
 	FILE *f;
 
@@ -570,7 +578,7 @@ END_TEST
 START_TEST(fifo_refused)
 {
 	struct fixture fx;
-	struct hsdo_table t = { NULL, 0, 5 };
+	struct hsdo_table t = { NULL, 0, 5, NULL };
 	struct hsdo_lease l;
 	char err[512] = "", lease[600];
 	uint64_t gen = 9;
@@ -597,7 +605,7 @@ END_TEST
 START_TEST(max_slots_bound)
 {
 	struct fixture fx;
-	struct hsdo_table t = { NULL, 0, 5 };
+	struct hsdo_table t = { NULL, 0, 5, NULL };
 	char err[512] = "", *big;
 	uint64_t gen = 0;
 	size_t len = (size_t)300 << 10;
@@ -654,7 +662,7 @@ static void writer(const char *path, int k)
 		}
 		snprintf(ip, sizeof(ip), "10.%d.0.%d", k, done % 250);
 		t.slots[id - 1].state = HSDO_SLOT_ACTIVE;
-		snprintf(t.slots[id - 1].ip, sizeof(t.slots[id - 1].ip), "%s", ip);
+		hsdo_table_setf(&t, &t.slots[id - 1].ip, HSDO_IP_LEN, "%s", ip);
 		t.slots[id - 1].weight = (uint32_t)done + 1;
 		rc = hsdo_store_write_slots(st, &t, &id, 1, t.generation, 0, err, sizeof(err));
 		hsdo_table_free(&t);
@@ -773,7 +781,7 @@ END_TEST
 START_TEST(alloc_failure_ops)
 {
 	struct fixture fx;
-	struct hsdo_table t, last = { NULL, 0, 99 };
+	struct hsdo_table t, last = { NULL, 0, 99, NULL };
 	char err[512] = "";
 	uint32_t ids[] = { 1, 2 };
 	unsigned long i;
@@ -795,8 +803,8 @@ START_TEST(alloc_failure_ops)
 	ck_assert_uint_gt(i, 3);
 
 	read_ok(fx.st, &t);
-	set_active(&t.slots[0], "10.0.0.1", "i-1", 2);
-	set_active(&t.slots[1], "10.0.0.2", "i-2", 3);
+	set_active(&t, &t.slots[0], "10.0.0.1", "i-1", 2);
+	set_active(&t, &t.slots[1], "10.0.0.2", "i-2", 3);
 	for (i = 1; i < 1000; i++) {
 		hsdo_alloc_fail_at(i, 1);
 		rc = hsdo_store_write_slots(fx.st, &t, ids, 2, 1, 0, err, sizeof(err));
@@ -848,7 +856,7 @@ START_TEST(alloc_failure_render)
 	char *doc = NULL;
 
 	ck_assert_int_eq(hsdo_table_init(&t, 3), 0);
-	set_active(&t.slots[2], "10.0.0.3", "i-3", 1);
+	set_active(&t, &t.slots[2], "10.0.0.3", "i-3", 1);
 	for (i = 1; i < 1000; i++) {
 		hsdo_alloc_fail_at(i, 1);
 		doc = hsdo_store_file_render(&t, &len);
@@ -897,7 +905,7 @@ START_TEST(lease_and_fencing)
 	ck_assert_ptr_nonnull(strstr(err, "srv-a"));
 	/* A writes under its epoch. */
 	read_ok(fx.st, &t);
-	set_active(&t.slots[0], "10.0.0.1", "i-a", 10);
+	set_active(&t, &t.slots[0], "10.0.0.1", "i-a", 10);
 	ck_assert_msg(hsdo_store_write_slots(fx.st, &t, &id, 1, t.generation, a.epoch, err,
 					     sizeof(err)) == 0, "%s", err);
 	/* A pauses past expiry; B takes over with epoch 2 and writes. */
@@ -906,11 +914,11 @@ START_TEST(lease_and_fencing)
 	ck_assert(b.taken_over);
 	hsdo_table_free(&t);
 	read_ok(fx.st, &t);
-	set_active(&t.slots[0], "10.0.0.2", "i-b", 20);
+	set_active(&t, &t.slots[0], "10.0.0.2", "i-b", 20);
 	ck_assert_int_eq(hsdo_store_write_slots(fx.st, &t, &id, 1, t.generation, b.epoch, err,
 						sizeof(err)), 0);
 	/* A resumes with the current generation in hand: still refused. */
-	set_active(&t.slots[0], "10.0.0.9", "i-stale", 1);
+	set_active(&t, &t.slots[0], "10.0.0.9", "i-stale", 1);
 	t.generation++;
 	ck_assert_int_eq(hsdo_store_write_slots(fx.st, &t, &id, 1, t.generation, a.epoch, err,
 						sizeof(err)), -HSDO_ECONFLICT);

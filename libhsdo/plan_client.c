@@ -39,6 +39,8 @@ struct plan {
 	unsigned char *flags;          /* desired->n */
 	struct hsdo_plan_client_result *out;
 	size_t cmdcap, skipcap;
+	size_t *off;                   /* cmds[i].line = out->text + off[i], once done */
+	size_t offcap, textlen, textcap;
 };
 
 static const char *const op_str[HSDO_CMD_OP_COUNT] = {
@@ -75,6 +77,30 @@ static int grow(void **arr, size_t *cap, size_t n, size_t sz)
 	return 0;
 }
 
+/* Append one command line to the result's text; its offset goes to
+ * p->off[ncmds] (the slot grow() just made room for). */
+static int text_append(struct plan *p, const char *line)
+{
+	struct hsdo_plan_client_result *r = p->out;
+	size_t len = strlen(line) + 1, ncap;
+	char *t;
+
+	if (p->textcap - p->textlen < len) {
+		ncap = p->textcap ? p->textcap * 2 : 4096;
+		while (ncap - p->textlen < len)
+			ncap *= 2;
+		t = hsdo_realloc(r->text, ncap);
+		if (t == NULL)
+			return -HSDO_ENOMEM;
+		r->text = t;
+		p->textcap = ncap;
+	}
+	memcpy(r->text + p->textlen, line, len);
+	p->off[r->ncmds] = p->textlen;
+	p->textlen += len;
+	return 0;
+}
+
 static int add_skip(struct plan *p, uint32_t slot, const char *backend,
 	const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -105,34 +131,36 @@ static int add_cmd(struct plan *p, const struct backend *b, uint32_t slot,
 {
 	struct hsdo_plan_client_result *r = p->out;
 	struct hsdo_plan_client_cmd *c;
-	char eip[HSDO_IP_LEN * 2];
+	char eip[HSDO_IP_LEN * 2], line[HSDO_PLAN_CLIENT_LINE_LEN];
 	int rc;
 
-	rc = grow((void **)&r->cmds, &p->cmdcap, r->ncmds, sizeof(*r->cmds));
-	if (rc != 0)
+	switch (op) {
+	case HSDO_CMD_ADDR:
+		if (hsdo_rtapi_escape(eip, sizeof(eip), ip) < 0)
+			return -HSDO_EINVAL; /* unreachable: ip is a valid literal */
+		rc = snprintf(line, sizeof(line), "%s%u addr %s port %u",
+			b->prefix, slot, eip, port);
+		break;
+	case HSDO_CMD_WEIGHT:
+		rc = snprintf(line, sizeof(line), "%s%u weight %u",
+			b->prefix, slot, weight);
+		break;
+	default:
+		rc = snprintf(line, sizeof(line), "%s%u %s",
+			b->prefix, slot, op_str[op]);
+		break;
+	}
+	if (rc < 0 || (size_t)rc >= sizeof(line))
+		return -HSDO_EINVAL;
+	if ((rc = grow((void **)&r->cmds, &p->cmdcap, r->ncmds, sizeof(*r->cmds))) != 0 ||
+	    (rc = grow((void **)&p->off, &p->offcap, r->ncmds, sizeof(*p->off))) != 0 ||
+	    (rc = text_append(p, line)) != 0)
 		return rc;
 	c = &r->cmds[r->ncmds];
 	c->op = op;
 	c->slot = slot;
 	c->backend = b->def->name;
-	switch (op) {
-	case HSDO_CMD_ADDR:
-		if (hsdo_rtapi_escape(eip, sizeof(eip), ip) < 0)
-			return -HSDO_EINVAL; /* unreachable: ip is a valid literal */
-		rc = snprintf(c->line, sizeof(c->line), "%s%u addr %s port %u",
-			b->prefix, slot, eip, port);
-		break;
-	case HSDO_CMD_WEIGHT:
-		rc = snprintf(c->line, sizeof(c->line), "%s%u weight %u",
-			b->prefix, slot, weight);
-		break;
-	default:
-		rc = snprintf(c->line, sizeof(c->line), "%s%u %s",
-			b->prefix, slot, op_str[op]);
-		break;
-	}
-	if (rc < 0 || (size_t)rc >= sizeof(c->line))
-		return -HSDO_EINVAL;
+	c->line = NULL;                /* set once the text stops moving */
 	r->ncmds++;
 	return 0;
 }
@@ -475,6 +503,10 @@ int hsdo_plan_client(const struct hsdo_table *desired,
 	p.hap = haproxy;
 	p.out = out;
 	rc = plan_all(&p);
+	if (rc == 0)
+		for (size_t i = 0; i < out->ncmds; i++)
+			out->cmds[i].line = out->text + p.off[i];
+	hsdo_free(p.off);
 	hsdo_free(p.flags);
 	hsdo_free(p.idx);
 	hsdo_free(p.bk);
@@ -489,5 +521,6 @@ void hsdo_plan_client_result_free(struct hsdo_plan_client_result *r)
 		return;
 	hsdo_free(r->cmds);
 	hsdo_free(r->skips);
+	hsdo_free(r->text);
 	memset(r, 0, sizeof(*r));
 }

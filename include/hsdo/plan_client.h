@@ -49,7 +49,10 @@ struct hsdo_plan_client_cmd {
 	enum hsdo_plan_client_op op;
 	uint32_t slot;
 	const char *backend;           /* borrowed from the settings */
-	char line[HSDO_PLAN_CLIENT_LINE_LEN]; /* full command, escaped, no newline */
+	/* Full command, escaped, no newline, shorter than
+	 * HSDO_PLAN_CLIENT_LINE_LEN; points into the result's text (sized to
+	 * the commands: a 10,000-slot start-up plan is ~1 MB, not 15). */
+	const char *line;
 };
 
 /* Something the plan could not do: an invalid table entry (backend NULL),
@@ -69,6 +72,7 @@ struct hsdo_plan_client_result {
 	size_t ncmds;
 	struct hsdo_plan_client_skip *skips;
 	size_t nskips;
+	char *text;                    /* the commands' lines, NUL-separated */
 };
 
 /* Commands that bring `haproxy` to `desired` under `st`, by backend

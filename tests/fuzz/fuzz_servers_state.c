@@ -63,9 +63,9 @@ static void check_plan(const struct hsdo_table *t, const struct hsdo_plan_client
 		abort();
 	for (i = 0; i < r.ncmds; i++) {
 		const struct hsdo_plan_client_cmd *c = &r.cmds[i];
-		size_t len = strnlen(c->line, sizeof(c->line));
+		size_t len = strnlen(c->line, HSDO_PLAN_CLIENT_LINE_LEN);
 
-		if (len == sizeof(c->line) || strncmp(c->line, "set server ", 11) != 0 ||
+		if (len == HSDO_PLAN_CLIENT_LINE_LEN || strncmp(c->line, "set server ", 11) != 0 ||
 		    strchr(c->line, '\n') != NULL || (unsigned)c->op >= HSDO_CMD_OP_COUNT)
 			abort();
 	}

@@ -604,6 +604,10 @@ START_TEST(longest_line_fits)
 	ck_assert_uint_eq(r.ncmds, 3);
 	for (i = 0; i < r.ncmds; i++)
 		ck_assert_uint_lt(strlen(r.cmds[i].line), HSDO_PLAN_CLIENT_LINE_LEN - 1);
+	/* Lines are sized to their content: back to back in the result's text. */
+	ck_assert_ptr_eq(r.cmds[0].line, r.text);
+	for (i = 1; i < r.ncmds; i++)
+		ck_assert_ptr_eq(r.cmds[i].line, r.cmds[i - 1].line + strlen(r.cmds[i - 1].line) + 1);
 	ck_assert_ptr_nonnull(strstr(r.cmds[0].line, "100000 addr ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255 port 65535"));
 	ck_assert_uint_eq(r.nskips, HSDO_SLOTS_MAX - 1); /* the other slots have no server */
 	hsdo_plan_client_result_free(&r);

@@ -41,6 +41,10 @@ struct server_mode {
 	bool watch;                      /* consul: a list is a blocking query */
 	struct hsdo_source_result snap;  /* last good list */
 	bool snap_ok;                    /* the last list succeeded */
+	/* A list that came while a cycle runs on snap (which the cycle
+	 * borrows): it replaces snap when the cycle is over. */
+	struct hsdo_source_result next;
+	bool has_next;
 	bool listing, cycling, stopping;
 	int64_t list_ms, cycle_ms;       /* when the list / cycle in flight started */
 	struct lc_entry *lc;
@@ -203,6 +207,17 @@ static const char *eject_counts(const struct hsdo_server_report *rep, char *buf,
 	return buf;
 }
 
+/* The list that came during the cycle becomes the last good one. */
+static void adopt_next(struct server_mode *sm)
+{
+	if (!sm->has_next)
+		return;
+	hsdo_source_result_free(&sm->snap);
+	sm->snap = sm->next;
+	memset(&sm->next, 0, sizeof(sm->next));
+	sm->has_next = false;
+}
+
 static void on_cycle(void *arg, const struct hsdo_server_report *rep)
 {
 	struct server_mode *sm = arg;
@@ -212,6 +227,7 @@ static void on_cycle(void *arg, const struct hsdo_server_report *rep)
 	size_t i;
 
 	sm->cycling = false;
+	adopt_next(sm);
 	switch (rep->outcome) {
 	case HSDO_SERVER_WROTE:
 		hsdo_log_info("generation %llu: wrote %zu slot%s%s (added %zu, back %zu, draining "
@@ -364,12 +380,14 @@ static void on_dry_table(void *arg, int rc, const char *err)
 	size_t have = 0;
 
 	sm->cycling = false;
+	adopt_next(sm);
 	if (rc == 0 || rc == -HSDO_ENOTFOUND) {
 		/* What ensure_slots would create: the missing slots, free. */
 		have = rc == 0 ? sm->dry.n : 0;
-		rc = hsdo_table_init(&cur, have > sm->set.slots ? have : sm->set.slots);
-		if (rc == 0 && have > 0)
-			memcpy(cur.slots, sm->dry.slots, have * sizeof(*cur.slots));
+		if (have == 0)
+			hsdo_table_free(&sm->dry);   /* a failed read's leftovers */
+		rc = hsdo_table_copy_grow(&cur, &sm->dry, have > sm->set.slots ? have :
+					  sm->set.slots);
 		cur.generation = have > 0 ? sm->dry.generation : 0;
 		err = "out of memory";
 	}
@@ -396,6 +414,7 @@ static void start_dry_cycle(struct server_mode *sm)
 	rc = hsdo_store_read_table_async(sm->a->store, &sm->dry, on_dry_table, sm);
 	if (rc != 0) {
 		sm->cycling = false;
+		adopt_next(sm);
 		hsdo_log_err("dry run: store %s: %s", hsdo_store_name(sm->a->store),
 			     hsdo_strerror(rc));
 		agent_cycle_done(sm->a, false, agent_elapsed(&sm->t0));
@@ -419,6 +438,7 @@ static void start_cycle(struct server_mode *sm)
 			       sm);
 	if (rc != 0) {
 		sm->cycling = false;
+		adopt_next(sm);
 		hsdo_log_err("server cycle: %s", hsdo_strerror(rc));
 		agent_cycle_done(sm->a, false, 0);
 	}
@@ -453,13 +473,18 @@ static void on_list(void *arg, int rc, const struct hsdo_source_result *res, con
 		hsdo_log_info("source %s answers again", hsdo_source_name(sm->source));
 	sm->last_source[0] = '\0';
 	if (!res->unchanged || !sm->snap_ok) {
-		hsdo_source_result_free(&sm->snap);
-		if (hsdo_source_result_copy(&sm->snap, res) != 0) {
+		/* a cycle in flight borrows snap's instances: keep it whole */
+		struct hsdo_source_result *dst = sm->cycling ? &sm->next : &sm->snap;
+
+		hsdo_source_result_free(dst);
+		sm->has_next = false;
+		if (hsdo_source_result_copy(dst, res) != 0) {
 			sm->snap_ok = false;
 			hsdo_log_err("source %s: out of memory", hsdo_source_name(sm->source));
 			agent_cycle_done(a, false, agent_elapsed(&sm->t0));
 			return;
 		}
+		sm->has_next = sm->cycling;
 		if (res->n != sm->last_n || res->nleaving != sm->last_leaving) {
 			for (i = 0; i < res->ngroups; i++)
 				hsdo_log_info("source %s: %s: %zu seen, %zu in service, %zu leaving, "
@@ -650,6 +675,7 @@ void server_mode_close(struct server_mode *sm)
 	hsdo_source_free(sm->source);   /* cancels a list in flight */
 	hsdo_server_free(sm->server);
 	hsdo_source_result_free(&sm->snap);
+	hsdo_source_result_free(&sm->next);
 	hsdo_table_free(&sm->dry);
 	hsdo_free(sm->lc);
 	hsdo_free(sm);

@@ -27,7 +27,7 @@ struct hsdo_server {
 
 	/* The cycle in flight. */
 	bool busy;
-	struct hsdo_instance *inst;
+	const struct hsdo_instance *inst;   /* borrowed for the cycle */
 	size_t ninst;
 	int64_t now_us;
 	uint64_t gen;
@@ -147,7 +147,6 @@ int hsdo_server_new(const struct hsdo_server_settings *st, struct hsdo_store *st
 
 static void cycle_reset(struct hsdo_server *s)
 {
-	hsdo_free(s->inst);
 	s->inst = NULL;
 	s->ninst = 0;
 	hsdo_table_free(&s->fresh);
@@ -498,11 +497,7 @@ int hsdo_server_cycle(struct hsdo_server *s, const struct hsdo_instance *inst, s
 	if (ninst > 0 && inst == NULL)
 		return -HSDO_EINVAL;
 	memset(&s->rep, 0, sizeof(s->rep));
-	s->inst = hsdo_calloc(ninst ? ninst : 1, sizeof(*s->inst));
-	if (s->inst == NULL)
-		return -HSDO_ENOMEM;
-	if (ninst > 0)
-		memcpy(s->inst, inst, ninst * sizeof(*inst));
+	s->inst = inst;
 	s->ninst = ninst;
 	s->now_us = now_us;
 	s->done = done;

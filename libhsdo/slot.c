@@ -98,15 +98,26 @@ void hsdo_table_free(struct hsdo_table *t)
 
 int hsdo_table_copy(struct hsdo_table *dst, const struct hsdo_table *src)
 {
+	return hsdo_table_copy_grow(dst, src, src->n);
+}
+
+int hsdo_table_copy_grow(struct hsdo_table *dst, const struct hsdo_table *src, size_t n)
+{
+	size_t i;
+
 	memset(dst, 0, sizeof(*dst));
-	if (src->n > HSDO_SLOTS_MAX)
+	if (n > HSDO_SLOTS_MAX || n < src->n)
 		return -HSDO_EINVAL;
-	dst->slots = hsdo_calloc(src->n ? src->n : 1, sizeof(*dst->slots));
+	dst->slots = hsdo_calloc(n ? n : 1, sizeof(*dst->slots));
 	if (dst->slots == NULL)
 		return -HSDO_ENOMEM;
 	if (src->n)
 		memcpy(dst->slots, src->slots, src->n * sizeof(*src->slots));
-	dst->n = src->n;
+	for (i = src->n; i < n; i++) {
+		dst->slots[i].id = (uint32_t)(i + 1);
+		hsdo_slot_clear(&dst->slots[i]);
+	}
+	dst->n = n;
 	dst->generation = src->generation;
 	dst->strs = hsdo_strset_ref(src->strs);
 	return 0;

@@ -122,7 +122,8 @@ void hsdo_server_free(struct hsdo_server *s);
 /* The reports to read each cycle (borrowed; NULL: none). */
 void hsdo_server_set_reports(struct hsdo_server *s, struct hsdo_reports *reports);
 
-/* Run one cycle over inst (copied). now_us: wall clock, Unix µs.
+/* Run one cycle over inst, borrowed until done is called (not copied: the
+ * caller keeps the list as it is meanwhile). now_us: wall clock, Unix µs.
  * -HSDO_EAGAIN when a cycle is already running, else 0 and done is called. */
 int hsdo_server_cycle(struct hsdo_server *s, const struct hsdo_instance *inst, size_t ninst,
 		      int64_t now_us, hsdo_server_done_fn done, void *arg);

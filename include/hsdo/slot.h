@@ -102,6 +102,9 @@ void hsdo_table_free(struct hsdo_table *t);
 /* Copy src into dst (dst is overwritten, not freed first): its own slots,
  * sharing src's string set. Either may then be changed or freed alone. */
 int hsdo_table_copy(struct hsdo_table *dst, const struct hsdo_table *src);
+/* The same with n >= src->n slots: those past src->n are free (ids n+1..).
+ * -HSDO_EINVAL when n < src->n or n > HSDO_SLOTS_MAX. */
+int hsdo_table_copy_grow(struct hsdo_table *dst, const struct hsdo_table *src, size_t n);
 /* Set *field, a string field of one of t's slots, to v interned in t's set.
  * max bounds it as the fixed fields did (HSDO_IP_LEN, HSDO_NAME_LEN...):
  * -HSDO_ETOOBIG when strlen(v) >= max, -HSDO_EINVAL for v NULL, or

@@ -624,14 +624,10 @@ static int file_ensure_slots(struct hsdo_store *st, size_t n, char *err, size_t 
 		rc = hsdo_seterr(err, errlen, -HSDO_ETOOBIG, "%s: generation exhausted", fs->path);
 		goto out_cur;
 	}
-	if ((rc = hsdo_table_init(&next, n)) != 0) {
+	if ((rc = hsdo_table_copy_grow(&next, &cur, n)) != 0) {
 		rc = hsdo_seterr(err, errlen, rc, "out of memory for %zu slots", n);
 		goto out_cur;
 	}
-	if (cur.n)
-		memcpy(next.slots, cur.slots, cur.n * sizeof(*cur.slots));
-	hsdo_strset_free(next.strs);   /* the copied slots' strings are cur's */
-	next.strs = hsdo_strset_ref(cur.strs);
 	next.generation = cur.generation + 1;
 	rc = store_doc(fs, &next, err, errlen);
 	hsdo_table_free(&next);

@@ -101,7 +101,17 @@ START_TEST(table_copy_shares_strings)
 	ck_assert_int_eq(hsdo_table_copy(&a, &b), 0);
 	hsdo_table_free(&b);
 	ck_assert_str_eq(a.slots[0].name, "i-2");
+	/* grown: the slots kept, the new ones free and numbered on */
+	ck_assert_int_eq(hsdo_table_copy_grow(&b, &a, 1), -HSDO_EINVAL);
+	ck_assert_int_eq(hsdo_table_copy_grow(&b, &a, HSDO_SLOTS_MAX + 1), -HSDO_EINVAL);
+	ck_assert_int_eq(hsdo_table_copy_grow(&b, &a, 5), 0);
 	hsdo_table_free(&a);
+	ck_assert_uint_eq(b.n, 5);
+	ck_assert_str_eq(b.slots[0].name, "i-2");
+	ck_assert_uint_eq(b.slots[4].id, 5);
+	ck_assert_int_eq(b.slots[4].state, HSDO_SLOT_FREE);
+	ck_assert_str_eq(b.slots[4].name, "");
+	hsdo_table_free(&b);
 }
 END_TEST
 

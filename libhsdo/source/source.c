@@ -79,6 +79,23 @@ int hsdo_source_push(struct hsdo_source_builder *b, const struct hsdo_instance *
 	return 0;
 }
 
+int hsdo_source_reserve(struct hsdo_source_builder *b, size_t n, char *err, size_t errlen)
+{
+	struct hsdo_source_result *r = b->r;
+	void *p;
+
+	if (n > HSDO_SOURCE_INSTANCES_MAX)
+		n = HSDO_SOURCE_INSTANCES_MAX;
+	if (n <= b->cap)
+		return 0;
+	p = hsdo_reallocarray(r->instances, n, sizeof(*r->instances));
+	if (p == NULL)
+		return hsdo_seterr(err, errlen, -HSDO_ENOMEM, "out of memory for %zu instances", n);
+	r->instances = p;
+	b->cap = n;
+	return 0;
+}
+
 struct hsdo_source_group *hsdo_source_group(struct hsdo_source_builder *b, const char *name,
 					    int *rc, char *err, size_t errlen)
 {
@@ -151,40 +168,60 @@ static int await_cmp(const void *a, const void *b)
 	return c != 0 ? c : strcmp(x->group, y->group);
 }
 
+/* Put a in the order o gives (o[k].pos: the index that goes to k), in
+ * place: each cycle of the permutation moves through one spare element. */
+static void permute(struct hsdo_instance *a, struct ord *o, size_t n)
+{
+	struct hsdo_instance tmp;
+	size_t k, j, src;
+
+	for (k = 0; k < n; k++) {
+		if (o[k].pos == k)
+			continue;
+		tmp = a[k];
+		for (j = k; o[j].pos != k; j = src) {
+			src = o[j].pos;
+			a[j] = a[src];
+			o[j].pos = j;
+		}
+		a[j] = tmp;
+		o[j].pos = j;
+	}
+}
+
 int hsdo_source_finish(struct hsdo_source_result *r)
 {
-	struct hsdo_instance *out = NULL;
+	struct hsdo_instance *a = r->instances, *p;
 	struct ord *o = NULL;
 	size_t i, k;
 
 	r->nleaving = 0;
 	if (r->n > 0) {
 		o = hsdo_reallocarray(NULL, r->n, sizeof(*o));
-		out = hsdo_reallocarray(NULL, r->n, sizeof(*out));
-		if (o == NULL || out == NULL) {
-			hsdo_free(o);
-			hsdo_free(out);
+		if (o == NULL)
 			return -HSDO_ENOMEM;
-		}
 		for (i = 0; i < r->n; i++) {
-			o[i].in = &r->instances[i];
+			o[i].in = &a[i];
 			o[i].pos = i;
 		}
 		qsort(o, r->n, sizeof(*o), ord_cmp);
+		permute(a, o, r->n);
+		hsdo_free(o);
 		for (i = 0, k = 0; i < r->n; i++) {
-			if (k > 0 && strcmp(out[k - 1].id, o[i].in->id) == 0) {
+			if (k > 0 && strcmp(a[k - 1].id, a[i].id) == 0) {
 				r->duplicates++;
 				continue;
 			}
-			out[k] = *o[i].in;
-			if (out[k].leaving)
+			if (k != i)
+				a[k] = a[i];
+			if (a[k].leaving)
 				r->nleaving++;
 			k++;
 		}
-		hsdo_free(o);
-		hsdo_free(r->instances);
-		r->instances = out;
 		r->n = k;
+		/* what a builder reserved past the list goes back */
+		if ((p = hsdo_reallocarray(a, k, sizeof(*a))) != NULL)
+			r->instances = p;
 	}
 	if (r->nawaiting > 1) {
 		qsort(r->awaiting, r->nawaiting, sizeof(*r->awaiting), await_cmp);

@@ -17,6 +17,11 @@ struct hsdo_source_builder {
  * -HSDO_ETOOBIG or -HSDO_ENOMEM, with err. */
 int hsdo_source_push(struct hsdo_source_builder *b, const struct hsdo_instance *in,
 		     char *err, size_t errlen);
+/* Room for n instances in all when the source knows how many are coming
+ * (a list's length), so that pushing them does not over-allocate by up to
+ * twice; n past HSDO_SOURCE_INSTANCES_MAX reserves that many (the push
+ * past it fails). 0 or -HSDO_ENOMEM, with err. */
+int hsdo_source_reserve(struct hsdo_source_builder *b, size_t n, char *err, size_t errlen);
 /* The group called name, added (zeroed) at the end when missing. NULL
  * with err on -HSDO_ENOMEM / -HSDO_ETOOBIG / a name too long (*rc). */
 struct hsdo_source_group *hsdo_source_group(struct hsdo_source_builder *b, const char *name,
@@ -24,8 +29,9 @@ struct hsdo_source_group *hsdo_source_group(struct hsdo_source_builder *b, const
 int hsdo_source_push_awaiting(struct hsdo_source_builder *b, const char *id, const char *group,
 			      char *err, size_t errlen);
 /* Sort instances by id and keep one per id (a ready copy over a leaving
- * one, then the earliest pushed), counting duplicates and nleaving; sort
- * and dedupe awaiting. 0 or -HSDO_ENOMEM. */
+ * one, then the earliest pushed), counting duplicates and nleaving, in
+ * place (the array is then sized to what is kept); sort and dedupe
+ * awaiting. 0 or -HSDO_ENOMEM. */
 int hsdo_source_finish(struct hsdo_source_result *r);
 /* Keep the first warning only. */
 void hsdo_source_warn(struct hsdo_source_result *r, const char *fmt, ...)

@@ -270,8 +270,12 @@ static int parse_list(struct sctx *x, const yaml_node_t *root, struct hsdo_sourc
 	size_t idx = 0, *lines = NULL, lcap = 0;
 	struct hsdo_instance in;
 	struct hsdo_source_group *g;
-	int rc = 0;
+	int rc;
 
+	rc = hsdo_source_reserve(&b, (size_t)(root->data.sequence.items.top -
+					      root->data.sequence.items.start), x->err, x->errlen);
+	if (rc != 0)
+		return rc;
 	for (it = root->data.sequence.items.start; it < root->data.sequence.items.top; it++) {
 		const yaml_node_t *m = yaml_document_get_node(x->doc, *it);
 

@@ -100,6 +100,43 @@ static const char good_static[] =
 	"  leaving: No\n"
 	"  port: ~\n";
 
+/* A long list in scrambled order comes out sorted by id with each
+ * instance whole (the sort moves the records in place, cycle by cycle),
+ * and the array holds what was kept, not what was reserved. */
+START_TEST(static_scrambled_sorted_in_place)
+{
+	enum { N = 3001 };
+	struct hsdo_source_result r;
+	size_t i, len = 0, cap = (size_t)N * 96;
+	char *text = malloc(cap);
+
+	ck_assert_ptr_nonnull(text);
+	for (i = 0; i < N; i++) {
+		size_t k = (i * 1597) % N;   /* 1597 and N coprime: a permutation */
+
+		len += (size_t)snprintf(text + len, cap - len,
+					"- {name: i-%05zu, ip: 10.0.%zu.%zu, group: g%zu%s}\n", k,
+					k / 250, k % 250, k % 3, k % 7 == 0 ? ", leaving: true" : "");
+	}
+	ck_assert_int_eq(hsdo_source_static_parse(text, len, FN, &r, g_err, sizeof(g_err)), 0);
+	free(text);
+	ck_assert_uint_eq(r.n, N);
+	assert_sorted_unique(&r);
+	for (i = 0; i < N; i++) {
+		char id[16], ip[24], group[8];
+
+		snprintf(id, sizeof(id), "i-%05zu", i);
+		snprintf(ip, sizeof(ip), "10.0.%zu.%zu", i / 250, i % 250);
+		snprintf(group, sizeof(group), "g%zu", i % 3);
+		ck_assert_str_eq(r.instances[i].id, id);
+		ck_assert_str_eq(r.instances[i].ip, ip);
+		ck_assert_str_eq(r.instances[i].group, group);
+		ck_assert(r.instances[i].leaving == (i % 7 == 0));
+	}
+	hsdo_source_result_free(&r);
+}
+END_TEST
+
 START_TEST(static_good)
 {
 	struct hsdo_source_result r;
@@ -1176,6 +1213,7 @@ static Suite *source_suite(void)
 
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, static_good);
+	tcase_add_test(tc, static_scrambled_sorted_in_place);
 	tcase_add_test(tc, static_empty_list);
 	tcase_add_loop_test(tc, static_malformed, 0, (int)NELEM(static_bad));
 	tcase_add_test(tc, static_long_fields);

@@ -1513,17 +1513,84 @@ static int list_from_seq(struct cfg_ctx *x, size_t k, yaml_document_t *doc, yaml
 }
 
 /* One backend entry: name -> {baseName: X, serverPort: N}. */
+/* What a backend's mapping said so far: its fields and where. */
+struct backend_seen {
+	const char *base;
+	size_t blen, base_line, port_line;
+	int port;
+	bool bad;
+};
+
+/* One key: value of a backend's mapping (v: the backend, shown). */
+static void backend_field(struct cfg_ctx *x, size_t k, const char *name, size_t nlen,
+			  const char *v, struct backend_seen *f, yaml_node_t *sk,
+			  yaml_node_t *sv)
+{
+	struct origin so = { ORIGIN_FILE, node_line(sk) };
+	const char *ss, *hint;
+	size_t slen;
+	char sub[SHOW_MAX + 8];
+
+	if (sk->type != YAML_SCALAR_NODE) {
+		report(x, HSDO_DIAG_ERROR, &so, cfg_keys[k].name,
+		       "backend %s: keys must be scalars, got %s", v, hsdo_yaml_node_kind(sk));
+		f->bad = true;
+		return;
+	}
+	ss = (const char *)sk->data.scalar.value;
+	slen = sk->data.scalar.length;
+	if (slen == 8 && memcmp(ss, "baseName", 8) == 0) {
+		if (f->base_line != 0) {
+			report(x, HSDO_DIAG_ERROR, &so, cfg_keys[k].name,
+			       "backend %s: duplicate baseName (first on line %zu)", v, f->base_line);
+			f->bad = true;
+		} else if (sv->type != YAML_SCALAR_NODE) {
+			report(x, HSDO_DIAG_ERROR, &so, cfg_keys[k].name,
+			       "backend %s: baseName must be a string, got %s", v, hsdo_yaml_node_kind(sv));
+			f->bad = true;
+		} else {
+			f->base = hsdo_yaml_node_is_null(sv) ? "" : (const char *)sv->data.scalar.value;
+			f->blen = hsdo_yaml_node_is_null(sv) ? 0 : sv->data.scalar.length;
+		}
+		f->base_line = so.line;
+	} else if (slen == 10 && memcmp(ss, "serverPort", 10) == 0) {
+		if (f->port_line != 0) {
+			report(x, HSDO_DIAG_ERROR, &so, cfg_keys[k].name,
+			       "backend %s: duplicate serverPort (first on line %zu)", v, f->port_line);
+			f->bad = true;
+		} else if (sv->type != YAML_SCALAR_NODE) {
+			report(x, HSDO_DIAG_ERROR, &so, cfg_keys[k].name,
+			       "backend %s: serverPort must be a number, got %s", v, hsdo_yaml_node_kind(sv));
+			f->bad = true;
+		} else {
+			f->port = backend_port(x, k, &so, name, nlen,
+					       (const char *)sv->data.scalar.value, sv->data.scalar.length);
+			f->bad = f->bad || f->port < 0;
+		}
+		f->port_line = so.line;
+	} else {
+		hint = suggest(ss, slen, backend_fields, 2);
+		show_name(ss, slen, sub, sizeof(sub));
+		if (hint != NULL)
+			report(x, HSDO_DIAG_WARNING, &so, cfg_keys[k].name,
+			       "backend %s: %s: unknown key (did you mean %s?)", v, sub, hint);
+		else
+			report(x, HSDO_DIAG_WARNING, &so, cfg_keys[k].name,
+			       "backend %s: %s: unknown key", v, sub);
+	}
+}
+
 static int backend_from_node(struct cfg_ctx *x, size_t k, yaml_document_t *doc,
 			     struct hsdo_config_backends *b, yaml_node_t *kn, yaml_node_t *vn)
 {
 	struct origin o = { ORIGIN_FILE, node_line(kn) };
-	const char *name = (const char *)kn->data.scalar.value, *base = NULL;
-	size_t nlen = kn->data.scalar.length, blen = 0;
-	size_t base_line = 0, port_line = 0;
-	char v[SHOW_MAX + 8], sub[SHOW_MAX + 8];
+	const char *name = (const char *)kn->data.scalar.value;
+	size_t nlen = kn->data.scalar.length;
+	struct backend_seen f = { 0 };
+	char v[SHOW_MAX + 8];
 	yaml_node_pair_t *p;
 	yaml_node_t *sk, *sv;
-	int port = 0, bad = 0, rc;
+	int rc;
 
 	show(name, nlen, v, sizeof(v));
 	if (vn->type != YAML_MAPPING_NODE) {
@@ -1533,77 +1600,23 @@ static int backend_from_node(struct cfg_ctx *x, size_t k, yaml_document_t *doc,
 		return -HSDO_ECONFIG;
 	}
 	for (p = vn->data.mapping.pairs.start; p < vn->data.mapping.pairs.top; p++) {
-		struct origin so = { ORIGIN_FILE, 0 };
-		const char *ss;
-		size_t slen;
-
 		sk = yaml_document_get_node(doc, p->key);
 		sv = yaml_document_get_node(doc, p->value);
-		if (sk == NULL || sv == NULL)
-			continue;
-		so.line = node_line(sk);
-		if (sk->type != YAML_SCALAR_NODE) {
-			report(x, HSDO_DIAG_ERROR, &so, cfg_keys[k].name,
-			       "backend %s: keys must be scalars, got %s", v, hsdo_yaml_node_kind(sk));
-			bad = 1;
-			continue;
-		}
-		ss = (const char *)sk->data.scalar.value;
-		slen = sk->data.scalar.length;
-		if (slen == 8 && memcmp(ss, "baseName", 8) == 0) {
-			if (base_line != 0) {
-				report(x, HSDO_DIAG_ERROR, &so, cfg_keys[k].name,
-				       "backend %s: duplicate baseName (first on line %zu)", v, base_line);
-				bad = 1;
-			} else if (sv->type != YAML_SCALAR_NODE) {
-				report(x, HSDO_DIAG_ERROR, &so, cfg_keys[k].name,
-				       "backend %s: baseName must be a string, got %s", v, hsdo_yaml_node_kind(sv));
-				bad = 1;
-			} else {
-				base = hsdo_yaml_node_is_null(sv) ? "" : (const char *)sv->data.scalar.value;
-				blen = hsdo_yaml_node_is_null(sv) ? 0 : sv->data.scalar.length;
-			}
-			base_line = so.line;
-		} else if (slen == 10 && memcmp(ss, "serverPort", 10) == 0) {
-			if (port_line != 0) {
-				report(x, HSDO_DIAG_ERROR, &so, cfg_keys[k].name,
-				       "backend %s: duplicate serverPort (first on line %zu)", v, port_line);
-				bad = 1;
-			} else if (sv->type != YAML_SCALAR_NODE) {
-				report(x, HSDO_DIAG_ERROR, &so, cfg_keys[k].name,
-				       "backend %s: serverPort must be a number, got %s", v, hsdo_yaml_node_kind(sv));
-				bad = 1;
-			} else {
-				port = backend_port(x, k, &so, name, nlen,
-						    (const char *)sv->data.scalar.value, sv->data.scalar.length);
-				if (port < 0)
-					bad = 1;
-			}
-			port_line = so.line;
-		} else {
-			const char *hint = suggest(ss, slen, backend_fields, 2);
-
-			show_name(ss, slen, sub, sizeof(sub));
-			if (hint != NULL)
-				report(x, HSDO_DIAG_WARNING, &so, cfg_keys[k].name,
-				       "backend %s: %s: unknown key (did you mean %s?)", v, sub, hint);
-			else
-				report(x, HSDO_DIAG_WARNING, &so, cfg_keys[k].name,
-				       "backend %s: %s: unknown key", v, sub);
-		}
+		if (sk != NULL && sv != NULL)
+			backend_field(x, k, name, nlen, v, &f, sk, sv);
 	}
-	if (base_line == 0) {
+	if (f.base_line == 0) {
 		report(x, HSDO_DIAG_ERROR, &o, cfg_keys[k].name, "backend %s: baseName is required", v);
 		return -HSDO_ECONFIG;
 	}
-	if (base == NULL) {      /* reported above; still check the name */
-		base = "-";
-		blen = 1;
+	if (f.base == NULL) {      /* reported above; still check the name */
+		f.base = "-";
+		f.blen = 1;
 	}
 	/* Check the name even when a field was bad, to report it too; b is
 	 * thrown away by the caller in that case. */
-	rc = backend_add(x, k, &o, b, name, nlen, base, blen, port < 0 ? 0 : port);
-	return bad && rc == 0 ? -HSDO_ECONFIG : rc;
+	rc = backend_add(x, k, &o, b, name, nlen, f.base, f.blen, f.port < 0 ? 0 : f.port);
+	return f.bad && rc == 0 ? -HSDO_ECONFIG : rc;
 }
 
 static int backends_from_map(struct cfg_ctx *x, size_t k, yaml_document_t *doc, yaml_node_t *map)
@@ -1709,6 +1722,37 @@ static int yaml_prescan(struct cfg_ctx *x, const char *buf, size_t len)
 	return 0;
 }
 
+/* One top-level KEY: value of the file: unknown and duplicate keys are
+ * reported, a known one is set (a bad value marks the key bad; running out
+ * of memory stops the file). */
+static void apply_file_key(struct cfg_ctx *x, yaml_document_t *doc, yaml_node_t *kn,
+			   yaml_node_t *vn)
+{
+	struct origin o = { ORIGIN_FILE, node_line(kn) };
+	int k, rc;
+
+	if (kn->type != YAML_SCALAR_NODE) {
+		report(x, HSDO_DIAG_ERROR, &o, NULL, "keys must be setting names, got %s",
+		       hsdo_yaml_node_kind(kn));
+		return;
+	}
+	k = find_key((const char *)kn->data.scalar.value, kn->data.scalar.length);
+	if (k < 0) {
+		report_unknown(x, &o, (const char *)kn->data.scalar.value,
+			       kn->data.scalar.length, "key");
+	} else if (x->file_line[k] != 0) {
+		report(x, HSDO_DIAG_ERROR, &o, cfg_keys[k].name,
+		       "duplicate key (first set on line %zu)", x->file_line[k]);
+	} else {
+		x->file_line[k] = o.line;
+		x->origin[k] = o;
+		rc = set_from_node(x, k, doc, vn);
+		x->bad[k] = rc != 0;
+		if (rc == -HSDO_ENOMEM)
+			x->oom = 1;
+	}
+}
+
 static int apply_file(struct cfg_ctx *x, const char *buf, size_t len)
 {
 	yaml_parser_t p;
@@ -1716,7 +1760,7 @@ static int apply_file(struct cfg_ctx *x, const char *buf, size_t len)
 	yaml_node_t *root, *kn, *vn;
 	yaml_node_pair_t *pair;
 	struct origin o = { ORIGIN_FILE, 1 };
-	int rc = 0, k;
+	int rc = 0;
 
 	if (len > HSDO_CONFIG_FILE_MAX) {
 		o.kind = ORIGIN_DEFAULT;
@@ -1750,30 +1794,8 @@ static int apply_file(struct cfg_ctx *x, const char *buf, size_t len)
 	for (pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top; pair++) {
 		kn = yaml_document_get_node(&doc, pair->key);
 		vn = yaml_document_get_node(&doc, pair->value);
-		if (kn == NULL || vn == NULL)
-			continue;
-		o.line = node_line(kn);
-		if (kn->type != YAML_SCALAR_NODE) {
-			report(x, HSDO_DIAG_ERROR, &o, NULL, "keys must be setting names, got %s",
-			       hsdo_yaml_node_kind(kn));
-			continue;
-		}
-		k = find_key((const char *)kn->data.scalar.value, kn->data.scalar.length);
-		if (k < 0) {
-			report_unknown(x, &o, (const char *)kn->data.scalar.value,
-				       kn->data.scalar.length, "key");
-		} else if (x->file_line[k] != 0) {
-			report(x, HSDO_DIAG_ERROR, &o, cfg_keys[k].name,
-			       "duplicate key (first set on line %zu)", x->file_line[k]);
-		} else {
-			x->file_line[k] = o.line;
-			x->origin[k] = o;
-			rc = set_from_node(x, k, &doc, vn);
-			x->bad[k] = rc != 0;
-			if (rc == -HSDO_ENOMEM)
-				x->oom = 1;
-			rc = 0;
-		}
+		if (kn != NULL && vn != NULL)
+			apply_file_key(x, &doc, kn, vn);
 		if (x->oom)
 			break;
 	}

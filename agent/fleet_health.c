@@ -572,10 +572,10 @@ static void asg_calls(struct fleet_health *fh, const struct hsdo_server_report *
 			return;
 		e = &fh->asg[fh->nasg++];
 		memset(e, 0, sizeof(*e));
-		memcpy(e->id, s->name, sizeof(e->id));
+		(void)hsdo_strlcpy_field(e->id, sizeof(e->id), s->name);
 		e->inflight = true;
 		call->fh = fh;
-		memcpy(call->id, s->name, sizeof(call->id));
+		(void)hsdo_strlcpy_field(call->id, sizeof(call->id), s->name);
 		call->since_s = (wall_ms() - s->eject_since_ms) / 1000;
 		if (hsdo_source_set_unhealthy(src, s->name, on_asg, call) != 0) {
 			fh->nasg--;

@@ -99,7 +99,9 @@ cp good.yaml run.yaml
 "$AGENT" -s -f run.yaml >run.log 2>&1 &
 pid=$!
 wait_log run.log "generation 1: 4 slots" && ok "running agent reads the table" || ko "running agent reads the table" run.log
-echo 'garbage' >slots.json
+# replaced in one step: a redirect truncates first, and a cycle that reads
+# the empty file in between logs a second, different error
+echo 'garbage' >slots.bad && mv slots.bad slots.json
 wait_log run.log "store file: .*slots.json.*nothing written" && ok "corrupt store while running is reported" \
 	|| ko "corrupt store while running is reported" run.log
 sleep 0.5

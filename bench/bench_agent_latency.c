@@ -257,30 +257,6 @@ START_TEST(hung_dynamodb)
 }
 END_TEST
 
-static int open_nb(uint16_t port, int wait_ms, int rcvbuf)
-{
-	struct sockaddr_in sa;
-	struct pollfd pfd;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-
-	if (fd < 0)
-		return -1;
-	if (rcvbuf > 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons(port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 && errno != EINPROGRESS) {
-		close(fd);
-		return -1;
-	}
-	pfd.fd = fd;
-	pfd.events = POLLOUT;
-	(void)poll(&pfd, 1, wait_ms);
-	return fd;
-}
-
 START_TEST(exporter_storm)
 {
 	static const char req[] = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
@@ -295,7 +271,7 @@ START_TEST(exporter_storm)
 	sampler_start(&sm, &f);
 	for (round = 0; round < 3; round++) {
 		for (i = 0; i < 2000; i++) {
-			fds[i] = open_nb(f.exporter_port, i % 10 == 0 ? 5 : 0, 0);
+			fds[i] = fault_connect_nb(f.exporter_port, i % 10 == 0 ? 5 : 0, 0);
 			if (fds[i] >= 0 && i % 10 == 0)
 				(void)send(fds[i], req, sizeof(req) - 1, MSG_NOSIGNAL);
 		}
@@ -326,7 +302,7 @@ START_TEST(non_readers_memory)
 		hsdo_test_wr_notify(w, (uint64_t)i + 1, 1, &r);
 	base = fault_rss_kb(f.agent);
 	for (k = 0; k < 1000; k++) {
-		fds[k] = open_nb(f.spoa_port, 1000, 4096);
+		fds[k] = fault_connect_nb(f.spoa_port, 1000, 4096);
 		if (fds[k] >= 0) {
 			(void)send(fds[k], HSDO_TEST_HELLO_129, sizeof(HSDO_TEST_HELLO_129) - 1,
 				   MSG_NOSIGNAL);
@@ -379,13 +355,9 @@ int main(void)
 	Suite *s = suite_create("bench_agent_latency");
 	TCase *tc = tcase_create("latency");
 	SRunner *sr;
-	struct rlimit rl;
 	int failed;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	fault_raise_nofile();
 	tcase_set_timeout(tc, 900);
 	tcase_add_test(tc, cold_apply);
 	tcase_add_test(tc, hung_haproxy);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -1074,4 +1075,38 @@ void fault_check_recovered(struct fault_env *f, const char *name)
 	ck_assert_msg(fds <= f->fds0, "%s: %d descriptors open, %d before", name, fds, f->fds0);
 	ck_assert_msg(rss <= f->rss0_kb + FAULT_RSS_SLACK_KB, "%s: %ld kB resident, %ld kB "
 		      "before", name, rss, f->rss0_kb);
+}
+
+void fault_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int fault_connect_nb(uint16_t port, int wait_ms, int rcvbuf)
+{
+	struct sockaddr_in sa;
+	struct pollfd pfd;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	if (fd < 0)
+		return -1;
+	if (rcvbuf > 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 && errno != EINPROGRESS) {
+		close(fd);
+		return -1;
+	}
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	(void)poll(&pfd, 1, wait_ms);
+	return fd;
 }

@@ -154,4 +154,14 @@ bool fault_healthz_wait(struct fault_env *f, int status, char *why, size_t whyle
 /* CLOCK_MONOTONIC in ms. */
 double fault_now_ms(void);
 
+/* The soft limit on open files raised to the hard one: the storms open
+ * thousands of connections from this process. */
+void fault_raise_nofile(void);
+
+/* A non-blocking connection to 127.0.0.1:port (the receive buffer set to
+ * rcvbuf first when > 0), connected within wait_ms or still connecting (a
+ * full listen backlog drops SYNs: a blocking connect would wait for the
+ * retries). -1 when refused at once. */
+int fault_connect_nb(uint16_t port, int wait_ms, int rcvbuf);
+
 #endif

@@ -23,44 +23,13 @@ static struct fault_env env;
 
 static void setup(void)
 {
-	struct rlimit rl;
-
-	/* 2,000 connections from this process and in the agent. */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	fault_raise_nofile();   /* 2,000 connections from this process and in the agent */
 	fault_setup(&env, NULL);
 }
 
 static void teardown(void)
 {
 	fault_teardown(&env);
-}
-
-/* A non-blocking connection to the exporter, connected within wait_ms or
- * still connecting (a full listen backlog drops SYNs: a blocking connect
- * would wait minutes); -1 when refused. */
-static int open_conn(uint16_t port, int wait_ms)
-{
-	struct sockaddr_in sa;
-	struct pollfd pfd;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-
-	if (fd < 0)
-		return -1;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons(port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 && errno != EINPROGRESS) {
-		close(fd);
-		return -1;
-	}
-	pfd.fd = fd;
-	pfd.events = POLLOUT;
-	(void)poll(&pfd, 1, wait_ms);
-	return fd;
 }
 
 static void close_all(int *fds, int n)
@@ -85,7 +54,7 @@ START_TEST(connection_bursts)
 	for (b = 0; b < 16; b++) {
 		n = sizes[b % 4];
 		for (i = 0; i < n; i++) {
-			fds[i] = open_conn(env.exporter_port, 5);
+			fds[i] = fault_connect_nb(env.exporter_port, 5, 0);
 			if (fds[i] >= 0 && i % 2 == 1)
 				(void)send(fds[i], "GET /metrics HTTP/1.1\r\nHo", 25, MSG_NOSIGNAL);
 		}
@@ -116,7 +85,7 @@ static void *drip_main(void *arg)
 		for (i = 0; i < 40; i++)
 			if (d->fds[i] >= 0 && send(d->fds[i], req + at, 1, MSG_NOSIGNAL) != 1) {
 				close(d->fds[i]);
-				d->fds[i] = open_conn(env.exporter_port, 1000);  /* stay 40 */
+				d->fds[i] = fault_connect_nb(env.exporter_port, 1000, 0);  /* stay 40 */
 			}
 		at++;
 		for (i = 0; i < 20 && !d->stop; i++)
@@ -136,7 +105,7 @@ START_TEST(slow_headers)
 
 	memset(&d, 0, sizeof(d));
 	for (i = 0; i < 40; i++)
-		d.fds[i] = open_conn(env.exporter_port, 1000);
+		d.fds[i] = fault_connect_nb(env.exporter_port, 1000, 0);
 	ck_assert_int_eq(pthread_create(&t, NULL, drip_main, &d), 0);
 	fault_probe_start(&env);
 	usleep(14000000);
@@ -161,7 +130,7 @@ START_TEST(storm)
 	fault_probe_start(&env);
 	for (round = 0; round < 3; round++) {
 		for (i = 0; i < 2000; i++) {
-			fds[i] = open_conn(env.exporter_port, i % 10 == 0 ? 5 : 0);
+			fds[i] = fault_connect_nb(env.exporter_port, i % 10 == 0 ? 5 : 0, 0);
 			if (fds[i] >= 0 && i % 10 == 0)
 				(void)send(fds[i], req, sizeof(req) - 1, MSG_NOSIGNAL);
 		}
@@ -190,7 +159,7 @@ START_TEST(megabyte_line)
 			memcpy(big, "GET /", 5);
 		else
 			memcpy(big, "GET /metrics HTTP/1.1\r\nX-Big: ", 30);
-		fd = open_conn(env.exporter_port, 2000);
+		fd = fault_connect_nb(env.exporter_port, 2000, 0);
 		ck_assert_int_ge(fd, 0);
 		for (sent = 0, k = 0; sent < len && k < 2000; k++) {
 			ssize_t w = send(fd, big + sent, len - sent, MSG_NOSIGNAL);

@@ -26,12 +26,7 @@ static struct fault_env env;
 
 static void setup(void)
 {
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	fault_raise_nofile();
 	fault_setup(&env, NULL);
 }
 
@@ -44,26 +39,7 @@ static void teardown(void)
  * shrinks this side's receive buffer first. -1 when refused. */
 static int spoe_conn(int rcvbuf)
 {
-	struct sockaddr_in sa;
-	struct pollfd pfd;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-
-	if (fd < 0)
-		return -1;
-	if (rcvbuf > 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons(env.spoa_port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 && errno != EINPROGRESS) {
-		close(fd);
-		return -1;
-	}
-	pfd.fd = fd;
-	pfd.events = POLLOUT;
-	(void)poll(&pfd, 1, 1000);
-	return fd;
+	return fault_connect_nb(env.spoa_port, 1000, rcvbuf);
 }
 
 static void close_all(int *fds, int n)

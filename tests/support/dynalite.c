@@ -2,6 +2,7 @@
  * (see dynalite.h). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -489,4 +490,20 @@ int hsdo_test_poll_run(struct hsdo_test_poll *pl, const bool *flag, long max_ms)
 		}
 	}
 	return 0;
+}
+
+void hsdo_test_dynalite_ctl_ok(const struct hsdo_test_dynalite *d, const char *path,
+			       const char *body)
+{
+	char err[1024] = "";
+
+	ck_assert_msg(hsdo_test_dynalite_ctl(d, path, body, err, sizeof(err)) == 0, "%s", err);
+}
+
+long hsdo_test_dynalite_stat_ok(const struct hsdo_test_dynalite *d, const char *key)
+{
+	long v = hsdo_test_dynalite_stat(d, key);
+
+	ck_assert_msg(v != -2, "GET /__stats failed");
+	return v;   /* -1: no such key (nothing counted) */
 }

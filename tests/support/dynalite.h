@@ -75,6 +75,11 @@ long hsdo_test_json_int(const char *json, const char *key);
 int hsdo_test_dynalite_ctl(const struct hsdo_test_dynalite *d, const char *path,
 			   const char *body, char *err, size_t errlen);
 long hsdo_test_dynalite_stat(const struct hsdo_test_dynalite *d, const char *key);
+/* The same, failing the running check test on an error: the control call
+ * refused, or /__stats unreachable (-1 still means no such key). */
+void hsdo_test_dynalite_ctl_ok(const struct hsdo_test_dynalite *d, const char *path,
+			       const char *body);
+long hsdo_test_dynalite_stat_ok(const struct hsdo_test_dynalite *d, const char *key);
 
 /* A poll(2) event loop for the event-driven transport (http.h): watch and
  * timer callbacks, and a runner. */

@@ -47,17 +47,12 @@ static void peers_down(void)
 
 static void ctl(const char *path, const char *body)
 {
-	char err[1024] = "";
-
-	ck_assert_msg(hsdo_test_dynalite_ctl(&dyn, path, body, err, sizeof(err)) == 0, "%s", err);
+	hsdo_test_dynalite_ctl_ok(&dyn, path, body);
 }
 
 static long pstat(const char *key)
 {
-	long v = hsdo_test_dynalite_stat(&dyn, key);
-
-	ck_assert_msg(v != -2, "GET /__stats failed");
-	return v;   /* -1: no such key (nothing counted) */
+	return hsdo_test_dynalite_stat_ok(&dyn, key);
 }
 
 /* ---- a client: transport + AWS + store ------------------------------------------- */
